@@ -1,0 +1,54 @@
+package dev.biometry.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+
+/**
+ * Command-line entry of the biometry jar: {@code verify}, {@code evaluate} and {@code bench-engine} run the face
+ * engine alone (no Flink needed).
+ */
+public final class Main {
+
+    private Main() {}
+
+    static final String USAGE = """
+            usage: java -jar biometry-job.jar COMMAND [options]
+
+              verify IMG IMG [IMG ...] [--threshold 0.85] [--threshold-min T] [--models DIR]
+                  compare the main faces of the images pairwise; print one Oz BIOMETRY analysis (JSON)
+              evaluate --faces DIR [--json] [--threads N] [--models DIR]
+                  accuracy on a labelled folder (one sub-folder per person): AUC, EER, TAR at FAR, calibration
+              bench-engine [--threads N] [--seconds S] [--images DIR] [--models DIR]
+                  faces per second and milliseconds per stage of the face chain
+
+            Models are looked up in --models, $BIOMETRY_MODELS_DIR, ./models, then the checkout's models/.
+            """;
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+            (args.length == 0 ? err : out).print(USAGE);
+            return args.length == 0 ? 2 : 0;
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        try {
+            return switch (args[0]) {
+                case "verify" -> VerifyCommand.run(rest, out, err);
+                case "evaluate" -> EvaluateCommand.run(rest, out, err);
+                case "bench-engine" -> BenchEngineCommand.run(rest, out, err);
+                default -> throw new Args.UsageException("unknown command '" + args[0] + "'");
+            };
+        } catch (Args.UsageException e) {
+            err.println(args[0] + ": " + e.getMessage());
+            err.print(USAGE);
+            return 2;
+        } catch (Exception e) {
+            err.println(args[0] + ": failed: " + e);
+            e.printStackTrace(err);
+            return 1;
+        }
+    }
+}

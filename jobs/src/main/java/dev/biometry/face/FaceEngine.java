@@ -1,0 +1,315 @@
+package dev.biometry.face;
+
+import static org.bytedeco.opencv.global.opencv_core.CV_64F;
+import static org.bytedeco.opencv.global.opencv_imgproc.COLOR_BGR2GRAY;
+import static org.bytedeco.opencv.global.opencv_imgproc.INTER_LINEAR;
+import static org.bytedeco.opencv.global.opencv_imgproc.cvtColor;
+import static org.bytedeco.opencv.global.opencv_imgproc.resize;
+import static org.bytedeco.opencv.global.opencv_imgproc.warpAffine;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.biometry.face.StageTimings.Stage;
+import dev.biometry.match.PairwiseMatch;
+import dev.biometry.media.ImageDecoder;
+import dev.biometry.media.MediaException;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.indexer.DoubleIndexer;
+import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.opencv.opencv_core.Rect;
+import org.bytedeco.opencv.opencv_core.Size;
+
+/**
+ * Turns a photo into the L2-normalised embedding of its main face: detect (fr_detect), 68 landmarks
+ * (fr_landmark), five-point similarity alignment to 112x112, embed (fr_feature).
+ *
+ * <p>Each engine owns one ONNX Runtime session per model and reuses its input buffers and images, so it is
+ * <b>not thread-safe</b>: use one engine per thread (per Flink slot). All engines share the process-wide
+ * {@link OrtEnvironment}, which is never closed.
+ */
+public final class FaceEngine implements AutoCloseable {
+
+    /** Side of the aligned face the embedding model takes. */
+    public static final int ALIGNED_SIZE = 112;
+    /** Where the five points (left eye, right eye, nose tip, left and right mouth corner) go in the 112x112 crop. */
+    static final double[][] REFERENCE_POINTS = {
+        {38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041}
+    };
+
+    private static final int DET_W = 320;
+    private static final int DET_H = 240;
+    private static final int DET_ANCHORS = 4420;
+    private static final int LM_SIZE = 64;
+    private static final int EMBEDDING_DIM = 512;
+
+    private final FaceEngineConfig config;
+    private final OrtSession.SessionOptions options;
+    private final OnnxModel detector;
+    private final OnnxModel landmarker;
+    private final OnnxModel embedder;
+    private final StageTimings timings = new StageTimings();
+
+    private final Size detSize = new Size(DET_W, DET_H);
+    private final Size lmSize = new Size(LM_SIZE, LM_SIZE);
+    private final Size alignedSize = new Size(ALIGNED_SIZE, ALIGNED_SIZE);
+    private final Mat detResized = new Mat();
+    private final Mat lmResized = new Mat();
+    private final Mat lmGray = new Mat();
+    private final Mat aligned = new Mat();
+    private final Mat affine = new Mat(2, 3, CV_64F);
+    private final byte[] detBytes = new byte[DET_W * DET_H * 3];
+    private final float[] detPlanes = new float[DET_W * DET_H * 3];
+    private final byte[] lmBytes = new byte[LM_SIZE * LM_SIZE];
+    private final float[] lmInput = new float[LM_SIZE * LM_SIZE];
+    private final byte[] alignedBytes = new byte[ALIGNED_SIZE * ALIGNED_SIZE * 3];
+    private final float[] alignedPlanes = new float[ALIGNED_SIZE * ALIGNED_SIZE * 3];
+    private final float[][] detOutputs = {new float[DET_ANCHORS * 2], new float[DET_ANCHORS * 4]};
+    private final float[][] lmOutputs = {new float[136]};
+    private final float[][] embOutputs = {new float[EMBEDDING_DIM]};
+
+    /** Opens one session per model. */
+    public FaceEngine(FaceEngineConfig config) throws OrtException {
+        this.config = config;
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        this.options = new OrtSession.SessionOptions();
+        OnnxModel det = null;
+        OnnxModel lm = null;
+        try {
+            options.setIntraOpNumThreads(config.intraOpThreads());
+            options.setInterOpNumThreads(config.interOpThreads());
+            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
+            options.addConfigEntry("session.inter_op.allow_spinning", "0");
+            det = new OnnxModel(env, options, config.modelsDir().resolve("fr_detect.onnx"), "input",
+                    new long[] {1, 3, DET_H, DET_W});
+            lm = new OnnxModel(env, options, config.modelsDir().resolve("fr_landmark.onnx"), "input",
+                    new long[] {1, 1, LM_SIZE, LM_SIZE});
+            this.embedder = new OnnxModel(env, options, config.modelsDir().resolve("fr_feature.onnx"), "input",
+                    new long[] {1, 3, ALIGNED_SIZE, ALIGNED_SIZE});
+        } catch (OrtException | RuntimeException e) {
+            closeQuietly(lm);
+            closeQuietly(det);
+            options.close();
+            throw e;
+        }
+        this.detector = det;
+        this.landmarker = lm;
+    }
+
+    public FaceEngineConfig config() {
+        return config;
+    }
+
+    /** Time spent per stage by this engine since it was opened or last reset. */
+    public StageTimings timings() {
+        return timings;
+    }
+
+    /** Decodes and analyses an encoded JPEG or PNG image. */
+    public FaceAnalysis analyze(byte[] encoded, String name) throws MediaException, OrtException {
+        long t0 = System.nanoTime();
+        try (Mat image = ImageDecoder.decode(encoded, name)) {
+            timings.add(Stage.DECODE, System.nanoTime() - t0);
+            return analyze(image);
+        }
+    }
+
+    /** Analyses a decoded 8-bit BGR image. */
+    public FaceAnalysis analyze(Mat bgr) throws OrtException {
+        List<DetectedFace> faces = detect(bgr);
+        DetectedFace chosen = chooseMainFace(faces, bgr.cols(), bgr.rows());
+        if (chosen == null) {
+            return new FaceAnalysis(bgr.cols(), bgr.rows(), faces, null, null, null);
+        }
+        float[] landmarks = landmarks(bgr, chosen.box());
+        float[] embedding = embedAligned(align(bgr, landmarks));
+        return new FaceAnalysis(bgr.cols(), bgr.rows(), faces, chosen, landmarks, embedding);
+    }
+
+    /** Faces above the score threshold after NMS, in image pixels, highest score first. */
+    public List<DetectedFace> detect(Mat bgr) throws OrtException {
+        long t0 = System.nanoTime();
+        resize(bgr, detResized, detSize, 0, 0, INTER_LINEAR);
+        detResized.data().get(detBytes);
+        toRgbPlanes(detBytes, detPlanes, DET_W * DET_H);
+        FloatBuffer in = detector.input();
+        in.put(detPlanes);
+        detector.run(new String[] {"scores", "boxes"}, detOutputs);
+        float[] scores = detOutputs[0];
+        float[] boxes = detOutputs[1];
+        float sx = bgr.cols();
+        float sy = bgr.rows();
+        List<DetectedFace> candidates = new ArrayList<>();
+        for (int i = 0; i < DET_ANCHORS; i++) {
+            float score = scores[2 * i + 1];
+            if (score >= config.detectionScoreThreshold()) {
+                // Boxes come out already decoded and normalised to 0..1 (no prior boxes to apply).
+                Box box = new Box(boxes[4 * i] * sx, boxes[4 * i + 1] * sy, boxes[4 * i + 2] * sx, boxes[4 * i + 3] * sy);
+                if (box.width() > 1 && box.height() > 1) {
+                    candidates.add(new DetectedFace(box, score));
+                }
+            }
+        }
+        List<DetectedFace> kept = Nms.suppress(candidates, config.nmsIouThreshold());
+        timings.add(Stage.DETECT, System.nanoTime() - t0);
+        return kept;
+    }
+
+    /**
+     * Faces at least this fraction of the largest face's area count as equally large: a bystander's face a little
+     * larger than the subject's at the edge of the frame must not win over the centred subject.
+     */
+    public static final float MAIN_FACE_AREA_TIE = 0.8f;
+
+    /**
+     * The main face: the largest; among faces of about the same size (area within {@link #MAIN_FACE_AREA_TIE} of
+     * the largest), the one nearest the image centre. {@code null} for none.
+     */
+    public static DetectedFace chooseMainFace(List<DetectedFace> faces, int imageWidth, int imageHeight) {
+        float largest = 0;
+        for (DetectedFace face : faces) {
+            largest = Math.max(largest, face.box().area());
+        }
+        DetectedFace best = null;
+        double bestDistance = Double.MAX_VALUE;
+        for (DetectedFace face : faces) {
+            if (face.box().area() < MAIN_FACE_AREA_TIE * largest) {
+                continue;
+            }
+            double distance = Math.hypot(face.box().centerX() - imageWidth / 2.0, face.box().centerY() - imageHeight / 2.0);
+            if (distance < bestDistance) {
+                best = face;
+                bestDistance = distance;
+            }
+        }
+        return best;
+    }
+
+    /** 68 landmarks of the face in {@code box}, as interleaved (x, y) image pixels. */
+    public float[] landmarks(Mat bgr, Box box) throws OrtException {
+        long t0 = System.nanoTime();
+        int[] crop = squareCrop(box, bgr.cols(), bgr.rows());
+        try (Rect rect = new Rect(crop[0], crop[1], crop[2], crop[3]);
+                Mat roi = new Mat(bgr, rect)) {
+            resize(roi, lmResized, lmSize, 0, 0, INTER_LINEAR);
+        }
+        cvtColor(lmResized, lmGray, COLOR_BGR2GRAY);
+        lmGray.data().get(lmBytes);
+        for (int i = 0; i < lmBytes.length; i++) {
+            lmInput[i] = (lmBytes[i] & 0xff) / 256f;
+        }
+        landmarker.input().put(lmInput);
+        landmarker.run(new String[] {"output"}, lmOutputs);
+        float[] points = new float[136];
+        float cx = crop[0];
+        float cy = crop[1];
+        float cw = crop[2];
+        float ch = crop[3];
+        for (int i = 0; i < 68; i++) {
+            points[2 * i] = cx + lmOutputs[0][2 * i] * cw;
+            points[2 * i + 1] = cy + lmOutputs[0][2 * i + 1] * ch;
+        }
+        timings.add(Stage.LANDMARKS, System.nanoTime() - t0);
+        return points;
+    }
+
+    /** A square of side = box height centred on the box, clipped to the image, as {x, y, width, height}. */
+    static int[] squareCrop(Box box, int imageWidth, int imageHeight) {
+        float side = box.height();
+        int x1 = Math.max(0, Math.round(box.centerX() - side / 2));
+        int y1 = Math.max(0, Math.round(box.centerY() - side / 2));
+        int x2 = Math.min(imageWidth, Math.round(box.centerX() + side / 2));
+        int y2 = Math.min(imageHeight, Math.round(box.centerY() + side / 2));
+        x1 = Math.min(x1, imageWidth - 1);
+        y1 = Math.min(y1, imageHeight - 1);
+        return new int[] {x1, y1, Math.max(1, x2 - x1), Math.max(1, y2 - y1)};
+    }
+
+    /** The five alignment points (eyes, nose tip, mouth corners) from the 68 landmarks. */
+    public static double[][] fivePoints(float[] lm) {
+        return new double[][] {
+            mean(lm, 37, 38, 40, 41), mean(lm, 43, 44, 46, 47), mean(lm, 30), mean(lm, 48, 60), mean(lm, 54, 64)
+        };
+    }
+
+    private static double[] mean(float[] lm, int... indices) {
+        double x = 0, y = 0;
+        for (int i : indices) {
+            x += lm[2 * i];
+            y += lm[2 * i + 1];
+        }
+        return new double[] {x / indices.length, y / indices.length};
+    }
+
+    /** Warps the face onto the 112x112 reference with the least-squares similarity of all five points. */
+    public Mat align(Mat bgr, float[] landmarks) {
+        long t0 = System.nanoTime();
+        SimilarityTransform transform = SimilarityTransform.estimate(fivePoints(landmarks), REFERENCE_POINTS);
+        double[] m = transform.toAffineMatrix();
+        try (DoubleIndexer idx = affine.createIndexer()) {
+            for (int i = 0; i < 6; i++) {
+                idx.put(i / 3, i % 3, m[i]);
+            }
+        }
+        warpAffine(bgr, aligned, affine, alignedSize);
+        timings.add(Stage.ALIGN, System.nanoTime() - t0);
+        return aligned;
+    }
+
+    /** The unit-length embedding of a 112x112 BGR aligned face. */
+    public float[] embedAligned(Mat aligned112) throws OrtException {
+        long t0 = System.nanoTime();
+        if (aligned112.cols() != ALIGNED_SIZE || aligned112.rows() != ALIGNED_SIZE || aligned112.channels() != 3) {
+            throw new IllegalArgumentException("aligned face must be 112x112 BGR");
+        }
+        aligned112.data().get(alignedBytes);
+        toRgbPlanes(alignedBytes, alignedPlanes, ALIGNED_SIZE * ALIGNED_SIZE);
+        embedder.input().put(alignedPlanes);
+        embedder.run(new String[] {"output"}, embOutputs);
+        float[] embedding = PairwiseMatch.l2Normalize(embOutputs[0]);
+        timings.add(Stage.EMBED, System.nanoTime() - t0);
+        return embedding;
+    }
+
+    /** Interleaved BGR bytes to planar RGB floats scaled (x - 127) / 128. */
+    private static void toRgbPlanes(byte[] bgr, float[] planes, int pixels) {
+        for (int p = 0, i = 0; p < pixels; p++, i += 3) {
+            planes[p] = ((bgr[i + 2] & 0xff) - 127f) / 128f;
+            planes[pixels + p] = ((bgr[i + 1] & 0xff) - 127f) / 128f;
+            planes[2 * pixels + p] = ((bgr[i] & 0xff) - 127f) / 128f;
+        }
+    }
+
+    private static void closeQuietly(OnnxModel model) {
+        if (model != null) {
+            try {
+                model.close();
+            } catch (OrtException ignored) {
+                // already failing; the first error is the one reported
+            }
+        }
+    }
+
+    @Override
+    public void close() throws OrtException {
+        try {
+            embedder.close();
+            landmarker.close();
+            detector.close();
+        } finally {
+            options.close();
+            detResized.close();
+            lmResized.close();
+            lmGray.close();
+            aligned.close();
+            affine.close();
+            detSize.close();
+            lmSize.close();
+            alignedSize.close();
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package dev.biometry.match;
+
+import dev.biometry.api.Analysis;
+import dev.biometry.api.AnalysisParams;
+import dev.biometry.api.MediaObject;
+import dev.biometry.api.OzError;
+import dev.biometry.api.ResultMedia;
+import dev.biometry.api.ResultsData;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns the per-media outcomes of one BIOMETRY analysis into the final Oz analysis object: every pair compared,
+ * min/max confidence overall and per media, resolution by threshold. A media without a usable face scores 0
+ * against every other media (so the analysis is DECLINED); a media that could not be read FAILS the analysis.
+ */
+public final class BiometryAnalyzer {
+
+    private final Calibration calibration;
+
+    public BiometryAnalyzer(Calibration calibration) {
+        this.calibration = calibration;
+    }
+
+    /** The identity and timing of the analysis being finished. */
+    public record AnalysisHeader(
+            String analyseId, String folderId, AnalysisParams params, JsonNode metaData, double timeCreated) {}
+
+    public Analysis finish(AnalysisHeader header, List<MediaOutcome> outcomes, double timeUpdated) {
+        List<MediaObject> sourceMedia = outcomes.stream().map(MediaOutcome::media).toList();
+        for (MediaOutcome o : outcomes) {
+            if (o.fatal()) {
+                return failed(header, sourceMedia, resultsMedia(outcomes, null), o.error(), timeUpdated);
+            }
+        }
+        if (outcomes.size() < 2) {
+            return failed(header, sourceMedia, resultsMedia(outcomes, null), new OzError(OzError.INVALID_VALUE,
+                    "biometry needs at least two eligible media, got " + outcomes.size()), timeUpdated);
+        }
+        List<float[]> embeddings = outcomes.stream().map(MediaOutcome::embedding).toList();
+        PairwiseMatch match = PairwiseMatch.of(embeddings, calibration);
+        boolean everyMediaHasFace = outcomes.stream().allMatch(o -> o.embedding() != null);
+        AnalysisParams params = header.params() == null ? new AnalysisParams(null, null) : header.params();
+        Resolution resolution = everyMediaHasFace
+                ? Resolution.decide(match.minConfidence(), params.thresholdOrDefault(), params.thresholdMin())
+                : Resolution.DECLINED;
+        return new Analysis(header.analyseId(), header.folderId(), Analysis.TYPE_BIOMETRY, Analysis.STATE_FINISHED,
+                resolution.name(), resolution.name(), header.timeCreated(), timeUpdated, header.params(), sourceMedia,
+                ResultsData.analysisLevel(match.minConfidence(), match.maxConfidence()),
+                resultsMedia(outcomes, match), null, null, header.metaData());
+    }
+
+    private static Analysis failed(AnalysisHeader header, List<MediaObject> sourceMedia, List<ResultMedia> resultsMedia,
+            OzError error, double timeUpdated) {
+        return new Analysis(header.analyseId(), header.folderId(), Analysis.TYPE_BIOMETRY, Analysis.STATE_FAILED,
+                Analysis.STATE_FAILED, Analysis.STATE_FAILED, header.timeCreated(), timeUpdated, header.params(),
+                sourceMedia, null, resultsMedia, error.code(), error.message(), header.metaData());
+    }
+
+    private static List<ResultMedia> resultsMedia(List<MediaOutcome> outcomes, PairwiseMatch match) {
+        List<ResultMedia> out = new ArrayList<>(outcomes.size());
+        for (int i = 0; i < outcomes.size(); i++) {
+            MediaOutcome o = outcomes.get(i);
+            ResultsData data = match == null
+                    ? new ResultsData(null, null, o.facesDetected())
+                    : new ResultsData(match.minConfidence(i), match.maxConfidence(i), o.facesDetected());
+            out.add(ResultMedia.of(o.media().mediaId(), o.media().mediaType(), data, o.error()));
+        }
+        return out;
+    }
+}

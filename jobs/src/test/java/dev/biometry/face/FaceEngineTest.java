@@ -1,0 +1,203 @@
+package dev.biometry.face;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.bytedeco.opencv.global.opencv_core.ROTATE_90_COUNTERCLOCKWISE;
+import static org.bytedeco.opencv.global.opencv_core.flip;
+import static org.bytedeco.opencv.global.opencv_core.rotate;
+import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
+
+import dev.biometry.match.Calibration;
+import dev.biometry.match.PairwiseMatch;
+import dev.biometry.media.ImageDecoder;
+import dev.biometry.media.MediaException;
+import dev.biometry.testing.TestData;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.opencv.opencv_core.Rect;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The face engine on the real models and the sample photos fetched by models/fetch.sh. */
+class FaceEngineTest {
+
+    private static FaceEngine engine;
+
+    @BeforeAll
+    static void open() throws Exception {
+        engine = new FaceEngine(FaceEngineConfig.defaults(TestData.modelsDir()));
+    }
+
+    @AfterAll
+    static void close() throws Exception {
+        engine.close();
+    }
+
+    @Test
+    void everySamplePhotoYieldsAFaceWithAUnitEmbedding() throws Exception {
+        int total = 0;
+        for (Path photo : TestData.samplePhotos()) {
+            FaceAnalysis a = engine.analyze(TestData.read(photo), photo.toString());
+            assertThat(a.facesDetected()).as(photo.getFileName().toString()).isGreaterThanOrEqualTo(1);
+            assertThat(a.chosen()).isNotNull();
+            assertThat(a.chosen().score()).isGreaterThanOrEqualTo(FaceEngineConfig.DEFAULT_DETECTION_SCORE);
+            assertThat(a.embedding()).hasSize(512);
+            double norm = 0;
+            for (float v : a.embedding()) {
+                norm += v * v;
+            }
+            assertThat(Math.sqrt(norm)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
+            // The chosen face is the largest one, or about as large and nearer the centre.
+            for (DetectedFace f : a.faces()) {
+                assertThat(FaceEngine.MAIN_FACE_AREA_TIE * f.box().area()).isLessThanOrEqualTo(a.chosen().box().area());
+            }
+            // Its landmarks lie inside the image, around the box.
+            for (int i = 0; i < 68; i++) {
+                assertThat(a.landmarks()[2 * i]).isBetween(0f, (float) a.imageWidth());
+                assertThat(a.landmarks()[2 * i + 1]).isBetween(0f, (float) a.imageHeight());
+            }
+            total += a.facesDetected();
+        }
+        // The six sample photos show 22 faces in all.
+        assertThat(total).isEqualTo(22);
+    }
+
+    @Test
+    void aFaceMatchesItsMirroredCroppedAndBrightenedCopies() throws Exception {
+        Path photo = TestData.samplePhoto(3);
+        byte[] original = TestData.read(photo);
+        FaceAnalysis reference = engine.analyze(original, "original");
+        Box box = reference.chosen().box();
+
+        try (Mat image = ImageDecoder.decode(original, "original")) {
+            // A crop of 3x the face box around it: the face becomes the main face of a smaller picture.
+            int side = Math.round(Math.max(box.width(), box.height()) * 3);
+            int x = Math.max(0, Math.round(box.centerX() - side / 2f));
+            int y = Math.max(0, Math.round(box.centerY() - side / 2f));
+            int w = Math.min(side, image.cols() - x);
+            int h = Math.min(side, image.rows() - y);
+            try (Rect rect = new Rect(x, y, w, h); Mat crop = new Mat(image, rect).clone()) {
+                Mat mirrored = new Mat();
+                flip(crop, mirrored, 1);
+                Mat brighter = new Mat();
+                crop.convertTo(brighter, -1, 1.0, 40.0);
+                for (Mat variant : new Mat[] {crop, mirrored, brighter}) {
+                    FaceAnalysis a = engine.analyze(jpeg(variant), "variant");
+                    assertThat(a.hasFace()).isTrue();
+                    double confidence = Calibration.DEFAULT.confidence(
+                            PairwiseMatch.cosine(reference.embedding(), a.embedding()));
+                    assertThat(confidence).isGreaterThanOrEqualTo(0.85);
+                }
+                mirrored.close();
+                brighter.close();
+            }
+        }
+    }
+
+    @Test
+    void differentPeopleInOnePhotoDoNotMatch() throws Exception {
+        // sample4 shows four different people: every pair of its faces is an impostor pair.
+        byte[] bytes = TestData.read(TestData.samplePhoto(4));
+        try (Mat image = ImageDecoder.decode(bytes, "sample4")) {
+            var faces = engine.detect(image);
+            assertThat(faces).hasSizeGreaterThanOrEqualTo(2);
+            float[][] embeddings = new float[faces.size()][];
+            for (int i = 0; i < faces.size(); i++) {
+                embeddings[i] = engine.embedAligned(engine.align(image, engine.landmarks(image, faces.get(i).box())));
+            }
+            for (int i = 0; i < embeddings.length; i++) {
+                for (int j = i + 1; j < embeddings.length; j++) {
+                    double confidence = Calibration.DEFAULT.confidence(PairwiseMatch.cosine(embeddings[i], embeddings[j]));
+                    assertThat(confidence).as("faces %d and %d", i, j).isLessThan(0.85);
+                }
+            }
+        }
+    }
+
+    @Test
+    void exifOrientationIsHonoured() throws Exception {
+        byte[] original = TestData.read(TestData.samplePhoto(1));
+        FaceAnalysis upright = engine.analyze(original, "upright");
+        byte[] rotatedWithTag;
+        try (Mat image = ImageDecoder.decode(original, "upright"); Mat stored = new Mat()) {
+            // Stored turned a quarter left; orientation 6 tells a viewer to turn it a quarter right.
+            rotate(image, stored, ROTATE_90_COUNTERCLOCKWISE);
+            rotatedWithTag = withExifOrientation(jpeg(stored), 6);
+        }
+        FaceAnalysis a = engine.analyze(rotatedWithTag, "rotated+exif");
+        assertThat(a.imageWidth()).isEqualTo(upright.imageWidth());
+        assertThat(a.imageHeight()).isEqualTo(upright.imageHeight());
+        assertThat(a.facesDetected()).isEqualTo(upright.facesDetected());
+        assertThat(Calibration.DEFAULT.confidence(PairwiseMatch.cosine(upright.embedding(), a.embedding())))
+                .isGreaterThanOrEqualTo(0.85);
+    }
+
+    @Test
+    void emptyAndCorruptImagesGiveTheDocumentedErrors() {
+        assertThatThrownBy(() -> engine.analyze(new byte[0], "empty.jpg"))
+                .isInstanceOfSatisfying(MediaException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(MediaException.Kind.EMPTY);
+                    assertThat(e.ozErrorCode()).isEqualTo(4);
+                    assertThat(e.getMessage()).contains("empty.jpg").contains("empty image");
+                });
+        byte[] text = "this is not an image, just text saved as .jpg\n".getBytes(StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> engine.analyze(text, "notes.jpg"))
+                .isInstanceOfSatisfying(MediaException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE);
+                    assertThat(e.ozErrorCode()).isEqualTo(4);
+                    assertThat(e.getMessage()).contains("notes.jpg").contains("not a decodable");
+                });
+        byte[] jpeg = TestData.read(TestData.samplePhoto(2));
+        byte[] headerOnly = Arrays.copyOf(jpeg, 300);
+        assertThatThrownBy(() -> engine.analyze(headerOnly, "cut.jpg"))
+                .isInstanceOfSatisfying(MediaException.class,
+                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE));
+    }
+
+    @Test
+    void anImageWithoutAFaceGivesNoEmbedding() throws Exception {
+        try (Mat grey = new Mat(480, 640, org.bytedeco.opencv.global.opencv_core.CV_8UC3,
+                new org.bytedeco.opencv.opencv_core.Scalar(128, 128, 128, 0))) {
+            FaceAnalysis a = engine.analyze(jpeg(grey), "grey.jpg");
+            assertThat(a.facesDetected()).isZero();
+            assertThat(a.hasFace()).isFalse();
+            assertThat(a.embedding()).isNull();
+        }
+    }
+
+    static byte[] jpeg(Mat image) {
+        try (BytePointer buf = new BytePointer()) {
+            assertThat(imencode(".jpg", image, buf)).isTrue();
+            byte[] out = new byte[(int) buf.limit()];
+            buf.get(out);
+            return out;
+        }
+    }
+
+    /** Inserts an EXIF APP1 segment holding only the orientation tag right after the JPEG SOI marker. */
+    static byte[] withExifOrientation(byte[] jpeg, int orientation) {
+        byte[] tiff = {
+            'M', 'M', 0, 42, 0, 0, 0, 8, // big-endian TIFF header, first IFD at offset 8
+            0, 1, // one entry
+            0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (byte) orientation, 0, 0, // Orientation, SHORT, count 1, value
+            0, 0, 0, 0 // no next IFD
+        };
+        byte[] exifHeader = {'E', 'x', 'i', 'f', 0, 0};
+        int length = 2 + exifHeader.length + tiff.length;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(jpeg, 0, 2);
+        out.write(0xFF);
+        out.write(0xE1);
+        out.write(length >> 8);
+        out.write(length & 0xFF);
+        out.write(exifHeader, 0, exifHeader.length);
+        out.write(tiff, 0, tiff.length);
+        out.write(jpeg, 2, jpeg.length - 2);
+        return out.toByteArray();
+    }
+}
