@@ -3,6 +3,7 @@ package dev.biometry.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import java.util.List;
 
 /** An Oz BIOMETRY analysis object as emitted on the results topic, by webhooks and by {@code verify} (spec §2.5). */
@@ -14,8 +15,8 @@ public record Analysis(
         @JsonProperty("state") String state,
         @JsonProperty("resolution_status") String resolutionStatus,
         @JsonProperty("resolution") String resolution,
-        @JsonProperty("time_created") double timeCreated,
-        @JsonProperty("time_updated") double timeUpdated,
+        @JsonProperty("time_created") @JsonSerialize(using = EpochSecondsSerializer.class) double timeCreated,
+        @JsonProperty("time_updated") @JsonSerialize(using = EpochSecondsSerializer.class) double timeUpdated,
         @JsonProperty("params") AnalysisParams params,
         @JsonProperty("source_media") List<MediaObject> sourceMedia,
         @JsonProperty("results_data") ResultsData resultsData,
