@@ -13,4 +13,11 @@ public record MediaObject(
         @JsonProperty("media_type") MediaType mediaType,
         @JsonProperty("tags") List<String> tags,
         @JsonProperty("original_name") String originalName,
-        @JsonProperty("meta_data") JsonNode metaData) {}
+        @JsonProperty("meta_data") JsonNode metaData) {
+
+    /** The Oz view of a received media reference. */
+    public static MediaObject of(MediaRef ref) {
+        return new MediaObject(ref.mediaId(), ref.folderId(), ref.mediaType(), List.of(ref.tags()), ref.originalName(),
+                Json.parseOrNull(ref.metaDataJson()));
+    }
+}

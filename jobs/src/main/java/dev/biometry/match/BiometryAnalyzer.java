@@ -51,7 +51,15 @@ public final class BiometryAnalyzer {
                 resultsMedia(outcomes, match), null, null, header.metaData());
     }
 
-    private static Analysis failed(AnalysisHeader header, List<MediaObject> sourceMedia, List<ResultMedia> resultsMedia,
+    /** The record published when an analysis starts: state and resolution PROCESSING, no results yet. */
+    public static Analysis processing(AnalysisHeader header, List<MediaObject> sourceMedia, double timeUpdated) {
+        return new Analysis(header.analyseId(), header.folderId(), Analysis.TYPE_BIOMETRY, Analysis.STATE_PROCESSING,
+                Analysis.STATE_PROCESSING, Analysis.STATE_PROCESSING, header.timeCreated(), timeUpdated, header.params(),
+                sourceMedia, null, null, null, null, header.metaData());
+    }
+
+    /** A FAILED analysis: a system-side or input error, never a verdict. */
+    public static Analysis failed(AnalysisHeader header, List<MediaObject> sourceMedia, List<ResultMedia> resultsMedia,
             OzError error, double timeUpdated) {
         return new Analysis(header.analyseId(), header.folderId(), Analysis.TYPE_BIOMETRY, Analysis.STATE_FAILED,
                 Analysis.STATE_FAILED, Analysis.STATE_FAILED, header.timeCreated(), timeUpdated, header.params(),

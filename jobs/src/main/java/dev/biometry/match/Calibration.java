@@ -21,7 +21,8 @@ import java.util.List;
  * @param anchorFar        the false accept rate the anchor cosine stands for, in [0, 1] (documentation of
  *                         how the anchor was chosen; it takes no part in the mapping)
  */
-public record Calibration(double anchorCosine, double slope, double anchorConfidence, double anchorFar) {
+public record Calibration(double anchorCosine, double slope, double anchorConfidence, double anchorFar)
+        implements java.io.Serializable {
 
     /** The Oz API's default decision threshold, expressed as a confidence. */
     public static final double DEFAULT_ANCHOR_CONFIDENCE = 0.85;

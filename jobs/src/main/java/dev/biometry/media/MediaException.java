@@ -17,7 +17,13 @@ public class MediaException extends Exception {
         /** The referenced file or object does not exist. */
         NOT_FOUND(10),
         /** The media exists but could not be read (I/O error, permissions). */
-        UNREADABLE(11);
+        UNREADABLE(11),
+        /** The URI points outside the configured media roots or uses a scheme that is not allowed. */
+        FORBIDDEN(4),
+        /** Larger than the configured byte limit. */
+        TOO_LARGE(4),
+        /** A media kind this build cannot decode. */
+        UNSUPPORTED(4);
 
         private final int ozErrorCode;
 

@@ -5,18 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.bytedeco.opencv.global.opencv_core.ROTATE_90_COUNTERCLOCKWISE;
 import static org.bytedeco.opencv.global.opencv_core.flip;
 import static org.bytedeco.opencv.global.opencv_core.rotate;
-import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
 
 import dev.biometry.match.Calibration;
 import dev.biometry.match.PairwiseMatch;
 import dev.biometry.media.ImageDecoder;
 import dev.biometry.media.MediaException;
 import dev.biometry.testing.TestData;
+import static dev.biometry.testing.TestImages.jpeg;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Rect;
 import org.junit.jupiter.api.AfterAll;
@@ -167,15 +166,6 @@ class FaceEngineTest {
             assertThat(a.facesDetected()).isZero();
             assertThat(a.hasFace()).isFalse();
             assertThat(a.embedding()).isNull();
-        }
-    }
-
-    static byte[] jpeg(Mat image) {
-        try (BytePointer buf = new BytePointer()) {
-            assertThat(imencode(".jpg", image, buf)).isTrue();
-            byte[] out = new byte[(int) buf.limit()];
-            buf.get(out);
-            return out;
         }
     }
 

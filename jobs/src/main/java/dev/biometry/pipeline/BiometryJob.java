@@ -1,0 +1,89 @@
+package dev.biometry.pipeline;
+
+import dev.biometry.api.DeadLetter;
+import dev.biometry.api.MediaRef;
+import dev.biometry.api.RequestEnvelope;
+import dev.biometry.config.JobConfig;
+import dev.biometry.match.Calibration;
+import dev.biometry.media.MediaFetcher;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.Collector;
+
+/**
+ * The biometry topology: media and requests are parsed, joined per folder, each media's face is embedded by a
+ * per-slot face engine, each analysis' media are matched pairwise, and results, folder roll-ups and dead letters
+ * are written to the sinks. Sources and sinks are passed in, so tests and runners choose them.
+ */
+public final class BiometryJob {
+
+    /** Where the job reads and writes. */
+    public record Endpoints(
+            Source<RawRecord, ?, ?> media,
+            Source<RawRecord, ?, ?> requests,
+            Sink<ResultRecord> results,
+            Sink<FolderRecord> folders,
+            Sink<DeadLetter> deadLetters) {}
+
+    private BiometryJob() {}
+
+    /** Applies the job-wide settings (parallelism, exactly-once checkpointing) to {@code env}. */
+    public static void configure(StreamExecutionEnvironment env, JobConfig config) {
+        env.setParallelism(config.parallelism());
+        env.enableCheckpointing(config.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
+    }
+
+    /** Adds the topology to {@code env}. */
+    public static void build(StreamExecutionEnvironment env, JobConfig config, Endpoints endpoints) {
+        SingleOutputStreamOperator<MediaRef> media = env
+                .fromSource(endpoints.media(), WatermarkStrategy.noWatermarks(), "media-source").uid("media-source")
+                .process(new ParseFunctions.Media()).name("parse-media").uid("parse-media");
+        SingleOutputStreamOperator<RequestEnvelope> requests = env
+                .fromSource(endpoints.requests(), WatermarkStrategy.noWatermarks(), "requests-source").uid("requests-source")
+                .process(new ParseFunctions.Requests()).name("parse-requests").uid("parse-requests");
+
+        SingleOutputStreamOperator<EmbedTask> tasks = media
+                .connect(requests)
+                .keyBy(MediaRef::folderId, RequestEnvelope::folderId)
+                .process(new FolderJoinFunction(config.mediaWait(), config.folderTtl(), config.defaultThreshold()))
+                .name("folder-join").uid("folder-join");
+
+        SingleOutputStreamOperator<EmbeddedMedia> embedded = tasks
+                .keyBy(task -> task.media().mediaId())
+                .process(new EmbedFunction(config.modelsDir(), config.detectionScore(), config.ortThreads(),
+                        new MediaFetcher(config.mediaRoots(), config.mediaMaxBytes()), config.embeddingCacheTtl()))
+                .name("embed-faces").uid("embed-faces");
+
+        SingleOutputStreamOperator<ResultRecord> matched = embedded
+                .keyBy(e -> e.ticket().analyseId())
+                .process(new MatchFunction(Calibration.DEFAULT, config.analysisTimeout()))
+                .name("match").uid("match");
+
+        DataStream<ResultRecord> results = tasks.getSideOutput(FolderJoinFunction.RESULTS).union(matched);
+        results.sinkTo(endpoints.results()).name("results-sink").uid("results-sink");
+
+        DataStream<MediaRef> inlineMedia = requests
+                .flatMap((RequestEnvelope envelope, Collector<MediaRef> out) -> {
+                    for (MediaRef m : envelope.media()) {
+                        out.collect(m);
+                    }
+                })
+                .returns(MediaRef.class)
+                .name("inline-media").uid("inline-media");
+        media.union(inlineMedia)
+                .connect(results)
+                .keyBy(MediaRef::folderId, ResultRecord::folderId)
+                .process(new FolderStatusFunction(config.folderTtl()))
+                .name("folder-status").uid("folder-status")
+                .sinkTo(endpoints.folders()).name("folders-sink").uid("folders-sink");
+
+        media.getSideOutput(ParseFunctions.DEAD_LETTERS)
+                .union(requests.getSideOutput(ParseFunctions.DEAD_LETTERS))
+                .sinkTo(endpoints.deadLetters()).name("dead-letter-sink").uid("dead-letter-sink");
+    }
+}

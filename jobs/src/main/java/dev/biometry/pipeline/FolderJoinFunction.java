@@ -1,0 +1,226 @@
+package dev.biometry.pipeline;
+
+import dev.biometry.api.AnalysisRequest;
+import dev.biometry.api.MediaObject;
+import dev.biometry.api.MediaRef;
+import dev.biometry.api.OzError;
+import dev.biometry.api.RequestEnvelope;
+import dev.biometry.api.Timestamps;
+import dev.biometry.match.BiometryAnalyzer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Joins a folder's media with its analysis requests (keyed by folder id). Media are kept in {@link MapState};
+ * a request whose {@code source_media} names media not yet known waits for them with a processing-time timer.
+ * When an analysis can start it emits one {@link EmbedTask} per eligible media and a PROCESSING result; an
+ * analysis that cannot run (fewer than two eligible media, media still missing at the deadline) is emitted FAILED
+ * on {@link #RESULTS}.
+ */
+public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef, RequestEnvelope, EmbedTask> {
+
+    private static final long serialVersionUID = 1L;
+
+    /** PROCESSING records of started analyses and FAILED records of analyses that could not start. */
+    public static final OutputTag<ResultRecord> RESULTS = new OutputTag<>("join-results", TypeInformation.of(ResultRecord.class));
+
+    private final Duration mediaWait;
+    private final Duration folderTtl;
+    private final double defaultThreshold;
+
+    private transient MapState<String, FolderMedia> media;
+    private transient MapState<String, PendingAnalysis> pending;
+    private transient ValueState<Long> mediaSequence;
+
+    /** {@code defaultThreshold} applies to requests that give none, and is echoed in their {@code params}. */
+    public FolderJoinFunction(Duration mediaWait, Duration folderTtl, double defaultThreshold) {
+        this.mediaWait = mediaWait;
+        this.folderTtl = folderTtl;
+        this.defaultThreshold = defaultThreshold;
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        StateTtlConfig ttl = StateTtlConfig.newBuilder(folderTtl)
+                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+                .build();
+        MapStateDescriptor<String, FolderMedia> mediaDescriptor =
+                new MapStateDescriptor<>("media", Types.STRING, TypeInformation.of(FolderMedia.class));
+        mediaDescriptor.enableTimeToLive(ttl);
+        media = getRuntimeContext().getMapState(mediaDescriptor);
+        ValueStateDescriptor<Long> sequenceDescriptor = new ValueStateDescriptor<>("media-sequence", Types.LONG);
+        sequenceDescriptor.enableTimeToLive(ttl);
+        mediaSequence = getRuntimeContext().getState(sequenceDescriptor);
+        pending = getRuntimeContext().getMapState(
+                new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)));
+    }
+
+    @Override
+    public void processElement1(MediaRef ref, Context ctx, Collector<EmbedTask> out) throws Exception {
+        addMedia(ref);
+        startReadyAnalyses(ctx, out);
+    }
+
+    @Override
+    public void processElement2(RequestEnvelope envelope, Context ctx, Collector<EmbedTask> out) throws Exception {
+        for (MediaRef ref : envelope.media()) {
+            addMedia(ref);
+        }
+        startReadyAnalyses(ctx, out);
+        long now = ctx.timerService().currentProcessingTime();
+        for (AnalysisRequest request : envelope.analyses()) {
+            if (missingMedia(request).isEmpty()) {
+                start(request, ctx, out);
+            } else {
+                long deadline = now + mediaWait.toMillis();
+                pending.put(request.analyseId(), new PendingAnalysis(request, deadline));
+                ctx.timerService().registerProcessingTimeTimer(deadline);
+            }
+        }
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<EmbedTask> out) throws Exception {
+        List<PendingAnalysis> expired = new ArrayList<>();
+        for (PendingAnalysis p : pending.values()) {
+            if (p.deadlineMillis() <= timestamp) {
+                expired.add(p);
+            }
+        }
+        for (PendingAnalysis p : expired) {
+            pending.remove(p.request().analyseId());
+            AnalysisRequest r = p.request();
+            List<String> missing = missingMedia(r);
+            ctx.output(RESULTS, Results.failed(header(r), knownMedia(r), new OzError(OzError.NOT_EXIST,
+                            "media not found in folder " + r.folderId() + " after " + mediaWait.toSeconds() + " s: " + missing),
+                    r.resolutionEndpoint(), timestamp));
+        }
+    }
+
+    private void addMedia(MediaRef ref) throws Exception {
+        FolderMedia known = media.get(ref.mediaId());
+        long sequence;
+        if (known != null) {
+            sequence = known.sequence();
+        } else {
+            Long last = mediaSequence.value();
+            sequence = last == null ? 0 : last + 1;
+            mediaSequence.update(sequence);
+        }
+        media.put(ref.mediaId(), new FolderMedia(ref, sequence));
+    }
+
+    private void startReadyAnalyses(Context ctx, Collector<EmbedTask> out) throws Exception {
+        List<PendingAnalysis> ready = new ArrayList<>();
+        for (PendingAnalysis p : pending.values()) {
+            if (missingMedia(p.request()).isEmpty()) {
+                ready.add(p);
+            }
+        }
+        for (PendingAnalysis p : ready) {
+            pending.remove(p.request().analyseId());
+            deleteTimerUnlessShared(p.deadlineMillis(), ctx);
+            start(p.request(), ctx, out);
+        }
+    }
+
+    /** Several pending analyses may share one deadline; its timer goes only when none of them waits any more. */
+    private void deleteTimerUnlessShared(long deadline, Context ctx) throws Exception {
+        for (PendingAnalysis other : pending.values()) {
+            if (other.deadlineMillis() == deadline) {
+                return;
+            }
+        }
+        ctx.timerService().deleteProcessingTimeTimer(deadline);
+    }
+
+    private void start(AnalysisRequest request, Context ctx, Collector<EmbedTask> out) throws Exception {
+        long now = ctx.timerService().currentProcessingTime();
+        List<MediaRef> scope = scope(request);
+        List<MediaRef> eligible = scope.stream().filter(m -> !m.hasTag(MediaRef.TAG_PHOTO_ID_BACK)).toList();
+        BiometryAnalyzer.AnalysisHeader header = header(request);
+        List<MediaObject> eligibleObjects = eligible.stream().map(MediaObject::of).toList();
+        if (eligible.size() < 2) {
+            int ignored = scope.size() - eligible.size();
+            ctx.output(RESULTS, Results.failed(header, eligibleObjects, new OzError(OzError.INVALID_VALUE,
+                            "biometry needs at least two eligible media; folder " + request.folderId() + " has "
+                                    + eligible.size() + (request.sourceMedia() == null ? "" : " of those named in source_media")
+                                    + (ignored > 0 ? " (" + ignored + " tagged photo_id_back ignored)" : "")),
+                    request.resolutionEndpoint(), now));
+            return;
+        }
+        AnalysisTicket ticket = new AnalysisTicket(request.analyseId(), request.folderId(), threshold(request),
+                request.thresholdMin(), request.metaDataJson(), request.resolutionEndpoint(), request.requestedAtMillis(),
+                eligible.size());
+        ctx.output(RESULTS, Results.record(
+                BiometryAnalyzer.processing(header, eligibleObjects, Timestamps.epochSeconds(now)), request.resolutionEndpoint()));
+        for (int i = 0; i < eligible.size(); i++) {
+            out.collect(new EmbedTask(ticket, i, eligible.get(i)));
+        }
+    }
+
+    /** The media an analysis covers: those named in source_media (in that order), else every media of the folder. */
+    private List<MediaRef> scope(AnalysisRequest request) throws Exception {
+        List<MediaRef> scope = new ArrayList<>();
+        if (request.sourceMedia() != null) {
+            for (String id : request.sourceMedia()) {
+                scope.add(media.get(id).media());
+            }
+        } else {
+            List<FolderMedia> all = new ArrayList<>();
+            for (Map.Entry<String, FolderMedia> e : media.entries()) {
+                all.add(e.getValue());
+            }
+            all.sort(Comparator.comparingLong(FolderMedia::sequence));
+            all.forEach(fm -> scope.add(fm.media()));
+        }
+        return scope;
+    }
+
+    private List<String> missingMedia(AnalysisRequest request) throws Exception {
+        List<String> missing = new ArrayList<>();
+        if (request.sourceMedia() != null) {
+            for (String id : request.sourceMedia()) {
+                if (!media.contains(id)) {
+                    missing.add(id);
+                }
+            }
+        }
+        return missing;
+    }
+
+    private List<MediaObject> knownMedia(AnalysisRequest request) throws Exception {
+        List<MediaObject> known = new ArrayList<>();
+        for (String id : request.sourceMedia()) {
+            FolderMedia fm = media.get(id);
+            if (fm != null) {
+                known.add(MediaObject.of(fm.media()));
+            }
+        }
+        return known;
+    }
+
+    private BiometryAnalyzer.AnalysisHeader header(AnalysisRequest r) {
+        return Results.header(r.analyseId(), r.folderId(), threshold(r), r.thresholdMin(), r.metaDataJson(),
+                r.requestedAtMillis());
+    }
+
+    private double threshold(AnalysisRequest r) {
+        return r.threshold() != null ? r.threshold() : defaultThreshold;
+    }
+}

@@ -1,0 +1,155 @@
+package dev.biometry.pipeline;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.biometry.api.Json;
+import dev.biometry.api.MediaRef;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Keeps each folder's roll-up (keyed by folder id) from its media and its analyses' results, and emits the folder
+ * object on every change. Folder {@code resolution_status}: INITIAL without analyses, PROCESSING while any runs,
+ * else FAILED if any failed, else FINISHED. Also counts final analyses by resolution (metrics).
+ */
+public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRef, ResultRecord, FolderRecord> {
+
+    private static final long serialVersionUID = 1L;
+
+    private final Duration folderTtl;
+
+    private transient ValueState<Long> created;
+    private transient MapState<String, String> mediaTypes;
+    private transient MapState<String, AnalysisStatus> analyses;
+    private transient Map<String, Counter> finalAnalyses;
+
+    public FolderStatusFunction(Duration folderTtl) {
+        this.folderTtl = folderTtl;
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        StateTtlConfig ttl = StateTtlConfig.newBuilder(folderTtl)
+                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+                .build();
+        ValueStateDescriptor<Long> createdDescriptor = new ValueStateDescriptor<>("created", Types.LONG);
+        createdDescriptor.enableTimeToLive(ttl);
+        created = getRuntimeContext().getState(createdDescriptor);
+        MapStateDescriptor<String, String> mediaDescriptor = new MapStateDescriptor<>("media", Types.STRING, Types.STRING);
+        mediaDescriptor.enableTimeToLive(ttl);
+        mediaTypes = getRuntimeContext().getMapState(mediaDescriptor);
+        MapStateDescriptor<String, AnalysisStatus> analysesDescriptor =
+                new MapStateDescriptor<>("analyses", Types.STRING, TypeInformation.of(AnalysisStatus.class));
+        analysesDescriptor.enableTimeToLive(ttl);
+        analyses = getRuntimeContext().getMapState(analysesDescriptor);
+        MetricGroup metrics = getRuntimeContext().getMetricGroup();
+        finalAnalyses = new java.util.HashMap<>();
+        for (String resolution : new String[] {"SUCCESS", "DECLINED", "OPERATOR_REQUIRED", "FAILED"}) {
+            finalAnalyses.put(resolution, metrics.counter("analyses" + camel(resolution)));
+        }
+    }
+
+    @Override
+    public void processElement1(MediaRef media, Context ctx, Collector<FolderRecord> out) throws Exception {
+        long now = ctx.timerService().currentProcessingTime();
+        touch(now);
+        if (media.mediaType().name().equals(mediaTypes.get(media.mediaId()))) {
+            return;
+        }
+        mediaTypes.put(media.mediaId(), media.mediaType().name());
+        out.collect(render(ctx.getCurrentKey(), now));
+    }
+
+    @Override
+    public void processElement2(ResultRecord result, Context ctx, Collector<FolderRecord> out) throws Exception {
+        long now = ctx.timerService().currentProcessingTime();
+        touch(now);
+        AnalysisStatus previous = analyses.get(result.analyseId());
+        if (result.isFinal() && (previous == null || !"FINISHED".equals(previous.state()) && !"FAILED".equals(previous.state()))) {
+            Counter counter = finalAnalyses.get(result.resolutionStatus());
+            if (counter != null) {
+                counter.inc();
+            }
+        }
+        analyses.put(result.analyseId(), new AnalysisStatus(result.state(), result.resolutionStatus(), now));
+        out.collect(render(ctx.getCurrentKey(), now));
+    }
+
+    private void touch(long now) throws Exception {
+        if (created.value() == null) {
+            created.update(now);
+        }
+    }
+
+    private static String camel(String status) {
+        StringBuilder sb = new StringBuilder();
+        for (String part : status.toLowerCase(java.util.Locale.ROOT).split("_")) {
+            sb.append(Character.toUpperCase(part.charAt(0))).append(part.substring(1));
+        }
+        return sb.toString();
+    }
+
+    private FolderRecord render(String folderId, long now) throws Exception {
+        Map<String, AnalysisStatus> sorted = new TreeMap<>();
+        for (Map.Entry<String, AnalysisStatus> e : analyses.entries()) {
+            sorted.put(e.getKey(), e.getValue());
+        }
+        String rollUp = rollUp(sorted.values());
+        ObjectNode folder = Json.mapper().createObjectNode();
+        folder.put("folder_id", folderId);
+        folder.put("resolution_status", rollUp);
+        folder.put("time_created", seconds(created.value()));
+        folder.put("time_updated", seconds(now));
+        ArrayNode media = folder.putArray("media");
+        for (Map.Entry<String, String> e : new TreeMap<>(toMap(mediaTypes)).entrySet()) {
+            media.addObject().put("media_id", e.getKey()).put("media_type", e.getValue());
+        }
+        ArrayNode list = folder.putArray("analyses");
+        for (Map.Entry<String, AnalysisStatus> e : sorted.entrySet()) {
+            list.addObject().put("analyse_id", e.getKey()).put("type", "BIOMETRY")
+                    .put("state", e.getValue().state()).put("resolution_status", e.getValue().resolutionStatus())
+                    .put("resolution", e.getValue().resolutionStatus());
+        }
+        return new FolderRecord(folderId, rollUp, Json.write(folder));
+    }
+
+    static String rollUp(Iterable<AnalysisStatus> statuses) {
+        boolean any = false;
+        boolean failed = false;
+        for (AnalysisStatus s : statuses) {
+            any = true;
+            if ("PROCESSING".equals(s.state())) {
+                return "PROCESSING";
+            }
+            failed |= "FAILED".equals(s.state());
+        }
+        return !any ? "INITIAL" : failed ? "FAILED" : "FINISHED";
+    }
+
+    private static BigDecimal seconds(long millis) {
+        return BigDecimal.valueOf(millis, 3);
+    }
+
+    private static Map<String, String> toMap(MapState<String, String> state) throws Exception {
+        Map<String, String> map = new TreeMap<>();
+        for (Map.Entry<String, String> e : state.entries()) {
+            map.put(e.getKey(), e.getValue());
+        }
+        return map;
+    }
+}

@@ -1,0 +1,109 @@
+package dev.biometry.pipeline;
+
+import dev.biometry.api.DeadLetter;
+import dev.biometry.api.InputParser;
+import dev.biometry.config.JobConfig;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * The job's Kafka sources (raw records of the media and requests topics) and its exactly-once Kafka sinks
+ * (results, folders, dead letters), built from a {@link JobConfig}.
+ */
+public final class KafkaEndpoints {
+
+    private KafkaEndpoints() {}
+
+    public static BiometryJob.Endpoints of(JobConfig config) {
+        if (config.bootstrapServers() == null || config.bootstrapServers().isBlank()) {
+            throw new IllegalArgumentException("--bootstrap-servers is required");
+        }
+        return new BiometryJob.Endpoints(
+                source(config, config.mediaTopic()),
+                source(config, config.requestsTopic()),
+                sink(config, "results", config.resultsTopic(), ResultRecord::analyseId, ResultRecord::json),
+                sink(config, "folders", config.foldersTopic(), FolderRecord::folderId, FolderRecord::json),
+                sink(config, "dead-letter", config.deadLetterTopic(), d -> null, InputParser::toJson));
+    }
+
+    static KafkaSource<RawRecord> source(JobConfig config, String topic) {
+        OffsetsInitializer start = switch (config.startingOffsets()) {
+            case "earliest" -> OffsetsInitializer.earliest();
+            case "latest" -> OffsetsInitializer.latest();
+            default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+        };
+        return KafkaSource.<RawRecord>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setTopics(topic)
+                .setGroupId(config.groupId())
+                .setStartingOffsets(start)
+                .setDeserializer(new RawRecordDeserializer())
+                .setProperty("isolation.level", "read_committed")
+                .setProperty("partition.discovery.interval.ms", "60000")
+                .build();
+    }
+
+    static <T> Sink<T> sink(JobConfig config, String name, String topic, SerializableFunction<T, String> key,
+            SerializableFunction<T, String> value) {
+        return KafkaSink.<T>builder()
+                .setBootstrapServers(config.bootstrapServers())
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionalIdPrefix(config.transactionalIdPrefix() + "-" + name)
+                .setProperty("transaction.timeout.ms", String.valueOf(config.transactionTimeout().toMillis()))
+                .setRecordSerializer(new JsonRecordSerializer<>(topic, key, value))
+                .build();
+    }
+
+    /** A function that Flink can ship to the task managers. */
+    public interface SerializableFunction<T, R> extends Function<T, R>, java.io.Serializable {}
+
+    /** Keeps topic, partition, offset and the raw bytes so that parse errors can name their source. */
+    static final class RawRecordDeserializer implements KafkaRecordDeserializationSchema<RawRecord> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RawRecord> out) {
+            out.collect(new RawRecord(record.topic(), record.partition(), record.offset(), record.key(), record.value()));
+        }
+
+        @Override
+        public TypeInformation<RawRecord> getProducedType() {
+            return TypeInformation.of(RawRecord.class);
+        }
+    }
+
+    /** Writes a record as UTF-8 JSON with a UTF-8 string key (or no key). */
+    static final class JsonRecordSerializer<T> implements KafkaRecordSerializationSchema<T> {
+        private static final long serialVersionUID = 1L;
+        private final String topic;
+        private final SerializableFunction<T, String> key;
+        private final SerializableFunction<T, String> value;
+
+        JsonRecordSerializer(String topic, SerializableFunction<T, String> key, SerializableFunction<T, String> value) {
+            this.topic = topic;
+            this.key = key;
+            this.value = value;
+        }
+
+        @Override
+        public ProducerRecord<byte[], byte[]> serialize(T element, KafkaSinkContext context, Long timestamp) {
+            String k = key.apply(element);
+            return new ProducerRecord<>(topic, null, timestamp,
+                    k == null ? null : k.getBytes(StandardCharsets.UTF_8),
+                    value.apply(element).getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+}

@@ -1,0 +1,74 @@
+package dev.biometry.pipeline;
+
+import dev.biometry.api.DeadLetter;
+import dev.biometry.api.InputParser;
+import dev.biometry.api.MediaRef;
+import dev.biometry.api.ParseResult;
+import dev.biometry.api.RequestEnvelope;
+import dev.biometry.api.SourceRef;
+import java.util.UUID;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/** Parse steps of the two input topics: valid records go on, invalid ones to {@link #DEAD_LETTERS}. */
+public final class ParseFunctions {
+
+    /** Input records that failed parsing or validation. */
+    public static final OutputTag<DeadLetter> DEAD_LETTERS =
+            new OutputTag<>("dead-letters", TypeInformation.of(DeadLetter.class));
+
+    private ParseFunctions() {}
+
+    private static SourceRef source(RawRecord r) {
+        return new SourceRef(r.topic(), r.partition(), r.offset());
+    }
+
+    /** Parses the media topic. */
+    public static final class Media extends ProcessFunction<RawRecord, MediaRef> {
+        private static final long serialVersionUID = 1L;
+        private transient Counter deadLetters;
+
+        @Override
+        public void open(OpenContext openContext) {
+            deadLetters = getRuntimeContext().getMetricGroup().counter("deadLetters");
+        }
+
+        @Override
+        public void processElement(RawRecord raw, Context ctx, Collector<MediaRef> out) {
+            ParseResult<MediaRef> parsed = InputParser.parseMedia(raw.value(), source(raw));
+            if (parsed.isOk()) {
+                out.collect(parsed.value());
+            } else {
+                deadLetters.inc();
+                ctx.output(DEAD_LETTERS, parsed.deadLetter());
+            }
+        }
+    }
+
+    /** Parses the requests topic; analyses without an id get a random UUID. */
+    public static final class Requests extends ProcessFunction<RawRecord, RequestEnvelope> {
+        private static final long serialVersionUID = 1L;
+        private transient Counter deadLetters;
+
+        @Override
+        public void open(OpenContext openContext) {
+            deadLetters = getRuntimeContext().getMetricGroup().counter("deadLetters");
+        }
+
+        @Override
+        public void processElement(RawRecord raw, Context ctx, Collector<RequestEnvelope> out) {
+            ParseResult<RequestEnvelope> parsed = InputParser.parseRequest(raw.value(), source(raw),
+                    ctx.timerService().currentProcessingTime(), () -> UUID.randomUUID().toString());
+            if (parsed.isOk()) {
+                out.collect(parsed.value());
+            } else {
+                deadLetters.inc();
+                ctx.output(DEAD_LETTERS, parsed.deadLetter());
+            }
+        }
+    }
+}

@@ -1,0 +1,423 @@
+package dev.biometry.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.biometry.api.Json;
+import dev.biometry.config.JobConfig;
+import dev.biometry.face.FaceAnalysis;
+import dev.biometry.face.FaceEngine;
+import dev.biometry.face.FaceEngineConfig;
+import dev.biometry.local.EmbeddedKafkaBroker;
+import dev.biometry.match.Calibration;
+import dev.biometry.match.PairwiseMatch;
+import dev.biometry.testing.KafkaTopicReader;
+import dev.biometry.testing.KafkaTopicReader.Message;
+import dev.biometry.testing.TestData;
+import dev.biometry.testing.TestImages;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Metric;
+import org.apache.flink.runtime.testutils.InMemoryReporter;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole job end to end: in-process Kafka, a 2-slot MiniCluster, the real face models. One job run serves
+ * every test; each test uses its own folders and reads the committed (read_committed) output.
+ */
+class BiometryJobTest {
+
+    private static final InMemoryReporter REPORTER = InMemoryReporter.createWithRetainedMetrics();
+
+    @RegisterExtension
+    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(() ->
+            new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(2)
+                    .setConfiguration(REPORTER.addToConfiguration(new Configuration()))
+                    .build());
+
+    private static final Duration RESULT_TIMEOUT = Duration.ofSeconds(90);
+
+    @TempDir
+    static Path mediaRoot;
+
+    private static EmbeddedKafkaBroker kafka;
+    private static JobConfig config;
+    private static KafkaProducer<String, byte[]> producer;
+    private static KafkaTopicReader results;
+    private static KafkaTopicReader folders;
+    private static KafkaTopicReader deadLetters;
+    private static JobClient job;
+    private static Map<String, String> uris;
+    private static Map<String, float[]> embeddings;
+
+    @BeforeAll
+    static void startKafkaAndPrepareMedia() throws Exception {
+        kafka = EmbeddedKafkaBroker.start();
+        Map<String, String> options = new HashMap<>();
+        options.put("bootstrap-servers", kafka.bootstrapServers());
+        options.put("parallelism", "2");
+        options.put("checkpoint-interval", "1s");
+        options.put("media-wait", "3s");
+        options.put("models", TestData.modelsDir().toString());
+        options.put("media-roots", mediaRoot.toString());
+        config = JobConfig.fromOptions(options);
+        kafka.createTopics(2, config.mediaTopic(), config.requestsTopic(), config.resultsTopic(), config.foldersTopic(),
+                config.deadLetterTopic());
+
+        uris = new HashMap<>();
+        embeddings = new HashMap<>();
+        try (FaceEngine engine = new FaceEngine(FaceEngineConfig.defaults(TestData.modelsDir()))) {
+            Map<String, byte[]> images = Map.of(
+                    "alice.jpg", TestData.read(TestData.samplePhoto(3)),
+                    "alice-mirrored.jpg", TestImages.mirroredFaceCrop(engine, TestData.samplePhoto(3)),
+                    "bob.jpg", TestData.read(TestData.samplePhoto(1)),
+                    "carol.jpg", TestData.read(TestData.samplePhoto(5)),
+                    "grey.jpg", TestImages.greyPicture(),
+                    "broken.jpg", "not an image at all".getBytes(StandardCharsets.UTF_8));
+            for (Map.Entry<String, byte[]> e : images.entrySet()) {
+                Path file = TestImages.write(mediaRoot, e.getKey(), e.getValue());
+                uris.put(e.getKey(), file.toUri().toString());
+                if (!e.getKey().equals("broken.jpg")) {
+                    FaceAnalysis a = engine.analyze(e.getValue(), e.getKey());
+                    embeddings.put(e.getKey(), a.embedding());
+                }
+            }
+        }
+
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+        results = new KafkaTopicReader(kafka.bootstrapServers(), config.resultsTopic());
+        folders = new KafkaTopicReader(kafka.bootstrapServers(), config.foldersTopic());
+        deadLetters = new KafkaTopicReader(kafka.bootstrapServers(), config.deadLetterTopic());
+    }
+
+    @BeforeEach
+    void startJobOnce() throws Exception {
+        if (job != null) {
+            return;
+        }
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        BiometryJob.configure(env, config);
+        BiometryJob.build(env, config, KafkaEndpoints.of(config));
+        job = env.executeAsync("biometry-test");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (job != null) {
+            job.cancel().get();
+        }
+        for (AutoCloseable c : new AutoCloseable[] {results, folders, deadLetters, producer, kafka}) {
+            if (c != null) {
+                c.close();
+            }
+        }
+    }
+
+    // ---- scenarios
+
+    @Test
+    void twoPhotosOfOneFaceSucceedAndExactlyOneFinalRecordIsCommitted() throws Exception {
+        String folder = newId();
+        String analysis = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "b", "alice-mirrored.jpg"));
+
+        JsonNode result = finalResult(analysis);
+        assertThat(result.get("state").asText()).isEqualTo("FINISHED");
+        assertThat(result.get("resolution_status").asText()).isEqualTo("SUCCESS");
+        assertThat(result.get("resolution").asText()).isEqualTo("SUCCESS");
+        assertThat(result.get("type").asText()).isEqualTo("BIOMETRY");
+        assertThat(result.get("folder_id").asText()).isEqualTo(folder);
+        assertThat(result.at("/results_data/min_confidence").asDouble()).isGreaterThanOrEqualTo(0.85);
+        assertThat(result.get("results_media")).hasSize(2);
+        assertThat(result.at("/results_media/0/source_image_id").asText()).isEqualTo("a");
+        assertThat(result.at("/results_media/0/results_data/faces_detected").asInt()).isEqualTo(3);
+
+        // PROCESSING first, then exactly one final record, keyed by the analysis id.
+        List<Message> all = results.await(m -> analysis.equals(m.key()), l -> l.size() >= 2, RESULT_TIMEOUT);
+        Thread.sleep(2500); // two more checkpoints: any duplicate would now be visible
+        all = results.await(m -> analysis.equals(m.key()), l -> true, RESULT_TIMEOUT);
+        assertThat(all).extracting(m -> m.value().get("state").asText()).containsExactly("PROCESSING", "FINISHED");
+    }
+
+    @Test
+    void differentFacesAreDeclined() throws Exception {
+        String folder = newId();
+        String analysis = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "b", "bob.jpg"));
+        JsonNode result = finalResult(analysis);
+        assertThat(result.get("state").asText()).isEqualTo("FINISHED");
+        assertThat(result.get("resolution_status").asText()).isEqualTo("DECLINED");
+        assertThat(result.at("/results_data/max_confidence").asDouble()).isLessThan(0.85);
+    }
+
+    @Test
+    void threeMediaGiveThePairwiseMinimaAndMaxima() throws Exception {
+        String folder = newId();
+        String[] files = {"alice.jpg", "alice-mirrored.jpg", "bob.jpg"};
+        // Media sent on the media topic first, then a request without source_media: every media of the folder.
+        for (int i = 0; i < files.length; i++) {
+            send(config.mediaTopic(), folder, media(folder, "m" + i, files[i]));
+        }
+        String analysis = request(folder, null);
+
+        JsonNode result = finalResult(analysis);
+        double[][] conf = new double[3][3];
+        double min = 1;
+        double max = 0;
+        for (int i = 0; i < 3; i++) {
+            for (int j = i + 1; j < 3; j++) {
+                conf[i][j] = conf[j][i] = Calibration.DEFAULT.confidence(
+                        PairwiseMatch.cosine(embeddings.get(files[i]), embeddings.get(files[j])));
+                min = Math.min(min, conf[i][j]);
+                max = Math.max(max, conf[i][j]);
+            }
+        }
+        assertThat(result.at("/results_data/min_confidence").asDouble()).isCloseTo(min, within(1e-6));
+        assertThat(result.at("/results_data/max_confidence").asDouble()).isCloseTo(max, within(1e-6));
+        for (int i = 0; i < 3; i++) {
+            JsonNode m = result.get("results_media").get(i);
+            assertThat(m.get("source_media_id").asText()).isEqualTo("m" + i);
+            int other1 = (i + 1) % 3;
+            int other2 = (i + 2) % 3;
+            assertThat(m.at("/results_data/min_confidence").asDouble())
+                    .isCloseTo(Math.min(conf[i][other1], conf[i][other2]), within(1e-6));
+            assertThat(m.at("/results_data/max_confidence").asDouble())
+                    .isCloseTo(Math.max(conf[i][other1], conf[i][other2]), within(1e-6));
+        }
+        assertThat(result.get("resolution_status").asText()).isEqualTo("DECLINED");
+    }
+
+    @Test
+    void sourceMediaSubsetIsHonouredAndPhotoIdBackIgnored() throws Exception {
+        String folder = newId();
+        ObjectNode back = media(folder, "back", "bob.jpg");
+        ((ArrayNode) back.get("tags")).removeAll().add("photo_id").add("photo_id_back");
+        String subset = request(folder, List.of("a", "b"),
+                media(folder, "a", "alice.jpg"), media(folder, "b", "alice-mirrored.jpg"), media(folder, "c", "bob.jpg"), back);
+        JsonNode result = finalResult(subset);
+        assertThat(result.get("resolution_status").asText()).isEqualTo("SUCCESS");
+        assertThat(result.get("source_media")).extracting(n -> n.get("media_id").asText()).containsExactly("a", "b");
+
+        String whole = request(folder, null);
+        JsonNode all = finalResult(whole);
+        assertThat(all.get("results_media")).extracting(n -> n.get("source_media_id").asText())
+                .containsExactly("a", "b", "c");
+        assertThat(all.get("resolution_status").asText()).isEqualTo("DECLINED");
+    }
+
+    @Test
+    void fewerThanTwoEligibleMediaFailWithCode4() throws Exception {
+        String folder = newId();
+        ObjectNode back = media(folder, "back", "bob.jpg");
+        ((ArrayNode) back.get("tags")).removeAll().add("photo_id_back");
+        String analysis = request(folder, null, media(folder, "a", "alice.jpg"), back);
+        JsonNode result = finalResult(analysis);
+        assertThat(result.get("state").asText()).isEqualTo("FAILED");
+        assertThat(result.get("resolution_status").asText()).isEqualTo("FAILED");
+        assertThat(result.get("error_code").asInt()).isEqualTo(4);
+        assertThat(result.get("error_message").asText()).contains("at least two eligible media").contains("photo_id_back");
+    }
+
+    @Test
+    void unknownMediaFailWithCode10AfterTheWait() throws Exception {
+        String folder = newId();
+        long t0 = System.currentTimeMillis();
+        String analysis = request(folder, List.of("a", "ghost"), media(folder, "a", "alice.jpg"));
+        JsonNode result = finalResult(analysis);
+        assertThat(System.currentTimeMillis() - t0).isGreaterThanOrEqualTo(3000);
+        assertThat(result.get("state").asText()).isEqualTo("FAILED");
+        assertThat(result.get("error_code").asInt()).isEqualTo(10);
+        assertThat(result.get("error_message").asText()).contains("ghost").doesNotContain("[a");
+    }
+
+    @Test
+    void mediaArrivingWithinTheWaitStartTheAnalysis() throws Exception {
+        String folder = newId();
+        String analysis = request(folder, List.of("a", "late"), media(folder, "a", "alice.jpg"));
+        Thread.sleep(500);
+        send(config.mediaTopic(), folder, media(folder, "late", "alice-mirrored.jpg"));
+        JsonNode result = finalResult(analysis);
+        assertThat(result.get("resolution_status").asText()).isEqualTo("SUCCESS");
+    }
+
+    @Test
+    void aPhotoWithoutAFaceIsDeclinedWithFacesDetectedZero() throws Exception {
+        String folder = newId();
+        String analysis = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "g", "grey.jpg"));
+        JsonNode result = finalResult(analysis);
+        assertThat(result.get("state").asText()).isEqualTo("FINISHED");
+        assertThat(result.get("resolution_status").asText()).isEqualTo("DECLINED");
+        JsonNode grey = result.get("results_media").get(1);
+        assertThat(grey.at("/results_data/faces_detected").asInt()).isZero();
+        assertThat(grey.at("/error/code").asInt()).isEqualTo(4);
+        assertThat(grey.at("/error/message").asText()).contains("no face");
+    }
+
+    @Test
+    void unreadableOrMissingMediaFailTheAnalysisNamingTheMedia() throws Exception {
+        String folder = newId();
+        String broken = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "x", "broken.jpg"));
+        JsonNode result = finalResult(broken);
+        assertThat(result.get("state").asText()).isEqualTo("FAILED");
+        assertThat(result.get("error_code").asInt()).isEqualTo(4);
+        assertThat(result.get("error_message").asText()).contains("x").contains("decodable");
+
+        String folder2 = newId();
+        ObjectNode missing = media(folder2, "gone", "alice.jpg");
+        missing.put("uri", mediaRoot.resolve("gone.jpg").toUri().toString());
+        JsonNode missingResult = finalResult(request(folder2, null, media(folder2, "a", "alice.jpg"), missing));
+        assertThat(missingResult.get("error_code").asInt()).isEqualTo(10);
+        assertThat(missingResult.get("error_message").asText()).contains("gone");
+    }
+
+    @Test
+    void badInputGoesToTheDeadLetterTopicAndTheJobCarriesOn() throws Exception {
+        send(config.requestsTopic(), "k", "{ not json".getBytes(StandardCharsets.UTF_8));
+        ObjectNode badType = media(newId(), "a", "alice.jpg");
+        badType.put("media_type", "HOLOGRAM");
+        send(config.mediaTopic(), "k", Json.mapper().writeValueAsBytes(badType));
+        send(config.requestsTopic(), "k", new byte[] {(byte) 0xff, (byte) 0xfe, 0x00});
+
+        String folder = newId();
+        String analysis = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "b", "alice-mirrored.jpg"));
+        assertThat(finalResult(analysis).get("resolution_status").asText()).isEqualTo("SUCCESS");
+
+        List<Message> dead = deadLetters.await(m -> true, l -> l.size() >= 3, RESULT_TIMEOUT);
+        assertThat(dead).extracting(m -> m.value().get("error_code").asInt()).contains(3, 4);
+        assertThat(dead).anySatisfy(m -> {
+            assertThat(m.value().get("payload_encoding").asText()).isEqualTo("base64");
+            assertThat(m.value().at("/source/topic").asText()).isEqualTo(config.requestsTopic());
+        });
+        assertThat(dead).anySatisfy(m -> assertThat(m.value().get("details").asText()).isEqualTo("media_type"));
+    }
+
+    @Test
+    void reVerifyingKnownMediaDoesNoNewInference() throws Exception {
+        String folder = newId();
+        ObjectNode a = media(folder, "cached-a", "carol.jpg");
+        ObjectNode b = media(folder, "cached-b", "bob.jpg");
+        finalResult(request(folder, null, a, b));
+        long embeddedBefore = counterSum("mediaEmbedded");
+        long hitsBefore = counterSum("embeddingCacheHits");
+
+        JsonNode second = finalResult(request(folder, List.of("cached-a", "cached-b")));
+        assertThat(second.get("state").asText()).isEqualTo("FINISHED");
+        assertThat(counterSum("embeddingCacheHits")).isEqualTo(hitsBefore + 2);
+        assertThat(counterSum("mediaEmbedded")).isEqualTo(embeddedBefore);
+    }
+
+    @Test
+    void theFolderRollUpFollowsItsAnalyses() throws Exception {
+        String folder = newId();
+        String analysis = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "b", "alice-mirrored.jpg"));
+        finalResult(analysis);
+        List<Message> states = folders.await(m -> folder.equals(m.key()),
+                l -> !l.isEmpty() && l.get(l.size() - 1).value().get("resolution_status").asText().equals("FINISHED"),
+                RESULT_TIMEOUT);
+        assertThat(states).extracting(m -> m.value().get("resolution_status").asText()).contains("PROCESSING");
+        JsonNode last = states.get(states.size() - 1).value();
+        assertThat(last.at("/analyses/0/analyse_id").asText()).isEqualTo(analysis);
+        assertThat(last.at("/analyses/0/resolution_status").asText()).isEqualTo("SUCCESS");
+        assertThat(last.get("media")).hasSize(2);
+    }
+
+    // ---- helpers
+
+    private static String newId() {
+        return UUID.randomUUID().toString();
+    }
+
+    private static ObjectNode media(String folder, String id, String file) {
+        ObjectNode m = Json.mapper().createObjectNode();
+        m.put("folder_id", folder);
+        m.put("media_id", id);
+        m.put("media_type", "IMAGE_FOLDER");
+        m.putArray("tags").add("photo_selfie");
+        m.put("uri", uris.get(file));
+        m.put("original_name", file);
+        return m;
+    }
+
+    /** Sends a request with one biometry analysis and inline media; returns the analysis id. */
+    private static String request(String folder, List<String> sourceMedia, ObjectNode... media) throws Exception {
+        String analysisId = newId();
+        ObjectNode r = Json.mapper().createObjectNode();
+        r.put("folder_id", folder);
+        ObjectNode a = r.putArray("analyses").addObject();
+        a.put("type", "biometry");
+        a.put("analyse_id", analysisId);
+        if (sourceMedia != null) {
+            sourceMedia.forEach(a.putArray("source_media")::add);
+        }
+        a.putObject("meta_data").put("case", "test");
+        if (media.length > 0) {
+            ArrayNode inline = r.putArray("media");
+            for (ObjectNode m : media) {
+                inline.add(m);
+            }
+        }
+        send(config.requestsTopic(), folder, Json.mapper().writeValueAsBytes(r));
+        return analysisId;
+    }
+
+    private static void send(String topic, String key, ObjectNode value) throws Exception {
+        send(topic, key, Json.mapper().writeValueAsBytes(value));
+    }
+
+    private static void send(String topic, String key, byte[] value) throws Exception {
+        producer.send(new ProducerRecord<>(topic, key, value)).get();
+    }
+
+    private static JsonNode finalResult(String analysisId) throws InterruptedException {
+        List<Message> finals = results.await(
+                m -> analysisId.equals(m.key()) && !m.value().get("state").asText().equals("PROCESSING"),
+                l -> !l.isEmpty(), RESULT_TIMEOUT);
+        assertThat(finals).hasSize(1);
+        JsonNode result = finals.get(0).value();
+        assertThat(result.get("analyse_id").asText()).isEqualTo(analysisId);
+        assertThat(result.at("/meta_data/case").asText()).isEqualTo("test");
+        return result;
+    }
+
+    private static long counterSum(String name) {
+        JobID id = job.getJobID();
+        long sum = 0;
+        for (Metric m : REPORTER.findMetrics(id, name).values()) {
+            sum += ((Counter) m).getCount();
+        }
+        return sum;
+    }
+
+}
