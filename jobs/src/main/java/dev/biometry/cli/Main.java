@@ -20,9 +20,32 @@ public final class Main {
                   accuracy on a labelled folder (one sub-folder per person): AUC, EER, TAR at FAR, calibration
               bench-engine [--threads N] [--seconds S] [--images DIR] [--models DIR]
                   faces per second and milliseconds per stage of the face chain
+              run --bootstrap-servers HOST:PORT [job options]
+                  the streaming job (on a cluster: flink run jobs/target/biometry-job.jar run ...)
+              local [--requests FILE.jsonl] [--exit-when-done] [--no-ui] [--ui-port 8081] [--timeout 600]
+                    [--bootstrap-servers HOST:PORT] [job options]
+                  in-process Kafka + local Flink with its dashboard; feeds FILE (or demo folders) and prints results
+                  (needs jobs/target/biometry-local.jar, which bundles Flink and the Kafka broker)
+
+            Job options (run, local): see README "Job options"; each is --name value.
 
             Models are looked up in --models, $BIOMETRY_MODELS_DIR, ./models, then the checkout's models/.
             """;
+
+    /** A command body that needs Flink classes at run time. */
+    private interface FlinkCommand {
+        int run() throws Exception;
+    }
+
+    private static int withFlink(FlinkCommand command) throws Exception {
+        try {
+            Class.forName("org.apache.flink.streaming.api.environment.StreamExecutionEnvironment");
+        } catch (ClassNotFoundException e) {
+            throw new Args.UsageException("this command needs Flink on the class path: run it with "
+                    + "`java -jar jobs/target/biometry-local.jar`, or submit biometry-job.jar with `flink run`");
+        }
+        return command.run();
+    }
 
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
@@ -39,6 +62,8 @@ public final class Main {
                 case "verify" -> VerifyCommand.run(rest, out, err);
                 case "evaluate" -> EvaluateCommand.run(rest, out, err);
                 case "bench-engine" -> BenchEngineCommand.run(rest, out, err);
+                case "run" -> withFlink(() -> RunCommand.run(rest, out, err));
+                case "local" -> withFlink(() -> LocalCommand.run(rest, out, err));
                 default -> throw new Args.UsageException("unknown command '" + args[0] + "'");
             };
         } catch (Args.UsageException e) {

@@ -1,0 +1,51 @@
+package dev.biometry.cli;
+
+import dev.biometry.config.JobConfig;
+import dev.biometry.pipeline.BiometryJob;
+import dev.biometry.pipeline.KafkaEndpoints;
+import java.io.PrintStream;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * {@code run --bootstrap-servers HOST:PORT [options]}: submits the streaming job to the environment it runs in
+ * (a cluster under {@code flink run}). Every option is a {@link JobConfig} key.
+ */
+final class RunCommand {
+
+    private RunCommand() {}
+
+    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
+        JobConfig config = jobConfig(Args.parse(argv, jobOptionNames(), Set.of()), Map.of());
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        BiometryJob.configure(env, config);
+        BiometryJob.build(env, config, KafkaEndpoints.of(config));
+        env.execute("biometry");
+        return 0;
+    }
+
+    static Set<String> jobOptionNames() {
+        Set<String> names = new HashSet<>();
+        JobConfig.OPTIONS.forEach(o -> names.add(o.name()));
+        return names;
+    }
+
+    /** The job configuration from the command line, over {@code defaults} that the command chooses. */
+    static JobConfig jobConfig(Args args, Map<String, String> defaults) {
+        Map<String, String> given = new HashMap<>(defaults);
+        for (JobConfig.Option o : JobConfig.OPTIONS) {
+            String v = args.option(o.name());
+            if (v != null) {
+                given.put(o.name(), v);
+            }
+        }
+        try {
+            return JobConfig.fromOptions(given);
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
+    }
+}

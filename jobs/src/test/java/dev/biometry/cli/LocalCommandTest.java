@@ -1,0 +1,67 @@
+package dev.biometry.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.biometry.api.Json;
+import dev.biometry.testing.TestData;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code local --requests FILE --exit-when-done --no-ui}, as the README shows it for trying one's own photos:
+ * in-process Kafka, local Flink, relative file URIs, generated analysis ids, a bad line.
+ */
+class LocalCommandTest {
+
+    @Test
+    void runsTheRequestsOfAFileAndPrintsOneFinalResultPerAnalysis(@TempDir Path dir) throws Exception {
+        Path photos = Files.createDirectories(dir.resolve("photos"));
+        Files.copy(TestData.samplePhoto(1), photos.resolve("me.jpg"));
+        Files.copy(TestData.samplePhoto(3), photos.resolve("passport.jpg"));
+        Path requests = dir.resolve("requests.jsonl");
+        Files.writeString(requests, String.join("\n",
+                "# comment lines and blank lines are skipped",
+                "{\"folder_id\":\"f1\",\"analyses\":[{\"type\":\"biometry\"}],\"media\":["
+                        + "{\"media_id\":\"m1\",\"media_type\":\"IMAGE_FOLDER\",\"tags\":[\"photo_selfie\"],\"uri\":\"photos/me.jpg\"},"
+                        + "{\"media_id\":\"m2\",\"media_type\":\"IMAGE_FOLDER\",\"tags\":[\"photo_id_front\"],\"uri\":\"photos/passport.jpg\"}]}",
+                "",
+                "{\"folder_id\":\"f2\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"only-one\"}],\"media\":["
+                        + "{\"media_id\":\"m3\",\"media_type\":\"IMAGE_FOLDER\",\"tags\":[\"photo_selfie\"],\"uri\":\"photos/me.jpg\"}]}",
+                "this line is not JSON"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+        int code = Main.run(new String[] {"local", "--requests", requests.toString(), "--exit-when-done", "--no-ui",
+                "--models", TestData.modelsDir().toString(), "--parallelism", "2", "--timeout", "180"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+
+        String errText = err.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(errText).isZero();
+        assertThat(errText).contains("line 5 rejected");
+        List<JsonNode> results = new ArrayList<>();
+        for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
+            if (!line.isBlank()) {
+                results.add(Json.mapper().readTree(line));
+            }
+        }
+        assertThat(results).hasSize(2);
+        JsonNode first = results.get(0);
+        assertThat(first.get("folder_id").asText()).isEqualTo("f1");
+        assertThat(first.get("analyse_id").asText()).isNotBlank();
+        assertThat(first.get("state").asText()).isEqualTo("FINISHED");
+        assertThat(first.get("resolution_status").asText()).isEqualTo("DECLINED");
+        assertThat(first.get("results_media")).hasSize(2);
+        JsonNode second = results.get(1);
+        assertThat(second.get("analyse_id").asText()).isEqualTo("only-one");
+        assertThat(second.get("state").asText()).isEqualTo("FAILED");
+        assertThat(second.get("error_code").asInt()).isEqualTo(4);
+    }
+}
