@@ -2,7 +2,9 @@ package dev.biometry.face;
 
 import static org.bytedeco.opencv.global.opencv_core.CV_64F;
 import static org.bytedeco.opencv.global.opencv_imgproc.COLOR_BGR2GRAY;
+import static org.bytedeco.opencv.global.opencv_core.meanStdDev;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_LINEAR;
+import static org.bytedeco.opencv.global.opencv_imgproc.Laplacian;
 import static org.bytedeco.opencv.global.opencv_imgproc.cvtColor;
 import static org.bytedeco.opencv.global.opencv_imgproc.resize;
 import static org.bytedeco.opencv.global.opencv_imgproc.warpAffine;
@@ -60,6 +62,10 @@ public final class FaceEngine implements AutoCloseable {
     private final Mat lmGray = new Mat();
     private final Mat aligned = new Mat();
     private final Mat affine = new Mat(2, 3, CV_64F);
+    private final Mat sharpGray = new Mat();
+    private final Mat laplacian = new Mat();
+    private final Mat sharpMean = new Mat();
+    private final Mat sharpStd = new Mat();
     private final byte[] detBytes = new byte[DET_W * DET_H * 3];
     private final float[] detPlanes = new float[DET_W * DET_H * 3];
     private final byte[] lmBytes = new byte[LM_SIZE * LM_SIZE];
@@ -247,6 +253,31 @@ public final class FaceEngine implements AutoCloseable {
         return new double[] {x / indices.length, y / indices.length};
     }
 
+    /**
+     * Measures {@code face} in {@code bgr}: landmarks, eye distance, sharpness of the aligned face and, when
+     * {@code withEmbedding}, its embedding.
+     */
+    public FaceMeasure measure(Mat bgr, DetectedFace face, boolean withEmbedding) throws OrtException {
+        float[] lm = landmarks(bgr, face.box());
+        double[][] five = fivePoints(lm);
+        double interOcular = Math.hypot(five[1][0] - five[0][0], five[1][1] - five[0][1]);
+        Mat alignedFace = align(bgr, lm);
+        double sharpness = sharpness(alignedFace);
+        float[] embedding = withEmbedding ? embedAligned(alignedFace) : null;
+        return new FaceMeasure(face.box(), face.score(), lm, interOcular, sharpness, embedding);
+    }
+
+    /** Variance of the Laplacian of the grey image: low for blurred faces. */
+    double sharpness(Mat bgr) {
+        cvtColor(bgr, sharpGray, COLOR_BGR2GRAY);
+        Laplacian(sharpGray, laplacian, CV_64F);
+        meanStdDev(laplacian, sharpMean, sharpStd);
+        try (DoubleIndexer idx = sharpStd.createIndexer()) {
+            double std = idx.get(0);
+            return std * std;
+        }
+    }
+
     /** Warps the face onto the 112x112 reference with the least-squares similarity of all five points. */
     public Mat align(Mat bgr, float[] landmarks) {
         long t0 = System.nanoTime();
@@ -309,6 +340,10 @@ public final class FaceEngine implements AutoCloseable {
             lmGray.close();
             aligned.close();
             affine.close();
+            sharpGray.close();
+            laplacian.close();
+            sharpMean.close();
+            sharpStd.close();
             detSize.close();
             lmSize.close();
             alignedSize.close();

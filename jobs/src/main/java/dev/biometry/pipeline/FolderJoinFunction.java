@@ -114,14 +114,10 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
 
     private void addMedia(MediaRef ref) throws Exception {
         FolderMedia known = media.get(ref.mediaId());
-        long sequence;
-        if (known != null) {
-            sequence = known.sequence();
-        } else {
-            Long last = mediaSequence.value();
-            sequence = last == null ? 0 : last + 1;
-            mediaSequence.update(sequence);
-        }
+        Long last = mediaSequence.value();
+        long sequence = known != null ? known.sequence() : last == null ? 0 : last + 1;
+        // Written on every media write, so the counter's TTL never runs out before a media entry's does.
+        mediaSequence.update(last == null ? sequence : Math.max(last, sequence));
         media.put(ref.mediaId(), new FolderMedia(ref, sequence));
     }
 

@@ -80,7 +80,13 @@ public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRe
         long now = ctx.timerService().currentProcessingTime();
         touch(now);
         AnalysisStatus previous = analyses.get(result.analyseId());
-        if (result.isFinal() && (previous == null || !"FINISHED".equals(previous.state()) && !"FAILED".equals(previous.state()))) {
+        boolean previousFinal = previous != null && !"PROCESSING".equals(previous.state());
+        if (previousFinal && !result.isFinal()) {
+            // PROCESSING (from the folder join) and the final record (from the matcher) travel on different
+            // channels; a PROCESSING record arriving late must not reopen a finished analysis.
+            return;
+        }
+        if (result.isFinal() && !previousFinal) {
             Counter counter = finalAnalyses.get(result.resolutionStatus());
             if (counter != null) {
                 counter.inc();
@@ -90,10 +96,10 @@ public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRe
         out.collect(render(ctx.getCurrentKey(), now));
     }
 
+    /** Rewrites the creation time on every change so that its TTL runs from the folder's last activity. */
     private void touch(long now) throws Exception {
-        if (created.value() == null) {
-            created.update(now);
-        }
+        Long first = created.value();
+        created.update(first == null ? now : first);
     }
 
     private static String camel(String status) {

@@ -23,7 +23,8 @@ import org.apache.flink.util.Collector;
 /**
  * Gathers the embedded media of one analysis (keyed by analyse id) and, once all have arrived, compares every pair
  * and emits the final analysis object. State and timer are cleared when the analysis is emitted; an analysis whose
- * media do not all arrive within the timeout FAILS with error 0.
+ * media do not all arrive within the timeout FAILS with error 0; its late media are dropped for one more timeout
+ * (then the state is cleared too), so an analysis does not get a second final record.
  */
 public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, ResultRecord> {
 
@@ -34,6 +35,7 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
 
     private transient MapState<Integer, EmbeddedMedia> received;
     private transient ValueState<Long> deadline;
+    private transient ValueState<Boolean> timedOut;
     private transient BiometryAnalyzer analyzer;
 
     public MatchFunction(Calibration calibration, Duration timeout) {
@@ -46,11 +48,15 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
         received = getRuntimeContext().getMapState(
                 new MapStateDescriptor<>("received", Types.INT, TypeInformation.of(EmbeddedMedia.class)));
         deadline = getRuntimeContext().getState(new ValueStateDescriptor<>("deadline", Types.LONG));
+        timedOut = getRuntimeContext().getState(new ValueStateDescriptor<>("timed-out", Types.BOOLEAN));
         analyzer = new BiometryAnalyzer(calibration);
     }
 
     @Override
     public void processElement(EmbeddedMedia media, Context ctx, Collector<ResultRecord> out) throws Exception {
+        if (timedOut.value() != null) {
+            return;
+        }
         if (deadline.value() == null) {
             long at = ctx.timerService().currentProcessingTime() + timeout.toMillis();
             deadline.update(at);
@@ -71,6 +77,12 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<ResultRecord> out) throws Exception {
+        if (timedOut.value() != null) {
+            // End of the quiet period after a timeout: forget the analysis.
+            timedOut.clear();
+            deadline.clear();
+            return;
+        }
         EmbeddedMedia any = received.values().iterator().next();
         AnalysisTicket ticket = any.ticket();
         List<EmbeddedMedia> all = inOrder(ticket.mediaCount());
@@ -80,7 +92,11 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
                                 + " media analysed"),
                 ticket.resolutionEndpoint(), timestamp));
         received.clear();
-        deadline.clear();
+        // Media of this analysis that still arrive during one more timeout are dropped, not started again.
+        timedOut.update(true);
+        long quietUntil = timestamp + timeout.toMillis();
+        deadline.update(quietUntil);
+        ctx.timerService().registerProcessingTimeTimer(quietUntil);
     }
 
     private List<EmbeddedMedia> inOrder(int count) throws Exception {

@@ -1,0 +1,154 @@
+package dev.biometry.face;
+
+import ai.onnxruntime.OrtException;
+import dev.biometry.match.PairwiseMatch;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.opencv.opencv_core.Rect;
+
+/**
+ * Picks and measures the face a media is matched by, under a {@link FacePolicy}: for a photo its main face (on an
+ * ID document, searched again on overlapping tiles when the whole-image pass finds none); for a video or shots
+ * set the best frames, whose embeddings are averaged into one template.
+ */
+public final class MediaFaces {
+
+    /** A decoded frame and its index in the video or shots set. */
+    public record Frame(int index, Mat bgr) {}
+
+    /**
+     * The face a media is matched by.
+     *
+     * @param facesDetected faces found (in the photo, or the most in any one frame)
+     * @param chosen the chosen face (for frames: the best shot), null when none was found
+     * @param template the unit-length template to match, null when the media has no usable face
+     * @param frameIndices the frames whose embeddings make the template, ascending; null for photos
+     * @param bestShotScore best-shot score of the best frame; null for photos
+     * @param problem why the media has no usable face (no face, quality gate, face policy), else null
+     */
+    public record Result(
+            int facesDetected, FaceMeasure chosen, float[] template, int[] frameIndices, Double bestShotScore,
+            String problem) {}
+
+    private final FaceEngine engine;
+    private final FacePolicy policy;
+
+    public MediaFaces(FaceEngine engine, FacePolicy policy) {
+        this.engine = engine;
+        this.policy = policy;
+    }
+
+    /** The face of a photo; {@code idDocument} enables the tiled search for small document portraits. */
+    public Result photo(Mat bgr, boolean idDocument) throws OrtException {
+        List<DetectedFace> faces = engine.detect(bgr);
+        if (faces.isEmpty() && idDocument) {
+            faces = detectOnTiles(bgr);
+        }
+        if (faces.isEmpty()) {
+            return new Result(0, null, null, null, null, "no face found");
+        }
+        if (policy.multipleFaces() == FacePolicy.MultipleFaces.REJECT && faces.size() > 1) {
+            return new Result(faces.size(), null, null, null, null, faces.size()
+                    + " faces found; the face policy 'reject' accepts media with exactly one face");
+        }
+        DetectedFace main = FaceEngine.chooseMainFace(faces, bgr.cols(), bgr.rows());
+        FaceMeasure measure = engine.measure(bgr, main, true);
+        String problem = policy.qualityProblem(measure);
+        return new Result(faces.size(), measure, problem == null ? measure.embedding() : null, null, null, problem);
+    }
+
+    /**
+     * The template of a video or shots set: every frame's main face is measured, the frames that pass the quality
+     * gate are ranked by best-shot score, and the normalised mean embedding of the best {@code bestK} is the
+     * template. The frames must stay open until this returns.
+     */
+    public Result frames(List<Frame> frames, int bestK) throws OrtException {
+        int mostFaces = 0;
+        String lastProblem = "no face found in any of " + frames.size() + " frames";
+        List<Frame> candidateFrames = new ArrayList<>();
+        List<FaceMeasure> candidates = new ArrayList<>();
+        for (Frame frame : frames) {
+            List<DetectedFace> faces = engine.detect(frame.bgr());
+            mostFaces = Math.max(mostFaces, faces.size());
+            if (faces.isEmpty()) {
+                continue;
+            }
+            if (policy.multipleFaces() == FacePolicy.MultipleFaces.REJECT && faces.size() > 1) {
+                return new Result(faces.size(), null, null, null, null, String.format(Locale.ROOT,
+                        "%d faces found in frame %d; the face policy 'reject' accepts media with exactly one face",
+                        faces.size(), frame.index()));
+            }
+            FaceMeasure m = engine.measure(frame.bgr(), FaceEngine.chooseMainFace(faces, frame.bgr().cols(), frame.bgr().rows()), false);
+            String problem = policy.qualityProblem(m);
+            if (problem != null) {
+                lastProblem = problem + " (frame " + frame.index() + ")";
+                continue;
+            }
+            candidateFrames.add(frame);
+            candidates.add(m);
+        }
+        if (candidates.isEmpty()) {
+            return new Result(mostFaces, null, null, null, null, lastProblem);
+        }
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < candidates.size(); i++) {
+            order.add(i);
+        }
+        order.sort(Comparator.comparingDouble((Integer i) -> candidates.get(i).bestShotScore()).reversed());
+        List<Integer> best = order.subList(0, Math.min(bestK, order.size()));
+        float[] sum = null;
+        FaceMeasure bestMeasure = null;
+        int[] indices = new int[best.size()];
+        for (int k = 0; k < best.size(); k++) {
+            Frame frame = candidateFrames.get(best.get(k));
+            FaceMeasure embedded = engine.measure(frame.bgr(), new DetectedFace(candidates.get(best.get(k)).box(),
+                    candidates.get(best.get(k)).score()), true);
+            if (k == 0) {
+                bestMeasure = embedded;
+                sum = new float[embedded.embedding().length];
+            }
+            for (int d = 0; d < sum.length; d++) {
+                sum[d] += embedded.embedding()[d];
+            }
+            indices[k] = frame.index();
+        }
+        java.util.Arrays.sort(indices);
+        return new Result(mostFaces, bestMeasure, PairwiseMatch.l2Normalize(sum), indices,
+                candidates.get(best.get(0)).bestShotScore(), null);
+    }
+
+    /**
+     * Detection on overlapping tiles (2x2, then 3x3, each overlapping its neighbours by a third), so that a face too
+     * small for the detector's 320x240 view of the whole image is seen at a larger scale. Boxes are returned in
+     * image pixels after NMS across tiles.
+     */
+    List<DetectedFace> detectOnTiles(Mat bgr) throws OrtException {
+        for (int grid : new int[] {2, 3}) {
+            List<DetectedFace> found = new ArrayList<>();
+            int tileW = (int) Math.ceil(bgr.cols() / (grid - (grid - 1) / 3.0));
+            int tileH = (int) Math.ceil(bgr.rows() / (grid - (grid - 1) / 3.0));
+            for (int row = 0; row < grid; row++) {
+                for (int col = 0; col < grid; col++) {
+                    int x = grid == 1 ? 0 : Math.round((bgr.cols() - tileW) * col / (float) (grid - 1));
+                    int y = grid == 1 ? 0 : Math.round((bgr.rows() - tileH) * row / (float) (grid - 1));
+                    int w = Math.min(tileW, bgr.cols() - x);
+                    int h = Math.min(tileH, bgr.rows() - y);
+                    try (Rect rect = new Rect(x, y, w, h); Mat tile = new Mat(bgr, rect)) {
+                        for (DetectedFace f : engine.detect(tile)) {
+                            Box b = f.box();
+                            found.add(new DetectedFace(new Box(b.x1() + x, b.y1() + y, b.x2() + x, b.y2() + y), f.score()));
+                        }
+                    }
+                }
+            }
+            List<DetectedFace> kept = Nms.suppress(found, engine.config().nmsIouThreshold());
+            if (!kept.isEmpty()) {
+                return kept;
+            }
+        }
+        return List.of();
+    }
+}
