@@ -267,9 +267,14 @@ public final class FaceEngine implements AutoCloseable {
         return new FaceMeasure(face.box(), face.score(), lm, interOcular, sharpness, embedding);
     }
 
-    /** Variance of the Laplacian of the grey image: low for blurred faces. */
-    double sharpness(Mat bgr) {
-        cvtColor(bgr, sharpGray, COLOR_BGR2GRAY);
+    /**
+     * Variance of the Laplacian over the inner face (eyes to mouth) of the aligned 112x112 face: low for blurred
+     * faces. The border is left out so that hair, background and the crop's edge do not count.
+     */
+    double sharpness(Mat aligned112) {
+        try (Rect inner = new Rect(24, 32, 64, 72); Mat face = new Mat(aligned112, inner)) {
+            cvtColor(face, sharpGray, COLOR_BGR2GRAY);
+        }
         Laplacian(sharpGray, laplacian, CV_64F);
         meanStdDev(laplacian, sharpMean, sharpStd);
         try (DoubleIndexer idx = sharpStd.createIndexer()) {

@@ -23,7 +23,9 @@ public class MediaException extends Exception {
         /** Larger than the configured byte limit. */
         TOO_LARGE(4),
         /** A media kind this build cannot decode. */
-        UNSUPPORTED(4);
+        UNSUPPORTED(4),
+        /** A remote server failed: unreachable, timed out, answered an error status or a malformed response. */
+        REMOTE(11);
 
         private final int ozErrorCode;
 
