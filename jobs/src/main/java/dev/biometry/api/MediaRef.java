@@ -15,6 +15,7 @@ public record MediaRef(
         String metaDataJson) {
 
     public static final String TAG_PHOTO_ID_BACK = "photo_id_back";
+    public static final String TAG_PHOTO_ID_FRONT = "photo_id_front";
 
     public boolean hasTag(String tag) {
         for (String t : tags) {

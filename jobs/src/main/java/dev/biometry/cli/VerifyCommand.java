@@ -2,6 +2,7 @@ package dev.biometry.cli;
 
 import dev.biometry.api.Analysis;
 import dev.biometry.api.AnalysisParams;
+import dev.biometry.api.FaceReport;
 import dev.biometry.api.Json;
 import dev.biometry.api.MediaObject;
 import dev.biometry.api.MediaType;
@@ -70,7 +71,8 @@ final class VerifyCommand {
                     return 2;
                 }
                 outcomes.add(face.hasFace()
-                        ? MediaOutcome.matched(media, face.facesDetected(), face.embedding())
+                        ? MediaOutcome.matched(media, face.facesDetected(), face.embedding(), new FaceReport(
+                                boxOf(face.chosen().box()), face.chosen().score(), null, null))
                         : MediaOutcome.noFace(media));
             }
         }
@@ -79,5 +81,9 @@ final class VerifyCommand {
                 new AnalysisParams(threshold, thresholdMin), null, created), outcomes, Timestamps.now());
         out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(analysis));
         return 0;
+    }
+
+    private static float[] boxOf(dev.biometry.face.Box b) {
+        return new float[] {b.x1(), b.y1(), b.x2(), b.y2()};
     }
 }

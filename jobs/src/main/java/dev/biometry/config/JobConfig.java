@@ -4,7 +4,6 @@ import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -14,32 +13,17 @@ import java.util.function.Function;
 /**
  * Every setting of the biometry job, with its default and documentation. Each option is given on the command
  * line as {@code --name value}; {@link #OPTIONS} is the single list the CLI, the README table and validation use.
+ * Values are kept as given and read through typed accessors; {@link #fromOptions} checks them all once.
  */
-public record JobConfig(
-        String bootstrapServers,
-        String mediaTopic,
-        String requestsTopic,
-        String resultsTopic,
-        String foldersTopic,
-        String deadLetterTopic,
-        String groupId,
-        String startingOffsets,
-        String transactionalIdPrefix,
-        Duration transactionTimeout,
-        Duration checkpointInterval,
-        int parallelism,
-        String modelsDir,
-        List<String> mediaRoots,
-        long mediaMaxBytes,
-        float detectionScore,
-        int ortThreads,
-        double defaultThreshold,
-        Duration mediaWait,
-        Duration embeddingCacheTtl,
-        Duration folderTtl,
-        Duration analysisTimeout) implements Serializable {
+public final class JobConfig implements Serializable {
 
     private static final long serialVersionUID = 1L;
+
+    private final Map<String, String> values;
+
+    private JobConfig(Map<String, String> values) {
+        this.values = Map.copyOf(values);
+    }
 
     /** One documented option: its name, default (null = required or unset) and meaning. */
     public record Option(String name, String defaultValue, String description) {}
@@ -72,9 +56,32 @@ public record JobConfig(
                     "how long an analysis waits for media named in source_media that are not yet known (processing time)"),
             new Option("embedding-cache-ttl", "24h", "how long a media's embedding is kept so re-verification skips inference (0 = off)"),
             new Option("folder-ttl", "24h", "how long a folder's media references and status are kept after their last update"),
-            new Option("analysis-timeout", "10m", "an analysis whose embeddings are not all back by then FAILS (error 0)"));
+            new Option("analysis-timeout", "10m", "an analysis whose embeddings are not all back by then FAILS (error 0)"),
+            new Option("http-allow-hosts", "",
+                    "comma-separated hosts that http(s) media may come from (`*.example.com` for subdomains); empty refuses all"),
+            new Option("http-allow-private", "false",
+                    "allow http(s) media from loopback, link-local and private addresses (checked after DNS and on every redirect)"),
+            new Option("http-connect-timeout", "5s", "connect timeout of a media download"),
+            new Option("http-timeout", "20s", "total time allowed for one media download, redirects included"),
+            new Option("http-max-redirects", "3", "redirects followed per media download"),
+            new Option("fetch-capacity", "16", "media downloads in flight per slot (async I/O capacity)"),
+            new Option("max-pixels", "40000000", "largest image accepted (width x height from its header, before decoding)"),
+            new Option("video-max-seconds", "10", "longest video accepted, from its container metadata"),
+            new Option("video-max-frame-pixels", "2073600", "largest video frame accepted (width x height; 1920x1080 by default)"),
+            new Option("frames", "10", "frames sampled evenly from a video or shots set"),
+            new Option("best-frames", "3", "best frames (by best-shot score) whose embeddings form a video's template"),
+            new Option("zip-max-entries", "200", "most entries in a shots-set ZIP"),
+            new Option("zip-max-entry-bytes", String.valueOf(10L << 20), "largest uncompressed entry of a shots-set ZIP"),
+            new Option("zip-max-total-bytes", String.valueOf(50L << 20), "largest total uncompressed size of a shots-set ZIP"),
+            new Option("zip-max-ratio", "100", "largest compression ratio of a shots-set ZIP entry (zip-bomb guard)"),
+            new Option("face-policy", "largest",
+                    "several faces in a media: `largest` uses the main face, `reject` refuses the media (error 4)"),
+            new Option("min-face-side", "40", "quality gate: smallest face box side in pixels"),
+            new Option("min-eye-distance", "16", "quality gate: smallest distance between the eye centres in pixels"),
+            new Option("min-sharpness", "15", "quality gate: smallest Laplacian variance of the aligned inner face"),
+            new Option("min-face-score", "0.8", "quality gate: smallest detector score of the chosen face"));
 
-    /** Parses {@code --name value} pairs (already split into a map, names without dashes); unknown names fail. */
+    /** Parses {@code --name value} pairs (names without dashes) over the defaults; unknown names and bad values fail. */
     public static JobConfig fromOptions(Map<String, String> given) {
         Map<String, String> values = new LinkedHashMap<>();
         for (Option o : OPTIONS) {
@@ -88,62 +95,144 @@ public record JobConfig(
             }
             values.put(e.getKey(), e.getValue());
         }
-        Function<String, String> v = values::get;
-        List<String> roots = new ArrayList<>();
-        for (String r : v.apply("media-roots").split(",")) {
-            if (!r.isBlank()) {
-                roots.add(Path.of(r.trim()).toAbsolutePath().normalize().toString());
-            }
-        }
-        JobConfig c = new JobConfig(
-                v.apply("bootstrap-servers"),
-                v.apply("media-topic"), v.apply("requests-topic"), v.apply("results-topic"), v.apply("folders-topic"),
-                v.apply("dead-letter-topic"), v.apply("group-id"), v.apply("starting-offsets"),
-                v.apply("transactional-id-prefix"), duration("transaction-timeout", v.apply("transaction-timeout")),
-                duration("checkpoint-interval", v.apply("checkpoint-interval")),
-                integer("parallelism", v.apply("parallelism")),
-                Path.of(v.apply("models")).toAbsolutePath().normalize().toString(), List.copyOf(roots),
-                longValue("media-max-bytes", v.apply("media-max-bytes")),
-                (float) number("detection-score", v.apply("detection-score")),
-                integer("ort-threads", v.apply("ort-threads")),
-                number("threshold", v.apply("threshold")),
-                duration("media-wait", v.apply("media-wait")),
-                duration("embedding-cache-ttl", v.apply("embedding-cache-ttl")),
-                duration("folder-ttl", v.apply("folder-ttl")),
-                duration("analysis-timeout", v.apply("analysis-timeout")));
+        JobConfig c = new JobConfig(values);
         c.validate();
         return c;
     }
 
+    public JobConfig withBootstrapServers(String servers) {
+        Map<String, String> copy = new LinkedHashMap<>(values);
+        copy.put("bootstrap-servers", servers);
+        return new JobConfig(copy);
+    }
+
+    // ---- typed accessors
+
+    public String bootstrapServers() { return values.get("bootstrap-servers"); }
+    public String mediaTopic() { return values.get("media-topic"); }
+    public String requestsTopic() { return values.get("requests-topic"); }
+    public String resultsTopic() { return values.get("results-topic"); }
+    public String foldersTopic() { return values.get("folders-topic"); }
+    public String deadLetterTopic() { return values.get("dead-letter-topic"); }
+    public String groupId() { return values.get("group-id"); }
+    public String startingOffsets() { return values.get("starting-offsets"); }
+    public String transactionalIdPrefix() { return values.get("transactional-id-prefix"); }
+    public Duration transactionTimeout() { return duration("transaction-timeout"); }
+    public Duration checkpointInterval() { return duration("checkpoint-interval"); }
+    public int parallelism() { return integer("parallelism"); }
+    public String modelsDir() { return Path.of(values.get("models")).toAbsolutePath().normalize().toString(); }
+    public List<String> mediaRoots() { return list("media-roots", r -> Path.of(r).toAbsolutePath().normalize().toString()); }
+    public long mediaMaxBytes() { return longValue("media-max-bytes"); }
+    public float detectionScore() { return (float) number("detection-score"); }
+    public int ortThreads() { return integer("ort-threads"); }
+    public double defaultThreshold() { return number("threshold"); }
+    public Duration mediaWait() { return duration("media-wait"); }
+    public Duration embeddingCacheTtl() { return duration("embedding-cache-ttl"); }
+    public Duration folderTtl() { return duration("folder-ttl"); }
+    public Duration analysisTimeout() { return duration("analysis-timeout"); }
+    public List<String> httpAllowHosts() { return list("http-allow-hosts", h -> h); }
+    public boolean httpAllowPrivate() { return bool("http-allow-private"); }
+    public Duration httpConnectTimeout() { return duration("http-connect-timeout"); }
+    public Duration httpTimeout() { return duration("http-timeout"); }
+    public int httpMaxRedirects() { return integer("http-max-redirects"); }
+    public int fetchCapacity() { return integer("fetch-capacity"); }
+    public long maxPixels() { return longValue("max-pixels"); }
+    public Duration videoMaxDuration() { return Duration.ofMillis(Math.round(number("video-max-seconds") * 1000)); }
+    public long videoMaxFramePixels() { return longValue("video-max-frame-pixels"); }
+    public int frames() { return integer("frames"); }
+    public int bestFrames() { return integer("best-frames"); }
+    public int zipMaxEntries() { return integer("zip-max-entries"); }
+    public long zipMaxEntryBytes() { return longValue("zip-max-entry-bytes"); }
+    public long zipMaxTotalBytes() { return longValue("zip-max-total-bytes"); }
+    public int zipMaxRatio() { return integer("zip-max-ratio"); }
+    public String facePolicy() { return values.get("face-policy"); }
+    public int minFaceSide() { return integer("min-face-side"); }
+    public double minEyeDistance() { return number("min-eye-distance"); }
+    public double minSharpness() { return number("min-sharpness"); }
+    public double minFaceScore() { return number("min-face-score"); }
+
     private void validate() {
-        if (!List.of("earliest", "latest", "committed-or-earliest").contains(startingOffsets)) {
+        // Every accessor parses its value: call them all once so a bad value fails at start-up, naming its option.
+        for (java.lang.reflect.Method m : JobConfig.class.getDeclaredMethods()) {
+            if (m.getParameterCount() == 0 && java.lang.reflect.Modifier.isPublic(m.getModifiers())
+                    && !java.lang.reflect.Modifier.isStatic(m.getModifiers()) && !m.getName().equals("toString")
+                    && !m.getName().equals("hashCode")) {
+                try {
+                    m.invoke(this);
+                } catch (ReflectiveOperationException e) {
+                    if (e.getCause() instanceof IllegalArgumentException iae) {
+                        throw iae;
+                    }
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        if (!List.of("earliest", "latest", "committed-or-earliest").contains(startingOffsets())) {
             throw new IllegalArgumentException("--starting-offsets must be earliest, latest or committed-or-earliest");
         }
-        if (parallelism < 1 || ortThreads < 1) {
-            throw new IllegalArgumentException("--parallelism and --ort-threads must be >= 1");
+        if (!List.of("largest", "reject").contains(facePolicy())) {
+            throw new IllegalArgumentException("--face-policy must be largest or reject");
         }
-        if (!(defaultThreshold >= 0 && defaultThreshold <= 1)) {
+        if (parallelism() < 1 || ortThreads() < 1 || fetchCapacity() < 1 || frames() < 1 || bestFrames() < 1) {
+            throw new IllegalArgumentException("--parallelism, --ort-threads, --fetch-capacity, --frames and --best-frames must be >= 1");
+        }
+        if (!(defaultThreshold() >= 0 && defaultThreshold() <= 1)) {
             throw new IllegalArgumentException("--threshold must be in [0,1]");
         }
-        if (!(detectionScore > 0 && detectionScore < 1)) {
+        if (!(detectionScore() > 0 && detectionScore() < 1)) {
             throw new IllegalArgumentException("--detection-score must be in (0,1)");
         }
-        if (mediaMaxBytes < 1) {
-            throw new IllegalArgumentException("--media-max-bytes must be positive");
+        if (mediaMaxBytes() < 1 || maxPixels() < 1) {
+            throw new IllegalArgumentException("--media-max-bytes and --max-pixels must be positive");
         }
-        if (checkpointInterval.isZero() || transactionTimeout.compareTo(checkpointInterval) <= 0) {
+        if (checkpointInterval().isZero() || transactionTimeout().compareTo(checkpointInterval()) <= 0) {
             throw new IllegalArgumentException("--transaction-timeout must exceed --checkpoint-interval (> 0)");
         }
-        if (mediaWait.isZero() || folderTtl.isZero() || analysisTimeout.isZero()) {
-            throw new IllegalArgumentException("--media-wait, --folder-ttl and --analysis-timeout must be > 0");
+        if (mediaWait().isZero() || folderTtl().isZero() || analysisTimeout().isZero() || httpTimeout().isZero()) {
+            throw new IllegalArgumentException("--media-wait, --folder-ttl, --analysis-timeout and --http-timeout must be > 0");
         }
     }
 
-    public JobConfig withBootstrapServers(String servers) {
-        return new JobConfig(servers, mediaTopic, requestsTopic, resultsTopic, foldersTopic, deadLetterTopic, groupId,
-                startingOffsets, transactionalIdPrefix, transactionTimeout, checkpointInterval, parallelism, modelsDir,
-                mediaRoots, mediaMaxBytes, detectionScore, ortThreads, defaultThreshold, mediaWait, embeddingCacheTtl,
-                folderTtl, analysisTimeout);
+    private Duration duration(String name) {
+        return duration(name, values.get(name));
+    }
+
+    private int integer(String name) {
+        return Math.toIntExact(longValue(name));
+    }
+
+    private long longValue(String name) {
+        try {
+            return Long.parseLong(values.get(name).trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + name + ": not an integer: '" + values.get(name) + "'");
+        }
+    }
+
+    private double number(String name) {
+        try {
+            return Double.parseDouble(values.get(name).trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + name + ": not a number: '" + values.get(name) + "'");
+        }
+    }
+
+    private boolean bool(String name) {
+        String v = values.get(name).trim().toLowerCase(Locale.ROOT);
+        if (!v.equals("true") && !v.equals("false")) {
+            throw new IllegalArgumentException("--" + name + ": not true or false: '" + values.get(name) + "'");
+        }
+        return v.equals("true");
+    }
+
+    private List<String> list(String name, Function<String, String> map) {
+        List<String> out = new ArrayList<>();
+        for (String part : values.get(name).split(",")) {
+            if (!part.isBlank()) {
+                out.add(map.apply(part.trim()));
+            }
+        }
+        return List.copyOf(out);
     }
 
     /** Durations as {@code 500ms}, {@code 30s}, {@code 5m}, {@code 24h}, {@code 7d}, or a plain number of seconds. */
@@ -165,26 +254,6 @@ public record JobConfig(
         }
     }
 
-    private static int integer(String name, String text) {
-        return Math.toIntExact(longValue(name, text));
-    }
-
-    private static long longValue(String name, String text) {
-        try {
-            return Long.parseLong(text.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--" + name + ": not an integer: '" + text + "'");
-        }
-    }
-
-    private static double number(String name, String text) {
-        try {
-            return Double.parseDouble(text.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--" + name + ": not a number: '" + text + "'");
-        }
-    }
-
     /** The options as a Markdown table, for the README and {@code --help}. */
     public static String markdownTable() {
         StringBuilder sb = new StringBuilder("| option | default | meaning |\n|---|---|---|\n");
@@ -198,6 +267,6 @@ public record JobConfig(
 
     @Override
     public String toString() {
-        return "JobConfig" + Arrays.toString(new Object[] {bootstrapServers, parallelism, modelsDir, mediaRoots});
+        return "JobConfig" + values;
     }
 }

@@ -71,8 +71,8 @@ public final class BiometryAnalyzer {
         for (int i = 0; i < outcomes.size(); i++) {
             MediaOutcome o = outcomes.get(i);
             ResultsData data = match == null
-                    ? new ResultsData(null, null, o.facesDetected())
-                    : new ResultsData(match.minConfidence(i), match.maxConfidence(i), o.facesDetected());
+                    ? ResultsData.forMedia(null, null, o.facesDetected(), o.face())
+                    : ResultsData.forMedia(match.minConfidence(i), match.maxConfidence(i), o.facesDetected(), o.face());
             out.add(ResultMedia.of(o.media().mediaId(), o.media().mediaType(), data, o.error()));
         }
         return out;

@@ -10,7 +10,7 @@ public class MediaException extends Exception {
 
     /** Why a media was refused; each kind maps to one Oz error code. */
     public enum Kind {
-        /** Zero bytes. */
+        /** Zero bytes, or a container (a shots-set ZIP) holding no usable image. */
         EMPTY(4),
         /** Bytes that no decoder accepts (corrupt, truncated, not an image). */
         UNDECODABLE(4),
@@ -20,8 +20,10 @@ public class MediaException extends Exception {
         UNREADABLE(11),
         /** The URI points outside the configured media roots or uses a scheme that is not allowed. */
         FORBIDDEN(4),
-        /** Larger than the configured byte limit. */
+        /** Larger than a configured limit: bytes, frame pixels, ZIP entries or inflated size. */
         TOO_LARGE(4),
+        /** A video longer than the duration limit, with more frames than the frame limit, or too slow to decode. */
+        TOO_LONG(4),
         /** A media kind this build cannot decode. */
         UNSUPPORTED(4),
         /** A remote server failed: unreachable, timed out, answered an error status or a malformed response. */

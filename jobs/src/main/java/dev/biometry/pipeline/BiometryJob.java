@@ -5,11 +5,18 @@ import dev.biometry.api.MediaRef;
 import dev.biometry.api.RequestEnvelope;
 import dev.biometry.config.JobConfig;
 import dev.biometry.match.Calibration;
+import dev.biometry.face.FacePolicy;
+import dev.biometry.face.MediaAnalyzer;
+import dev.biometry.media.HttpMediaFetcher;
 import dev.biometry.media.MediaFetcher;
+import dev.biometry.media.VideoLimits;
+import dev.biometry.media.ZipLimits;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -38,6 +45,30 @@ public final class BiometryJob {
         env.enableCheckpointing(config.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
     }
 
+    static HttpMediaFetcher httpFetcher(JobConfig c) {
+        return HttpMediaFetcher.builder()
+                .allowHosts(c.httpAllowHosts())
+                .allowPrivateAddresses(c.httpAllowPrivate())
+                .maxRedirects(c.httpMaxRedirects())
+                .connectTimeout(c.httpConnectTimeout())
+                .timeout(c.httpTimeout())
+                .maxBytes(c.mediaMaxBytes())
+                .build();
+    }
+
+    static FacePolicy facePolicy(JobConfig c) {
+        return new FacePolicy(FacePolicy.MultipleFaces.valueOf(c.facePolicy().toUpperCase(java.util.Locale.ROOT)),
+                c.minFaceSide(), c.minEyeDistance(), c.minSharpness(), c.minFaceScore());
+    }
+
+    static MediaAnalyzer.Limits mediaLimits(JobConfig c) {
+        return new MediaAnalyzer.Limits(c.maxPixels(),
+                new VideoLimits(c.videoMaxDuration(), c.videoMaxFramePixels(), VideoLimits.DEFAULTS.maxFramesRead(),
+                        VideoLimits.DEFAULTS.maxDecodeTime()),
+                new ZipLimits(c.zipMaxEntries(), c.zipMaxEntryBytes(), c.zipMaxTotalBytes(), c.zipMaxRatio()),
+                c.frames(), c.bestFrames());
+    }
+
     /** Adds the topology to {@code env}. */
     public static void build(StreamExecutionEnvironment env, JobConfig config, Endpoints endpoints) {
         SingleOutputStreamOperator<MediaRef> media = env
@@ -53,9 +84,15 @@ public final class BiometryJob {
                 .process(new FolderJoinFunction(config.mediaWait(), config.folderTtl(), config.defaultThreshold()))
                 .name("folder-join").uid("folder-join");
 
-        SingleOutputStreamOperator<EmbeddedMedia> embedded = tasks
-                .keyBy(task -> task.media().mediaId())
+        SingleOutputStreamOperator<FetchedTask> fetched = AsyncDataStream
+                .unorderedWait(tasks, new FetchFunction(httpFetcher(config), config.fetchCapacity()),
+                        config.httpTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS, config.fetchCapacity())
+                .name("fetch-media").uid("fetch-media");
+
+        SingleOutputStreamOperator<EmbeddedMedia> embedded = fetched
+                .keyBy(f -> f.task().media().mediaId())
                 .process(new EmbedFunction(config.modelsDir(), config.detectionScore(), config.ortThreads(),
+                        facePolicy(config), mediaLimits(config),
                         new MediaFetcher(config.mediaRoots(), config.mediaMaxBytes()), config.embeddingCacheTtl()))
                 .name("embed-faces").uid("embed-faces");
 

@@ -1,10 +1,13 @@
 package dev.biometry.pipeline;
 
-import dev.biometry.api.MediaType;
+import dev.biometry.api.FaceReport;
+import dev.biometry.api.MediaRef;
 import dev.biometry.api.OzError;
-import dev.biometry.face.FaceAnalysis;
 import dev.biometry.face.FaceEngine;
 import dev.biometry.face.FaceEngineConfig;
+import dev.biometry.face.FacePolicy;
+import dev.biometry.face.MediaAnalyzer;
+import dev.biometry.face.MediaFaces;
 import dev.biometry.media.MediaException;
 import dev.biometry.media.MediaFetcher;
 import java.nio.file.Path;
@@ -24,11 +27,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the face engine on one media (keyed by media id). Each parallel instance opens its own {@link FaceEngine}
- * (its own ONNX Runtime sessions) in {@link #open} and closes it in {@link #close}. A media's result is kept in
- * keyed state with a TTL, so a later analysis of the same media (same URI) skips fetching and inference.
+ * Runs the face engine on one media (keyed by media id): photos, ID documents, videos and shots sets, under the
+ * face policy and quality gate. Each parallel instance opens its own {@link FaceEngine} (its own ONNX Runtime
+ * sessions) in {@link #open} and closes it in {@link #close}. A media's result is kept in keyed state with a TTL,
+ * so a later analysis of the same media (same URI) skips reading and inference.
  */
-public class EmbedFunction extends KeyedProcessFunction<String, EmbedTask, EmbeddedMedia> {
+public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, EmbeddedMedia> {
 
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(EmbedFunction.class);
@@ -36,10 +40,13 @@ public class EmbedFunction extends KeyedProcessFunction<String, EmbedTask, Embed
     private final String modelsDir;
     private final float detectionScore;
     private final int ortThreads;
-    private final MediaFetcher fetcher;
+    private final FacePolicy policy;
+    private final MediaAnalyzer.Limits limits;
+    private final MediaFetcher fileFetcher;
     private final Duration cacheTtl;
 
     private transient FaceEngine engine;
+    private transient MediaAnalyzer analyzer;
     private transient ValueState<CachedFace> cache;
     private transient Counter mediaEmbedded;
     private transient Counter facesDetected;
@@ -49,11 +56,14 @@ public class EmbedFunction extends KeyedProcessFunction<String, EmbedTask, Embed
     private transient Histogram embeddingLatencyMs;
 
     /** Engine settings are kept as plain values: {@link FaceEngineConfig} holds a (non-serialisable) Path. */
-    public EmbedFunction(String modelsDir, float detectionScore, int ortThreads, MediaFetcher fetcher, Duration cacheTtl) {
+    public EmbedFunction(String modelsDir, float detectionScore, int ortThreads, FacePolicy policy,
+            MediaAnalyzer.Limits limits, MediaFetcher fileFetcher, Duration cacheTtl) {
         this.modelsDir = modelsDir;
         this.detectionScore = detectionScore;
         this.ortThreads = ortThreads;
-        this.fetcher = fetcher;
+        this.policy = policy;
+        this.limits = limits;
+        this.fileFetcher = fileFetcher;
         this.cacheTtl = cacheTtl;
     }
 
@@ -61,6 +71,7 @@ public class EmbedFunction extends KeyedProcessFunction<String, EmbedTask, Embed
     public void open(OpenContext openContext) throws Exception {
         engine = new FaceEngine(new FaceEngineConfig(
                 Path.of(modelsDir), detectionScore, FaceEngineConfig.DEFAULT_NMS_IOU, ortThreads, 1));
+        analyzer = new MediaAnalyzer(engine, policy, limits);
         if (!cacheTtl.isZero()) {
             ValueStateDescriptor<CachedFace> descriptor =
                     new ValueStateDescriptor<>("embedding", TypeInformation.of(CachedFace.class));
@@ -80,29 +91,33 @@ public class EmbedFunction extends KeyedProcessFunction<String, EmbedTask, Embed
     }
 
     @Override
-    public void processElement(EmbedTask task, Context ctx, Collector<EmbeddedMedia> out) throws Exception {
+    public void processElement(FetchedTask fetched, Context ctx, Collector<EmbeddedMedia> out) throws Exception {
+        EmbedTask task = fetched.task();
         CachedFace cached = cache == null ? null : cache.value();
         if (cached != null && cached.uri().equals(task.media().uri())) {
             cacheHits.inc();
             out.collect(embedded(task, cached, true));
             return;
         }
+        if (fetched.failed()) {
+            mediaFailed.inc();
+            out.collect(failed(task, fetched.errorCode(), fetched.errorMessage()));
+            return;
+        }
         long t0 = System.nanoTime();
         CachedFace result;
         try {
-            result = analyze(task);
+            result = analyze(task, fetched.bytes());
         } catch (MediaException e) {
             mediaFailed.inc();
-            out.collect(new EmbeddedMedia(task.ticket(), task.index(), task.media(), 0, null, e.ozErrorCode(),
-                    "media " + task.media().mediaId() + ": " + e.getMessage(), true, false));
+            out.collect(failed(task, e.ozErrorCode(), "media " + task.media().mediaId() + ": " + e.getMessage()));
             return;
         } catch (Exception e) {
             // A fault of ours or of the runtime, not of the media: the analysis FAILS with UNKNOWN, never a verdict.
             LOG.error("face engine failed on media {} of analysis {}", task.media().mediaId(), task.ticket().analyseId(), e);
             mediaFailed.inc();
-            out.collect(new EmbeddedMedia(task.ticket(), task.index(), task.media(), 0, null, OzError.UNKNOWN,
-                    "internal error while analysing media " + task.media().mediaId() + ": " + e.getClass().getSimpleName(),
-                    true, false));
+            out.collect(failed(task, OzError.UNKNOWN, "internal error while analysing media "
+                    + task.media().mediaId() + ": " + e.getClass().getSimpleName()));
             return;
         }
         embeddingLatencyMs.update((System.nanoTime() - t0) / 1_000_000);
@@ -117,23 +132,28 @@ public class EmbedFunction extends KeyedProcessFunction<String, EmbedTask, Embed
         out.collect(embedded(task, result, false));
     }
 
-    private CachedFace analyze(EmbedTask task) throws Exception {
-        if (task.media().mediaType() != MediaType.IMAGE_FOLDER) {
-            throw new MediaException(MediaException.Kind.UNSUPPORTED,
-                    task.media().mediaType() + " media are not supported by this build yet (photos only)");
+    private CachedFace analyze(EmbedTask task, byte[] downloaded) throws Exception {
+        MediaRef media = task.media();
+        byte[] bytes = downloaded != null ? downloaded : fileFetcher.fetch(media.uri());
+        MediaFaces.Result r = analyzer.analyze(bytes, media.mediaType(), media.hasTag(MediaRef.TAG_PHOTO_ID_FRONT),
+                "media " + media.mediaId());
+        FaceReport report = r.chosen() == null ? null : new FaceReport(
+                new float[] {r.chosen().box().x1(), r.chosen().box().y1(), r.chosen().box().x2(), r.chosen().box().y2()},
+                r.chosen().score(), r.frameIndices(), r.bestShotScore());
+        if (r.template() == null) {
+            return new CachedFace(media.uri(), r.facesDetected(), null, report, OzError.INVALID_VALUE,
+                    "media " + media.mediaId() + ": " + r.problem());
         }
-        byte[] bytes = fetcher.fetch(task.media().uri());
-        FaceAnalysis analysis = engine.analyze(bytes, "media " + task.media().mediaId());
-        if (!analysis.hasFace()) {
-            return new CachedFace(task.media().uri(), 0, null, OzError.INVALID_VALUE,
-                    "no face found in media " + task.media().mediaId());
-        }
-        return new CachedFace(task.media().uri(), analysis.facesDetected(), analysis.embedding(), null, null);
+        return new CachedFace(media.uri(), r.facesDetected(), r.template(), report, null, null);
     }
 
     private static EmbeddedMedia embedded(EmbedTask task, CachedFace face, boolean fromCache) {
         return new EmbeddedMedia(task.ticket(), task.index(), task.media(), face.facesDetected(), face.embedding(),
-                face.errorCode(), face.errorMessage(), false, fromCache);
+                face.face(), face.errorCode(), face.errorMessage(), false, fromCache);
+    }
+
+    private static EmbeddedMedia failed(EmbedTask task, int code, String message) {
+        return new EmbeddedMedia(task.ticket(), task.index(), task.media(), 0, null, null, code, message, true, false);
     }
 
     @Override

@@ -122,6 +122,6 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
         if (m.fatal()) {
             return MediaOutcome.failed(media, error);
         }
-        return new MediaOutcome(media, m.facesDetected(), m.embedding(), error, false);
+        return new MediaOutcome(media, m.facesDetected(), m.embedding(), m.face(), error, false);
     }
 }

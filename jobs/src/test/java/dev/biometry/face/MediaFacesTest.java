@@ -25,7 +25,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Face policy, quality gate, ID-document tiled search and best-shot templates on the real models. */
-class MediaFacesTest {
+public class MediaFacesTest {
 
     private static FaceEngine engine;
 
@@ -177,6 +177,11 @@ class MediaFacesTest {
      * face is about {@code faceFraction} of the card's height, and a "ghost" copy a third that size.
      */
     static Mat syntheticIdCard(Mat selfie, double faceFraction) throws Exception {
+        return syntheticIdCard(engine, selfie, faceFraction);
+    }
+
+    /** {@link #syntheticIdCard(Mat, double)} with a given engine (for tests elsewhere). */
+    public static Mat syntheticIdCard(FaceEngine engine, Mat selfie, double faceFraction) throws Exception {
         MediaFaces.Result face = new MediaFaces(engine, FacePolicy.DEFAULT).photo(selfie, false);
         Box box = face.chosen().box();
         Mat card = new Mat(2500, 4000, CV_8UC3, new Scalar(225, 215, 200, 0));

@@ -11,37 +11,26 @@ import dev.biometry.config.JobConfig;
 import dev.biometry.face.FaceAnalysis;
 import dev.biometry.face.FaceEngine;
 import dev.biometry.face.FaceEngineConfig;
-import dev.biometry.local.EmbeddedKafkaBroker;
 import dev.biometry.match.Calibration;
 import dev.biometry.match.PairwiseMatch;
+import dev.biometry.testing.JobRun;
 import dev.biometry.testing.KafkaTopicReader;
 import dev.biometry.testing.KafkaTopicReader.Message;
 import dev.biometry.testing.TestData;
 import dev.biometry.testing.TestImages;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import java.util.UUID;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.PipelineOptions;
-import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Metric;
 import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -65,34 +54,24 @@ class BiometryJobTest {
                     .setConfiguration(REPORTER.addToConfiguration(new Configuration()))
                     .build());
 
-    private static final Duration RESULT_TIMEOUT = Duration.ofSeconds(90);
-
     @TempDir
     static Path mediaRoot;
 
-    private static EmbeddedKafkaBroker kafka;
+    private static JobRun run;
     private static JobConfig config;
-    private static KafkaProducer<String, byte[]> producer;
     private static KafkaTopicReader results;
     private static KafkaTopicReader folders;
     private static KafkaTopicReader deadLetters;
-    private static JobClient job;
     private static Map<String, String> uris;
     private static Map<String, float[]> embeddings;
 
     @BeforeAll
     static void startKafkaAndPrepareMedia() throws Exception {
-        kafka = EmbeddedKafkaBroker.start();
-        Map<String, String> options = new HashMap<>();
-        options.put("bootstrap-servers", kafka.bootstrapServers());
-        options.put("parallelism", "2");
-        options.put("checkpoint-interval", "1s");
-        options.put("media-wait", "3s");
-        options.put("models", TestData.modelsDir().toString());
-        options.put("media-roots", mediaRoot.toString());
-        config = JobConfig.fromOptions(options);
-        kafka.createTopics(2, config.mediaTopic(), config.requestsTopic(), config.resultsTopic(), config.foldersTopic(),
-                config.deadLetterTopic());
+        run = new JobRun(Map.of("media-wait", "3s", "media-roots", mediaRoot.toString()));
+        config = run.config();
+        results = run.results;
+        folders = run.folders;
+        deadLetters = run.deadLetters;
 
         uris = new HashMap<>();
         embeddings = new HashMap<>();
@@ -113,38 +92,16 @@ class BiometryJobTest {
                 }
             }
         }
-
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
-        results = new KafkaTopicReader(kafka.bootstrapServers(), config.resultsTopic());
-        folders = new KafkaTopicReader(kafka.bootstrapServers(), config.foldersTopic());
-        deadLetters = new KafkaTopicReader(kafka.bootstrapServers(), config.deadLetterTopic());
     }
 
     @BeforeEach
     void startJobOnce() throws Exception {
-        if (job != null) {
-            return;
-        }
-        Configuration conf = new Configuration();
-        conf.set(PipelineOptions.GENERIC_TYPES, false);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        BiometryJob.configure(env, config);
-        BiometryJob.build(env, config, KafkaEndpoints.of(config));
-        job = env.executeAsync("biometry-test");
+        run.startJob();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (job != null) {
-            job.cancel().get();
-        }
-        for (AutoCloseable c : new AutoCloseable[] {results, folders, deadLetters, producer, kafka}) {
-            if (c != null) {
-                c.close();
-            }
-        }
+        run.close();
     }
 
     // ---- scenarios
@@ -355,69 +312,40 @@ class BiometryJobTest {
 
     // ---- helpers
 
+    private static final Duration RESULT_TIMEOUT = JobRun.RESULT_TIMEOUT;
+
     private static String newId() {
-        return UUID.randomUUID().toString();
+        return JobRun.newId();
     }
 
     private static ObjectNode media(String folder, String id, String file) {
-        ObjectNode m = Json.mapper().createObjectNode();
-        m.put("folder_id", folder);
-        m.put("media_id", id);
-        m.put("media_type", "IMAGE_FOLDER");
-        m.putArray("tags").add("photo_selfie");
-        m.put("uri", uris.get(file));
+        ObjectNode m = JobRun.media(folder, id, uris.get(file), "IMAGE_FOLDER");
         m.put("original_name", file);
         return m;
     }
 
-    /** Sends a request with one biometry analysis and inline media; returns the analysis id. */
     private static String request(String folder, List<String> sourceMedia, ObjectNode... media) throws Exception {
-        String analysisId = newId();
-        ObjectNode r = Json.mapper().createObjectNode();
-        r.put("folder_id", folder);
-        ObjectNode a = r.putArray("analyses").addObject();
-        a.put("type", "biometry");
-        a.put("analyse_id", analysisId);
-        if (sourceMedia != null) {
-            sourceMedia.forEach(a.putArray("source_media")::add);
-        }
-        a.putObject("meta_data").put("case", "test");
-        if (media.length > 0) {
-            ArrayNode inline = r.putArray("media");
-            for (ObjectNode m : media) {
-                inline.add(m);
-            }
-        }
-        send(config.requestsTopic(), folder, Json.mapper().writeValueAsBytes(r));
-        return analysisId;
+        return run.request(folder, sourceMedia, media);
     }
 
     private static void send(String topic, String key, ObjectNode value) throws Exception {
-        send(topic, key, Json.mapper().writeValueAsBytes(value));
+        run.send(topic, key, value);
     }
 
     private static void send(String topic, String key, byte[] value) throws Exception {
-        producer.send(new ProducerRecord<>(topic, key, value)).get();
+        run.send(topic, key, value);
     }
 
     private static JsonNode finalResult(String analysisId) throws InterruptedException {
-        List<Message> finals = results.await(
-                m -> analysisId.equals(m.key()) && !m.value().get("state").asText().equals("PROCESSING"),
-                l -> !l.isEmpty(), RESULT_TIMEOUT);
-        assertThat(finals).hasSize(1);
-        JsonNode result = finals.get(0).value();
-        assertThat(result.get("analyse_id").asText()).isEqualTo(analysisId);
-        assertThat(result.at("/meta_data/case").asText()).isEqualTo("test");
-        return result;
+        return run.finalResult(analysisId);
     }
 
     private static long counterSum(String name) {
-        JobID id = job.getJobID();
+        JobID id = run.job().getJobID();
         long sum = 0;
         for (Metric m : REPORTER.findMetrics(id, name).values()) {
             sum += ((Counter) m).getCount();
         }
         return sum;
     }
-
 }

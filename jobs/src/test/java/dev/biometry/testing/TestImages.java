@@ -34,6 +34,17 @@ public final class TestImages {
         }
     }
 
+    /** Re-encodes an image as PNG. */
+    public static byte[] pngBytes(byte[] encoded) throws Exception {
+        try (Mat image = dev.biometry.media.ImageDecoder.decode(encoded, "png source");
+                org.bytedeco.javacpp.BytePointer buf = new org.bytedeco.javacpp.BytePointer()) {
+            assertThat(org.bytedeco.opencv.global.opencv_imgcodecs.imencode(".png", image, buf)).isTrue();
+            byte[] out = new byte[(int) buf.limit()];
+            buf.get(out);
+            return out;
+        }
+    }
+
     public static Path write(Path dir, String name, byte[] bytes) throws IOException {
         Path file = dir.resolve(name);
         Files.write(file, bytes);

@@ -1,0 +1,123 @@
+package dev.biometry.face;
+
+import ai.onnxruntime.OrtException;
+import dev.biometry.api.MediaType;
+import dev.biometry.media.ContentKind;
+import dev.biometry.media.ImageDecoder;
+import dev.biometry.media.ImageHeaderCheck;
+import dev.biometry.media.MediaException;
+import dev.biometry.media.MediaSniffer;
+import dev.biometry.media.SampledFrame;
+import dev.biometry.media.SampledFrames;
+import dev.biometry.media.ShotsSetImage;
+import dev.biometry.media.ShotsSetReader;
+import dev.biometry.media.VideoFrames;
+import dev.biometry.media.VideoLimits;
+import dev.biometry.media.ZipLimits;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.opencv.opencv_core.Mat;
+
+/**
+ * Finds the face a media is matched by, whatever its kind: a photo (JPEG/PNG), a video (MP4, MOV, WebM, AVI) or a
+ * shots set (ZIP of JPEG/PNG frames). The content type comes from the bytes (magic numbers), never from names;
+ * image sizes are checked from the header before decoding; video and ZIP limits apply before frames are decoded.
+ */
+public final class MediaAnalyzer {
+
+    /**
+     * Limits and frame selection.
+     *
+     * @param maxPixels largest image accepted, width x height from its header (default 40 MP)
+     * @param framesToSample frames taken evenly from a video or shots set (default 10)
+     * @param bestFrames frames whose embeddings are averaged into the template (default 3)
+     */
+    public record Limits(long maxPixels, VideoLimits video, ZipLimits zip, int framesToSample, int bestFrames)
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public static final Limits DEFAULTS = new Limits(40_000_000L, VideoLimits.DEFAULTS, ZipLimits.DEFAULTS, 10, 3);
+    }
+
+    private final MediaFaces faces;
+    private final Limits limits;
+
+    public MediaAnalyzer(FaceEngine engine, FacePolicy policy, Limits limits) {
+        this.faces = new MediaFaces(engine, policy);
+        this.limits = limits;
+    }
+
+    /**
+     * The face of a media.
+     *
+     * @param idDocument search harder for a small portrait (media tagged {@code photo_id_front})
+     * @throws MediaException when the content is not of the declared kind, too large, or does not decode
+     */
+    public MediaFaces.Result analyze(byte[] bytes, MediaType type, boolean idDocument, String name)
+            throws MediaException, OrtException {
+        if (bytes.length == 0) {
+            throw new MediaException(MediaException.Kind.EMPTY, name + ": empty media (0 bytes)");
+        }
+        ContentKind kind = MediaSniffer.sniff(bytes);
+        return switch (type) {
+            case IMAGE_FOLDER -> photo(bytes, kind, idDocument, name);
+            case VIDEO_FOLDER -> video(bytes, kind, name);
+            case SHOTS_SET -> shotsSet(bytes, kind, name);
+        };
+    }
+
+    private MediaFaces.Result photo(byte[] bytes, ContentKind kind, boolean idDocument, String name)
+            throws MediaException, OrtException {
+        if (!kind.isSupportedImage()) {
+            throw new MediaException(MediaException.Kind.UNDECODABLE,
+                    name + ": content is " + describe(kind) + ", not a JPEG or PNG image");
+        }
+        ImageHeaderCheck.checkPixels(bytes, limits.maxPixels());
+        try (Mat image = ImageDecoder.decode(bytes, name)) {
+            return faces.photo(image, idDocument);
+        }
+    }
+
+    private MediaFaces.Result video(byte[] bytes, ContentKind kind, String name) throws MediaException, OrtException {
+        if (!kind.isVideo()) {
+            throw new MediaException(MediaException.Kind.UNDECODABLE,
+                    name + ": content is " + describe(kind) + ", not an MP4, MOV, WebM or AVI video");
+        }
+        try (SampledFrames sampled = new VideoFrames(limits.video()).sample(bytes, name, limits.framesToSample())) {
+            List<MediaFaces.Frame> frames = new ArrayList<>();
+            for (SampledFrame f : sampled.frames()) {
+                frames.add(new MediaFaces.Frame(f.index(), f.bgr()));
+            }
+            return faces.frames(frames, limits.bestFrames());
+        }
+    }
+
+    private MediaFaces.Result shotsSet(byte[] bytes, ContentKind kind, String name) throws MediaException, OrtException {
+        if (kind != ContentKind.ZIP) {
+            throw new MediaException(MediaException.Kind.UNDECODABLE,
+                    name + ": content is " + describe(kind) + ", not a ZIP of JPEG/PNG frames");
+        }
+        List<ShotsSetImage> images = new ShotsSetReader(limits.zip()).read(bytes, name);
+        int count = Math.min(limits.framesToSample(), images.size());
+        List<MediaFaces.Frame> frames = new ArrayList<>();
+        try {
+            for (int k = 0; k < count; k++) {
+                int index = count == 1 ? 0 : (int) Math.round(k * (images.size() - 1) / (double) (count - 1));
+                ShotsSetImage image = images.get(index);
+                String frameName = name + " frame " + image.name();
+                if (!MediaSniffer.sniff(image.bytes()).isSupportedImage()) {
+                    throw new MediaException(MediaException.Kind.UNDECODABLE, frameName + ": not a JPEG or PNG image");
+                }
+                ImageHeaderCheck.checkPixels(image.bytes(), limits.maxPixels());
+                frames.add(new MediaFaces.Frame(index, ImageDecoder.decode(image.bytes(), frameName)));
+            }
+            return faces.frames(frames, limits.bestFrames());
+        } finally {
+            frames.forEach(f -> f.bgr().close());
+        }
+    }
+
+    private static String describe(ContentKind kind) {
+        return kind == ContentKind.UNKNOWN ? "of an unknown type" : kind.name();
+    }
+}
