@@ -1,9 +1,9 @@
 package dev.biometry.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.biometry.api.Json;
+import dev.biometry.api.RequestLines;
 import dev.biometry.face.FaceCrops;
 import dev.biometry.face.FaceEngine;
 import dev.biometry.face.FaceEngineConfig;
@@ -41,47 +41,10 @@ final class LocalRequests {
         return lines;
     }
 
-    /** Resolves relative media URIs and fills in analysis ids; a line that is not a JSON object is sent as is. */
+    /** Resolves relative media URIs and fills in analysis ids (see {@link RequestLines}). */
     static Line prepare(int number, String raw, Path base) {
-        JsonNode node;
-        try {
-            node = Json.mapper().readTree(raw);
-        } catch (IOException e) {
-            return new Line(number, null, raw, List.of());
-        }
-        if (!(node instanceof ObjectNode request)) {
-            return new Line(number, null, raw, List.of());
-        }
-        if (request.get("media") instanceof ArrayNode media) {
-            for (JsonNode m : media) {
-                if (m instanceof ObjectNode mo && mo.get("uri") != null && mo.get("uri").isTextual()) {
-                    mo.put("uri", absoluteUri(mo.get("uri").asText(), base));
-                }
-            }
-        }
-        List<String> ids = new ArrayList<>();
-        if (request.get("analyses") instanceof ArrayNode analyses) {
-            for (JsonNode a : analyses) {
-                if (a instanceof ObjectNode ao) {
-                    JsonNode id = ao.has("analyse_id") ? ao.get("analyse_id") : ao.get("analysis_id");
-                    if (id == null || id.isNull()) {
-                        ao.put("analyse_id", UUID.randomUUID().toString());
-                        id = ao.get("analyse_id");
-                    }
-                    ids.add(id.asText());
-                }
-            }
-        }
-        String folder = request.get("folder_id") == null ? null : request.get("folder_id").asText();
-        return new Line(number, folder, Json.write(request), ids);
-    }
-
-    /** A URI without a scheme is a path relative to the requests file's folder. */
-    static String absoluteUri(String uri, Path base) {
-        if (uri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*")) {
-            return uri;
-        }
-        return base.resolve(uri).normalize().toUri().toString();
+        RequestLines.Line line = RequestLines.prepare(raw, base, () -> UUID.randomUUID().toString());
+        return new Line(number, line.folderId(), line.json(), line.analyseIds());
     }
 
     /**

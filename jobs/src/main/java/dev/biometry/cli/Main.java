@@ -26,6 +26,9 @@ public final class Main {
                     [--bootstrap-servers HOST:PORT] [job options]
                   in-process Kafka + local Flink with its dashboard; feeds FILE (or demo folders) and prints results
                   (needs jobs/target/biometry-local.jar, which bundles Flink and the Kafka broker)
+              batch --input requests.jsonl --output results.jsonl [--report report.html] [job options]
+              batch --from-kafka TOPIC --until latest --bootstrap-servers HOST:PORT --output results.jsonl ...
+                  bounded re-verification in Flink BATCH mode: one final analysis per request, progress, HTML report
 
             Job options (run, local): see README "Job options"; each is --name value.
 
@@ -64,6 +67,7 @@ public final class Main {
                 case "bench-engine" -> BenchEngineCommand.run(rest, out, err);
                 case "run" -> withFlink(() -> RunCommand.run(rest, out, err));
                 case "local" -> withFlink(() -> LocalCommand.run(rest, out, err));
+                case "batch" -> withFlink(() -> BatchCommand.run(rest, out, err));
                 default -> throw new Args.UsageException("unknown command '" + args[0] + "'");
             };
         } catch (Args.UsageException e) {

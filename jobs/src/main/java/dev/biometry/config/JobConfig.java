@@ -57,6 +57,9 @@ public final class JobConfig implements Serializable {
             new Option("embedding-cache-ttl", "24h", "how long a media's embedding is kept so re-verification skips inference (0 = off)"),
             new Option("folder-ttl", "24h", "how long a folder's media references and status are kept after their last update"),
             new Option("analysis-timeout", "10m", "an analysis whose embeddings are not all back by then FAILS (error 0)"),
+            new Option("non-persistent", "false",
+                    "instant mode: no media reference, embedding or analysis state outlives its analysis' final result "
+                            + "(embedding cache off, state cleared on completion, --folder-ttl as a backstop)"),
             new Option("http-allow-hosts", "",
                     "comma-separated hosts that http(s) media may come from (`*.example.com` for subdomains); empty refuses all"),
             new Option("http-allow-private", "false",
@@ -130,6 +133,7 @@ public final class JobConfig implements Serializable {
     public Duration embeddingCacheTtl() { return duration("embedding-cache-ttl"); }
     public Duration folderTtl() { return duration("folder-ttl"); }
     public Duration analysisTimeout() { return duration("analysis-timeout"); }
+    public boolean nonPersistent() { return bool("non-persistent"); }
     public List<String> httpAllowHosts() { return list("http-allow-hosts", h -> h); }
     public boolean httpAllowPrivate() { return bool("http-allow-private"); }
     public Duration httpConnectTimeout() { return duration("http-connect-timeout"); }

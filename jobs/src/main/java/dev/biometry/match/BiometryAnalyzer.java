@@ -71,8 +71,9 @@ public final class BiometryAnalyzer {
         for (int i = 0; i < outcomes.size(); i++) {
             MediaOutcome o = outcomes.get(i);
             ResultsData data = match == null
-                    ? ResultsData.forMedia(null, null, o.facesDetected(), o.face())
-                    : ResultsData.forMedia(match.minConfidence(i), match.maxConfidence(i), o.facesDetected(), o.face());
+                    ? ResultsData.forMedia(null, null, o.facesDetected(), o.face(), o.processingMillis())
+                    : ResultsData.forMedia(match.minConfidence(i), match.maxConfidence(i), o.facesDetected(), o.face(),
+                            o.processingMillis());
             out.add(ResultMedia.of(o.media().mediaId(), o.media().mediaType(), data, o.error()));
         }
         return out;

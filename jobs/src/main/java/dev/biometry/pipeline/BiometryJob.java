@@ -11,6 +11,7 @@ import dev.biometry.media.HttpMediaFetcher;
 import dev.biometry.media.MediaFetcher;
 import dev.biometry.media.VideoLimits;
 import dev.biometry.media.ZipLimits;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -29,13 +30,20 @@ import org.apache.flink.util.Collector;
  */
 public final class BiometryJob {
 
-    /** Where the job reads and writes. */
+    /**
+     * Where the job reads and writes.
+     *
+     * @param media the media topic; null when requests carry their media inline (batch files)
+     * @param folders the folder roll-up sink; null to leave the roll-up out (batch runs)
+     * @param finalResultsOnly write only FINISHED/FAILED records to {@code results} (batch files), not PROCESSING ones
+     */
     public record Endpoints(
             Source<RawRecord, ?, ?> media,
             Source<RawRecord, ?, ?> requests,
             Sink<ResultRecord> results,
             Sink<FolderRecord> folders,
-            Sink<DeadLetter> deadLetters) {}
+            Sink<DeadLetter> deadLetters,
+            boolean finalResultsOnly) {}
 
     private BiometryJob() {}
 
@@ -71,17 +79,22 @@ public final class BiometryJob {
 
     /** Adds the topology to {@code env}. */
     public static void build(StreamExecutionEnvironment env, JobConfig config, Endpoints endpoints) {
-        SingleOutputStreamOperator<MediaRef> media = env
-                .fromSource(endpoints.media(), WatermarkStrategy.noWatermarks(), "media-source").uid("media-source")
+        boolean nonPersistent = config.nonPersistent();
+        DataStream<RawRecord> requestsRaw = env
+                .fromSource(endpoints.requests(), WatermarkStrategy.noWatermarks(), "requests-source").uid("requests-source");
+        // Without a media topic (batch files: media come inline) the media input is an empty stream.
+        DataStream<RawRecord> mediaRaw = endpoints.media() == null
+                ? requestsRaw.filter(r -> false).name("no-media-topic").uid("no-media-topic")
+                : env.fromSource(endpoints.media(), WatermarkStrategy.noWatermarks(), "media-source").uid("media-source");
+        SingleOutputStreamOperator<MediaRef> media = mediaRaw
                 .process(new ParseFunctions.Media()).name("parse-media").uid("parse-media");
-        SingleOutputStreamOperator<RequestEnvelope> requests = env
-                .fromSource(endpoints.requests(), WatermarkStrategy.noWatermarks(), "requests-source").uid("requests-source")
+        SingleOutputStreamOperator<RequestEnvelope> requests = requestsRaw
                 .process(new ParseFunctions.Requests()).name("parse-requests").uid("parse-requests");
 
         SingleOutputStreamOperator<EmbedTask> tasks = media
                 .connect(requests)
                 .keyBy(MediaRef::folderId, RequestEnvelope::folderId)
-                .process(new FolderJoinFunction(config.mediaWait(), config.folderTtl(), config.defaultThreshold()))
+                .process(new FolderJoinFunction(config.mediaWait(), config.folderTtl(), config.defaultThreshold(), nonPersistent))
                 .name("folder-join").uid("folder-join");
 
         SingleOutputStreamOperator<FetchedTask> fetched = AsyncDataStream
@@ -93,7 +106,8 @@ public final class BiometryJob {
                 .keyBy(f -> f.task().media().mediaId())
                 .process(new EmbedFunction(config.modelsDir(), config.detectionScore(), config.ortThreads(),
                         facePolicy(config), mediaLimits(config),
-                        new MediaFetcher(config.mediaRoots(), config.mediaMaxBytes()), config.embeddingCacheTtl()))
+                        new MediaFetcher(config.mediaRoots(), config.mediaMaxBytes()),
+                        nonPersistent ? Duration.ZERO : config.embeddingCacheTtl()))
                 .name("embed-faces").uid("embed-faces");
 
         SingleOutputStreamOperator<ResultRecord> matched = embedded
@@ -102,22 +116,26 @@ public final class BiometryJob {
                 .name("match").uid("match");
 
         DataStream<ResultRecord> results = tasks.getSideOutput(FolderJoinFunction.RESULTS).union(matched);
-        results.sinkTo(endpoints.results()).name("results-sink").uid("results-sink");
+        (endpoints.finalResultsOnly() ? results.filter(ResultRecord::isFinal).name("final-results").uid("final-results")
+                : results)
+                .sinkTo(endpoints.results()).name("results-sink").uid("results-sink");
 
-        DataStream<MediaRef> inlineMedia = requests
-                .flatMap((RequestEnvelope envelope, Collector<MediaRef> out) -> {
-                    for (MediaRef m : envelope.media()) {
-                        out.collect(m);
-                    }
-                })
-                .returns(MediaRef.class)
-                .name("inline-media").uid("inline-media");
-        media.union(inlineMedia)
-                .connect(results)
-                .keyBy(MediaRef::folderId, ResultRecord::folderId)
-                .process(new FolderStatusFunction(config.folderTtl()))
-                .name("folder-status").uid("folder-status")
-                .sinkTo(endpoints.folders()).name("folders-sink").uid("folders-sink");
+        if (endpoints.folders() != null) {
+            DataStream<MediaRef> inlineMedia = requests
+                    .flatMap((RequestEnvelope envelope, Collector<MediaRef> out) -> {
+                        for (MediaRef m : envelope.media()) {
+                            out.collect(m);
+                        }
+                    })
+                    .returns(MediaRef.class)
+                    .name("inline-media").uid("inline-media");
+            media.union(inlineMedia)
+                    .connect(results)
+                    .keyBy(MediaRef::folderId, ResultRecord::folderId)
+                    .process(new FolderStatusFunction(config.folderTtl(), nonPersistent))
+                    .name("folder-status").uid("folder-status")
+                    .sinkTo(endpoints.folders()).name("folders-sink").uid("folders-sink");
+        }
 
         media.getSideOutput(ParseFunctions.DEAD_LETTERS)
                 .union(requests.getSideOutput(ParseFunctions.DEAD_LETTERS))

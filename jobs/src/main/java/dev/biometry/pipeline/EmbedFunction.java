@@ -12,6 +12,7 @@ import dev.biometry.media.MediaException;
 import dev.biometry.media.MediaFetcher;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.apache.flink.api.common.accumulators.DoubleCounter;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
@@ -54,6 +55,7 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
     private transient Counter mediaFailed;
     private transient Counter cacheHits;
     private transient Histogram embeddingLatencyMs;
+    private transient DoubleCounter progress;
 
     /** Engine settings are kept as plain values: {@link FaceEngineConfig} holds a (non-serialisable) Path. */
     public EmbedFunction(String modelsDir, float detectionScore, int ortThreads, FacePolicy policy,
@@ -88,20 +90,22 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         mediaFailed = metrics.counter("mediaFailed");
         cacheHits = metrics.counter("embeddingCacheHits");
         embeddingLatencyMs = metrics.histogram("embeddingLatencyMs", new DescriptiveStatisticsHistogram(1000));
+        progress = getRuntimeContext().getDoubleCounter(FolderJoinFunction.PROGRESS_ACCUMULATOR);
     }
 
     @Override
     public void processElement(FetchedTask fetched, Context ctx, Collector<EmbeddedMedia> out) throws Exception {
         EmbedTask task = fetched.task();
+        progress.add(1.0 / task.ticket().mediaCount());
         CachedFace cached = cache == null ? null : cache.value();
         if (cached != null && cached.uri().equals(task.media().uri())) {
             cacheHits.inc();
-            out.collect(embedded(task, cached, true));
+            out.collect(embedded(task, cached, true, 0));
             return;
         }
         if (fetched.failed()) {
             mediaFailed.inc();
-            out.collect(failed(task, fetched.errorCode(), fetched.errorMessage()));
+            out.collect(failed(task, fetched.errorCode(), fetched.errorMessage(), 0));
             return;
         }
         long t0 = System.nanoTime();
@@ -110,17 +114,20 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
             result = analyze(task, fetched.bytes());
         } catch (MediaException e) {
             mediaFailed.inc();
-            out.collect(failed(task, e.ozErrorCode(), "media " + task.media().mediaId() + ": " + e.getMessage()));
+            String name = mediaName(task);
+            out.collect(failed(task, e.ozErrorCode(),
+                    e.getMessage().startsWith(name) ? e.getMessage() : name + ": " + e.getMessage(), millisSince(t0)));
             return;
         } catch (Exception e) {
             // A fault of ours or of the runtime, not of the media: the analysis FAILS with UNKNOWN, never a verdict.
             LOG.error("face engine failed on media {} of analysis {}", task.media().mediaId(), task.ticket().analyseId(), e);
             mediaFailed.inc();
             out.collect(failed(task, OzError.UNKNOWN, "internal error while analysing media "
-                    + task.media().mediaId() + ": " + e.getClass().getSimpleName()));
+                    + task.media().mediaId() + ": " + e.getClass().getSimpleName(), millisSince(t0)));
             return;
         }
-        embeddingLatencyMs.update((System.nanoTime() - t0) / 1_000_000);
+        long elapsed = millisSince(t0);
+        embeddingLatencyMs.update(elapsed);
         mediaEmbedded.inc();
         facesDetected.inc(result.facesDetected());
         if (result.embedding() == null) {
@@ -129,31 +136,39 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         if (cache != null) {
             cache.update(result);
         }
-        out.collect(embedded(task, result, false));
+        out.collect(embedded(task, result, false, elapsed));
+    }
+
+    private static long millisSince(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1_000_000;
     }
 
     private CachedFace analyze(EmbedTask task, byte[] downloaded) throws Exception {
         MediaRef media = task.media();
         byte[] bytes = downloaded != null ? downloaded : fileFetcher.fetch(media.uri());
         MediaFaces.Result r = analyzer.analyze(bytes, media.mediaType(), media.hasTag(MediaRef.TAG_PHOTO_ID_FRONT),
-                "media " + media.mediaId());
+                mediaName(task));
         FaceReport report = r.chosen() == null ? null : new FaceReport(
                 new float[] {r.chosen().box().x1(), r.chosen().box().y1(), r.chosen().box().x2(), r.chosen().box().y2()},
                 r.chosen().score(), r.frameIndices(), r.bestShotScore());
         if (r.template() == null) {
             return new CachedFace(media.uri(), r.facesDetected(), null, report, OzError.INVALID_VALUE,
-                    "media " + media.mediaId() + ": " + r.problem());
+                    mediaName(task) + ": " + r.problem());
         }
         return new CachedFace(media.uri(), r.facesDetected(), r.template(), report, null, null);
     }
 
-    private static EmbeddedMedia embedded(EmbedTask task, CachedFace face, boolean fromCache) {
-        return new EmbeddedMedia(task.ticket(), task.index(), task.media(), face.facesDetected(), face.embedding(),
-                face.face(), face.errorCode(), face.errorMessage(), false, fromCache);
+    private static String mediaName(EmbedTask task) {
+        return "media " + task.media().mediaId();
     }
 
-    private static EmbeddedMedia failed(EmbedTask task, int code, String message) {
-        return new EmbeddedMedia(task.ticket(), task.index(), task.media(), 0, null, null, code, message, true, false);
+    private static EmbeddedMedia embedded(EmbedTask task, CachedFace face, boolean fromCache, long millis) {
+        return new EmbeddedMedia(task.ticket(), task.index(), task.media(), face.facesDetected(), face.embedding(),
+                face.face(), face.errorCode(), face.errorMessage(), false, fromCache, millis);
+    }
+
+    private static EmbeddedMedia failed(EmbedTask task, int code, String message, long millis) {
+        return new EmbeddedMedia(task.ticket(), task.index(), task.media(), 0, null, null, code, message, true, false, millis);
     }
 
     @Override

@@ -11,7 +11,8 @@ import dev.biometry.api.MediaRef;
  * @param errorCode Oz error code when the media has no usable face or could not be used, else null
  * @param fatal true when the media could not be read or decoded: the analysis FAILS
  * @param fromCache true when the embedding came from the embedding cache (no inference)
+ * @param processingMillis time spent reading and analysing the media (0 from the cache)
  */
 public record EmbeddedMedia(
         AnalysisTicket ticket, int index, MediaRef media, int facesDetected, float[] embedding, FaceReport face,
-        Integer errorCode, String errorMessage, boolean fatal, boolean fromCache) {}
+        Integer errorCode, String errorMessage, boolean fatal, boolean fromCache, long processingMillis) {}

@@ -19,6 +19,7 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.accumulators.DoubleCounter;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.util.Collector;
@@ -38,19 +39,31 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
     /** PROCESSING records of started analyses and FAILED records of analyses that could not start. */
     public static final OutputTag<ResultRecord> RESULTS = new OutputTag<>("join-results", TypeInformation.of(ResultRecord.class));
 
+    /**
+     * Accumulator of progress for batch runs: analyses that failed here count 1; {@link EmbedFunction} adds
+     * 1/mediaCount per media embedded, so the sum reaches the number of analyses when all are done.
+     */
+    public static final String PROGRESS_ACCUMULATOR = "analysesEmbedded";
+
     private final Duration mediaWait;
     private final Duration folderTtl;
     private final double defaultThreshold;
+    private final boolean nonPersistent;
 
     private transient MapState<String, FolderMedia> media;
     private transient MapState<String, PendingAnalysis> pending;
     private transient ValueState<Long> mediaSequence;
+    private transient DoubleCounter analysesAccounted;
 
-    /** {@code defaultThreshold} applies to requests that give none, and is echoed in their {@code params}. */
-    public FolderJoinFunction(Duration mediaWait, Duration folderTtl, double defaultThreshold) {
+    /**
+     * {@code defaultThreshold} applies to requests that give none, and is echoed in their {@code params}. With
+     * {@code nonPersistent}, a folder's media are forgotten as soon as no analysis of the folder waits for them.
+     */
+    public FolderJoinFunction(Duration mediaWait, Duration folderTtl, double defaultThreshold, boolean nonPersistent) {
         this.mediaWait = mediaWait;
         this.folderTtl = folderTtl;
         this.defaultThreshold = defaultThreshold;
+        this.nonPersistent = nonPersistent;
     }
 
     @Override
@@ -68,12 +81,17 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         mediaSequence = getRuntimeContext().getState(sequenceDescriptor);
         pending = getRuntimeContext().getMapState(
                 new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)));
+        analysesAccounted = getRuntimeContext().getDoubleCounter(PROGRESS_ACCUMULATOR);
     }
 
     @Override
     public void processElement1(MediaRef ref, Context ctx, Collector<EmbedTask> out) throws Exception {
         addMedia(ref);
+        boolean someoneWaited = !pending.isEmpty();
         startReadyAnalyses(ctx, out);
+        if (someoneWaited) {
+            forgetMediaIfNothingWaits();
+        }
     }
 
     @Override
@@ -92,6 +110,15 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
                 ctx.timerService().registerProcessingTimeTimer(deadline);
             }
         }
+        forgetMediaIfNothingWaits();
+    }
+
+    /** Non-persistent mode: the folder's media go once every analysis that needed them has started or failed. */
+    private void forgetMediaIfNothingWaits() throws Exception {
+        if (nonPersistent && pending.isEmpty()) {
+            media.clear();
+            mediaSequence.clear();
+        }
     }
 
     @Override
@@ -109,7 +136,9 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
             ctx.output(RESULTS, Results.failed(header(r), knownMedia(r), new OzError(OzError.NOT_EXIST,
                             "media not found in folder " + r.folderId() + " after " + mediaWait.toSeconds() + " s: " + missing),
                     r.resolutionEndpoint(), timestamp));
+            analysesAccounted.add(1.0);
         }
+        forgetMediaIfNothingWaits();
     }
 
     private void addMedia(MediaRef ref) throws Exception {
@@ -152,6 +181,7 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         BiometryAnalyzer.AnalysisHeader header = header(request);
         List<MediaObject> eligibleObjects = eligible.stream().map(MediaObject::of).toList();
         if (eligible.size() < 2) {
+            analysesAccounted.add(1.0);
             int ignored = scope.size() - eligible.size();
             ctx.output(RESULTS, Results.failed(header, eligibleObjects, new OzError(OzError.INVALID_VALUE,
                             "biometry needs at least two eligible media; folder " + request.folderId() + " has "

@@ -31,14 +31,17 @@ public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRe
     private static final long serialVersionUID = 1L;
 
     private final Duration folderTtl;
+    private final boolean nonPersistent;
 
     private transient ValueState<Long> created;
     private transient MapState<String, String> mediaTypes;
     private transient MapState<String, AnalysisStatus> analyses;
     private transient Map<String, Counter> finalAnalyses;
 
-    public FolderStatusFunction(Duration folderTtl) {
+    /** With {@code nonPersistent}, a folder is forgotten as soon as none of its analyses is running. */
+    public FolderStatusFunction(Duration folderTtl, boolean nonPersistent) {
         this.folderTtl = folderTtl;
+        this.nonPersistent = nonPersistent;
     }
 
     @Override
@@ -93,7 +96,13 @@ public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRe
             }
         }
         analyses.put(result.analyseId(), new AnalysisStatus(result.state(), result.resolutionStatus(), now));
-        out.collect(render(ctx.getCurrentKey(), now));
+        FolderRecord folder = render(ctx.getCurrentKey(), now);
+        out.collect(folder);
+        if (nonPersistent && !"PROCESSING".equals(folder.resolutionStatus())) {
+            created.clear();
+            mediaTypes.clear();
+            analyses.clear();
+        }
     }
 
     /** Rewrites the creation time on every change so that its TTL runs from the folder's last activity. */

@@ -35,7 +35,8 @@ public final class KafkaEndpoints {
                 source(config, config.requestsTopic()),
                 sink(config, "results", config.resultsTopic(), ResultRecord::analyseId, ResultRecord::json),
                 sink(config, "folders", config.foldersTopic(), FolderRecord::folderId, FolderRecord::json),
-                sink(config, "dead-letter", config.deadLetterTopic(), d -> null, InputParser::toJson));
+                sink(config, "dead-letter", config.deadLetterTopic(), d -> null, InputParser::toJson),
+                false);
     }
 
     static KafkaSource<RawRecord> source(JobConfig config, String topic) {

@@ -120,8 +120,8 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
         MediaObject media = MediaObject.of(m.media());
         OzError error = m.errorCode() == null ? null : new OzError(m.errorCode(), m.errorMessage());
         if (m.fatal()) {
-            return MediaOutcome.failed(media, error);
+            return MediaOutcome.failed(media, error, m.processingMillis());
         }
-        return new MediaOutcome(media, m.facesDetected(), m.embedding(), m.face(), error, false);
+        return new MediaOutcome(media, m.facesDetected(), m.embedding(), m.face(), error, false, m.processingMillis());
     }
 }

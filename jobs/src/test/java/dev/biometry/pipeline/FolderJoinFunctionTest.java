@@ -40,7 +40,7 @@ class FolderJoinFunctionTest {
     @BeforeEach
     void openHarness() throws Exception {
         harness = new KeyedTwoInputStreamOperatorTestHarness<>(
-                new KeyedCoProcessOperator<>(new FolderJoinFunction(Duration.ofSeconds(60), Duration.ofHours(24), 0.85)),
+                new KeyedCoProcessOperator<>(new FolderJoinFunction(Duration.ofSeconds(60), Duration.ofHours(24), 0.85, false)),
                 MediaRef::folderId, RequestEnvelope::folderId, Types.STRING);
         harness.open();
         harness.setProcessingTime(T0);

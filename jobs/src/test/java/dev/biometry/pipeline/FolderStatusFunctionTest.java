@@ -30,7 +30,7 @@ class FolderStatusFunctionTest {
     @BeforeEach
     void openHarness() throws Exception {
         harness = new KeyedTwoInputStreamOperatorTestHarness<>(
-                new KeyedCoProcessOperator<>(new FolderStatusFunction(Duration.ofHours(24))),
+                new KeyedCoProcessOperator<>(new FolderStatusFunction(Duration.ofHours(24), false)),
                 MediaRef::folderId, ResultRecord::folderId, Types.STRING);
         harness.open();
         harness.setProcessingTime(T0);

@@ -113,7 +113,7 @@ class MatchFunctionTest {
         float[] v = randomUnitVector(new Random(3));
         harness.processElement(new StreamRecord<>(embedded(0, "a", v)));
         harness.processElement(new StreamRecord<>(new EmbeddedMedia(ticket(2), 1, photo("gone"), 0, null, null, 10,
-                "media gone not found at file:///media/gone.jpg", true, false)));
+                "media gone not found at file:///media/gone.jpg", true, false, 0)));
 
         List<ResultRecord> out = harness.extractOutputValues();
         assertThat(out).hasSize(1);
@@ -166,11 +166,11 @@ class MatchFunctionTest {
         float[] v = randomUnitVector(new Random(9));
         AnalysisTicket other = new AnalysisTicket("an-2", "folder-1", 0.85, null, null, null, T0, 2);
         harness.processElement(new StreamRecord<>(embedded(0, "a", v)));
-        harness.processElement(new StreamRecord<>(new EmbeddedMedia(other, 0, photo("a"), 1, v, null, null, null, false, true)));
+        harness.processElement(new StreamRecord<>(new EmbeddedMedia(other, 0, photo("a"), 1, v, null, null, null, false, true, 0)));
         assertThat(harness.extractOutputValues()).isEmpty();
         assertThat(harness.numProcessingTimeTimers()).isEqualTo(2);
 
-        harness.processElement(new StreamRecord<>(new EmbeddedMedia(other, 1, photo("c"), 1, v, null, null, null, false, true)));
+        harness.processElement(new StreamRecord<>(new EmbeddedMedia(other, 1, photo("c"), 1, v, null, null, null, false, true, 0)));
         assertThat(harness.extractOutputValues()).extracting(ResultRecord::analyseId).containsExactly("an-2");
         assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
         assertThat(receivedIsEmpty()).isFalse();
@@ -206,7 +206,7 @@ class MatchFunctionTest {
     }
 
     private static EmbeddedMedia embedded(int index, String mediaId, float[] embedding) {
-        return new EmbeddedMedia(ticket(2), index, photo(mediaId), 1, embedding, null, null, null, false, false);
+        return new EmbeddedMedia(ticket(2), index, photo(mediaId), 1, embedding, null, null, null, false, false, 0);
     }
 
     private static MediaRef photo(String id) {

@@ -1,0 +1,65 @@
+package dev.biometry.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * Request lines from a JSON-lines file (local and batch runs): inline media URIs without a scheme are paths
+ * relative to the file's folder and are made absolute {@code file://} URIs; analyses without an id get one, so that
+ * their results can be awaited. A line that is not a JSON object is passed on unchanged (it becomes a dead letter).
+ */
+public final class RequestLines {
+
+    /** A prepared line: its folder (the Kafka key; null if unknown), JSON text, and the analysis ids it asks for. */
+    public record Line(String folderId, String json, List<String> analyseIds) {}
+
+    private RequestLines() {}
+
+    public static Line prepare(String raw, Path base, Supplier<String> idGenerator) {
+        JsonNode node;
+        try {
+            node = Json.mapper().readTree(raw);
+        } catch (IOException e) {
+            return new Line(null, raw, List.of());
+        }
+        if (!(node instanceof ObjectNode request)) {
+            return new Line(null, raw, List.of());
+        }
+        if (request.get("media") instanceof ArrayNode media) {
+            for (JsonNode m : media) {
+                if (m instanceof ObjectNode mo && mo.get("uri") != null && mo.get("uri").isTextual()) {
+                    mo.put("uri", absoluteUri(mo.get("uri").asText(), base));
+                }
+            }
+        }
+        List<String> ids = new ArrayList<>();
+        if (request.get("analyses") instanceof ArrayNode analyses) {
+            for (JsonNode a : analyses) {
+                if (a instanceof ObjectNode ao) {
+                    JsonNode id = ao.has("analyse_id") ? ao.get("analyse_id") : ao.get("analysis_id");
+                    if (id == null || id.isNull()) {
+                        ao.put("analyse_id", idGenerator.get());
+                        id = ao.get("analyse_id");
+                    }
+                    ids.add(id.asText());
+                }
+            }
+        }
+        String folder = request.get("folder_id") == null ? null : request.get("folder_id").asText();
+        return new Line(folder, Json.write(request), ids);
+    }
+
+    /** A URI without a scheme is a path relative to {@code base}. */
+    public static String absoluteUri(String uri, Path base) {
+        if (uri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*")) {
+            return uri;
+        }
+        return base.resolve(uri).normalize().toUri().toString();
+    }
+}

@@ -1,0 +1,183 @@
+package dev.biometry.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.biometry.api.Json;
+import dev.biometry.api.RequestLines;
+import dev.biometry.config.JobConfig;
+import dev.biometry.pipeline.BatchEndpoints;
+import dev.biometry.pipeline.BiometryJob;
+import dev.biometry.pipeline.FolderJoinFunction;
+import dev.biometry.report.BatchReport;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.fs.FileStatus;
+import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.core.fs.Path;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * {@code batch --input requests.jsonl --output results.jsonl [--report report.html] [job options]}, or
+ * {@code batch --from-kafka TOPIC --until latest --bootstrap-servers H:P --output ...}: the same topology in Flink
+ * BATCH mode over a bounded input, writing one final analysis object per request line (JSON lines), invalid lines
+ * to {@code <output>.dead-letters.jsonl}, progress (done / total, rate, ETA) on stderr, and an HTML report.
+ * Paths may be any Flink file system path (shared or object store) when submitted with {@code flink run}.
+ */
+final class BatchCommand {
+
+    private BatchCommand() {}
+
+    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
+        Set<String> valueOptions = new HashSet<>(RunCommand.jobOptionNames());
+        valueOptions.addAll(Set.of("input", "output", "report", "from-kafka", "until", "base-dir"));
+        Args args = Args.parse(argv, valueOptions, Set.of());
+        String input = args.option("input");
+        String topic = args.option("from-kafka");
+        String output = args.option("output");
+        if (output == null || (input == null) == (topic == null)) {
+            throw new Args.UsageException("batch needs --output FILE and either --input FILE or --from-kafka TOPIC");
+        }
+        if (topic != null && !"latest".equals(args.option("until", "latest"))) {
+            throw new Args.UsageException("--until supports only 'latest' (the end offsets when the run starts)");
+        }
+        Map<String, String> defaults = new HashMap<>();
+        String baseDir = args.option("base-dir", input == null ? "." : parentOf(input));
+        defaults.put("media-roots", String.join(",", java.nio.file.Path.of("").toAbsolutePath().toString(), baseDir));
+        defaults.put("models", ModelsLocator.locate(args.option("models")).toString());
+        JobConfig config = RunCommand.jobConfig(args, defaults);
+
+        long total = input == null ? -1 : countAnalyses(input);
+        String partsDir = output + ".parts";
+        FileSystem fs = new Path(output).getFileSystem();
+        fs.delete(new Path(partsDir), true);
+
+        Configuration conf = new Configuration();
+        conf.set(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.BATCH);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(config.parallelism());
+        BiometryJob.build(env, config, input != null
+                ? BatchEndpoints.fromFile(input, java.nio.file.Path.of(baseDir).toAbsolutePath().toString(), partsDir)
+                : BatchEndpoints.fromKafka(config, topic, partsDir));
+
+        long t0 = System.nanoTime();
+        JobClient job = env.executeAsync("biometry batch");
+        var execution = job.getJobExecutionResult();
+        while (!execution.isDone()) {
+            Thread.sleep(2000);
+            printProgress(job, total, (System.nanoTime() - t0) / 1e9, err);
+        }
+        execution.get();
+        double seconds = (System.nanoTime() - t0) / 1e9;
+
+        List<String> resultLines = mergeParts(fs, new Path(partsDir, "results"), new Path(output));
+        List<String> deadLines = mergeParts(fs, new Path(partsDir, "dead-letters"), new Path(output + ".dead-letters.jsonl"));
+        if (deadLines.isEmpty()) {
+            fs.delete(new Path(output + ".dead-letters.jsonl"), false);
+        }
+        fs.delete(new Path(partsDir), true);
+        err.printf(Locale.ROOT, "batch: %d results written to %s in %.1f s (%.2f analyses/s)%s%n", resultLines.size(),
+                output, seconds, resultLines.size() / seconds,
+                deadLines.isEmpty() ? "" : "; " + deadLines.size() + " invalid lines in " + output + ".dead-letters.jsonl");
+
+        String report = args.option("report");
+        if (report != null) {
+            List<JsonNode> results = new ArrayList<>();
+            for (String line : resultLines) {
+                results.add(Json.mapper().readTree(line));
+            }
+            String html = BatchReport.html(results, new BatchReport.RunInfo(input != null ? input : "topic " + topic,
+                    total < 0 ? results.size() + deadLines.size() : total, deadLines.size(), seconds,
+                    Runtime.getRuntime().availableProcessors() + " cores, " + Machine.cpuModel()));
+            try (OutputStream o = new Path(report).getFileSystem().create(new Path(report), FileSystem.WriteMode.OVERWRITE)) {
+                o.write(html.getBytes(StandardCharsets.UTF_8));
+            }
+            err.println("batch: report written to " + report);
+        }
+        return 0;
+    }
+
+    private static String parentOf(String input) {
+        java.nio.file.Path parent = java.nio.file.Path.of(input).toAbsolutePath().getParent();
+        return parent == null ? "." : parent.toString();
+    }
+
+    /** Analyses asked for by the input file's lines (lines that do not parse count one each, as dead letters). */
+    static long countAnalyses(String input) throws IOException {
+        long total = 0;
+        Path path = new Path(input);
+        try (BufferedReader reader = new BufferedReader(
+                new InputStreamReader(path.getFileSystem().open(path), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = reader.readLine()) != null) {
+                String t = line.trim();
+                if (!t.isEmpty() && !t.startsWith("#")) {
+                    total += Math.max(1, RequestLines.prepare(t, java.nio.file.Path.of("."),
+                            () -> UUID.randomUUID().toString()).analyseIds().size());
+                }
+            }
+        }
+        return total;
+    }
+
+    private static void printProgress(JobClient job, long total, double seconds, PrintStream err) {
+        double done;
+        try {
+            Object value = job.getAccumulators().get().get(FolderJoinFunction.PROGRESS_ACCUMULATOR);
+            done = value instanceof Number n ? n.doubleValue() : 0;
+        } catch (Exception e) {
+            return; // the job has just finished and its local cluster is gone: nothing more to report
+        }
+        double rate = done / Math.max(seconds, 1e-9);
+        if (total > 0) {
+            double eta = rate > 0 ? Math.max(0, total - done) / rate : Double.NaN;
+            err.printf(Locale.ROOT, "batch: %.0f / %d analyses embedded, %.2f/s, ETA %s%n", done, total, rate,
+                    Double.isNaN(eta) ? "?" : String.format(Locale.ROOT, "%.0f s", eta));
+        } else {
+            err.printf(Locale.ROOT, "batch: %.0f analyses embedded, %.2f/s%n", done, rate);
+        }
+    }
+
+    /** Concatenates the part files under {@code dir} into {@code target}; returns the lines written. */
+    private static List<String> mergeParts(FileSystem fs, Path dir, Path target) throws IOException {
+        List<String> lines = new ArrayList<>();
+        if (fs.exists(dir)) {
+            List<FileStatus> parts = new ArrayList<>();
+            for (FileStatus s : fs.listStatus(dir)) {
+                if (!s.isDir() && !s.getPath().getName().startsWith(".")) {
+                    parts.add(s);
+                }
+            }
+            parts.sort((a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
+            for (FileStatus part : parts) {
+                try (BufferedReader reader = new BufferedReader(
+                        new InputStreamReader(fs.open(part.getPath()), StandardCharsets.UTF_8))) {
+                    reader.lines().filter(l -> !l.isBlank()).forEach(lines::add);
+                }
+            }
+        }
+        try (OutputStream o = fs.create(target, FileSystem.WriteMode.OVERWRITE)) {
+            for (String line : lines) {
+                o.write(line.getBytes(StandardCharsets.UTF_8));
+                o.write('\n');
+            }
+        }
+        return lines;
+    }
+
+}
