@@ -1,0 +1,154 @@
+package dev.biometry.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.biometry.api.Json;
+import dev.biometry.testing.TestData;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code batch}: 200 generated requests give 200 final results and an HTML report that headless Chromium renders;
+ * the same requests give the same results in batch and in streaming ({@code local}) mode.
+ */
+class BatchCommandTest {
+
+    @Test
+    void twoHundredRequestsGiveTwoHundredResultsAndARenderedReport(@TempDir Path dir) throws Exception {
+        Path requests = writeRequests(dir, 200, 11);
+        Files.writeString(requests, "this line is not JSON\n", java.nio.file.StandardOpenOption.APPEND);
+        Path results = dir.resolve("results.jsonl");
+        Path report = dir.resolve("report.html");
+
+        String err = run("batch", "--input", requests.toString(), "--output", results.toString(),
+                "--report", report.toString(), "--models", TestData.modelsDir().toString(), "--parallelism", "2");
+
+        List<JsonNode> lines = readLines(results);
+        assertThat(lines).hasSize(200);
+        assertThat(lines).extracting(l -> l.get("analyse_id").asText()).doesNotHaveDuplicates();
+        assertThat(lines).allSatisfy(l -> assertThat(l.get("state").asText()).isIn("FINISHED", "FAILED"));
+        assertThat(readLines(dir.resolve("results.jsonl.dead-letters.jsonl"))).hasSize(1);
+        assertThat(err).contains("/ 201 analyses embedded").contains("200 results written");
+        assertThat(dir.resolve("results.jsonl.parts")).doesNotExist();
+
+        String html = Files.readString(report);
+        long success = lines.stream().filter(l -> l.get("resolution_status").asText().equals("SUCCESS")).count();
+        assertThat(success).isPositive().isLessThan(200);
+        assertThat(html).contains("<svg").contains("threshold 0.85").contains("<b>" + success + "</b>success")
+                .contains("Slowest media").doesNotContain("<script");
+
+        Path chromium = Path.of("/usr/bin/chromium");
+        assumeTrue(Files.isExecutable(chromium), "SKIPPED rendering check: /usr/bin/chromium missing (.ci/run installs it)");
+        Path png = dir.resolve("report.png");
+        Process p = new ProcessBuilder(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--user-data-dir=" + dir.resolve("chromium-profile"), "--window-size=1000,1400",
+                "--screenshot=" + png, report.toUri().toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("chromium.log").toFile()).start();
+        assertThat(p.waitFor(90, TimeUnit.SECONDS)).as("chromium finished").isTrue();
+        assertThat(png).isRegularFile();
+        assertThat(Files.size(png)).as("screenshot bytes").isGreaterThan(20_000);
+    }
+
+    @Test
+    void batchAndStreamingGiveTheSameResults(@TempDir Path dir) throws Exception {
+        Path requests = writeRequests(dir, 8, 5);
+        Files.writeString(requests, String.join("\n",
+                "{\"folder_id\":\"few\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"too-few\"}],"
+                        + "\"media\":[{\"media_id\":\"lonely\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"photos/sample2.jpg\"}]}",
+                ""), java.nio.file.StandardOpenOption.APPEND);
+        Path batchOut = dir.resolve("batch.jsonl");
+        run("batch", "--input", requests.toString(), "--output", batchOut.toString(),
+                "--models", TestData.modelsDir().toString(), "--parallelism", "2");
+        ByteArrayOutputStream streamOut = new ByteArrayOutputStream();
+        int code = Main.run(new String[] {"local", "--requests", requests.toString(), "--exit-when-done", "--no-ui",
+                "--models", TestData.modelsDir().toString(), "--parallelism", "2", "--timeout", "180"},
+                new PrintStream(streamOut, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream()));
+        assertThat(code).isZero();
+
+        Map<String, JsonNode> batch = byId(readLines(batchOut));
+        Map<String, JsonNode> streaming = byId(parse(streamOut.toString(StandardCharsets.UTF_8)));
+        assertThat(batch).hasSize(9);
+        assertThat(streaming.keySet()).isEqualTo(batch.keySet());
+        for (String id : batch.keySet()) {
+            assertThat(comparable(batch.get(id))).as(id).isEqualTo(comparable(streaming.get(id)));
+        }
+    }
+
+    /** {@code count} two-photo requests over copies of the sample photos (relative URIs), one analysis each. */
+    private static Path writeRequests(Path dir, int count, long seed) throws Exception {
+        Path photos = Files.createDirectories(dir.resolve("photos"));
+        for (int n = 1; n <= 6; n++) {
+            Files.copy(TestData.samplePhoto(n), photos.resolve("sample" + n + ".jpg"));
+        }
+        Random random = new Random(seed);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            int a = 1 + random.nextInt(6);
+            int b = i % 3 == 0 ? a : 1 + random.nextInt(6);
+            ObjectNode r = Json.mapper().createObjectNode();
+            r.put("folder_id", "folder-" + i);
+            r.putArray("analyses").addObject().put("type", "biometry").put("analyse_id", "analysis-" + i);
+            var media = r.putArray("media");
+            media.addObject().put("media_id", "selfie-" + a).put("media_type", "IMAGE_FOLDER")
+                    .put("uri", "photos/sample" + a + ".jpg").putArray("tags").add("photo_selfie");
+            media.addObject().put("media_id", "document-" + b + "-" + (i % 2)).put("media_type", "IMAGE_FOLDER")
+                    .put("uri", "photos/sample" + b + ".jpg").putArray("tags").add("photo_id").add("photo_id_front");
+            sb.append(Json.write(r)).append('\n');
+        }
+        Path file = dir.resolve("requests.jsonl");
+        Files.writeString(file, sb.toString());
+        return file;
+    }
+
+    private static String run(String... args) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(args, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+        String text = err.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(text).isZero();
+        return text;
+    }
+
+    private static List<JsonNode> readLines(Path file) throws Exception {
+        return parse(Files.readString(file));
+    }
+
+    private static List<JsonNode> parse(String text) throws Exception {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : text.split("\n")) {
+            if (!line.isBlank()) {
+                out.add(Json.mapper().readTree(line));
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, JsonNode> byId(List<JsonNode> results) {
+        Map<String, JsonNode> map = new HashMap<>();
+        results.forEach(r -> map.put(r.get("analyse_id").asText(), r));
+        return map;
+    }
+
+    /** The result without what differs run to run: timestamps and per-media processing times. */
+    private static JsonNode comparable(JsonNode result) {
+        ObjectNode copy = result.deepCopy();
+        copy.remove("time_created");
+        copy.remove("time_updated");
+        copy.path("results_media").forEach(m -> ((ObjectNode) m.path("results_data")).remove("processing_ms"));
+        return copy;
+    }
+}

@@ -1,0 +1,106 @@
+package dev.biometry.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.biometry.api.AnalysisRequest;
+import dev.biometry.api.MediaRef;
+import dev.biometry.api.MediaType;
+import dev.biometry.api.RequestEnvelope;
+import dev.biometry.face.FacePolicy;
+import dev.biometry.face.MediaAnalyzer;
+import dev.biometry.match.Calibration;
+import dev.biometry.media.MediaFetcher;
+import dev.biometry.testing.TestData;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.api.operators.co.KeyedCoProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Non-persistent (instant) mode: one analysis is run through every keyed operator of the job (folder join, face
+ * embedding on the real models, matcher, folder roll-up), each in its test harness, and afterwards their keyed
+ * state is inspected: nothing is left, and no timer.
+ */
+class NonPersistentModeTest {
+
+    private static final String FOLDER = "instant-folder";
+    private static final long T0 = 1_000_000L;
+
+    @Test
+    void noKeyedStateOutlivesTheFinalResult() throws Exception {
+        String photo = TestData.samplePhoto(3).toUri().toString();
+        String other = TestData.samplePhoto(1).toUri().toString();
+        MediaRef a = new MediaRef(FOLDER, "a", MediaType.IMAGE_FOLDER, new String[] {"photo_selfie"}, photo, null, null);
+        MediaRef b = new MediaRef(FOLDER, "b", MediaType.IMAGE_FOLDER, new String[] {"photo_id_front"}, other, null, null);
+        RequestEnvelope request = new RequestEnvelope(FOLDER, new MediaRef[] {a, b},
+                new AnalysisRequest[] {new AnalysisRequest(FOLDER, "an-1", null, null, null, null, null, T0)});
+
+        // Folder join: tasks out, the folder's media forgotten at once.
+        List<EmbedTask> tasks = new ArrayList<>();
+        List<ResultRecord> results = new ArrayList<>();
+        try (var join = new KeyedTwoInputStreamOperatorTestHarness<>(
+                new KeyedCoProcessOperator<>(new FolderJoinFunction(Duration.ofSeconds(60), Duration.ofHours(24), 0.85, true)),
+                MediaRef::folderId, RequestEnvelope::folderId, Types.STRING)) {
+            join.open();
+            join.setProcessingTime(T0);
+            join.processElement2(new StreamRecord<>(request));
+            tasks.addAll(join.extractOutputValues());
+            join.getSideOutput(FolderJoinFunction.RESULTS).forEach(r -> results.add(r.getValue()));
+            assertThat(tasks).hasSize(2);
+            assertThat(join.numKeyedStateEntries()).isZero();
+            assertThat(join.numProcessingTimeTimers()).isZero();
+        }
+
+        // Embedding with the cache off: no keyed state.
+        List<EmbeddedMedia> embedded = new ArrayList<>();
+        try (var embed = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new EmbedFunction(TestData.modelsDir().toString(), 0.65f, 1, FacePolicy.DEFAULT,
+                        MediaAnalyzer.Limits.DEFAULTS,
+                        new MediaFetcher(List.of(TestData.modelsDir().resolve("samples").toString()), 10 << 20),
+                        Duration.ZERO)),
+                (FetchedTask f) -> f.task().media().mediaId(), Types.STRING)) {
+            embed.open();
+            for (EmbedTask t : tasks) {
+                embed.processElement(new StreamRecord<>(new FetchedTask(t, null, null, null)));
+            }
+            embedded.addAll(embed.extractOutputValues());
+            assertThat(embedded).hasSize(2).allSatisfy(e -> assertThat(e.embedding()).isNotNull());
+            assertThat(embed.numKeyedStateEntries()).isZero();
+        }
+
+        // Matcher: cleared on completion.
+        try (var match = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new MatchFunction(Calibration.DEFAULT, Duration.ofMinutes(10))),
+                (EmbeddedMedia e) -> e.ticket().analyseId(), Types.STRING)) {
+            match.open();
+            match.setProcessingTime(T0);
+            for (EmbeddedMedia e : embedded) {
+                match.processElement(new StreamRecord<>(e));
+            }
+            results.addAll(match.extractOutputValues());
+            assertThat(match.numKeyedStateEntries()).isZero();
+            assertThat(match.numProcessingTimeTimers()).isZero();
+        }
+        assertThat(results).extracting(ResultRecord::state).containsExactly("PROCESSING", "FINISHED");
+
+        // Folder roll-up: forgotten once no analysis of the folder runs.
+        try (var status = new KeyedTwoInputStreamOperatorTestHarness<>(
+                new KeyedCoProcessOperator<>(new FolderStatusFunction(Duration.ofHours(24), true)),
+                MediaRef::folderId, ResultRecord::folderId, Types.STRING)) {
+            status.open();
+            status.processElement1(new StreamRecord<>(a));
+            status.processElement1(new StreamRecord<>(b));
+            status.processElement2(new StreamRecord<>(results.get(0)));
+            assertThat(status.numKeyedStateEntries()).isPositive();
+            status.processElement2(new StreamRecord<>(results.get(1)));
+            assertThat(status.extractOutputValues()).extracting(FolderRecord::resolutionStatus).endsWith("FINISHED");
+            assertThat(status.numKeyedStateEntries()).isZero();
+        }
+    }
+}
