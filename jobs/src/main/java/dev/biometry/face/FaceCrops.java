@@ -21,18 +21,21 @@ public final class FaceCrops {
         if (!analysis.hasFace()) {
             return null;
         }
-        Box box = analysis.chosen().box();
-        try (Mat image = ImageDecoder.decode(photo, name)) {
-            int side = Math.round(Math.max(box.width(), box.height()) * 3);
-            int x = Math.max(0, Math.round(box.centerX() - side / 2f));
-            int y = Math.max(0, Math.round(box.centerY() - side / 2f));
-            try (Rect rect = new Rect(x, y, Math.min(side, image.cols() - x), Math.min(side, image.rows() - y));
-                    Mat crop = new Mat(image, rect);
-                    Mat mirrored = new Mat()) {
-                flip(crop, mirrored, 1);
-                return jpeg(mirrored);
-            }
+        try (Mat image = ImageDecoder.decode(photo, name);
+                Rect rect = around(analysis.chosen().box(), 3, image.cols(), image.rows());
+                Mat crop = new Mat(image, rect);
+                Mat mirrored = new Mat()) {
+            flip(crop, mirrored, 1);
+            return jpeg(mirrored);
         }
+    }
+
+    /** A square of {@code factor} times the box's larger side, centred on the box, clipped to the image. */
+    public static Rect around(Box box, float factor, int imageWidth, int imageHeight) {
+        int side = Math.round(Math.max(box.width(), box.height()) * factor);
+        int x = Math.max(0, Math.round(box.centerX() - side / 2f));
+        int y = Math.max(0, Math.round(box.centerY() - side / 2f));
+        return new Rect(x, y, Math.min(side, imageWidth - x), Math.min(side, imageHeight - y));
     }
 
     /** Encodes a BGR image as JPEG. */

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.api.common.accumulators.DoubleCounter;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -77,10 +76,7 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         if (!cacheTtl.isZero()) {
             ValueStateDescriptor<CachedFace> descriptor =
                     new ValueStateDescriptor<>("embedding", TypeInformation.of(CachedFace.class));
-            descriptor.enableTimeToLive(StateTtlConfig.newBuilder(cacheTtl)
-                    .setUpdateType(StateTtlConfig.UpdateType.OnReadAndWrite)
-                    .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-                    .build());
+            descriptor.enableTimeToLive(StateTtl.afterLastUse(cacheTtl));
             cache = getRuntimeContext().getState(descriptor);
         }
         MetricGroup metrics = getRuntimeContext().getMetricGroup();

@@ -68,10 +68,7 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
 
     @Override
     public void open(OpenContext openContext) {
-        StateTtlConfig ttl = StateTtlConfig.newBuilder(folderTtl)
-                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
-                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-                .build();
+        StateTtlConfig ttl = StateTtl.afterLastWrite(folderTtl);
         MapStateDescriptor<String, FolderMedia> mediaDescriptor =
                 new MapStateDescriptor<>("media", Types.STRING, TypeInformation.of(FolderMedia.class));
         mediaDescriptor.enableTimeToLive(ttl);

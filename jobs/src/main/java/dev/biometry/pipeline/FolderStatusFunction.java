@@ -46,10 +46,7 @@ public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRe
 
     @Override
     public void open(OpenContext openContext) {
-        StateTtlConfig ttl = StateTtlConfig.newBuilder(folderTtl)
-                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
-                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-                .build();
+        StateTtlConfig ttl = StateTtl.afterLastWrite(folderTtl);
         ValueStateDescriptor<Long> createdDescriptor = new ValueStateDescriptor<>("created", Types.LONG);
         createdDescriptor.enableTimeToLive(ttl);
         created = getRuntimeContext().getState(createdDescriptor);

@@ -27,10 +27,12 @@ public final class ParseFunctions {
         return new SourceRef(r.topic(), r.partition(), r.offset());
     }
 
-    /** Parses the media topic. */
-    public static final class Media extends ProcessFunction<RawRecord, MediaRef> {
+    /** Turns raw records into values of one input topic; records that fail go to {@link #DEAD_LETTERS}. */
+    abstract static class ParseStep<T> extends ProcessFunction<RawRecord, T> {
         private static final long serialVersionUID = 1L;
         private transient Counter deadLetters;
+
+        abstract ParseResult<T> parse(RawRecord raw, long nowMillis);
 
         @Override
         public void open(OpenContext openContext) {
@@ -38,8 +40,8 @@ public final class ParseFunctions {
         }
 
         @Override
-        public void processElement(RawRecord raw, Context ctx, Collector<MediaRef> out) {
-            ParseResult<MediaRef> parsed = InputParser.parseMedia(raw.value(), source(raw));
+        public void processElement(RawRecord raw, Context ctx, Collector<T> out) {
+            ParseResult<T> parsed = parse(raw, ctx.timerService().currentProcessingTime());
             if (parsed.isOk()) {
                 out.collect(parsed.value());
             } else {
@@ -49,26 +51,23 @@ public final class ParseFunctions {
         }
     }
 
-    /** Parses the requests topic; analyses without an id get a random UUID. */
-    public static final class Requests extends ProcessFunction<RawRecord, RequestEnvelope> {
+    /** Parses the media topic. */
+    public static final class Media extends ParseStep<MediaRef> {
         private static final long serialVersionUID = 1L;
-        private transient Counter deadLetters;
 
         @Override
-        public void open(OpenContext openContext) {
-            deadLetters = getRuntimeContext().getMetricGroup().counter("deadLetters");
+        ParseResult<MediaRef> parse(RawRecord raw, long nowMillis) {
+            return InputParser.parseMedia(raw.value(), source(raw));
         }
+    }
+
+    /** Parses the requests topic; analyses without an id get a random UUID. */
+    public static final class Requests extends ParseStep<RequestEnvelope> {
+        private static final long serialVersionUID = 1L;
 
         @Override
-        public void processElement(RawRecord raw, Context ctx, Collector<RequestEnvelope> out) {
-            ParseResult<RequestEnvelope> parsed = InputParser.parseRequest(raw.value(), source(raw),
-                    ctx.timerService().currentProcessingTime(), () -> UUID.randomUUID().toString());
-            if (parsed.isOk()) {
-                out.collect(parsed.value());
-            } else {
-                deadLetters.inc();
-                ctx.output(DEAD_LETTERS, parsed.deadLetter());
-            }
+        ParseResult<RequestEnvelope> parse(RawRecord raw, long nowMillis) {
+            return InputParser.parseRequest(raw.value(), source(raw), nowMillis, () -> UUID.randomUUID().toString());
         }
     }
 }

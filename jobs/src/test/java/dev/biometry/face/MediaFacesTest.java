@@ -76,10 +76,7 @@ public class MediaFacesTest {
     /** Pastes the main face of {@code photo} (with a margin) into {@code scene}, scaled to {@code height} px, at (x, y). */
     private static void paste(Mat scene, Mat photo, int height, int x, int y) throws Exception {
         Box box = new MediaFaces(engine, FacePolicy.ACCEPT_ALL).photo(photo, false).chosen().box();
-        int side = Math.round(Math.max(box.width(), box.height()) * 1.4f);
-        int sx = Math.max(0, Math.round(box.centerX() - side / 2f));
-        int sy = Math.max(0, Math.round(box.centerY() - side / 2f));
-        try (Rect src = new Rect(sx, sy, Math.min(side, photo.cols() - sx), Math.min(side, photo.rows() - sy));
+        try (Rect src = FaceCrops.around(box, 1.4f, photo.cols(), photo.rows());
                 Mat crop = new Mat(photo, src);
                 Mat scaled = new Mat()) {
             resize(crop, scaled, new Size(height * crop.cols() / crop.rows(), height), 0, 0, INTER_AREA);
@@ -192,9 +189,7 @@ public class MediaFacesTest {
         }
         float faceSide = Math.max(box.width(), box.height());
         int side = Math.round(faceSide * 1.6f);
-        int x = Math.max(0, Math.round(box.centerX() - side / 2f));
-        int y = Math.max(0, Math.round(box.centerY() - side / 2f));
-        try (Rect src = new Rect(x, y, Math.min(side, selfie.cols() - x), Math.min(side, selfie.rows() - y));
+        try (Rect src = FaceCrops.around(box, 1.6f, selfie.cols(), selfie.rows());
                 Mat portrait = new Mat(selfie, src);
                 Mat small = new Mat();
                 Mat ghost = new Mat()) {

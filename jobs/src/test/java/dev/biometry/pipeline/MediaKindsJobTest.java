@@ -157,11 +157,7 @@ class MediaKindsJobTest {
     /** A grey 1280x720 frame with the face in {@code box} of {@code photo} (and a margin) 400 px tall at x. */
     private static Mat portraitFrame(Mat photo, dev.biometry.face.Box box, int x) {
         Mat frame = new Mat(720, 1280, CV_8UC3, new Scalar(110, 120, 130, 0));
-        int side = Math.round(Math.max(box.width(), box.height()) * 1.5f);
-        int sx = Math.max(0, Math.round(box.centerX() - side / 2f));
-        int sy = Math.max(0, Math.round(box.centerY() - side / 2f));
-        try (org.bytedeco.opencv.opencv_core.Rect src = new org.bytedeco.opencv.opencv_core.Rect(
-                        sx, sy, Math.min(side, photo.cols() - sx), Math.min(side, photo.rows() - sy));
+        try (org.bytedeco.opencv.opencv_core.Rect src = FaceCrops.around(box, 1.5f, photo.cols(), photo.rows());
                 Mat crop = new Mat(photo, src);
                 Mat scaled = new Mat()) {
             resize(crop, scaled, new Size(400 * crop.cols() / crop.rows(), 400), 0, 0, INTER_AREA);
