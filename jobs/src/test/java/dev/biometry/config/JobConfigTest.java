@@ -1,0 +1,44 @@
+package dev.biometry.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Option parsing, validation, and the README's option table staying complete. */
+class JobConfigTest {
+
+    @Test
+    void defaultsAndOverridesAreTyped() {
+        JobConfig c = JobConfig.fromOptions(Map.of("media-wait", "90s", "folder-ttl", "2d", "http-allow-hosts", "a.example, *.cdn.example"));
+        assertThat(c.mediaWait()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(c.folderTtl()).isEqualTo(Duration.ofDays(2));
+        assertThat(c.checkpointInterval()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.httpAllowHosts()).containsExactly("a.example", "*.cdn.example");
+        assertThat(c.defaultThreshold()).isEqualTo(0.85);
+        assertThat(c.nonPersistent()).isFalse();
+    }
+
+    @Test
+    void badValuesFailNamingTheOption() {
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("media-wait", "soon")))
+                .hasMessageContaining("--media-wait");
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("threshold", "1.5"))).hasMessageContaining("--threshold");
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("face-policy", "smallest"))).hasMessageContaining("--face-policy");
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("no-such-option", "1"))).hasMessageContaining("unknown option");
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("non-persistent", "maybe"))).hasMessageContaining("--non-persistent");
+    }
+
+    @Test
+    void theReadmeDocumentsEveryOption() throws Exception {
+        Path readme = Path.of("../README.md");
+        String text = Files.readString(readme);
+        for (JobConfig.Option o : JobConfig.OPTIONS) {
+            assertThat(text).as("README documents --" + o.name()).contains("| `--" + o.name() + "` |");
+        }
+    }
+}
