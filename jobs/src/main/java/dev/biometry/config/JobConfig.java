@@ -82,7 +82,21 @@ public final class JobConfig implements Serializable {
             new Option("min-face-side", "40", "quality gate: smallest face box side in pixels"),
             new Option("min-eye-distance", "16", "quality gate: smallest distance between the eye centres in pixels"),
             new Option("min-sharpness", "15", "quality gate: smallest Laplacian variance of the aligned inner face"),
-            new Option("min-face-score", "0.8", "quality gate: smallest detector score of the chosen face"));
+            new Option("min-face-score", "0.8", "quality gate: smallest detector score of the chosen face"),
+            new Option("webhook-secret", "",
+                    "HMAC-SHA256 key signing webhook deliveries (X-Biometry-Signature); empty sends them unsigned (a warning is logged)"),
+            new Option("webhook-allow-hosts", "",
+                    "comma-separated hosts that resolution_endpoint webhooks may go to (`*.example.com` for subdomains); empty refuses all"),
+            new Option("webhook-allow-http", "false", "allow plain http:// webhook endpoints (https only by default)"),
+            new Option("webhook-allow-private", "false",
+                    "allow webhooks to loopback, link-local and private addresses (checked after DNS)"),
+            new Option("webhook-deadline", "24h",
+                    "how long a webhook delivery is retried before it goes to the dead-letter topic (error 11)"),
+            new Option("webhook-initial-backoff", "1s", "delay before the first webhook retry; doubles per attempt, with jitter"),
+            new Option("webhook-max-backoff", "10m", "largest delay between two webhook attempts"),
+            new Option("webhook-max-in-flight", "32", "webhook requests in flight per slot"),
+            new Option("webhook-connect-timeout", "5s", "connect timeout of a webhook attempt"),
+            new Option("webhook-timeout", "10s", "total time allowed for one webhook attempt"));
 
     /** Parses {@code --name value} pairs (names without dashes) over the defaults; unknown names and bad values fail. */
     public static JobConfig fromOptions(Map<String, String> given) {
@@ -154,6 +168,16 @@ public final class JobConfig implements Serializable {
     public double minEyeDistance() { return number("min-eye-distance"); }
     public double minSharpness() { return number("min-sharpness"); }
     public double minFaceScore() { return number("min-face-score"); }
+    public String webhookSecret() { return values.get("webhook-secret"); }
+    public List<String> webhookAllowHosts() { return list("webhook-allow-hosts", h -> h); }
+    public boolean webhookAllowHttp() { return bool("webhook-allow-http"); }
+    public boolean webhookAllowPrivate() { return bool("webhook-allow-private"); }
+    public Duration webhookDeadline() { return duration("webhook-deadline"); }
+    public Duration webhookInitialBackoff() { return duration("webhook-initial-backoff"); }
+    public Duration webhookMaxBackoff() { return duration("webhook-max-backoff"); }
+    public int webhookMaxInFlight() { return integer("webhook-max-in-flight"); }
+    public Duration webhookConnectTimeout() { return duration("webhook-connect-timeout"); }
+    public Duration webhookTimeout() { return duration("webhook-timeout"); }
 
     private void validate() {
         // Every accessor parses its value: call them all once so a bad value fails at start-up, naming its option.
@@ -194,6 +218,26 @@ public final class JobConfig implements Serializable {
         }
         if (mediaWait().isZero() || folderTtl().isZero() || analysisTimeout().isZero() || httpTimeout().isZero()) {
             throw new IllegalArgumentException("--media-wait, --folder-ttl, --analysis-timeout and --http-timeout must be > 0");
+        }
+        validateWebhooks();
+    }
+
+    private void validateWebhooks() {
+        if (webhookMaxInFlight() < 1) {
+            throw new IllegalArgumentException("--webhook-max-in-flight must be >= 1");
+        }
+        for (String name : List.of("webhook-deadline", "webhook-initial-backoff", "webhook-max-backoff",
+                "webhook-connect-timeout", "webhook-timeout")) {
+            Duration d = duration(name);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("--" + name + " must be > 0");
+            }
+        }
+        if (webhookMaxBackoff().compareTo(webhookInitialBackoff()) < 0) {
+            throw new IllegalArgumentException("--webhook-max-backoff must be >= --webhook-initial-backoff");
+        }
+        if (webhookTimeout().toMillis() > Integer.MAX_VALUE || webhookConnectTimeout().toMillis() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("--webhook-timeout and --webhook-connect-timeout are too large");
         }
     }
 
@@ -269,8 +313,11 @@ public final class JobConfig implements Serializable {
         return sb.toString();
     }
 
+    /** The values, with the webhook secret masked. */
     @Override
     public String toString() {
-        return "JobConfig" + values;
+        Map<String, String> shown = new LinkedHashMap<>(values);
+        shown.computeIfPresent("webhook-secret", (k, v) -> v.isEmpty() ? v : "******");
+        return "JobConfig" + shown;
     }
 }

@@ -13,11 +13,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
- * The few pieces of HTTP/1.1 that {@link HttpMediaFetcher} needs, over a socket it has already connected: one
- * {@code GET} with {@code Connection: close}, the response head, and a body framed by {@code Content-Length},
- * chunked transfer coding or the end of the connection. Sizes are bounded everywhere; nothing is decompressed.
+ * The few pieces of HTTP/1.1 that {@link HttpMediaFetcher} and {@link HttpPoster} need, over a socket already
+ * connected: one request with {@code Connection: close}, the response head, and a body framed by
+ * {@code Content-Length}, chunked transfer coding or the end of the connection. Sizes are bounded everywhere;
+ * nothing is decompressed.
  */
 final class Http11Wire {
 
@@ -60,15 +62,48 @@ final class Http11Wire {
     }
 
     static void writeRequest(OutputStream out, String target, String hostHeader) throws IOException {
-        String request = "GET " + target + " HTTP/1.1\r\n"
-                + "Host: " + hostHeader + "\r\n"
-                + "User-Agent: biometry-media-fetcher\r\n"
-                + "Accept: */*\r\n"
-                + "Accept-Encoding: identity\r\n"
-                + "Connection: close\r\n"
-                + "\r\n";
-        out.write(request.getBytes(StandardCharsets.US_ASCII));
+        writeRequest(out, "GET", target, hostHeader, List.of(
+                Map.entry("User-Agent", "biometry-media-fetcher"),
+                Map.entry("Accept", "*/*"),
+                Map.entry("Accept-Encoding", "identity")), null);
+    }
+
+    /**
+     * Writes one request with {@code Connection: close}: request line, {@code Host}, {@code headers} in order, then
+     * {@code Content-Length} and the body when {@code body} is not null.
+     *
+     * @throws IllegalArgumentException for a header name that is not an HTTP token or a value with control characters
+     *     (no header injection)
+     */
+    static void writeRequest(OutputStream out, String method, String target, String hostHeader,
+            List<Map.Entry<String, String>> headers, byte[] body) throws IOException {
+        StringBuilder request = new StringBuilder()
+                .append(method).append(' ').append(target).append(" HTTP/1.1\r\n")
+                .append("Host: ").append(hostHeader).append("\r\n");
+        for (Map.Entry<String, String> header : headers) {
+            checkHeader(header.getKey(), header.getValue());
+            request.append(header.getKey()).append(": ").append(header.getValue()).append("\r\n");
+        }
+        if (body != null) {
+            request.append("Content-Length: ").append(body.length).append("\r\n");
+        }
+        request.append("Connection: close\r\n\r\n");
+        out.write(request.toString().getBytes(StandardCharsets.ISO_8859_1));
+        if (body != null) {
+            out.write(body);
+        }
         out.flush();
+    }
+
+    private static void checkHeader(String name, String value) {
+        boolean token = !name.isEmpty()
+                && name.chars().allMatch(c -> c > 0x20 && c < 0x7F && "()<>@,;:\\\"/[]?={}".indexOf(c) < 0);
+        if (!token) {
+            throw new IllegalArgumentException("invalid header name: " + name);
+        }
+        if (!value.chars().allMatch(c -> (c >= 0x20 && c != 0x7F && c <= 0xFF) || c == '\t')) {
+            throw new IllegalArgumentException("invalid value of header " + name);
+        }
     }
 
     /** Reads the status line and headers, skipping interim 1xx responses. */

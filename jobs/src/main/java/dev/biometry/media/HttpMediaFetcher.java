@@ -6,32 +6,20 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Serializable;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ProtocolException;
-import java.net.Proxy;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.UnknownHostException;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
-import java.util.Set;
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 
 /**
- * Fetches {@code http://} and {@code https://} media without becoming an SSRF tool.
+ * Fetches {@code http://} and {@code https://} media without becoming an SSRF tool (the address and allow-list rules
+ * live in {@link GuardedConnector}, shared with webhook delivery).
  *
  * <ul>
  *   <li>Only allow-listed hosts are contacted: exact names ({@code media.example.com}, {@code 127.0.0.1}) or
@@ -64,44 +52,16 @@ public final class HttpMediaFetcher implements Serializable {
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(20);
     public static final long DEFAULT_MAX_BYTES = 10L * 1024 * 1024;
 
-    private static final int MAX_URL_IN_MESSAGE = 300;
-
-    /** Turns a host name into addresses; the system resolver unless a test replaces it. */
-    @FunctionalInterface
-    interface HostResolver extends Serializable {
-        InetAddress[] resolve(String host) throws UnknownHostException;
-    }
-
-    private enum SystemResolver implements HostResolver {
-        INSTANCE;
-
-        @Override
-        public InetAddress[] resolve(String host) throws UnknownHostException {
-            return InetAddress.getAllByName(host);
-        }
-    }
-
-    private final Set<String> exactHosts;
-    private final List<String> hostSuffixes;
-    private final boolean allowPrivateAddresses;
+    private final GuardedConnector connector;
     private final int maxRedirects;
-    private final long connectTimeoutMillis;
     private final long timeoutMillis;
     private final long maxBytes;
-    private final HostResolver resolver;
-
-    private transient volatile SSLSocketFactory sslSocketFactory;
 
     private HttpMediaFetcher(Builder builder) {
-        this.exactHosts = Set.copyOf(builder.exactHosts);
-        this.hostSuffixes = List.copyOf(builder.hostSuffixes);
-        this.allowPrivateAddresses = builder.allowPrivateAddresses;
+        this.connector = builder.connector.connectTimeout(builder.connectTimeout).build();
         this.maxRedirects = builder.maxRedirects;
-        this.connectTimeoutMillis = builder.connectTimeout.toMillis();
         this.timeoutMillis = builder.timeout.toMillis();
         this.maxBytes = builder.maxBytes;
-        this.resolver = builder.resolver;
-        this.sslSocketFactory = builder.sslSocketFactory;
     }
 
     public static Builder builder() {
@@ -122,9 +82,7 @@ public final class HttpMediaFetcher implements Serializable {
         int redirects = 0;
         try {
             while (true) {
-                String host = checkUrl(uri);
-                InetAddress[] addresses = resolveAndCheck(host, uri);
-                Outcome outcome = exchange(uri, host, addresses, deadlineNanos);
+                Outcome outcome = exchange(uri, deadlineNanos);
                 if (outcome.body != null) {
                     return outcome.body;
                 }
@@ -145,95 +103,25 @@ public final class HttpMediaFetcher implements Serializable {
     }
 
     private URI parse(String uriText) throws MediaException {
-        if (uriText == null) {
-            throw new MediaException(MediaException.Kind.FORBIDDEN, "missing media URL");
-        }
         try {
-            // toASCIIString percent-encodes non-ASCII characters so the request line stays ASCII.
-            URI uri = new URI(new URI(uriText).toASCIIString());
-            if (!uri.isOpaque() && uri.getRawAuthority() != null
-                    && (uri.getRawPath() == null || uri.getRawPath().isEmpty())) {
-                // "http://host?q" requests "/?q"; an empty path would also break relative redirects.
-                uri = new URI(uri.getScheme() + "://" + uri.getRawAuthority() + "/"
-                        + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery()));
-            }
-            return uri;
-        } catch (URISyntaxException | IllegalArgumentException e) {
-            throw new MediaException(MediaException.Kind.FORBIDDEN, "invalid media URL " + redact(uriText));
+            return connector.parse(uriText);
+        } catch (TargetRefusedException e) {
+            throw new MediaException(MediaException.Kind.FORBIDDEN, e.getMessage());
         }
-    }
-
-    /** Checks scheme, user info and allow-list; returns the host without IPv6 brackets. */
-    private String checkUrl(URI uri) throws MediaException {
-        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http") && !scheme.equals("https")) {
-            throw new MediaException(MediaException.Kind.FORBIDDEN,
-                    "media URL scheme '" + scheme + "' is not allowed (only http and https): " + redact(uri));
-        }
-        if (uri.getRawUserInfo() != null) {
-            throw new MediaException(MediaException.Kind.FORBIDDEN,
-                    "credentials in media URLs are not supported: " + redact(uri));
-        }
-        String host = uri.getHost();
-        if (host == null || host.isEmpty()) {
-            throw new MediaException(MediaException.Kind.FORBIDDEN, "media URL has no valid host: " + redact(uri));
-        }
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        if (!isAllowListed(host)) {
-            throw new MediaException(MediaException.Kind.FORBIDDEN,
-                    "host " + host + " is not allow-listed: " + redact(uri));
-        }
-        return host;
     }
 
     /** Whether {@code host} (no brackets) matches an exact entry or a {@code *.suffix} pattern. */
     public boolean isAllowListed(String host) {
-        String name = normalizeHost(host);
-        if (exactHosts.contains(name)) {
-            return true;
-        }
-        for (String suffix : hostSuffixes) {
-            if (name.endsWith(suffix) && name.length() > suffix.length()) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private InetAddress[] resolveAndCheck(String host, URI uri) throws MediaException {
-        InetAddress[] addresses;
-        try {
-            addresses = isIpLiteral(host) ? InetAddress.getAllByName(host) : resolver.resolve(host);
-        } catch (UnknownHostException e) {
-            throw new MediaException(MediaException.Kind.REMOTE, "cannot resolve host " + host + ": " + redact(uri), e);
-        }
-        if (addresses == null || addresses.length == 0) {
-            throw new MediaException(MediaException.Kind.REMOTE, "cannot resolve host " + host + ": " + redact(uri));
-        }
-        if (!allowPrivateAddresses) {
-            for (InetAddress address : addresses) {
-                if (!NetworkAddresses.isPublic(address)) {
-                    throw new MediaException(MediaException.Kind.FORBIDDEN, "host " + host
-                            + " resolves to a private, loopback or otherwise non-public address: " + redact(uri));
-                }
-            }
-        }
-        return addresses;
+        return connector.isAllowListed(host);
     }
 
     /** What one request produced: a 2xx body or a redirect location. */
     private record Outcome(byte[] body, String location) {}
 
-    private Outcome exchange(URI uri, String host, InetAddress[] addresses, long deadlineNanos) throws MediaException {
-        boolean https = uri.getScheme().equalsIgnoreCase("https");
-        int port = uri.getPort() >= 0 ? uri.getPort() : https ? 443 : 80;
-        Socket socket = connect(addresses, port, deadlineNanos, uri);
+    private Outcome exchange(URI uri, long deadlineNanos) throws MediaException {
+        Socket socket = null;
         try {
-            if (https) {
-                socket = startTls(socket, host, port, deadlineNanos);
-            }
+            socket = connector.open(uri, deadlineNanos);
             String target = uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
             String hostHeader = uri.getHost() + (uri.getPort() >= 0 ? ":" + uri.getPort() : "");
             Http11Wire.writeRequest(new BufferedOutputStream(socket.getOutputStream()), target, hostHeader);
@@ -256,6 +144,10 @@ public final class HttpMediaFetcher implements Serializable {
                         + redact(uri));
             }
             throw new MediaException(MediaException.Kind.REMOTE, "HTTP " + status + " from " + redact(uri));
+        } catch (TargetRefusedException e) {
+            throw new MediaException(MediaException.Kind.FORBIDDEN, e.getMessage());
+        } catch (GuardedConnector.ConnectFailedException e) {
+            throw new MediaException(MediaException.Kind.REMOTE, e.getMessage(), e.getCause());
         } catch (Http11Wire.BodyTooLargeException e) {
             String size = e.declared >= 0
                     ? " declares " + e.declared + " bytes; the limit is "
@@ -273,81 +165,10 @@ public final class HttpMediaFetcher implements Serializable {
             throw new MediaException(MediaException.Kind.REMOTE,
                     "failed fetching " + redact(uri) + ": " + e.getMessage(), e);
         } finally {
-            closeQuietly(socket);
-        }
-    }
-
-    /** Connects to the first of the (already checked) addresses that answers. */
-    private Socket connect(InetAddress[] addresses, int port, long deadlineNanos, URI uri) throws MediaException {
-        IOException last = null;
-        for (InetAddress address : addresses) {
-            long remaining = remainingMillis(deadlineNanos);
-            if (remaining <= 0) {
-                break;
-            }
-            Socket socket = new Socket(Proxy.NO_PROXY);
-            try {
-                socket.connect(new InetSocketAddress(address, port), (int) Math.min(connectTimeoutMillis, remaining));
-                return socket;
-            } catch (IOException e) {
-                closeQuietly(socket);
-                last = e;
+            if (socket != null) {
+                GuardedConnector.closeQuietly(socket);
             }
         }
-        if (last == null) {
-            throw timeout(uri, null);
-        }
-        if (last instanceof SocketTimeoutException) {
-            throw new MediaException(MediaException.Kind.REMOTE,
-                    "connect timed out after " + Math.min(connectTimeoutMillis, timeoutMillis) + " ms: " + redact(uri),
-                    last);
-        }
-        throw new MediaException(MediaException.Kind.REMOTE,
-                "cannot connect to " + redact(uri) + ": " + last.getMessage(), last);
-    }
-
-    /**
-     * Layers TLS over the socket already connected to the checked address. The host name, not the address, is
-     * given to the TLS engine: it is sent as SNI and the certificate is verified against it.
-     */
-    private Socket startTls(Socket plain, String host, int port, long deadlineNanos) throws IOException {
-        SSLSocket ssl = (SSLSocket) sslSocketFactory().createSocket(plain, host, port, true);
-        SSLParameters parameters = ssl.getSSLParameters();
-        parameters.setEndpointIdentificationAlgorithm("HTTPS");
-        if (!isIpLiteral(host)) {
-            try {
-                parameters.setServerNames(List.of(new SNIHostName(host)));
-            } catch (IllegalArgumentException e) {
-                // not a valid SNI name (e.g. a trailing dot): connect without SNI, the certificate check still applies
-            }
-        }
-        ssl.setSSLParameters(parameters);
-        long remaining = remainingMillis(deadlineNanos);
-        if (remaining <= 0) {
-            closeQuietly(ssl);
-            throw new SocketTimeoutException("total timeout reached");
-        }
-        ssl.setSoTimeout((int) Math.min(Integer.MAX_VALUE, remaining));
-        try {
-            ssl.startHandshake();
-        } catch (IOException e) {
-            closeQuietly(ssl);
-            throw e;
-        }
-        return ssl;
-    }
-
-    private SSLSocketFactory sslSocketFactory() throws IOException {
-        SSLSocketFactory factory = sslSocketFactory;
-        if (factory == null) {
-            try {
-                factory = SSLContext.getDefault().getSocketFactory();
-            } catch (NoSuchAlgorithmException e) {
-                throw new SSLException("no default TLS context", e);
-            }
-            sslSocketFactory = factory;
-        }
-        return factory;
     }
 
     private URI redirectTarget(URI from, String location) throws MediaException {
@@ -367,81 +188,24 @@ public final class HttpMediaFetcher implements Serializable {
                 "timed out after " + timeoutMillis + " ms fetching " + redact(uri), cause);
     }
 
-    private static long remainingMillis(long deadlineNanos) {
-        return (deadlineNanos - System.nanoTime()) / 1_000_000;
-    }
-
-    private static void closeQuietly(Socket socket) {
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // nothing to do
-        }
-    }
-
-    private static boolean isIpLiteral(String host) {
-        return host.indexOf(':') >= 0 || host.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
-    }
-
-    private static String normalizeHost(String host) {
-        String name = host.trim().toLowerCase(Locale.ROOT);
-        if (name.startsWith("[") && name.endsWith("]")) {
-            name = name.substring(1, name.length() - 1);
-        }
-        if (name.endsWith(".")) {
-            name = name.substring(0, name.length() - 1);
-        }
-        return name;
-    }
-
     /** {@code scheme://host[:port]/path}: no user info, query or fragment. */
     static String redact(URI uri) {
-        String authority = uri.getRawAuthority() == null ? "" : uri.getRawAuthority();
-        authority = authority.substring(authority.lastIndexOf('@') + 1);
-        String path = uri.getRawPath() == null ? "" : uri.getRawPath();
-        return truncate(uri.getScheme() + "://" + authority + path);
+        return GuardedConnector.redact(uri);
     }
 
     /** The same for text that is not even a URI. */
     static String redact(String uriText) {
-        String text = uriText;
-        int cut = text.length();
-        for (char c : new char[] {'?', '#'}) {
-            int index = text.indexOf(c);
-            if (index >= 0) {
-                cut = Math.min(cut, index);
-            }
-        }
-        text = text.substring(0, cut);
-        int authorityStart = text.indexOf("//");
-        if (authorityStart >= 0) {
-            int authorityEnd = text.indexOf('/', authorityStart + 2);
-            String authority = text.substring(authorityStart + 2, authorityEnd < 0 ? text.length() : authorityEnd);
-            int at = authority.lastIndexOf('@');
-            if (at >= 0) {
-                text = text.substring(0, authorityStart + 2) + authority.substring(at + 1)
-                        + (authorityEnd < 0 ? "" : text.substring(authorityEnd));
-            }
-        }
-        return truncate(text);
-    }
-
-    private static String truncate(String text) {
-        return text.length() <= MAX_URL_IN_MESSAGE ? text : text.substring(0, MAX_URL_IN_MESSAGE) + "...";
+        return GuardedConnector.redact(uriText);
     }
 
     /** Configuration of an {@link HttpMediaFetcher}; every setting has a safe default. */
     public static final class Builder {
 
-        private final Set<String> exactHosts = new LinkedHashSet<>();
-        private final List<String> hostSuffixes = new ArrayList<>();
-        private boolean allowPrivateAddresses;
+        private final GuardedConnector.Builder connector = GuardedConnector.builder("media URL");
         private int maxRedirects = DEFAULT_MAX_REDIRECTS;
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration timeout = DEFAULT_TIMEOUT;
         private long maxBytes = DEFAULT_MAX_BYTES;
-        private HostResolver resolver = SystemResolver.INSTANCE;
-        private SSLSocketFactory sslSocketFactory;
 
         private Builder() {}
 
@@ -451,20 +215,7 @@ public final class HttpMediaFetcher implements Serializable {
          * after {@code *.}; {@code *} alone and {@code *.com} are rejected.
          */
         public Builder allowHosts(Collection<String> hosts) {
-            for (String entry : hosts) {
-                String name = normalizeHost(entry);
-                if (name.startsWith("*.")) {
-                    String suffix = name.substring(1);
-                    if (suffix.indexOf('*') >= 0 || suffix.indexOf('.', 1) < 0 || suffix.endsWith(".")) {
-                        throw new IllegalArgumentException("allow-list pattern too broad or malformed: " + entry);
-                    }
-                    hostSuffixes.add(suffix);
-                } else if (name.isEmpty() || name.indexOf('*') >= 0) {
-                    throw new IllegalArgumentException("malformed allow-list entry: " + entry);
-                } else {
-                    exactHosts.add(name);
-                }
-            }
+            connector.allowHosts(hosts);
             return this;
         }
 
@@ -474,7 +225,7 @@ public final class HttpMediaFetcher implements Serializable {
 
         /** Lets hosts resolve to loopback, private, link-local and other non-public addresses (tests, intranets). */
         public Builder allowPrivateAddresses(boolean allow) {
-            this.allowPrivateAddresses = allow;
+            connector.allowPrivateAddresses(allow);
             return this;
         }
 
@@ -507,14 +258,14 @@ public final class HttpMediaFetcher implements Serializable {
         }
 
         /** Replaces DNS resolution (tests). IP literals never go through it. */
-        Builder resolver(HostResolver resolver) {
-            this.resolver = resolver;
+        Builder resolver(GuardedConnector.HostResolver resolver) {
+            connector.resolver(resolver);
             return this;
         }
 
         /** Replaces the default TLS socket factory (tests); not serialized, the default returns after a round trip. */
         Builder sslSocketFactory(SSLSocketFactory sslSocketFactory) {
-            this.sslSocketFactory = sslSocketFactory;
+            connector.sslSocketFactory(sslSocketFactory);
             return this;
         }
 

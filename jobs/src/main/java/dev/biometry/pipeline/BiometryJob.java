@@ -137,8 +137,9 @@ public final class BiometryJob {
                     .sinkTo(endpoints.folders()).name("folders-sink").uid("folders-sink");
         }
 
+        DataStream<DeadLetter> webhookDeadLetters = WebhookStage.attach(results, config);
         media.getSideOutput(ParseFunctions.DEAD_LETTERS)
-                .union(requests.getSideOutput(ParseFunctions.DEAD_LETTERS))
+                .union(requests.getSideOutput(ParseFunctions.DEAD_LETTERS), webhookDeadLetters)
                 .sinkTo(endpoints.deadLetters()).name("dead-letter-sink").uid("dead-letter-sink");
     }
 }

@@ -147,6 +147,9 @@ class BiometryJobTest {
         for (int i = 0; i < files.length; i++) {
             send(config.mediaTopic(), folder, media(folder, "m" + i, files[i]));
         }
+        // The media and requests topics are read by separate sources: wait until the folder knows all three media.
+        folders.await(m -> folder.equals(m.key()), l -> !l.isEmpty() && l.get(l.size() - 1).value().get("media").size() == 3,
+                RESULT_TIMEOUT);
         String analysis = request(folder, null);
 
         JsonNode result = finalResult(analysis);

@@ -1,0 +1,321 @@
+package dev.biometry.pipeline;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.biometry.api.Json;
+import dev.biometry.config.JobConfig;
+import dev.biometry.testing.JobRun;
+import dev.biometry.testing.KafkaTopicReader.Message;
+import dev.biometry.testing.TestData;
+import dev.biometry.testing.WebhookReceiver;
+import dev.biometry.testing.WebhookReceiver.Request;
+import dev.biometry.webhook.WebhookSignature;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.dag.Transformation;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Metric;
+import org.apache.flink.runtime.testutils.InMemoryReporter;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Webhooks on the whole job: in-process Kafka, a 2-slot MiniCluster, the real face models, and receivers on
+ * 127.0.0.1. Signed deliveries byte-identical to the committed results record, retries, a rejecting receiver's dead
+ * letter, a refused endpoint, and a delivery pending across a stop with savepoint and a new job started from it.
+ */
+class WebhookJobTest {
+
+    private static final InMemoryReporter REPORTER = InMemoryReporter.createWithRetainedMetrics();
+    private static final String SECRET = "e2e-webhook-secret";
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    @RegisterExtension
+    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(() ->
+            new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(2)
+                    .setConfiguration(REPORTER.addToConfiguration(new Configuration()))
+                    .build());
+
+    @TempDir
+    static Path savepoints;
+
+    private static JobRun run;
+    private static JobConfig config;
+    private static WebhookReceiver receiver;
+    private static JobClient job;
+    private static String alice;
+    private static String bob;
+
+    @BeforeAll
+    static void startKafkaAndReceiver() throws Exception {
+        Path samples = TestData.modelsDir().resolve("samples");
+        alice = TestData.samplePhoto(3).toUri().toString();
+        bob = TestData.samplePhoto(1).toUri().toString();
+        run = new JobRun(Map.of(
+                "media-roots", samples.toString(),
+                "webhook-secret", SECRET,
+                "webhook-allow-hosts", "localhost,127.0.0.1",
+                "webhook-allow-http", "true",
+                "webhook-allow-private", "true",
+                "webhook-initial-backoff", "200ms",
+                "webhook-max-backoff", "1s"));
+        config = run.config();
+        // Each test answers on its own path: "/<test>/..."; the script per path is set by the tests.
+        receiver = new WebhookReceiver((n, request) -> statusFor(request.pathAndQuery()));
+    }
+
+    @BeforeEach
+    void startJobOnce() throws Exception {
+        if (job == null) {
+            job = startJob(null);
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (job != null) {
+            job.cancel().get();
+        }
+        if (receiver != null) {
+            receiver.close();
+        }
+        run.close();
+    }
+
+    // ---- scenarios
+
+    @Test
+    void theFinalResultIsPostedSignedAndByteIdenticalToTheResultsRecord() throws Exception {
+        String analysis = request("/signed/hook?tenant=7", media("a", alice), media("b", bob));
+
+        Request delivery = receiver.await("/signed/", l -> !l.isEmpty(), TIMEOUT).get(0);
+        byte[] committed = committedFinalRecord(analysis);
+        assertThat(Json.mapper().readTree(committed).get("state").asText()).isEqualTo("FINISHED");
+        assertThat(delivery.method()).isEqualTo("POST");
+        assertThat(delivery.pathAndQuery()).isEqualTo("/signed/hook?tenant=7");
+        assertThat(delivery.body()).isEqualTo(committed);
+        assertThat(delivery.header("Content-Type")).isEqualTo("application/json");
+        assertThat(delivery.header("Idempotency-Key")).isEqualTo(analysis + ":FINISHED");
+        assertSigned(delivery);
+
+        Thread.sleep(2_000); // two more checkpoints: neither a PROCESSING record nor a duplicate is posted
+        assertThat(receiver.requests("/signed/")).hasSize(1);
+        assertThat(counterSum(job.getJobID(), "webhooksDelivered")).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void aReceiverAnswering503FirstGetsTheResultLaterExactlyAsCommitted() throws Exception {
+        String analysis = request("/flaky/hook", media("a", alice), media("b", bob));
+
+        List<Request> deliveries = receiver.await("/flaky/", l -> l.size() >= 3, TIMEOUT);
+        byte[] committed = committedFinalRecord(analysis);
+        assertThat(deliveries).hasSize(3); // 503, 503, then 200 ends the delivery
+        for (Request delivery : deliveries) {
+            assertThat(delivery.body()).isEqualTo(committed);
+            assertThat(delivery.header("Idempotency-Key")).isEqualTo(analysis + ":FINISHED");
+            assertSigned(delivery);
+        }
+        assertThat(deliveries.get(1).receivedAtMillis() - deliveries.get(0).receivedAtMillis())
+                .as("backoff before the first retry").isGreaterThanOrEqualTo(100);
+        Thread.sleep(1_500);
+        assertThat(receiver.requests("/flaky/")).hasSize(3);
+    }
+
+    @Test
+    void aRejectingReceiverAndARefusedEndpointEndOnTheDeadLetterTopic() throws Exception {
+        String gone = request("/gone/hook?sig=s3cr3t", media("a", alice)); // one media: FAILED at once, error 4
+        String refused = request("https://hooks.not-allowed.example/x", media("a", alice));
+
+        List<Message> dead = run.deadLetters.await(m -> {
+            String payload = m.value().get("payload").asText();
+            return payload.contains(gone) || payload.contains(refused);
+        }, l -> l.size() >= 2, TIMEOUT);
+        JsonNode goneLetter = letterFor(dead, gone);
+        assertThat(goneLetter.get("error_code").asInt()).isEqualTo(11);
+        assertThat(goneLetter.get("error_message").asText()).contains("HTTP 410").doesNotContain("s3cr3t");
+        assertThat(goneLetter.get("details").asText()).isEqualTo(receiver.url("localhost", "/gone/hook"));
+        assertThat(goneLetter.at("/source/topic").asText()).isEqualTo(config.resultsTopic());
+        assertThat(goneLetter.get("payload").asText().getBytes(UTF_8)).isEqualTo(committedFinalRecord(gone));
+        assertThat(receiver.requests("/gone/")).hasSize(1);
+
+        JsonNode refusedLetter = letterFor(dead, refused);
+        assertThat(refusedLetter.get("error_code").asInt()).isEqualTo(4);
+        assertThat(refusedLetter.get("error_message").asText()).contains("not allow-listed");
+        assertThat(refusedLetter.get("details").asText()).isEqualTo("https://hooks.not-allowed.example/x");
+        assertThat(Json.mapper().readTree(refusedLetter.get("payload").asText()).get("state").asText())
+                .isEqualTo("FAILED");
+    }
+
+    /** A delivery pending while the receiver is down survives a stop with savepoint and arrives after the restart. */
+    @Test
+    void aDeliveryPendingAcrossAStopWithSavepointArrivesAfterTheRestart() throws Exception {
+        String analysis = request("/restart/hook", media("a", alice));
+        receiver.await("/restart/", l -> !l.isEmpty(), TIMEOUT); // answered 503: the delivery is pending
+
+        String savepoint = job.stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
+                .get();
+        job = null;
+        Thread.sleep(1_000); // an attempt the old job had in flight has been answered (503) by now
+        int beforeRestart = receiver.requests("/restart/").size();
+        receiverUp = true;
+        job = startJob(savepoint);
+
+        List<Request> deliveries = receiver.await("/restart/", l -> l.size() > beforeRestart, TIMEOUT);
+        Request delivered = deliveries.get(deliveries.size() - 1);
+        assertThat(delivered.body()).isEqualTo(committedFinalRecord(analysis));
+        assertThat(delivered.header("Idempotency-Key")).isEqualTo(analysis + ":FAILED");
+        assertSigned(delivered);
+        Thread.sleep(1_500);
+        assertThat(receiver.requests("/restart/")).hasSize(deliveries.size());
+    }
+
+    // ---- helpers
+
+    private static volatile boolean receiverUp;
+
+    /** "/flaky/": 503 twice, then 200; "/gone/": 410; "/restart/": 503 until {@link #receiverUp}; else 200. */
+    private static int statusFor(String pathAndQuery) {
+        if (pathAndQuery.startsWith("/flaky/")) {
+            return receiver.requests("/flaky/").size() <= 2 ? 503 : 200;
+        }
+        if (pathAndQuery.startsWith("/gone/")) {
+            return 410;
+        }
+        if (pathAndQuery.startsWith("/restart/")) {
+            return receiverUp ? 200 : 503;
+        }
+        return 200;
+    }
+
+    /** Starts the job, from {@code savepoint} when not null; skips the test when webhooks are not wired in. */
+    private static JobClient startJob(String savepoint) throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false);
+        if (savepoint != null) {
+            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        BiometryJob.configure(env, config);
+        BiometryJob.build(env, config, KafkaEndpoints.of(config));
+        Assumptions.assumeTrue(hasOperator(env.getTransformations(), "webhooks"),
+                "webhooks are not wired into BiometryJob.build (WebhookStage.attach)");
+        return env.executeAsync("webhook-test");
+    }
+
+    private static boolean hasOperator(List<Transformation<?>> transformations, String name) {
+        for (Transformation<?> t : transformations) {
+            for (Transformation<?> p : t.getTransitivePredecessors()) {
+                if (name.equals(p.getName())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static ObjectNode media(String id, String uri) {
+        return JobRun.media("unused", id, uri, "IMAGE_FOLDER");
+    }
+
+    /**
+     * Sends a request with one biometry analysis, inline media and {@code endpoint} (a path on the receiver, as
+     * {@code http://localhost:port/...}, or a whole URL); returns the analysis id.
+     */
+    private static String request(String endpoint, ObjectNode... media) throws Exception {
+        String folder = JobRun.newId();
+        String analysisId = JobRun.newId();
+        ObjectNode r = Json.mapper().createObjectNode();
+        r.put("folder_id", folder);
+        r.putArray("analyses").addObject().put("type", "biometry").put("analyse_id", analysisId);
+        r.put("resolution_endpoint", endpoint.startsWith("/") ? receiver.url("localhost", endpoint) : endpoint);
+        ArrayNode inline = r.putArray("media");
+        for (ObjectNode m : media) {
+            inline.add(m.deepCopy().put("folder_id", folder));
+        }
+        run.send(config.requestsTopic(), folder, Json.mapper().writeValueAsBytes(r));
+        return analysisId;
+    }
+
+    /** The bytes of the one committed final record of {@code analysisId} on the results topic. */
+    private static byte[] committedFinalRecord(String analysisId) throws Exception {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        try (KafkaConsumer<String, byte[]> consumer =
+                new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(config.resultsTopic(), Duration.ofSeconds(30))
+                    .stream().map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            List<byte[]> finals = new ArrayList<>();
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    if (analysisId.equals(record.key())
+                            && !Json.mapper().readTree(record.value()).get("state").asText().equals("PROCESSING")) {
+                        finals.add(record.value());
+                    }
+                }
+                if (!finals.isEmpty() && consumer.assignment().stream()
+                        .allMatch(tp -> consumer.position(tp) >= consumer.endOffsets(List.of(tp)).get(tp))) {
+                    assertThat(finals).as("final records of " + analysisId).hasSize(1);
+                    return finals.get(0);
+                }
+            }
+            throw new AssertionError("no committed final record of " + analysisId);
+        }
+    }
+
+    private static void assertSigned(Request delivery) {
+        String timestamp = delivery.header("X-Biometry-Timestamp");
+        assertThat(Long.parseLong(timestamp)).isCloseTo(Instant.now().getEpochSecond(), within(120L));
+        assertThat(delivery.header("X-Biometry-Signature"))
+                .isEqualTo(WebhookSignature.sign(SECRET.getBytes(UTF_8), Long.parseLong(timestamp), delivery.body()));
+    }
+
+    private static JsonNode letterFor(List<Message> deadLetters, String analysisId) {
+        return deadLetters.stream().map(Message::value)
+                .filter(v -> v.get("payload").asText().contains(analysisId)).findFirst().orElseThrow();
+    }
+
+    private static long counterSum(JobID id, String name) {
+        long sum = 0;
+        for (Metric m : REPORTER.findMetrics(id, name).values()) {
+            sum += ((Counter) m).getCount();
+        }
+        return sum;
+    }
+}
