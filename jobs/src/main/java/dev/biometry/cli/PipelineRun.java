@@ -1,0 +1,280 @@
+package dev.biometry.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.biometry.api.Json;
+import dev.biometry.config.JobConfig;
+import dev.biometry.pipeline.BiometryJob;
+import dev.biometry.pipeline.KafkaEndpoints;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * One run of the whole job for the benchmark: the job on a local Flink environment reading and writing its own
+ * topics of an already running broker, a producer of two-photo analyses (each with new media ids and new file
+ * paths), and two consumers of the results topic, one {@code read_committed} (what clients see under exactly-once)
+ * and one {@code read_uncommitted} (the pipeline's own latency). Records when each analysis was produced and when
+ * its final result was read by each consumer.
+ */
+final class PipelineRun implements AutoCloseable {
+
+    /** Flink settings a benchmark run may vary (A/B); null keeps Flink's default. */
+    record Tuning(Long bufferTimeoutMillis, boolean objectReuse) {}
+
+    /** When a final result was read, and how many of its media had an embedded face. */
+    record Arrival(long nanos, int faces, boolean failed) {}
+
+    private final JobConfig config;
+    private final BenchImages images;
+    private final PrintStream err;
+    private final Map<String, Long> producedAt = new ConcurrentHashMap<>();
+    private final Map<String, Arrival> committed = new ConcurrentHashMap<>();
+    private final Map<String, Arrival> uncommitted = new ConcurrentHashMap<>();
+    private final AtomicLong sequence = new AtomicLong();
+    private final AtomicLong replayed = new AtomicLong();
+    private final List<Thread> consumerThreads = new ArrayList<>();
+    private final List<KafkaConsumer<String, String>> consumers = new ArrayList<>();
+    private final KafkaProducer<String, String> producer;
+    private volatile boolean stopped;
+    private volatile Consumer<String> onUncommittedFinal = id -> {};
+    private JobClient job;
+
+    private PipelineRun(JobConfig config, BenchImages images, PrintStream err) {
+        this.config = config;
+        this.images = images;
+        this.err = err;
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-producer");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        this.producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
+    }
+
+    /** Submits the job and starts both result consumers; the topics must exist. */
+    static PipelineRun start(JobConfig config, Tuning tuning, BenchImages images, java.nio.file.Path checkpoints,
+            PrintStream err) throws Exception {
+        PipelineRun run = new PipelineRun(config, images, err);
+        try {
+            run.startConsumer("read_committed", run.committed);
+            run.startConsumer("read_uncommitted", run.uncommitted);
+            Configuration conf = new Configuration();
+            conf.set(RestOptions.BIND_PORT, "0");
+            // Checkpoints on disk, as on a cluster: the default JobManager storage refuses a task's state above 5 MB,
+            // which the embedding cache (about 2.5 KB per media) reaches after some 2,000 media per slot.
+            conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpoints.toUri().toString());
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(conf);
+            BiometryJob.configure(env, config);
+            if (tuning.bufferTimeoutMillis() != null) {
+                env.setBufferTimeout(tuning.bufferTimeoutMillis());
+            }
+            if (tuning.objectReuse()) {
+                env.getConfig().enableObjectReuse();
+            }
+            BiometryJob.build(env, config, KafkaEndpoints.of(config));
+            run.job = env.executeAsync("biometry (bench)");
+            return run;
+        } catch (Exception | Error e) {
+            run.close();
+            throw e;
+        }
+    }
+
+    /** Called with the analysis id of every final result the read_uncommitted consumer reads first. */
+    void onUncommittedFinal(Consumer<String> listener) {
+        this.onUncommittedFinal = listener;
+    }
+
+    /** Produces one two-photo analysis with new media ids and new file paths; returns its analysis id. */
+    String send() throws IOException {
+        long n = sequence.getAndIncrement();
+        int count = images.images().size();
+        int first = (int) (n % count);
+        int second = (int) ((n + 1 + n / count) % count);
+        if (second == first) {
+            second = (second + 1) % count;
+        }
+        String folder = UUID.randomUUID().toString();
+        String analysis = UUID.randomUUID().toString();
+        ObjectNode request = Json.mapper().createObjectNode();
+        request.put("folder_id", folder);
+        ObjectNode a = request.putArray("analyses").addObject();
+        a.put("type", "biometry");
+        a.put("analyse_id", analysis);
+        ArrayNode media = request.putArray("media");
+        media.add(media(images.freshFile(first), "photo_selfie"));
+        media.add(media(images.freshFile(second), "photo_id_front"));
+        String json = Json.write(request);
+        producedAt.put(analysis, System.nanoTime());
+        producer.send(new ProducerRecord<>(config.requestsTopic(), folder, json));
+        return analysis;
+    }
+
+    private static ObjectNode media(java.nio.file.Path file, String tag) {
+        ObjectNode m = Json.mapper().createObjectNode();
+        m.put("media_id", UUID.randomUUID().toString());
+        m.put("media_type", "IMAGE_FOLDER");
+        m.putArray("tags").add(tag);
+        m.put("uri", file.toUri().toString());
+        return m;
+    }
+
+    /** Sends {@code count} analyses and waits until the read_committed consumer has all their final results. */
+    void awaitReady(int count, Duration timeout) throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            ids.add(send());
+        }
+        producer.flush();
+        if (!awaitCommitted(ids, timeout)) {
+            throw new IllegalStateException("the job gave no results within " + timeout + " (see the log above)");
+        }
+    }
+
+    /** Waits until every id has a committed final result; false on timeout. */
+    boolean awaitCommitted(Collection<String> ids, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (committed.keySet().containsAll(ids)) {
+                return true;
+            }
+            Thread.sleep(20);
+        }
+        return false;
+    }
+
+    void flush() {
+        producer.flush();
+    }
+
+    /** Final results read twice by the read_uncommitted consumer: more than zero means the job restarted. */
+    long replayedResults() {
+        return replayed.get();
+    }
+
+    Map<String, Long> producedAt() {
+        return producedAt;
+    }
+
+    Map<String, Arrival> committed() {
+        return committed;
+    }
+
+    Map<String, Arrival> uncommitted() {
+        return uncommitted;
+    }
+
+    private void startConsumer(String isolation, Map<String, Arrival> arrivals) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "bench-" + isolation);
+        // Bounds how long the broker holds a fetch when nothing is readable yet: the read time is exact to ~10 ms.
+        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10");
+        KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
+        consumers.add(consumer);
+        List<TopicPartition> partitions = consumer.partitionsFor(config.resultsTopic(), Duration.ofSeconds(30)).stream()
+                .map(i -> new TopicPartition(config.resultsTopic(), i.partition())).toList();
+        consumer.assign(partitions);
+        consumer.seekToBeginning(partitions);
+        boolean notify = isolation.equals("read_uncommitted");
+        Thread t = new Thread(() -> {
+            try {
+                while (!stopped) {
+                    ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(100));
+                    long now = System.nanoTime();
+                    for (ConsumerRecord<String, String> r : records) {
+                        JsonNode result = Json.mapper().readTree(r.value());
+                        String state = result.path("state").asText();
+                        if (state.equals("PROCESSING") || r.key() == null || !producedAt.containsKey(r.key())) {
+                            continue;
+                        }
+                        Arrival arrival = new Arrival(now, embeddedFaces(result), state.equals("FAILED"));
+                        if (arrivals.putIfAbsent(r.key(), arrival) == null) {
+                            if (notify) {
+                                onUncommittedFinal.accept(r.key());
+                            }
+                        } else if (notify) {
+                            replayed.incrementAndGet(); // a second final result: the job restarted and replayed
+                        }
+                    }
+                }
+            } catch (WakeupException e) {
+                // closing
+            } catch (Exception e) {
+                if (!stopped) {
+                    err.println("bench: " + isolation + " consumer failed: " + e);
+                }
+            } finally {
+                consumer.close(Duration.ofSeconds(2));
+            }
+        }, "bench-consumer-" + isolation);
+        t.setDaemon(true);
+        consumerThreads.add(t);
+        t.start();
+    }
+
+    /** Media of a final result whose face was embedded (a face found and no error). */
+    static int embeddedFaces(JsonNode result) {
+        int faces = 0;
+        for (JsonNode m : result.path("results_media")) {
+            if (m.path("results_data").path("faces_detected").asInt(0) > 0 && !m.has("error")) {
+                faces++;
+            }
+        }
+        return faces;
+    }
+
+    @Override
+    public void close() {
+        stopped = true;
+        if (job != null) {
+            try {
+                job.cancel().get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                err.println(String.format(Locale.ROOT, "bench: cancelling the job: %s", e));
+            }
+        }
+        for (KafkaConsumer<String, String> c : consumers) {
+            c.wakeup();
+        }
+        for (Thread t : consumerThreads) {
+            try {
+                t.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        producer.close(Duration.ofSeconds(5));
+    }
+}
