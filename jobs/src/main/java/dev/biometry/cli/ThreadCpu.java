@@ -131,7 +131,7 @@ final class ThreadCpu {
             return SOURCE_FETCHERS;
         }
         if (name.startsWith("kafka-producer-network-thread")) {
-            return name.contains("bench-") ? BENCH_CLIENTS : SINK_PRODUCERS;
+            return name.endsWith("| bench-producer") ? BENCH_CLIENTS : SINK_PRODUCERS;
         }
         if (name.startsWith("bench-raw")) {
             return RAW_WORKERS;

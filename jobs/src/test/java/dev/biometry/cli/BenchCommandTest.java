@@ -1,0 +1,51 @@
+package dev.biometry.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.biometry.api.Json;
+import dev.biometry.testing.TestData;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A short smoke run of {@code bench --json}: every phase runs (raw chain, the job at maximum rate, the job paced)
+ * and the JSON carries positive figures. Speed targets are reported by the command, never asserted here.
+ */
+class BenchCommandTest {
+
+    @Test
+    void shortRunPrintsOneJsonObjectWithEveryFigure() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+        int code = Main.run(new String[] {"bench", "--seconds", "3", "--warmup", "1", "--parallelism", "2",
+                "--checkpoint-interval", "300ms", "--json", "--models", TestData.modelsDir().toString()},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+
+        String errText = err.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(errText).isZero();
+        JsonNode json = Json.mapper().readTree(out.toString(StandardCharsets.UTF_8));
+        assertThat(json.path("machine").path("cores").asInt()).isPositive();
+        assertThat(json.path("machine").path("cpu_model").asText()).isNotBlank();
+        assertThat(json.path("settings").path("image_size").asText()).isEqualTo("1920x1080");
+        assertThat(json.path("raw").path("faces_per_s").asDouble()).isPositive();
+        assertThat(json.path("raw").path("ms_per_face").path("embed").asDouble()).isPositive();
+        JsonNode throughput = json.path("throughput");
+        assertThat(throughput.path("analyses_per_s").asDouble()).as(errText).isPositive();
+        assertThat(throughput.path("faces_per_s").asDouble()).isPositive();
+        assertThat(throughput.path("failed_analyses").asInt()).isZero();
+        JsonNode latency = json.path("latency");
+        assertThat(latency.path("missing_results").asInt()).isZero();
+        for (String isolation : new String[] {"read_committed_ms", "read_uncommitted_ms"}) {
+            for (String p : new String[] {"p50", "p95", "p99"}) {
+                assertThat(latency.path(isolation).path(p).asDouble()).as(isolation + " " + p).isPositive();
+            }
+        }
+        assertThat(json.path("ratio_pipeline_to_raw_faces").asDouble()).isPositive();
+        assertThat(json.path("peak_rss_mb").asDouble()).isPositive();
+        assertThat(json.path("targets").has("p99_latency_ms_at_half_load")).isTrue();
+    }
+}
