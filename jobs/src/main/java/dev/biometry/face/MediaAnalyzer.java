@@ -73,8 +73,10 @@ public final class MediaAnalyzer {
                     name + ": content is " + describe(kind) + ", not a JPEG or PNG image");
         }
         ImageHeaderCheck.checkPixels(bytes, limits.maxPixels());
-        try (Mat image = ImageDecoder.decode(bytes, name)) {
-            return faces.photo(image, idDocument);
+        // A document portrait is small: its search (tiles) needs every pixel, so documents are decoded at full size.
+        int reduction = idDocument ? 1 : ImageDecoder.jpegReduction(bytes, FaceEngine.REDUCED_DECODE_MIN_SIDE);
+        try (Mat image = ImageDecoder.decode(bytes, name, reduction)) {
+            return faces.photo(image, idDocument, reduction, finer -> ImageDecoder.decode(bytes, name, finer));
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.biometry.face;
 
 import ai.onnxruntime.OrtException;
+import dev.biometry.media.MediaException;
 import dev.biometry.match.PairwiseMatch;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -41,8 +42,28 @@ public final class MediaFaces {
         this.policy = policy;
     }
 
+    /** Decodes the photo again at a finer reduction when a reduced decode showed its face too small to measure. */
+    @FunctionalInterface
+    public interface Redecode {
+        Mat decode(int reduction) throws MediaException;
+    }
+
     /** The face of a photo; {@code idDocument} enables the tiled search for small document portraits. */
     public Result photo(Mat bgr, boolean idDocument) throws OrtException {
+        try {
+            return photo(bgr, idDocument, 1, null);
+        } catch (MediaException e) {
+            throw new IllegalStateException("a full-size image was decoded without a reduction", e);
+        }
+    }
+
+    /**
+     * The face of a photo decoded at 1/{@code reduction} of its size: faces are detected there, and the chosen face
+     * is measured there when it is at least {@link FaceEngine#REDUCED_DECODE_MIN_FACE} pixels high, else in the
+     * finer decode {@code redecode} makes ({@link FaceEngine#finerReduction}). Boxes, landmarks and distances in the result (and those the quality gate
+     * judges) are in the full image's pixels.
+     */
+    public Result photo(Mat bgr, boolean idDocument, int reduction, Redecode redecode) throws OrtException, MediaException {
         List<DetectedFace> faces = engine.detect(bgr);
         if (faces.isEmpty() && idDocument) {
             faces = detectOnTiles(bgr);
@@ -55,7 +76,17 @@ public final class MediaFaces {
                     + " faces found; the face policy 'reject' accepts media with exactly one face");
         }
         DetectedFace main = FaceEngine.chooseMainFace(faces, bgr.cols(), bgr.rows());
-        FaceMeasure measure = engine.measure(bgr, main, true);
+        FaceMeasure measure;
+        if (reduction == 1) {
+            measure = engine.measure(bgr, main, true);
+        } else if (main.box().height() >= FaceEngine.REDUCED_DECODE_MIN_FACE) {
+            measure = engine.measure(bgr, main, true).scaled(reduction);
+        } else {
+            int finer = FaceEngine.finerReduction(main.box().height(), reduction);
+            try (Mat image = redecode.decode(finer)) {
+                measure = engine.measure(image, main.scaled((float) reduction / finer), true).scaled(finer);
+            }
+        }
         String problem = policy.qualityProblem(measure);
         return new Result(faces.size(), measure, problem == null ? measure.embedding() : null, null, null, problem);
     }

@@ -115,7 +115,11 @@ public final class BiometryJob {
                 .process(new MatchFunction(Calibration.DEFAULT, config.analysisTimeout()))
                 .name("match").uid("match");
 
-        DataStream<ResultRecord> results = tasks.getSideOutput(FolderJoinFunction.RESULTS).union(matched);
+        DataStream<ResultRecord> results = tasks.getSideOutput(FolderJoinFunction.RESULTS)
+                .connect(matched)
+                .keyBy(ResultRecord::analyseId, ResultRecord::analyseId)
+                .process(new ResultOrderFunction(config.folderTtl()))
+                .name("order-results").uid("order-results");
         (endpoints.finalResultsOnly() ? results.filter(ResultRecord::isFinal).name("final-results").uid("final-results")
                 : results)
                 .sinkTo(endpoints.results()).name("results-sink").uid("results-sink");

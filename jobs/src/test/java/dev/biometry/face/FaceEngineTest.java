@@ -12,7 +12,7 @@ import dev.biometry.media.ImageDecoder;
 import dev.biometry.media.MediaException;
 import dev.biometry.testing.TestData;
 import static dev.biometry.testing.TestImages.jpeg;
-import java.io.ByteArrayOutputStream;
+import dev.biometry.testing.TestImages;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -126,7 +126,7 @@ class FaceEngineTest {
         try (Mat image = ImageDecoder.decode(original, "upright"); Mat stored = new Mat()) {
             // Stored turned a quarter left; orientation 6 tells a viewer to turn it a quarter right.
             rotate(image, stored, ROTATE_90_COUNTERCLOCKWISE);
-            rotatedWithTag = withExifOrientation(jpeg(stored), 6);
+            rotatedWithTag = TestImages.withExifOrientation(jpeg(stored), 6);
         }
         FaceAnalysis a = engine.analyze(rotatedWithTag, "rotated+exif");
         assertThat(a.imageWidth()).isEqualTo(upright.imageWidth());
@@ -169,25 +169,71 @@ class FaceEngineTest {
         }
     }
 
-    /** Inserts an EXIF APP1 segment holding only the orientation tag right after the JPEG SOI marker. */
-    static byte[] withExifOrientation(byte[] jpeg, int orientation) {
-        byte[] tiff = {
-            'M', 'M', 0, 42, 0, 0, 0, 8, // big-endian TIFF header, first IFD at offset 8
-            0, 1, // one entry
-            0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (byte) orientation, 0, 0, // Orientation, SHORT, count 1, value
-            0, 0, 0, 0 // no next IFD
-        };
-        byte[] exifHeader = {'E', 'x', 'i', 'f', 0, 0};
-        int length = 2 + exifHeader.length + tiff.length;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.write(jpeg, 0, 2);
-        out.write(0xFF);
-        out.write(0xE1);
-        out.write(length >> 8);
-        out.write(length & 0xFF);
-        out.write(exifHeader, 0, exifHeader.length);
-        out.write(tiff, 0, tiff.length);
-        out.write(jpeg, 2, jpeg.length - 2);
-        return out.toByteArray();
+    @Test
+    void aLargeJpegIsAnalysedOnAReducedDecodeAndReportedInFullImagePixels() throws Exception {
+        byte[] bytes = MediaFacesTest.sampleAsLargeJpeg(3);
+        assertThat(ImageDecoder.jpegReduction(TestData.read(TestData.samplePhoto(3)), FaceEngine.REDUCED_DECODE_MIN_SIDE))
+                .as("a 1920x1350 photo is decoded at full size").isEqualTo(1);
+        assertThat(ImageDecoder.jpegReduction(bytes, FaceEngine.REDUCED_DECODE_MIN_SIDE)).isEqualTo(2);
+        FaceAnalysis reduced = engine.analyze(bytes, "sample3 at 4000 px");
+        try (Mat image = ImageDecoder.decode(bytes, "sample3 at 4000 px")) {
+            FaceAnalysis full = engine.analyze(image);
+            assertThat(reduced.imageWidth()).isEqualTo(full.imageWidth());
+            assertThat(reduced.imageHeight()).isEqualTo(full.imageHeight());
+            // Every face is found at the same place (in full-image pixels) at either size.
+            assertThat(reduced.facesDetected()).isEqualTo(full.facesDetected());
+            for (DetectedFace face : full.faces()) {
+                assertThat(reduced.faces()).as("a face at %s", face.box())
+                        .anySatisfy(r -> assertThat(r.box().iou(face.box())).isGreaterThan(0.9f));
+            }
+            // The chosen face was large enough at half size for its own crop to be used: the pixels differ, the
+            // face does not.
+            Box chosen = reduced.chosen().box();
+            assertThat(chosen.height()).isGreaterThanOrEqualTo(2f * FaceEngine.REDUCED_DECODE_MIN_FACE);
+            float[] fullLandmarks = engine.landmarks(image, chosen);
+            float[] fullEmbedding = engine.embedAligned(engine.align(image, fullLandmarks));
+            assertThat(reduced.embedding()).isNotEqualTo(fullEmbedding);
+            assertThat(PairwiseMatch.cosine(reduced.embedding(), fullEmbedding)).isGreaterThan(0.95);
+            for (int i = 0; i < 68; i++) {
+                assertThat(Math.hypot(reduced.landmarks()[2 * i] - fullLandmarks[2 * i],
+                        reduced.landmarks()[2 * i + 1] - fullLandmarks[2 * i + 1]))
+                        .as("landmark %d", i).isLessThan(0.05 * chosen.height());
+            }
+        }
+    }
+
+    @Test
+    void aFaceTooSmallAtTheReducedSizeIsMeasuredAtFullSize() throws Exception {
+        byte[] bytes;
+        try (Mat photo = ImageDecoder.decode(TestData.read(TestData.samplePhoto(3)), "sample3")) {
+            float faceHeight = engine.analyze(photo).chosen().box().height();
+            // Scaled so that the face is 1.5 x the minimum at full size, 0.75 x at half size.
+            double scale = 1.5 * FaceEngine.REDUCED_DECODE_MIN_FACE / faceHeight;
+            try (Mat canvas = MediaFacesTest.onGreyCanvas(photo, scale, 4000, 3000)) {
+                bytes = jpeg(canvas);
+            }
+        }
+        assertThat(ImageDecoder.jpegReduction(bytes, FaceEngine.REDUCED_DECODE_MIN_SIDE)).isEqualTo(2);
+        FaceAnalysis analysed = engine.analyze(bytes, "small face");
+        assertThat(analysed.chosen().box().height()).isLessThan(2f * FaceEngine.REDUCED_DECODE_MIN_FACE);
+        try (Mat image = ImageDecoder.decode(bytes, "small face")) {
+            // Found at half size, measured in the full-size pixels.
+            FaceAnalysis full = engine.analyze(image);
+            assertThat(analysed.chosen().box().iou(full.chosen().box())).isGreaterThan(0.9f);
+            float[] landmarks = engine.landmarks(image, analysed.chosen().box());
+            assertThat(analysed.landmarks()).containsExactly(landmarks);
+            assertThat(analysed.embedding()).containsExactly(engine.embedAligned(engine.align(image, landmarks)));
+        }
+    }
+
+    @Test
+    void aFaceTooSmallForItsReductionIsMeasuredAtTheCoarsestReductionThatFits() {
+        int min = FaceEngine.REDUCED_DECODE_MIN_FACE;
+        assertThat(FaceEngine.finerReduction(min - 1, 2)).isEqualTo(1);
+        assertThat(FaceEngine.finerReduction(min / 2f, 4)).isEqualTo(2);
+        assertThat(FaceEngine.finerReduction(min / 2f - 1, 4)).isEqualTo(1);
+        assertThat(FaceEngine.finerReduction(min / 2f, 8)).isEqualTo(4);
+        assertThat(FaceEngine.finerReduction(min / 4f, 8)).isEqualTo(2);
+        assertThat(FaceEngine.finerReduction(min / 8f, 8)).isEqualTo(1);
     }
 }

@@ -205,4 +205,55 @@ public class MediaFacesTest {
         }
         return card;
     }
+
+    /** Sample photo {@code n} scaled up to 4000 px wide (about 12 MP), as a JPEG: decoded at reduced size. */
+    public static byte[] sampleAsLargeJpeg(int n) throws Exception {
+        try (Mat photo = sample(n); Mat large = new Mat()) {
+            resize(photo, large, new Size(4000, Math.round(photo.rows() * 4000f / photo.cols())), 0, 0,
+                    org.bytedeco.opencv.global.opencv_imgproc.INTER_CUBIC);
+            return dev.biometry.testing.TestImages.jpeg(large);
+        }
+    }
+
+    /** {@code photo} scaled by {@code scale} and centred on a grey {@code width} x {@code height} canvas. */
+    public static Mat onGreyCanvas(Mat photo, double scale, int width, int height) {
+        Mat canvas = new Mat(height, width, CV_8UC3, new Scalar(150, 150, 150, 0));
+        try (Mat scaled = new Mat()) {
+            resize(photo, scaled, new Size((int) Math.round(photo.cols() * scale), (int) Math.round(photo.rows() * scale)),
+                    0, 0, INTER_AREA);
+            int w = Math.min(width, scaled.cols());
+            int h = Math.min(height, scaled.rows());
+            try (Rect src = new Rect((scaled.cols() - w) / 2, (scaled.rows() - h) / 2, w, h);
+                    Mat from = new Mat(scaled, src);
+                    Rect dst = new Rect((width - w) / 2, (height - h) / 2, w, h);
+                    Mat at = new Mat(canvas, dst)) {
+                from.copyTo(at);
+            }
+        }
+        return canvas;
+    }
+
+    @Test
+    void theQualityGateJudgesAReducedDecodeInFullImagePixels() throws Exception {
+        byte[] bytes = sampleAsLargeJpeg(3);
+        assertThat(ImageDecoder.jpegReduction(bytes, FaceEngine.REDUCED_DECODE_MIN_SIDE)).isEqualTo(2);
+        MediaFaces.Result r;
+        FaceMeasure full;
+        try (Mat photo = ImageDecoder.decode(bytes, "sample3 at 4000 px")) {
+            Box atReducedSize = new MediaAnalyzer(engine, FacePolicy.ACCEPT_ALL, MediaAnalyzer.Limits.DEFAULTS)
+                    .analyze(bytes, dev.biometry.api.MediaType.IMAGE_FOLDER, false, "sample3").chosen().box();
+            DetectedFace sameFace = engine.detect(photo).stream()
+                    .filter(f -> f.box().iou(atReducedSize) > 0.9f).findFirst().orElseThrow();
+            full = engine.measure(photo, sameFace, true);
+            // A minimum face side and eye distance that the face meets at full size, but not at half size.
+            int minSide = (int) (0.8 * Math.min(full.box().width(), full.box().height()));
+            FacePolicy policy = new FacePolicy(FacePolicy.MultipleFaces.LARGEST, minSide, 0.8 * full.interOcular(), 15, 0.8);
+            r = new MediaAnalyzer(engine, policy, MediaAnalyzer.Limits.DEFAULTS)
+                    .analyze(bytes, dev.biometry.api.MediaType.IMAGE_FOLDER, false, "sample3");
+        }
+        assertThat(r.problem()).isNull();
+        assertThat(r.chosen().box().iou(full.box())).isGreaterThan(0.9f);
+        assertThat(r.chosen().interOcular()).isCloseTo(full.interOcular(), org.assertj.core.data.Percentage.withPercentage(5));
+        assertThat(PairwiseMatch.cosine(r.template(), full.embedding())).isGreaterThan(0.95);
+    }
 }

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Non-persistent (instant) mode: one analysis is run through every keyed operator of the job (folder join, face
- * embedding on the real models, matcher, folder roll-up), each in its test harness, and afterwards their keyed
+ * embedding on the real models, matcher, result ordering, folder roll-up), each in its test harness, and afterwards their keyed
  * state is inspected: nothing is left, and no timer.
  */
 class NonPersistentModeTest {
@@ -88,6 +88,17 @@ class NonPersistentModeTest {
             assertThat(match.numProcessingTimeTimers()).isZero();
         }
         assertThat(results).extracting(ResultRecord::state).containsExactly("PROCESSING", "FINISHED");
+
+        // Result ordering: nothing kept once the final record is out.
+        try (var order = new KeyedTwoInputStreamOperatorTestHarness<>(
+                new KeyedCoProcessOperator<>(new ResultOrderFunction(Duration.ofHours(24))),
+                ResultRecord::analyseId, ResultRecord::analyseId, Types.STRING)) {
+            order.open();
+            order.processElement1(new StreamRecord<>(results.get(0)));
+            order.processElement2(new StreamRecord<>(results.get(1)));
+            assertThat(order.extractOutputValues()).containsExactlyElementsOf(results);
+            assertThat(order.numKeyedStateEntries()).isZero();
+        }
 
         // Folder roll-up: forgotten once no analysis of the folder runs.
         try (var status = new KeyedTwoInputStreamOperatorTestHarness<>(
