@@ -48,7 +48,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class BenchCommand {
 
-    private static final Set<String> BENCH_OPTIONS = Set.of("seconds", "warmup", "images", "in-flight", "load", "rate",
+    private static final Set<String> BENCH_OPTIONS = Set.of("seconds", "warmup", "max-warmup", "images", "in-flight", "load", "rate",
             "latency-checkpoint-interval", "buffer-timeout", "phases");
     private static final double TARGET_RATIO = 0.90;
     private static final double TARGET_ANALYSES_PER_CORE = 15;
@@ -65,6 +65,7 @@ final class BenchCommand {
         }
         double seconds = args.doubleOption("seconds", 15);
         double warmup = args.doubleOption("warmup", 5);
+        double maxWarmup = Math.max(warmup, args.doubleOption("max-warmup", 120));
         double load = args.doubleOption("load", 0.5);
         Set<String> phases = Set.of(args.option("phases", "raw,throughput,latency").split(","));
         if (seconds <= 0 || warmup < 0 || load <= 0 || load > 1) {
@@ -114,6 +115,7 @@ final class BenchCommand {
             ObjectNode settings = json.putObject("settings");
             settings.put("seconds", seconds);
             settings.put("warmup_seconds", warmup);
+            settings.put("max_warmup_seconds", maxWarmup);
             settings.put("parallelism", parallelism);
             settings.put("images", images.images().size());
             settings.put("image_size", BenchImages.WIDTH + "x" + BenchImages.HEIGHT);
@@ -130,8 +132,9 @@ final class BenchCommand {
             settings.put("object_reuse", tuning.objectReuse());
             settings.put("embedding_cache_ttl", base.embeddingCacheTtl().toString());
             report.printf(Locale.ROOT, "images           %d sample photos as %dx%d JPEG (%.0f KB mean); parallelism %d; "
-                    + "window %.0f s after %.0f s warm-up%n", images.images().size(), BenchImages.WIDTH, BenchImages.HEIGHT,
-                    images.meanJpegKilobytes(), parallelism, seconds, warmup);
+                    + "window %.0f s after at least %.0f s warm-up (more until the JIT settles, at most %.0f s)%n",
+                    images.images().size(), BenchImages.WIDTH, BenchImages.HEIGHT,
+                    images.meanJpegKilobytes(), parallelism, seconds, warmup, maxWarmup);
 
             double rawFacesPerSecond = Double.NaN;
             if (phases.contains("raw")) {
@@ -146,7 +149,7 @@ final class BenchCommand {
             try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
                 if (phases.contains("throughput")) {
                     ObjectNode t = json.putObject("throughput");
-                    throughputPhase(broker, base, jobOptions, tuning, images, seconds, warmup, inFlight, t, report, err);
+                    throughputPhase(broker, base, jobOptions, tuning, images, seconds, warmup, maxWarmup, inFlight, t, report, err);
                     analysesPerSecond = t.path("analyses_per_s").asDouble();
                     pipelineFacesPerSecond = t.path("faces_per_s").asDouble();
                     uncommittedAnalysesPerSecond = t.path("read_uncommitted_analyses_per_s").asDouble();
@@ -268,10 +271,38 @@ final class BenchCommand {
                 config.foldersTopic(), config.deadLetterTopic());
     }
 
+    /** JIT compilation below this share of a core counts as settled: the job runs compiled code. */
+    private static final double QUIET_JIT_SECONDS_PER_S = 0.05;
+
+    /**
+     * Waits, at full load, until the JIT compilers spend less than {@link #QUIET_JIT_SECONDS_PER_S} of a core over
+     * 5 s, or until {@code deadline}. On 2 cores the compilers take half a core for the first minute or more of the
+     * job (Kafka clients, Flink runtime, Jackson), which would otherwise be measured as pipeline overhead.
+     *
+     * @return the compilers' share of a core over the last 5 s
+     */
+    private static double awaitQuietCompiler(long deadline, PrintStream err) throws InterruptedException {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) {
+            return Double.NaN;
+        }
+        while (true) {
+            long before = jit.getTotalCompilationTime();
+            long t0 = System.nanoTime();
+            Thread.sleep(5_000);
+            double rate = (jit.getTotalCompilationTime() - before) / 1e3 / ((System.nanoTime() - t0) / 1e9);
+            if (rate < QUIET_JIT_SECONDS_PER_S || System.nanoTime() >= deadline) {
+                err.printf(Locale.ROOT, "bench: JIT at %.3f s/s, measuring%n", rate);
+                return rate;
+            }
+            err.printf(Locale.ROOT, "bench: warming up (JIT compiling %.2f s/s)%n", rate);
+        }
+    }
+
     private static void throughputPhase(EmbeddedKafkaBroker broker, JobConfig base, Map<String, String> jobOptions,
             PipelineRun.Tuning tuning,
-            BenchImages images, double seconds, double warmup, int inFlight, ObjectNode json, PrintStream report,
-            PrintStream err) throws Exception {
+            BenchImages images, double seconds, double warmup, double maxWarmup, int inFlight, ObjectNode json,
+            PrintStream report, PrintStream err) throws Exception {
         JobConfig config = runConfig(jobOptions, broker.bootstrapServers(), "throughput", base.checkpointInterval(), images);
         createTopics(broker, config);
         err.printf(Locale.ROOT, "bench: throughput run: job with checkpoints every %d ms, %d analyses in flight%n",
@@ -295,9 +326,13 @@ final class BenchCommand {
                 }
             }, "bench-producer");
             producer.start();
-            long windowStart = System.nanoTime() + (long) (warmup * 1e9);
+            long runStart = System.nanoTime();
+            sleepUntil(runStart + (long) (warmup * 1e9));
+            double jitRate = awaitQuietCompiler(runStart + (long) (maxWarmup * 1e9), err);
+            long windowStart = System.nanoTime();
             long windowEnd = windowStart + (long) (seconds * 1e9);
-            sleepUntil(windowStart);
+            json.put("warmup_s", round((windowStart - runStart) / 1e9, 1));
+            json.put("jit_seconds_per_s_before_window", round(jitRate, 3));
             ThreadCpu.Snapshot cpuStart = ThreadCpu.take();
             sleepUntil(windowEnd);
             ThreadCpu.Snapshot cpuEnd = ThreadCpu.take();
@@ -349,10 +384,11 @@ final class BenchCommand {
             json.put("jit_seconds_per_s", round(cpu.jitSeconds() / cpu.wallSeconds(), 3));
             json.put("load_average", loadAtEnd);
             report.printf(Locale.ROOT, "pipeline         %.2f analyses/s, %.1f faces/s (read_committed, %d analyses in "
-                    + "%.1f s, %d commits; checkpoints every %d ms; %d in flight); read_uncommitted %.2f analyses/s; "
-                    + "failed %d; replayed %d (job restarts); load average %s%n", committed.analysesPerSecond(),
+                    + "%.1f s, %d commits; checkpoints every %d ms; %d in flight; after %.0f s warm-up); read_uncommitted "
+                    + "%.2f analyses/s; failed %d; replayed %d (job restarts); load average %s%n", committed.analysesPerSecond(),
                     committed.facesPerSecond(), committed.analyses(), committed.seconds(), committed.batches(),
-                    config.checkpointInterval().toMillis(), inFlight, uncommitted.analysesPerSecond(), failed,
+                    config.checkpointInterval().toMillis(), inFlight, (windowStart - runStart) / 1e9,
+                    uncommitted.analysesPerSecond(), failed,
                     run.replayedResults(), loadAtEnd);
             report.printf(Locale.ROOT, "pipeline CPU     %.2f cores busy of %d (other processes %.2f):%n",
                     cpu.processCpuSeconds() / cpu.wallSeconds(), Runtime.getRuntime().availableProcessors(),

@@ -29,7 +29,7 @@ public final class Main {
               batch --input requests.jsonl --output results.jsonl [--report report.html] [job options]
               batch --from-kafka TOPIC --until latest --bootstrap-servers HOST:PORT --output results.jsonl ...
                   bounded re-verification in Flink BATCH mode: one final analysis per request, progress, HTML report
-              bench [--seconds 15] [--warmup 5] [--parallelism P] [--json] [--in-flight N] [--load 0.5]
+              bench [--seconds 15] [--warmup 5] [--max-warmup 120] [--parallelism P] [--json] [--in-flight N] [--load 0.5]
                     [--checkpoint-interval 3s] [--latency-checkpoint-interval 100ms] [--buffer-timeout MS]
                     [--object-reuse] [--phases raw,throughput,latency] [--rate R] [--images DIR] [job options]
                   benchmark on 1920x1080 JPEGs in one process: raw face chain (faces/s), the whole job with an
