@@ -21,19 +21,4 @@ public record FaceAnalysis(
     public boolean hasFace() {
         return chosen != null;
     }
-
-    /** This analysis for an image of the given size (the faces unchanged). */
-    public FaceAnalysis withImageSize(int width, int height) {
-        return new FaceAnalysis(width, height, faces, chosen, landmarks, embedding);
-    }
-
-    /** This analysis in the pixels of an image {@code factor} times larger (boxes and landmarks scaled). */
-    public FaceAnalysis scaled(float factor) {
-        if (factor == 1) {
-            return this;
-        }
-        List<DetectedFace> scaledFaces = faces.stream().map(f -> f.scaled(factor)).toList();
-        return new FaceAnalysis(Math.round(imageWidth * factor), Math.round(imageHeight * factor), scaledFaces,
-                chosen == null ? null : chosen.scaled(factor), FaceMeasure.scale(landmarks, factor), embedding);
-    }
 }

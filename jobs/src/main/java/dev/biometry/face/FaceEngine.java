@@ -143,35 +143,51 @@ public final class FaceEngine implements AutoCloseable {
         return 1;
     }
 
+    /** Decodes the image again at a finer reduction when a reduced decode showed its face too small to measure. */
+    @FunctionalInterface
+    public interface Redecode {
+        Mat decode(int reduction) throws MediaException;
+    }
+
+    /**
+     * Measures {@code face}, found in {@code decoded} (the image at 1/{@code reduction} of its size): there when it
+     * is at least {@link #REDUCED_DECODE_MIN_FACE} pixels high (or the decode is full size), else in the finer
+     * decode {@code redecode} makes ({@link #finerReduction}). Box, landmarks and eye distance of the result are in
+     * the full image's pixels.
+     */
+    public FaceMeasure measureFound(Mat decoded, int reduction, DetectedFace face, boolean withEmbedding,
+            Redecode redecode) throws OrtException, MediaException {
+        if (reduction == 1 || face.box().height() >= REDUCED_DECODE_MIN_FACE) {
+            return measure(decoded, face, withEmbedding).scaled(reduction);
+        }
+        int finer = finerReduction(face.box().height(), reduction);
+        try (Mat image = redecode.decode(finer)) {
+            return measure(image, face.scaled((float) reduction / finer), withEmbedding).scaled(finer);
+        }
+    }
+
     /**
      * Decodes and analyses an encoded JPEG or PNG image. A large JPEG is decoded at reduced size (see
-     * {@link #REDUCED_DECODE_MIN_SIDE}) for detection; its main face is measured there too when it is at least
-     * {@link #REDUCED_DECODE_MIN_FACE} pixels high, else in a finer decode. The result is always in the full
-     * image's pixels.
+     * {@link #REDUCED_DECODE_MIN_SIDE}) for detection, and its main face measured as {@link #measureFound} does.
+     * The result is always in the full image's pixels.
      */
     public FaceAnalysis analyze(byte[] encoded, String name) throws MediaException, OrtException {
         int reduction = ImageDecoder.jpegReduction(encoded, REDUCED_DECODE_MIN_SIDE);
-        if (reduction == 1) {
-            try (Mat image = decodeTimed(encoded, name, 1)) {
+        try (Mat image = decodeTimed(encoded, name, reduction)) {
+            if (reduction == 1) {
                 return analyze(image);
             }
-        }
-        List<DetectedFace> faces;
-        DetectedFace chosen;
-        try (Mat reduced = decodeTimed(encoded, name, reduction)) {
-            faces = detect(reduced);
-            chosen = chooseMainFace(faces, reduced.cols(), reduced.rows());
-            if (chosen == null || chosen.box().height() >= REDUCED_DECODE_MIN_FACE) {
-                int[] size = ImageDecoder.fullSize(encoded, reduced, reduction);
-                return measureChosen(reduced, faces, chosen).scaled(reduction).withImageSize(size[0], size[1]);
+            int[] size = ImageDecoder.fullSize(encoded, image, reduction);
+            List<DetectedFace> faces = detect(image);
+            List<DetectedFace> fullSizeFaces = faces.stream().map(f -> f.scaled(reduction)).toList();
+            DetectedFace chosen = chooseMainFace(faces, image.cols(), image.rows());
+            if (chosen == null) {
+                return new FaceAnalysis(size[0], size[1], fullSizeFaces, null, null, null);
             }
-        }
-        int finer = finerReduction(chosen.box().height(), reduction);
-        float toFiner = (float) reduction / finer;
-        try (Mat image = decodeTimed(encoded, name, finer)) {
-            int[] size = ImageDecoder.fullSize(encoded, image, finer);
-            return measureChosen(image, faces.stream().map(f -> f.scaled(toFiner)).toList(), chosen.scaled(toFiner))
-                    .scaled(finer).withImageSize(size[0], size[1]);
+            FaceMeasure measured = measureFound(image, reduction, chosen, true,
+                    finer -> decodeTimed(encoded, name, finer));
+            return new FaceAnalysis(size[0], size[1], fullSizeFaces, chosen.scaled(reduction), measured.landmarks(),
+                    measured.embedding());
         }
     }
 

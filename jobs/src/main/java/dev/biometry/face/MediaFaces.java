@@ -42,12 +42,6 @@ public final class MediaFaces {
         this.policy = policy;
     }
 
-    /** Decodes the photo again at a finer reduction when a reduced decode showed its face too small to measure. */
-    @FunctionalInterface
-    public interface Redecode {
-        Mat decode(int reduction) throws MediaException;
-    }
-
     /** The face of a photo; {@code idDocument} enables the tiled search for small document portraits. */
     public Result photo(Mat bgr, boolean idDocument) throws OrtException {
         try {
@@ -59,11 +53,10 @@ public final class MediaFaces {
 
     /**
      * The face of a photo decoded at 1/{@code reduction} of its size: faces are detected there, and the chosen face
-     * is measured there when it is at least {@link FaceEngine#REDUCED_DECODE_MIN_FACE} pixels high, else in the
-     * finer decode {@code redecode} makes ({@link FaceEngine#finerReduction}). Boxes, landmarks and distances in the result (and those the quality gate
-     * judges) are in the full image's pixels.
+     * is measured as {@link FaceEngine#measureFound} does. Boxes, landmarks and distances in the result (and those
+     * the quality gate judges) are in the full image's pixels.
      */
-    public Result photo(Mat bgr, boolean idDocument, int reduction, Redecode redecode) throws OrtException, MediaException {
+    public Result photo(Mat bgr, boolean idDocument, int reduction, FaceEngine.Redecode redecode) throws OrtException, MediaException {
         List<DetectedFace> faces = engine.detect(bgr);
         if (faces.isEmpty() && idDocument) {
             faces = detectOnTiles(bgr);
@@ -76,17 +69,7 @@ public final class MediaFaces {
                     + " faces found; the face policy 'reject' accepts media with exactly one face");
         }
         DetectedFace main = FaceEngine.chooseMainFace(faces, bgr.cols(), bgr.rows());
-        FaceMeasure measure;
-        if (reduction == 1) {
-            measure = engine.measure(bgr, main, true);
-        } else if (main.box().height() >= FaceEngine.REDUCED_DECODE_MIN_FACE) {
-            measure = engine.measure(bgr, main, true).scaled(reduction);
-        } else {
-            int finer = FaceEngine.finerReduction(main.box().height(), reduction);
-            try (Mat image = redecode.decode(finer)) {
-                measure = engine.measure(image, main.scaled((float) reduction / finer), true).scaled(finer);
-            }
-        }
+        FaceMeasure measure = engine.measureFound(bgr, reduction, main, true, redecode);
         String problem = policy.qualityProblem(measure);
         return new Result(faces.size(), measure, problem == null ? measure.embedding() : null, null, null, problem);
     }
