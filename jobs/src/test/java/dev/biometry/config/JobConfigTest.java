@@ -24,6 +24,27 @@ class JobConfigTest {
     }
 
     @Test
+    void defaultsAreTheDocumentedOnes() {
+        JobConfig c = JobConfig.fromOptions(Map.of());
+        assertThat(c.mediaWait()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(c.embeddingCacheTtl()).isEqualTo(Duration.ofHours(24));
+        assertThat(c.defaultThreshold()).isEqualTo(0.85);
+        assertThat(c.parallelism()).isEqualTo(Runtime.getRuntime().availableProcessors());
+        assertThat(c.ortThreads()).isEqualTo(1);
+        assertThat(c.mediaMaxBytes()).isEqualTo(10L << 20);
+        assertThat(c.maxPixels()).isEqualTo(40_000_000L);
+        assertThat(c.videoMaxDuration()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.frames()).isEqualTo(10);
+        assertThat(c.bestFrames()).isEqualTo(3);
+        assertThat(c.facePolicy()).isEqualTo("largest");
+        assertThat(c.minFaceSide()).isEqualTo(40);
+        assertThat(c.httpAllowHosts()).isEmpty();
+        assertThat(c.httpAllowPrivate()).isFalse();
+        assertThat(c.httpMaxRedirects()).isEqualTo(3);
+        assertThat(c.nonPersistent()).isFalse();
+    }
+
+    @Test
     void badValuesFailNamingTheOption() {
         assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("media-wait", "soon")))
                 .hasMessageContaining("--media-wait");
