@@ -231,10 +231,11 @@ public final class InputParser {
             thresholdMin = optionalProbability(paramsObject, paramsPath, "threshold_min");
             // threshold_max is sent by some clients; it has no meaning here but must still be well-formed.
             optionalProbability(paramsObject, paramsPath, "threshold_max");
-            double effectiveThreshold = threshold == null ? AnalysisParams.DEFAULT_THRESHOLD : threshold;
-            if (thresholdMin != null && thresholdMin > effectiveThreshold) {
+            // Without params.threshold the job's --threshold applies, which the parser does not know: the folder
+            // join checks threshold_min against it (a FAILED analysis with error 4 rather than a dead letter).
+            if (threshold != null && thresholdMin != null && thresholdMin > threshold) {
                 throw InvalidInput.value(child(paramsPath, "threshold_min"),
-                        "must not exceed threshold (" + effectiveThreshold + ")");
+                        "must not exceed threshold (" + threshold + ")");
             }
         }
         return new AnalysisRequest(folderId, id, sourceMedia, threshold, thresholdMin,

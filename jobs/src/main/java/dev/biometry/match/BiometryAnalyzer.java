@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * Turns the per-media outcomes of one BIOMETRY analysis into the final Oz analysis object: every pair compared,
  * min/max confidence overall and per media, resolution by threshold. A media without a usable face scores 0
- * against every other media (so the analysis is DECLINED); a media that could not be read FAILS the analysis.
+ * against every other media (so the analysis is DECLINED); a media that could not be read FAILS the analysis, and
+ * so does a {@code threshold_min} above the threshold (error 4).
  */
 public final class BiometryAnalyzer {
 
@@ -38,10 +39,16 @@ public final class BiometryAnalyzer {
             return failed(header, sourceMedia, resultsMedia(outcomes, null), new OzError(OzError.INVALID_VALUE,
                     "biometry needs at least two eligible media, got " + outcomes.size()), timeUpdated);
         }
+        AnalysisParams params = header.params() == null ? new AnalysisParams(null, null) : header.params();
+        if (params.thresholdMin() != null && params.thresholdMin() > params.thresholdOrDefault()) {
+            // Input the caller should have refused; a FAILED analysis, never an exception in the pipeline.
+            return failed(header, sourceMedia, resultsMedia(outcomes, null), new OzError(OzError.INVALID_VALUE,
+                    "params.threshold_min (" + params.thresholdMin() + ") must not exceed the threshold ("
+                            + params.thresholdOrDefault() + ")"), timeUpdated);
+        }
         List<float[]> embeddings = outcomes.stream().map(MediaOutcome::embedding).toList();
         PairwiseMatch match = PairwiseMatch.of(embeddings, calibration);
         boolean everyMediaHasFace = outcomes.stream().allMatch(o -> o.embedding() != null);
-        AnalysisParams params = header.params() == null ? new AnalysisParams(null, null) : header.params();
         Resolution resolution = everyMediaHasFace
                 ? Resolution.decide(match.minConfidence(), params.thresholdOrDefault(), params.thresholdMin())
                 : Resolution.DECLINED;

@@ -29,8 +29,8 @@ import org.apache.flink.util.OutputTag;
  * Joins a folder's media with its analysis requests (keyed by folder id). Media are kept in {@link MapState};
  * a request whose {@code source_media} names media not yet known waits for them with a processing-time timer.
  * When an analysis can start it emits one {@link EmbedTask} per eligible media and a PROCESSING result; an
- * analysis that cannot run (fewer than two eligible media, media still missing at the deadline) is emitted FAILED
- * on {@link #RESULTS}.
+ * analysis that cannot run (threshold_min above its threshold, fewer than two eligible media, media still missing at
+ * the deadline) is emitted FAILED on {@link #RESULTS}.
  */
 public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef, RequestEnvelope, EmbedTask> {
 
@@ -99,7 +99,12 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         startReadyAnalyses(ctx, out);
         long now = ctx.timerService().currentProcessingTime();
         for (AnalysisRequest request : envelope.analyses()) {
-            if (missingMedia(request).isEmpty()) {
+            OzError invalidParams = invalidParams(request);
+            if (invalidParams != null) {
+                analysesAccounted.add(1.0);
+                ctx.output(RESULTS, Results.failed(header(request), knownEligibleMedia(request), invalidParams,
+                        request.resolutionEndpoint(), now));
+            } else if (missingMedia(request).isEmpty()) {
                 start(request, ctx, out);
             } else {
                 long deadline = now + mediaWait.toMillis();
@@ -213,6 +218,36 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
             all.forEach(fm -> scope.add(fm.media()));
         }
         return scope;
+    }
+
+    /**
+     * Error 4 when {@code params.threshold_min} exceeds the threshold that applies (the request's, else the job's
+     * default), which the parser can only check when the request gives its own threshold; null when valid.
+     */
+    private OzError invalidParams(AnalysisRequest request) {
+        double threshold = threshold(request);
+        if (request.thresholdMin() == null || request.thresholdMin() <= threshold) {
+            return null;
+        }
+        return new OzError(OzError.INVALID_VALUE, "params.threshold_min (" + request.thresholdMin()
+                + ") must not exceed the threshold (" + threshold
+                + (request.threshold() == null ? ", the job's default" : "") + ")");
+    }
+
+    /** The media of the analysis' scope that the folder knows now, without those tagged photo_id_back. */
+    private List<MediaObject> knownEligibleMedia(AnalysisRequest request) throws Exception {
+        List<MediaRef> known = new ArrayList<>();
+        if (request.sourceMedia() == null) {
+            known.addAll(scope(request));
+        } else {
+            for (String id : request.sourceMedia()) {
+                FolderMedia fm = media.get(id);
+                if (fm != null) {
+                    known.add(fm.media());
+                }
+            }
+        }
+        return known.stream().filter(m -> !m.hasTag(MediaRef.TAG_PHOTO_ID_BACK)).map(MediaObject::of).toList();
     }
 
     private List<String> missingMedia(AnalysisRequest request) throws Exception {

@@ -4,18 +4,21 @@ import dev.biometry.api.DeadLetter;
 import dev.biometry.api.InputParser;
 import dev.biometry.config.JobConfig;
 import java.nio.charset.StandardCharsets;
+import java.util.Properties;
 import java.util.function.Function;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
@@ -56,15 +59,31 @@ public final class KafkaEndpoints {
                 .build();
     }
 
+    /**
+     * How a job sink writes to Kafka: its delivery guarantee, its transactional id prefix (one per sink) and the
+     * producer properties (bootstrap servers, {@code transaction.timeout.ms}).
+     */
+    record SinkSettings(DeliveryGuarantee deliveryGuarantee, String transactionalIdPrefix, Properties producerProperties) {}
+
+    /** The settings of the sink called {@code name}: exactly once, in transactions committed with the checkpoints. */
+    static SinkSettings sinkSettings(JobConfig config, String name) {
+        Properties producer = new Properties();
+        producer.setProperty(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        producer.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+                String.valueOf(config.transactionTimeout().toMillis()));
+        return new SinkSettings(DeliveryGuarantee.EXACTLY_ONCE, config.transactionalIdPrefix() + "-" + name, producer);
+    }
+
     static <T> Sink<T> sink(JobConfig config, String name, String topic, SerializableFunction<T, String> key,
             SerializableFunction<T, String> value) {
-        return KafkaSink.<T>builder()
-                .setBootstrapServers(config.bootstrapServers())
-                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
-                .setTransactionalIdPrefix(config.transactionalIdPrefix() + "-" + name)
-                .setProperty("transaction.timeout.ms", String.valueOf(config.transactionTimeout().toMillis()))
-                .setRecordSerializer(new JsonRecordSerializer<>(topic, key, value))
-                .build();
+        SinkSettings settings = sinkSettings(config, name);
+        KafkaSinkBuilder<T> builder = KafkaSink.<T>builder()
+                .setDeliveryGuarantee(settings.deliveryGuarantee())
+                .setTransactionalIdPrefix(settings.transactionalIdPrefix())
+                .setRecordSerializer(new JsonRecordSerializer<>(topic, key, value));
+        settings.producerProperties().stringPropertyNames()
+                .forEach(p -> builder.setProperty(p, settings.producerProperties().getProperty(p)));
+        return builder.build();
     }
 
     /** A function that Flink can ship to the task managers. */

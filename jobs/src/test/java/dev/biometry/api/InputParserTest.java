@@ -294,17 +294,31 @@ class InputParserTest {
         assertThat(analysis.thresholdMin()).isEqualTo(1.0);
     }
 
+    /**
+     * Without params.threshold the job's --threshold applies, which may be above or below 0.85: the parser keeps
+     * threshold_min and the folder join checks it (FolderJoinFunctionTest).
+     */
     @Test
-    void thresholdMinIsCheckedAgainstTheDefaultThreshold() {
+    void thresholdMinWithoutThresholdIsLeftToTheJob() {
+        AnalysisRequest analysis = parseRequest("""
+                {"folder_id":"f","analyses":[{"type":"biometry","params":{"threshold_min":0.86}}]}""")
+                .value().analyses()[0];
+        assertThat(analysis.threshold()).isNull();
+        assertThat(analysis.thresholdMin()).isEqualTo(0.86);
+    }
+
+    @Test
+    void thresholdMinIsCheckedAgainstTheRequestsThreshold() {
         assertThat(parseRequest("""
-                {"folder_id":"f","analyses":[{"type":"biometry","params":{"threshold_min":0.85}}]}""").isOk())
-                .isTrue();
+                {"folder_id":"f","analyses":[{"type":"biometry","params":{"threshold":0.9,"threshold_min":0.86}}]}""")
+                .isOk()).isTrue();
 
         DeadLetter deadLetter = parseRequest("""
-                {"folder_id":"f","analyses":[{"type":"biometry","params":{"threshold_min":0.86}}]}""").deadLetter();
+                {"folder_id":"f","analyses":[{"type":"biometry","params":{"threshold":0.7,"threshold_min":0.8}}]}""")
+                .deadLetter();
         assertThat(deadLetter.errorCode()).isEqualTo(OzError.INVALID_VALUE);
         assertThat(deadLetter.details()).isEqualTo("analyses[0].params.threshold_min");
-        assertThat(deadLetter.errorMessage()).contains("0.85");
+        assertThat(deadLetter.errorMessage()).contains("must not exceed threshold (0.7)");
     }
 
     @Test

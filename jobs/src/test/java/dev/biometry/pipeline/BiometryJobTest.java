@@ -24,9 +24,11 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.Metric;
 import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -109,12 +111,15 @@ class BiometryJobTest {
     @Test
     void twoPhotosOfOneFaceSucceedAndExactlyOneFinalRecordIsCommitted() throws Exception {
         String folder = newId();
+        long successesBefore = counterSum("analysesSuccess");
         String analysis = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "b", "alice-mirrored.jpg"));
 
         JsonNode result = finalResult(analysis);
         assertThat(result.get("state").asText()).isEqualTo("FINISHED");
         assertThat(result.get("resolution_status").asText()).isEqualTo("SUCCESS");
         assertThat(result.get("resolution").asText()).isEqualTo("SUCCESS");
+        // The folder roll-up counts the final record before the checkpoint that commits it completes.
+        assertThat(counterSum("analysesSuccess")).isGreaterThanOrEqualTo(successesBefore + 1);
         assertThat(result.get("type").asText()).isEqualTo("BIOMETRY");
         assertThat(result.get("folder_id").asText()).isEqualTo(folder);
         assertThat(result.at("/results_data/min_confidence").asDouble()).isGreaterThanOrEqualTo(0.85);
@@ -132,11 +137,13 @@ class BiometryJobTest {
     @Test
     void differentFacesAreDeclined() throws Exception {
         String folder = newId();
+        long declinedBefore = counterSum("analysesDeclined");
         String analysis = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "b", "bob.jpg"));
         JsonNode result = finalResult(analysis);
         assertThat(result.get("state").asText()).isEqualTo("FINISHED");
         assertThat(result.get("resolution_status").asText()).isEqualTo("DECLINED");
         assertThat(result.at("/results_data/max_confidence").asDouble()).isLessThan(0.85);
+        assertThat(counterSum("analysesDeclined")).isGreaterThanOrEqualTo(declinedBefore + 1);
     }
 
     @Test
@@ -202,12 +209,14 @@ class BiometryJobTest {
         String folder = newId();
         ObjectNode back = media(folder, "back", "bob.jpg");
         ((ArrayNode) back.get("tags")).removeAll().add("photo_id_back");
+        long failedBefore = counterSum("analysesFailed");
         String analysis = request(folder, null, media(folder, "a", "alice.jpg"), back);
         JsonNode result = finalResult(analysis);
         assertThat(result.get("state").asText()).isEqualTo("FAILED");
         assertThat(result.get("resolution_status").asText()).isEqualTo("FAILED");
         assertThat(result.get("error_code").asInt()).isEqualTo(4);
         assertThat(result.get("error_message").asText()).contains("at least two eligible media").contains("photo_id_back");
+        assertThat(counterSum("analysesFailed")).isGreaterThanOrEqualTo(failedBefore + 1);
     }
 
     @Test
@@ -235,6 +244,8 @@ class BiometryJobTest {
     @Test
     void aPhotoWithoutAFaceIsDeclinedWithFacesDetectedZero() throws Exception {
         String folder = newId();
+        long withoutFaceBefore = counterSum("mediaWithoutFace");
+        long latenciesBefore = histogramCount("embeddingLatencyMs");
         String analysis = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "g", "grey.jpg"));
         JsonNode result = finalResult(analysis);
         assertThat(result.get("state").asText()).isEqualTo("FINISHED");
@@ -243,6 +254,10 @@ class BiometryJobTest {
         assertThat(grey.at("/results_data/faces_detected").asInt()).isZero();
         assertThat(grey.at("/error/code").asInt()).isEqualTo(4);
         assertThat(grey.at("/error/message").asText()).contains("no face");
+        // Only this test uses grey.jpg, so it went through the engine (no cache hit) whatever ran before.
+        assertThat(counterSum("mediaWithoutFace")).isGreaterThanOrEqualTo(withoutFaceBefore + 1);
+        assertThat(histogramCount("embeddingLatencyMs")).isGreaterThanOrEqualTo(latenciesBefore + 1);
+        assertThat(counterSum("facesDetected")).as("alice.jpg has faces, embedded in this test or earlier").isPositive();
     }
 
     @Test
@@ -264,6 +279,7 @@ class BiometryJobTest {
 
     @Test
     void badInputGoesToTheDeadLetterTopicAndTheJobCarriesOn() throws Exception {
+        long deadLettersBefore = counterSum("deadLetters");
         send(config.requestsTopic(), "k", "{ not json".getBytes(StandardCharsets.UTF_8));
         ObjectNode badType = media(newId(), "a", "alice.jpg");
         badType.put("media_type", "HOLOGRAM");
@@ -281,6 +297,7 @@ class BiometryJobTest {
             assertThat(m.value().at("/source/topic").asText()).isEqualTo(config.requestsTopic());
         });
         assertThat(dead).anySatisfy(m -> assertThat(m.value().get("details").asText()).isEqualTo("media_type"));
+        assertThat(counterSum("deadLetters")).as("the three bad records").isGreaterThanOrEqualTo(deadLettersBefore + 3);
     }
 
     @Test
@@ -291,11 +308,62 @@ class BiometryJobTest {
         finalResult(request(folder, null, a, b));
         long embeddedBefore = counterSum("mediaEmbedded");
         long hitsBefore = counterSum("embeddingCacheHits");
+        // Both media were new to the job, so "unchanged" below is about a counter that does count.
+        assertThat(embeddedBefore).isGreaterThanOrEqualTo(2);
 
         JsonNode second = finalResult(request(folder, List.of("cached-a", "cached-b")));
         assertThat(second.get("state").asText()).isEqualTo("FINISHED");
         assertThat(counterSum("embeddingCacheHits")).isEqualTo(hitsBefore + 2);
         assertThat(counterSum("mediaEmbedded")).isEqualTo(embeddedBefore);
+    }
+
+    /**
+     * One request, three analyses of two different faces: params.threshold and threshold_min put the confidence in
+     * the OPERATOR_REQUIRED band and are echoed; a threshold_min above the job's threshold (the request gives none)
+     * FAILS its analysis with error 4 while its siblings run; an analysis without analyse_id gets a UUID.
+     */
+    @Test
+    void paramsBandsThresholdMinAboveTheJobsThresholdAndGeneratedIds() throws Exception {
+        String folder = newId();
+        long operatorRequiredBefore = counterSum("analysesOperatorRequired");
+        String review = newId();
+        String tooHigh = newId();
+        ObjectNode request = Json.mapper().createObjectNode();
+        request.put("folder_id", folder);
+        ArrayNode analyses = request.putArray("analyses");
+        ObjectNode reviewAnalysis = analyses.addObject().put("type", "biometry").put("analyse_id", review);
+        reviewAnalysis.putObject("params").put("threshold", 0.99).put("threshold_min", 0.0);
+        reviewAnalysis.putObject("meta_data").put("case", "test");
+        ObjectNode tooHighAnalysis = analyses.addObject().put("type", "biometry").put("analysis_id", tooHigh);
+        tooHighAnalysis.putObject("params").put("threshold_min", 0.9);
+        tooHighAnalysis.putObject("meta_data").put("case", "test");
+        analyses.addObject().put("type", "biometry").putObject("meta_data").put("case", "test");
+        request.putArray("media").add(media(folder, "a", "alice.jpg")).add(media(folder, "b", "bob.jpg"));
+        send(config.requestsTopic(), folder, request);
+
+        JsonNode reviewed = finalResult(review);
+        assertThat(reviewed.get("state").asText()).isEqualTo("FINISHED");
+        assertThat(reviewed.get("resolution_status").asText()).isEqualTo("OPERATOR_REQUIRED");
+        assertThat(reviewed.at("/results_data/min_confidence").asDouble()).isLessThan(0.85);
+        assertThat(reviewed.at("/params/threshold").asDouble()).isEqualTo(0.99);
+        assertThat(reviewed.at("/params/threshold_min").asDouble()).isEqualTo(0.0);
+        assertThat(counterSum("analysesOperatorRequired")).isGreaterThanOrEqualTo(operatorRequiredBefore + 1);
+
+        JsonNode failed = finalResult(tooHigh);
+        assertThat(failed.get("state").asText()).isEqualTo("FAILED");
+        assertThat(failed.get("error_code").asInt()).isEqualTo(4);
+        assertThat(failed.get("error_message").asText())
+                .isEqualTo("params.threshold_min (0.9) must not exceed the threshold (0.85, the job's default)");
+        assertThat(failed.at("/params/threshold").asDouble()).isEqualTo(0.85);
+
+        List<Message> generated = results.await(m -> folder.equals(m.value().path("folder_id").asText())
+                        && !Set.of(review, tooHigh).contains(m.key()), l -> !l.isEmpty(), RESULT_TIMEOUT);
+        String generatedId = generated.get(0).key();
+        assertThat(generatedId).matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+        JsonNode declined = finalResult(generatedId);
+        assertThat(declined.get("resolution_status").asText()).isEqualTo("DECLINED");
+        assertThat(declined.at("/params/threshold").asDouble()).as("the job's threshold, echoed").isEqualTo(0.85);
+        assertThat(declined.get("params").has("threshold_min")).isFalse();
     }
 
     @Test
@@ -343,12 +411,27 @@ class BiometryJobTest {
         return run.finalResult(analysisId);
     }
 
+    /** The sum over every subtask of the job's counter {@code name}; 0 before any subtask registered it. */
     private static long counterSum(String name) {
-        JobID id = run.job().getJobID();
         long sum = 0;
-        for (Metric m : REPORTER.findMetrics(id, name).values()) {
+        for (Metric m : metrics(name)) {
             sum += ((Counter) m).getCount();
         }
         return sum;
+    }
+
+    /** How many values every subtask's histogram {@code name} has recorded. */
+    private static long histogramCount(String name) {
+        long count = 0;
+        for (Metric m : metrics(name)) {
+            count += ((Histogram) m).getCount();
+        }
+        return count;
+    }
+
+    /** The job's metrics whose own name (the identifier's last part) is {@code name}. */
+    private static java.util.Collection<Metric> metrics(String name) {
+        JobID id = run.job().getJobID();
+        return REPORTER.findMetrics(id, "\\." + java.util.regex.Pattern.quote(name) + "$").values();
     }
 }

@@ -288,6 +288,55 @@ class FolderJoinFunctionTest {
         assertThat(tasks()).extracting(t -> t.media().mediaId()).containsExactly("c", "a", "b", "d");
     }
 
+    /**
+     * Regression: with a job threshold of 0.7, a request giving only threshold_min 0.8 passed the parser (which does
+     * not know --threshold) and made the matcher throw, failing the task on every replay. It now FAILS at the join
+     * with error 4 and starts nothing; a request giving its own threshold is checked against that one.
+     */
+    @Test
+    void thresholdMinAboveTheJobsThresholdFailsWithCode4InsteadOfStarting() throws Exception {
+        try (KeyedTwoInputStreamOperatorTestHarness<String, MediaRef, RequestEnvelope, EmbedTask> lowThreshold =
+                new KeyedTwoInputStreamOperatorTestHarness<>(
+                new KeyedCoProcessOperator<>(new FolderJoinFunction(Duration.ofSeconds(60), Duration.ofHours(24), 0.7, false)),
+                MediaRef::folderId, RequestEnvelope::folderId, Types.STRING)) {
+            lowThreshold.open();
+            lowThreshold.setProcessingTime(T0);
+            lowThreshold.processElement2(new StreamRecord<>(envelope(new MediaRef[] {photo("a"), photo("b")},
+                    request("an-bad", null, null, 0.8),
+                    request("an-own", null, 0.9, 0.8),
+                    request("an-default", new String[] {"a", "later"}, null, 0.6))));
+
+            List<ResultRecord> results = new ArrayList<>();
+            lowThreshold.getSideOutput(FolderJoinFunction.RESULTS).forEach(r -> results.add(r.getValue()));
+            assertThat(results).extracting(ResultRecord::analyseId, ResultRecord::state)
+                    .containsExactly(tuple("an-bad", "FAILED"), tuple("an-own", "PROCESSING"));
+            JsonNode failed = Json.mapper().readTree(results.get(0).json());
+            assertThat(failed.get("error_code").asInt()).isEqualTo(4);
+            assertThat(failed.get("error_message").asText())
+                    .isEqualTo("params.threshold_min (0.8) must not exceed the threshold (0.7, the job's default)");
+            assertThat(failed.at("/params/threshold").asDouble()).isEqualTo(0.7);
+            assertThat(failed.at("/params/threshold_min").asDouble()).isEqualTo(0.8);
+            assertThat(failed.at("/meta_data/case").asText()).isEqualTo("an-bad");
+            assertThat(failed.get("source_media")).extracting(m -> m.get("media_id").asText()).containsExactly("a", "b");
+
+            List<EmbedTask> tasks = lowThreshold.extractOutputValues();
+            assertThat(tasks).extracting(t -> t.ticket().analyseId()).containsOnly("an-own").hasSize(2);
+            assertThat(tasks.get(0).ticket().threshold()).isEqualTo(0.9);
+            assertThat(tasks.get(0).ticket().thresholdMin()).isEqualTo(0.8);
+
+            // A valid threshold_min under the job's threshold waits for its media like any request.
+            lowThreshold.getOperator().setCurrentKey(FOLDER);
+            MapState<String, PendingAnalysis> waiting = lowThreshold.getOperator().getKeyedStateStore().getMapState(
+                    new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)));
+            assertThat(waiting.keys()).containsExactly("an-default");
+            lowThreshold.processElement1(new StreamRecord<>(photo("later")));
+            EmbedTask started = lowThreshold.extractOutputValues().get(2);
+            assertThat(started.ticket().analyseId()).isEqualTo("an-default");
+            assertThat(started.ticket().threshold()).as("the job's threshold").isEqualTo(0.7);
+            assertThat(started.ticket().thresholdMin()).isEqualTo(0.6);
+        }
+    }
+
     // ---- helpers
 
     private List<EmbedTask> tasks() {
@@ -331,8 +380,12 @@ class FolderJoinFunctionTest {
     }
 
     private static AnalysisRequest request(String analyseId, String[] sourceMedia) {
-        return new AnalysisRequest(FOLDER, analyseId, sourceMedia, null, null, "{\"case\":\"" + analyseId + "\"}", null,
-                T0 - 5);
+        return request(analyseId, sourceMedia, null, null);
+    }
+
+    private static AnalysisRequest request(String analyseId, String[] sourceMedia, Double threshold, Double thresholdMin) {
+        return new AnalysisRequest(FOLDER, analyseId, sourceMedia, threshold, thresholdMin,
+                "{\"case\":\"" + analyseId + "\"}", null, T0 - 5);
     }
 
     private static RequestEnvelope envelope(MediaRef[] media, AnalysisRequest... analyses) {

@@ -22,6 +22,8 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@link MatchFunction} in an operator test harness on processing time, with hand-made unit embeddings: exactly one
@@ -176,6 +178,75 @@ class MatchFunctionTest {
         assertThat(receivedIsEmpty()).isFalse();
     }
 
+    /**
+     * Two media at cosine 0.3 (confidence about 0.636 with the default calibration) judged with the thresholds the
+     * ticket carries (the request's params, or the job's default threshold): the band decides the resolution, and
+     * the params and meta_data are echoed.
+     */
+    @ParameterizedTest(name = "threshold {0}, threshold_min {1} -> {2}")
+    @CsvSource(nullValues = "null", value = {
+            "0.85, 0.6,  OPERATOR_REQUIRED",
+            "0.85, null, DECLINED",
+            "0.85, 0.7,  DECLINED",
+            "0.6,  null, SUCCESS",
+            "0.6,  0.5,  SUCCESS",
+    })
+    void theTicketsThresholdsDecideTheResolution(double threshold, Double thresholdMin, String expected)
+            throws Exception {
+        double cosine = 0.3;
+        double confidence = Calibration.DEFAULT.confidence(cosine);
+        assertThat(confidence).as("the cases above assume this confidence").isBetween(0.61, 0.69);
+        Random random = new Random(13);
+        float[] v = randomUnitVector(random);
+        float[] w = atCosine(v, cosine, random);
+        AnalysisTicket ticket = new AnalysisTicket(ANALYSIS, "folder-1", threshold, thresholdMin,
+                "{\"case\":\"band\",\"n\":7}", null, T0 - 1_000, 2);
+        harness.processElement(new StreamRecord<>(new EmbeddedMedia(ticket, 0, photo("a"), 1, v, null, null, null, false, false, 0)));
+        harness.processElement(new StreamRecord<>(new EmbeddedMedia(ticket, 1, photo("b"), 1, w, null, null, null, false, false, 0)));
+
+        assertThat(harness.extractOutputValues()).hasSize(1);
+        ResultRecord result = harness.extractOutputValues().get(0);
+        assertThat(result.state()).isEqualTo("FINISHED");
+        assertThat(result.resolutionStatus()).isEqualTo(expected);
+        JsonNode json = Json.mapper().readTree(result.json());
+        assertThat(json.get("resolution").asText()).isEqualTo(expected);
+        assertThat(json.at("/results_data/min_confidence").asDouble()).isCloseTo(confidence, within(1e-5));
+        assertThat(json.at("/params/threshold").asDouble()).isEqualTo(threshold);
+        if (thresholdMin == null) {
+            assertThat(json.get("params").has("threshold_min")).isFalse();
+        } else {
+            assertThat(json.at("/params/threshold_min").asDouble()).isEqualTo(thresholdMin);
+        }
+        assertThat(json.get("meta_data")).isEqualTo(Json.mapper().readTree("{\"case\":\"band\",\"n\":7}"));
+        assertNothingLeft();
+    }
+
+    /**
+     * Regression: a ticket whose threshold_min exceeds its threshold (job threshold 0.7, request threshold_min 0.8)
+     * made {@code Resolution.decide} throw in {@code processElement}, failing the task and replaying the record
+     * forever. It is a FAILED analysis with error 4 now.
+     */
+    @Test
+    void aThresholdMinAboveTheThresholdFailsWithCode4InsteadOfThrowing() throws Exception {
+        AnalysisTicket ticket = new AnalysisTicket(ANALYSIS, "folder-1", 0.7, 0.8, "{\"case\":\"bad\"}", null, T0, 2);
+        float[] v = randomUnitVector(new Random(17));
+        harness.processElement(new StreamRecord<>(new EmbeddedMedia(ticket, 0, photo("a"), 1, v, null, null, null, false, false, 0)));
+        harness.processElement(new StreamRecord<>(new EmbeddedMedia(ticket, 1, photo("b"), 1, v.clone(), null, null, null, false, false, 0)));
+
+        List<ResultRecord> out = harness.extractOutputValues();
+        assertThat(out).hasSize(1);
+        assertThat(out.get(0).state()).isEqualTo("FAILED");
+        assertThat(out.get(0).resolutionStatus()).isEqualTo("FAILED");
+        JsonNode json = Json.mapper().readTree(out.get(0).json());
+        assertThat(json.get("error_code").asInt()).isEqualTo(4);
+        assertThat(json.get("error_message").asText())
+                .isEqualTo("params.threshold_min (0.8) must not exceed the threshold (0.7)");
+        assertThat(json.has("results_data")).isFalse();
+        assertThat(json.at("/params/threshold_min").asDouble()).isEqualTo(0.8);
+        assertThat(json.at("/meta_data/case").asText()).isEqualTo("bad");
+        assertNothingLeft();
+    }
+
     // ---- helpers
 
     /** No keyed state for the analysis ("received" empty, "deadline" unset), no keyed state at all, no timer. */
@@ -232,6 +303,17 @@ class MatchFunctionTest {
         }
         for (int i = 0; i < DIM; i++) {
             d[i] -= dot * v[i];
+        }
+        return normalise(d);
+    }
+
+    /** A unit vector whose cosine with the unit vector {@code v} is {@code cosine}. */
+    private static float[] atCosine(float[] v, double cosine, Random random) {
+        float[] u = orthogonalUnitVector(v, random);
+        double sine = Math.sqrt(1 - cosine * cosine);
+        double[] d = new double[DIM];
+        for (int i = 0; i < DIM; i++) {
+            d[i] = cosine * v[i] + sine * u[i];
         }
         return normalise(d);
     }

@@ -1,0 +1,73 @@
+package dev.biometry.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.biometry.config.JobConfig;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.environment.CheckpointConfig;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.coordinator.transaction.TransactionStateManagerConfig;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The job's Kafka sinks write exactly once (transactions committed with the checkpoints) with the configured
+ * {@code transaction.timeout.ms}, and the job checkpoints. KafkaSink has no public getters, so the settings the
+ * sinks are built from ({@link KafkaEndpoints#sinkSettings}) are checked.
+ */
+class KafkaEndpointsTest {
+
+    private static final JobConfig CONFIG = JobConfig.fromOptions(Map.of(
+            "bootstrap-servers", "broker-1:9092", "transactional-id-prefix", "bio-test",
+            "transaction-timeout", "7m", "checkpoint-interval", "4s"));
+
+    /** The names {@link KafkaEndpoints#of} gives its three sinks. */
+    private static final List<String> SINKS = List.of("results", "folders", "dead-letter");
+
+    @Test
+    void everySinkIsExactlyOnceWithItsOwnTransactionalIdsAndTheConfiguredTimeout() {
+        BiometryJob.Endpoints endpoints = KafkaEndpoints.of(CONFIG);
+        assertThat(List.of(endpoints.results(), endpoints.folders(), endpoints.deadLetters()))
+                .allSatisfy(sink -> assertThat(sink).isInstanceOf(KafkaSink.class));
+        assertThat(endpoints.finalResultsOnly()).as("PROCESSING records go to the results topic too").isFalse();
+
+        List<KafkaEndpoints.SinkSettings> settings =
+                SINKS.stream().map(name -> KafkaEndpoints.sinkSettings(CONFIG, name)).toList();
+        assertThat(settings).allSatisfy(s -> {
+            assertThat(s.deliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+            assertThat(s.transactionalIdPrefix()).startsWith("bio-test-");
+            Properties producer = s.producerProperties();
+            assertThat(producer.getProperty("transaction.timeout.ms")).isEqualTo("420000");
+            assertThat(producer.getProperty("bootstrap.servers")).isEqualTo("broker-1:9092");
+        });
+        // Sinks sharing a prefix would abort each other's transactions on restart.
+        assertThat(settings).extracting(KafkaEndpoints.SinkSettings::transactionalIdPrefix).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void theDefaultTransactionTimeoutOutlastsACheckpointAndFitsTheBrokersDefaultMaximum() {
+        JobConfig defaults = JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092"));
+        long timeout = Long.parseLong(
+                KafkaEndpoints.sinkSettings(defaults, "results").producerProperties().getProperty("transaction.timeout.ms"));
+
+        assertThat(timeout).isGreaterThan(defaults.checkpointInterval().toMillis())
+                .isLessThanOrEqualTo(TransactionStateManagerConfig.TRANSACTIONS_MAX_TIMEOUT_MS_DEFAULT);
+    }
+
+    @Test
+    void theJobCheckpointsExactlyOnceAtTheConfiguredInterval() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        assertThat(env.getCheckpointConfig().isCheckpointingEnabled()).as("off until configured").isFalse();
+
+        BiometryJob.configure(env, CONFIG);
+
+        CheckpointConfig checkpoints = env.getCheckpointConfig();
+        assertThat(checkpoints.isCheckpointingEnabled()).isTrue();
+        assertThat(checkpoints.getCheckpointInterval()).isEqualTo(4_000L);
+        assertThat(checkpoints.getCheckpointingConsistencyMode()).isEqualTo(CheckpointingMode.EXACTLY_ONCE);
+    }
+}
