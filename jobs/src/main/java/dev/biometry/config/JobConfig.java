@@ -76,7 +76,8 @@ public final class JobConfig implements Serializable {
             new Option("zip-max-entries", "200", "most entries in a shots-set ZIP"),
             new Option("zip-max-entry-bytes", String.valueOf(10L << 20), "largest uncompressed entry of a shots-set ZIP"),
             new Option("zip-max-total-bytes", String.valueOf(50L << 20), "largest total uncompressed size of a shots-set ZIP"),
-            new Option("zip-max-ratio", "100", "largest compression ratio of a shots-set ZIP entry (zip-bomb guard)"),
+            new Option("zip-max-ratio", "100", "largest compression ratio of a shots-set ZIP entry and of the whole "
+                    + "archive, checked after 1 MiB inflated (zip-bomb guard)"),
             new Option("face-policy", "largest",
                     "several faces in a media: `largest` uses the main face, `reject` refuses the media (error 4)"),
             new Option("min-face-side", "40", "quality gate: smallest face box side in pixels"),

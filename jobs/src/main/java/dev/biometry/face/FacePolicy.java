@@ -38,7 +38,7 @@ public record FacePolicy(
                     face.interOcular(), minInterOcular);
         }
         if (face.score() < minDetectorScore) {
-            return String.format(java.util.Locale.ROOT, "face quality too low: detector score %.3f, the minimum is %.3f",
+            return String.format(java.util.Locale.ROOT, "face quality too low: detector score %.4f, the minimum is %.4f",
                     face.score(), minDetectorScore);
         }
         if (face.sharpness() < minSharpness) {

@@ -67,14 +67,19 @@ public class MediaFacesTest {
 
     /** A 1600x900 grey scene: the main face of {@code big} at 400 px on the left, that of {@code small} at 200 px in the centre. */
     private static Mat twoFaces(Mat big, Mat small) throws Exception {
+        return twoFaces(engine, big, small);
+    }
+
+    /** {@link #twoFaces(Mat, Mat)} with a given engine (for tests elsewhere). */
+    public static Mat twoFaces(FaceEngine engine, Mat big, Mat small) throws Exception {
         Mat scene = new Mat(900, 1600, CV_8UC3, new Scalar(150, 150, 150, 0));
-        paste(scene, big, 400, 50, 250);
-        paste(scene, small, 200, 700, 350);
+        paste(engine, scene, big, 400, 50, 250);
+        paste(engine, scene, small, 200, 700, 350);
         return scene;
     }
 
     /** Pastes the main face of {@code photo} (with a margin) into {@code scene}, scaled to {@code height} px, at (x, y). */
-    private static void paste(Mat scene, Mat photo, int height, int x, int y) throws Exception {
+    private static void paste(FaceEngine engine, Mat scene, Mat photo, int height, int x, int y) throws Exception {
         Box box = new MediaFaces(engine, FacePolicy.ACCEPT_ALL).photo(photo, false).chosen().box();
         try (Rect src = FaceCrops.around(box, 1.4f, photo.cols(), photo.rows());
                 Mat crop = new Mat(photo, src);
@@ -108,6 +113,43 @@ public class MediaFacesTest {
             assertThat(r.facesDetected()).isGreaterThan(0);
             assertThat(r.template()).as("template of a blurred face").isNull();
             assertThat(r.problem()).startsWith("face quality too low").contains("sharpness");
+        }
+    }
+
+    @Test
+    void eyesCloserThanTheMinimumFailTheQualityGate() throws Exception {
+        try (Mat photo = sample(3)) {
+            FaceMeasure face = new MediaFaces(engine, FacePolicy.DEFAULT).photo(photo, false).chosen();
+            // The face passes with the default 16 px; a minimum just above its own eye distance refuses it.
+            assertThat(face.interOcular()).isGreaterThan(FacePolicy.DEFAULT.minInterOcular());
+            double justAbove = face.interOcular() + 1;
+            FacePolicy policy = new FacePolicy(FacePolicy.MultipleFaces.LARGEST, 40, justAbove, 15, 0.8);
+            MediaFaces.Result r = new MediaFaces(engine, policy).photo(photo, false);
+            assertThat(r.chosen().interOcular()).isEqualTo(face.interOcular());
+            assertThat(r.template()).isNull();
+            assertThat(r.problem()).startsWith("face quality too low: eyes are")
+                    .contains(String.format(java.util.Locale.ROOT, "the minimum is %.1f px", justAbove));
+            FacePolicy huge = new FacePolicy(FacePolicy.MultipleFaces.LARGEST, 40, 10_000, 15, 0.8);
+            assertThat(new MediaFaces(engine, huge).photo(photo, false).problem())
+                    .startsWith("face quality too low: eyes are").contains("the minimum is 10000.0 px");
+        }
+    }
+
+    @Test
+    void aDetectorScoreBelowTheMinimumFailsTheQualityGate() throws Exception {
+        try (Mat photo = sample(3)) {
+            FaceMeasure face = new MediaFaces(engine, FacePolicy.DEFAULT).photo(photo, false).chosen();
+            assertThat(face.score()).isGreaterThanOrEqualTo((float) FacePolicy.DEFAULT.minDetectorScore());
+            // A minimum equal to the face's own score passes; one just above it (0.9999 or more) refuses the face.
+            FacePolicy atScore = new FacePolicy(FacePolicy.MultipleFaces.LARGEST, 40, 16, 15, face.score());
+            assertThat(new MediaFaces(engine, atScore).photo(photo, false).problem()).isNull();
+            double aboveScore = Math.max(0.9999, face.score() + 1e-4);
+            FacePolicy strict = new FacePolicy(FacePolicy.MultipleFaces.LARGEST, 40, 16, 15, aboveScore);
+            MediaFaces.Result r = new MediaFaces(engine, strict).photo(photo, false);
+            assertThat(r.template()).isNull();
+            assertThat(r.chosen().score()).isEqualTo(face.score());
+            assertThat(r.problem()).startsWith("face quality too low: detector score")
+                    .contains(String.format(java.util.Locale.ROOT, "the minimum is %.4f", aboveScore));
         }
     }
 
