@@ -48,7 +48,7 @@ public final class MediaFetcher implements Serializable {
         try {
             real = requested.toRealPath();
         } catch (NoSuchFileException e) {
-            checkInsideRoots(requested.toAbsolutePath().normalize(), uriText);
+            checkInsideRoots(realPathOfMissing(requested.toAbsolutePath().normalize()), uriText);
             throw new MediaException(MediaException.Kind.NOT_FOUND, "media file not found: " + uriText);
         } catch (IOException e) {
             throw new MediaException(MediaException.Kind.UNREADABLE, "cannot read media " + uriText + ": " + e.getMessage(), e);
@@ -68,6 +68,25 @@ public final class MediaFetcher implements Serializable {
             throw new MediaException(MediaException.Kind.UNREADABLE, "permission denied reading " + uriText, e);
         } catch (IOException e) {
             throw new MediaException(MediaException.Kind.UNREADABLE, "cannot read media " + uriText + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A missing file's path with its deepest existing folder resolved to its real path, so that it compares with the
+     * roots' real paths when a root is reached through a symbolic link.
+     */
+    private static Path realPathOfMissing(Path path) {
+        Path existing = path.getParent();
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return path;
+        }
+        try {
+            return existing.toRealPath().resolve(existing.relativize(path));
+        } catch (IOException e) {
+            return path;
         }
     }
 

@@ -76,4 +76,19 @@ class MediaFetcherTest {
         assertThat(missing.kind()).isEqualTo(MediaException.Kind.NOT_FOUND);
         assertThat(missing.ozErrorCode()).isEqualTo(10);
     }
+
+    @Test
+    void aRootReachedThroughASymbolicLinkServesItsFilesAndReportsMissingOnesAsMissing() throws Exception {
+        Path link = Files.createSymbolicLink(base.resolve("link-root"), base.resolve("root"));
+        MediaFetcher viaLink = new MediaFetcher(List.of(link.toString()), 1 << 20);
+
+        assertThat(viaLink.fetch(uri("link-root/inside.jpg"))).isEqualTo(INSIDE);
+        MediaException missing = catchThrowableOfType(() -> viaLink.fetch(uri("link-root/sub/gone.jpg")),
+                MediaException.class);
+        assertThat(missing.kind()).isEqualTo(MediaException.Kind.NOT_FOUND);
+        assertThat(missing.ozErrorCode()).isEqualTo(10);
+        MediaException escape = catchThrowableOfType(() -> viaLink.fetch(uri("link-root/../outside/gone.jpg")),
+                MediaException.class);
+        assertThat(escape.kind()).isEqualTo(MediaException.Kind.FORBIDDEN);
+    }
 }
