@@ -55,6 +55,14 @@ public final class RequestLines {
         return new Line(folder, Json.write(request), ids);
     }
 
+    /**
+     * How many analyses a line counts for in batch progress: the analyses it asks for, at least 1 (a line that asks
+     * for none, or is not JSON, becomes one dead letter).
+     */
+    public static int analysesCounted(String raw) {
+        return Math.max(1, prepare(raw, Path.of("."), () -> "").analyseIds().size());
+    }
+
     /** A URI without a scheme is a path relative to {@code base}. */
     public static String absoluteUri(String uri, Path base) {
         if (uri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*")) {

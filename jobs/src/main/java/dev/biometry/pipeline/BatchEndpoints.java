@@ -31,7 +31,10 @@ public final class BatchEndpoints {
         return new BiometryJob.Endpoints(null, requests, results(outputDir), null, deadLetters(outputDir), true);
     }
 
-    /** Requests from the requests topic, from the committed offsets (or earliest) up to the latest offsets now. */
+    /**
+     * Requests from {@code topic}, every partition from its earliest offset up to the latest offsets when the run
+     * starts ({@code --until latest}); committed offsets of the consumer group are not used.
+     */
     public static BiometryJob.Endpoints fromKafka(JobConfig config, String topic, String outputDir) {
         KafkaSource<RawRecord> requests = KafkaSource.<RawRecord>builder()
                 .setBootstrapServers(config.bootstrapServers())

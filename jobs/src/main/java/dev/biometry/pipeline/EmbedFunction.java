@@ -68,6 +68,11 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         this.cacheTtl = cacheTtl;
     }
 
+    /** How long a media's embedding is cached; zero = no cache (tests check the job's wiring). */
+    Duration cacheTtl() {
+        return cacheTtl;
+    }
+
     @Override
     public void open(OpenContext openContext) throws Exception {
         engine = new FaceEngine(new FaceEngineConfig(

@@ -66,6 +66,11 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         this.nonPersistent = nonPersistent;
     }
 
+    /** Whether the folder's media are forgotten once nothing waits for them (tests check the job's wiring). */
+    boolean nonPersistent() {
+        return nonPersistent;
+    }
+
     @Override
     public void open(OpenContext openContext) {
         StateTtlConfig ttl = StateTtl.afterLastWrite(folderTtl);

@@ -44,6 +44,11 @@ public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRe
         this.nonPersistent = nonPersistent;
     }
 
+    /** Whether a folder is forgotten once none of its analyses runs (tests check the job's wiring). */
+    boolean nonPersistent() {
+        return nonPersistent;
+    }
+
     @Override
     public void open(OpenContext openContext) {
         StateTtlConfig ttl = StateTtl.afterLastWrite(folderTtl);

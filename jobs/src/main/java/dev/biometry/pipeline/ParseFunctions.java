@@ -5,8 +5,11 @@ import dev.biometry.api.InputParser;
 import dev.biometry.api.MediaRef;
 import dev.biometry.api.ParseResult;
 import dev.biometry.api.RequestEnvelope;
+import dev.biometry.api.RequestLines;
 import dev.biometry.api.SourceRef;
+import java.nio.charset.StandardCharsets;
 import java.util.UUID;
+import org.apache.flink.api.common.accumulators.DoubleCounter;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
@@ -47,8 +50,12 @@ public final class ParseFunctions {
             } else {
                 deadLetters.inc();
                 ctx.output(DEAD_LETTERS, parsed.deadLetter());
+                rejected(raw);
             }
         }
+
+        /** Called for each record that became a dead letter. */
+        void rejected(RawRecord raw) {}
     }
 
     /** Parses the media topic. */
@@ -61,9 +68,26 @@ public final class ParseFunctions {
         }
     }
 
-    /** Parses the requests topic; analyses without an id get a random UUID. */
+    /**
+     * Parses the requests topic; analyses without an id get a random UUID. A rejected request counts as done in the
+     * batch progress ({@link FolderJoinFunction#PROGRESS_ACCUMULATOR}) for as many analyses as the batch total
+     * counted for its line, so that progress reaches the total.
+     */
     public static final class Requests extends ParseStep<RequestEnvelope> {
         private static final long serialVersionUID = 1L;
+        private transient DoubleCounter progress;
+
+        @Override
+        public void open(OpenContext openContext) {
+            super.open(openContext);
+            progress = getRuntimeContext().getDoubleCounter(FolderJoinFunction.PROGRESS_ACCUMULATOR);
+        }
+
+        @Override
+        void rejected(RawRecord raw) {
+            progress.add(raw.value() == null ? 1
+                    : RequestLines.analysesCounted(new String(raw.value(), StandardCharsets.UTF_8)));
+        }
 
         @Override
         ParseResult<RequestEnvelope> parse(RawRecord raw, long nowMillis) {

@@ -28,6 +28,7 @@ public final class BatchReport {
         Map<Integer, Integer> analysisErrors = new TreeMap<>();
         Map<Integer, Integer> mediaErrors = new TreeMap<>();
         int[] histogram = new int[BINS];
+        int[] passing = new int[BINS];
         Map<Double, Integer> thresholds = new TreeMap<>();
         List<String[]> media = new ArrayList<>();
         long mediaCount = 0;
@@ -38,10 +39,15 @@ public final class BatchReport {
                 analysisErrors.merge(r.get("error_code").asInt(), 1, Integer::sum);
             }
             JsonNode min = r.at("/results_data/min_confidence");
+            double ownThreshold = r.at("/params/threshold").asDouble(0.85);
             if (min.isNumber()) {
-                histogram[Math.min(BINS - 1, (int) (min.asDouble() * BINS))]++;
+                int bin = Math.max(0, Math.min(BINS - 1, (int) (min.asDouble() * BINS)));
+                histogram[bin]++;
+                if (min.asDouble() >= ownThreshold) {
+                    passing[bin]++;
+                }
             }
-            thresholds.merge(r.at("/params/threshold").asDouble(0.85), 1, Integer::sum);
+            thresholds.merge(ownThreshold, 1, Integer::sum);
             for (JsonNode m : r.path("results_media")) {
                 mediaCount++;
                 if (m.has("error")) {
@@ -94,7 +100,7 @@ public final class BatchReport {
             h.append("</table>");
         }
 
-        h.append("<h2>min_confidence of finished analyses</h2>").append(histogramSvg(histogram, threshold));
+        h.append("<h2>min_confidence of finished analyses</h2>").append(histogramSvg(histogram, passing, threshold));
 
         h.append("<h2>Throughput</h2><table>")
                 .append(row("request lines", String.valueOf(run.requestLines())))
@@ -115,8 +121,13 @@ public final class BatchReport {
         return h.toString();
     }
 
-    /** Bars of analyses per confidence bin, green at or above the threshold, red below, threshold as a dashed line. */
-    static String histogramSvg(int[] bins, double threshold) {
+    /**
+     * Bars of analyses per confidence bin, threshold as a dashed line. Each bar is stacked: red for the analyses below
+     * their threshold, green above it for those at or above, so a bin that straddles the threshold shows both.
+     *
+     * @param passing per bin, the analyses whose {@code min_confidence} reaches their threshold
+     */
+    static String histogramSvg(int[] bins, int[] passing, double threshold) {
         int width = 900;
         int height = 300;
         int left = 50;
@@ -144,10 +155,17 @@ public final class BatchReport {
         for (int i = 0; i < bins.length; i++) {
             double x = left + i * barW;
             double h = plotH * bins[i] / max;
-            boolean passes = (i + 1.0) / bins.length > threshold;
-            s.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">"
-                    + "<title>%.2f-%.2f: %d</title></rect>", x + 1, height - bottom - h, barW - 2, h,
-                    passes ? "#2e7d32" : "#c62828", i / (double) bins.length, (i + 1.0) / bins.length, bins[i]));
+            double failH = plotH * (bins[i] - passing[i]) / max;
+            String title = String.format(Locale.ROOT, "<title>%.2f-%.2f: %d, %d at or above the threshold</title>",
+                    i / (double) bins.length, (i + 1.0) / bins.length, bins[i], passing[i]);
+            if (bins[i] > passing[i]) {
+                s.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                        + "fill=\"#c62828\">%s</rect>", x + 1, height - bottom - failH, barW - 2, failH, title));
+            }
+            if (passing[i] > 0) {
+                s.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                        + "fill=\"#2e7d32\">%s</rect>", x + 1, height - bottom - h, barW - 2, h - failH, title));
+            }
             if (bins[i] > 0) {
                 s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#333\">%d</text>",
                         x + barW / 2, height - bottom - h - 4, bins[i]));

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.operators.co.KeyedCoProcessOperator;
@@ -335,6 +336,50 @@ class FolderJoinFunctionTest {
             assertThat(started.ticket().threshold()).as("the job's threshold").isEqualTo(0.7);
             assertThat(started.ticket().thresholdMin()).isEqualTo(0.6);
         }
+    }
+
+    /**
+     * Non-persistent mode keeps media that no request has asked for yet (one may still come); the folder TTL is the
+     * backstop: past it, nothing of the folder is left and a late request finds no media.
+     */
+    @Test
+    void nonPersistentMediaWithoutARequestAreGoneAfterTheFolderTtl() throws Exception {
+        Duration folderTtl = Duration.ofHours(1);
+        harness.close();
+        harness = new KeyedTwoInputStreamOperatorTestHarness<>(
+                new KeyedCoProcessOperator<>(new FolderJoinFunction(Duration.ofSeconds(60), folderTtl, 0.85, true)),
+                MediaRef::folderId, RequestEnvelope::folderId, Types.STRING);
+        harness.open();
+        harness.setProcessingTime(T0);
+        harness.setStateTtlProcessingTime(0);
+
+        harness.processElement1(new StreamRecord<>(photo("a")));
+        harness.processElement1(new StreamRecord<>(photo("b")));
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(2); // the media map and the arrival counter
+        harness.setStateTtlProcessingTime(folderTtl.toMillis() - 1);
+        assertThat(mediaState(FOLDER)).containsOnlyKeys("a", "b");
+
+        harness.setStateTtlProcessingTime(folderTtl.toMillis() + 1);
+        // The TTL's incremental clean-up removes expired entries a few at a time on each state access: media of
+        // other folders keep the states busy until it has passed the expired folder, whose 2 entries are then gone.
+        int others = 0;
+        while (harness.numKeyedStateEntries() != 2 * others && others < 50) {
+            others++;
+            harness.processElement1(new StreamRecord<>(
+                    media("x", MediaType.IMAGE_FOLDER, "other-" + others, "photo_selfie")));
+        }
+        assertThat(harness.numKeyedStateEntries()).as("entries after %d other folders", others).isEqualTo(2 * others);
+        assertThat(mediaState(FOLDER)).isEmpty();
+        harness.getOperator().setCurrentKey(FOLDER);
+        assertThat(harness.getOperator().getKeyedStateStore()
+                .getState(new ValueStateDescriptor<>("media-sequence", Types.LONG)).value()).isNull();
+        assertThat(harness.numProcessingTimeTimers()).isZero();
+
+        harness.processElement2(new StreamRecord<>(envelope(new MediaRef[0], request("an-late", null))));
+        assertThat(tasks()).isEmpty();
+        JsonNode late = Json.mapper().readTree(results().get(0).json());
+        assertThat(late.get("error_code").asInt()).isEqualTo(4);
+        assertThat(late.get("error_message").asText()).contains("has 0");
     }
 
     // ---- helpers

@@ -6,6 +6,7 @@ import dev.biometry.api.AnalysisRequest;
 import dev.biometry.api.MediaRef;
 import dev.biometry.api.MediaType;
 import dev.biometry.api.RequestEnvelope;
+import dev.biometry.config.JobConfig;
 import dev.biometry.face.FacePolicy;
 import dev.biometry.face.MediaAnalyzer;
 import dev.biometry.match.Calibration;
@@ -13,10 +14,20 @@ import dev.biometry.media.MediaFetcher;
 import dev.biometry.testing.TestData;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.dag.Transformation;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.api.operators.SimpleUdfStreamOperatorFactory;
+import org.apache.flink.streaming.api.operators.StreamOperatorFactory;
 import org.apache.flink.streaming.api.operators.co.KeyedCoProcessOperator;
+import org.apache.flink.streaming.api.transformations.OneInputTransformation;
+import org.apache.flink.streaming.api.transformations.TwoInputTransformation;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
@@ -25,7 +36,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Non-persistent (instant) mode: one analysis is run through every keyed operator of the job (folder join, face
  * embedding on the real models, matcher, result ordering, folder roll-up), each in its test harness, and afterwards their keyed
- * state is inspected: nothing is left, and no timer.
+ * state is inspected: nothing is left, and no timer. The option itself is checked on the operators of the built job.
  */
 class NonPersistentModeTest {
 
@@ -113,5 +124,37 @@ class NonPersistentModeTest {
             assertThat(status.extractOutputValues()).extracting(FolderRecord::resolutionStatus).endsWith("FINISHED");
             assertThat(status.numKeyedStateEntries()).isZero();
         }
+    }
+
+    /** {@code --non-persistent} reaches the keyed operators of the job {@link BiometryJob#build} builds (not run). */
+    @Test
+    void theOptionReachesTheKeyedOperatorsOfTheBuiltJob() {
+        for (boolean nonPersistent : new boolean[] {true, false}) {
+            JobConfig config = JobConfig.fromOptions(Map.of("models", TestData.modelsDir().toString(),
+                    "bootstrap-servers", "localhost:9092", "non-persistent", String.valueOf(nonPersistent)));
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(new Configuration());
+            BiometryJob.build(env, config, KafkaEndpoints.of(config));
+
+            assertThat(userFunction(env, "folder-join", FolderJoinFunction.class).nonPersistent())
+                    .as("folder-join, non-persistent " + nonPersistent).isEqualTo(nonPersistent);
+            assertThat(userFunction(env, "folder-status", FolderStatusFunction.class).nonPersistent())
+                    .as("folder-status, non-persistent " + nonPersistent).isEqualTo(nonPersistent);
+            assertThat(config.embeddingCacheTtl()).isPositive();
+            assertThat(userFunction(env, "embed-faces", EmbedFunction.class).cacheTtl())
+                    .as("embed-faces cache, non-persistent " + nonPersistent)
+                    .isEqualTo(nonPersistent ? Duration.ZERO : config.embeddingCacheTtl());
+        }
+    }
+
+    /** The user function of the operator called {@code name} in the topology built on {@code env}. */
+    private static <F> F userFunction(StreamExecutionEnvironment env, String name, Class<F> type) {
+        Set<Transformation<?>> all = new LinkedHashSet<>();
+        env.getTransformations().forEach(t -> all.addAll(t.getTransitivePredecessors()));
+        Transformation<?> operator = all.stream().filter(t -> name.equals(t.getName())).findFirst()
+                .orElseThrow(() -> new AssertionError("no operator " + name));
+        StreamOperatorFactory<?> factory = operator instanceof OneInputTransformation<?, ?> one
+                ? one.getOperatorFactory()
+                : ((TwoInputTransformation<?, ?, ?>) operator).getOperatorFactory();
+        return type.cast(((SimpleUdfStreamOperatorFactory<?>) factory).getUserFunction());
     }
 }

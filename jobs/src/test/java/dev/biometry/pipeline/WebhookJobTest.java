@@ -30,6 +30,7 @@ import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.Metric;
 import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -42,7 +43,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -151,6 +151,10 @@ class WebhookJobTest {
                 .as("backoff before the first retry").isGreaterThanOrEqualTo(100);
         Thread.sleep(1_500);
         assertThat(receiver.requests("/flaky/")).hasSize(3);
+        // Counted on this job: the two 503 answers were retried, the 200 delivered with a latency sample.
+        assertThat(counterSum(job.getJobID(), "webhookRetries")).isGreaterThanOrEqualTo(2);
+        assertThat(counterSum(job.getJobID(), "webhooksDelivered")).isGreaterThanOrEqualTo(1);
+        assertThat(histogramSamples(job.getJobID(), "webhookLatencyMs")).isGreaterThanOrEqualTo(1);
     }
 
     @Test
@@ -176,6 +180,8 @@ class WebhookJobTest {
         assertThat(refusedLetter.get("details").asText()).isEqualTo("https://hooks.not-allowed.example/x");
         assertThat(Json.mapper().readTree(refusedLetter.get("payload").asText()).get("state").asText())
                 .isEqualTo("FAILED");
+        // Both dead letters were counted as failed deliveries (the 410 and the refused endpoint).
+        assertThat(counterSum(job.getJobID(), "webhooksFailed")).isGreaterThanOrEqualTo(2);
     }
 
     /** A delivery pending while the receiver is down survives a stop with savepoint and arrives after the restart. */
@@ -219,7 +225,7 @@ class WebhookJobTest {
         return 200;
     }
 
-    /** Starts the job, from {@code savepoint} when not null; skips the test when webhooks are not wired in. */
+    /** Starts the job, from {@code savepoint} when not null; fails when webhooks are not wired in. */
     private static JobClient startJob(String savepoint) throws Exception {
         Configuration conf = new Configuration();
         conf.set(PipelineOptions.GENERIC_TYPES, false);
@@ -229,8 +235,8 @@ class WebhookJobTest {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         BiometryJob.configure(env, config);
         BiometryJob.build(env, config, KafkaEndpoints.of(config));
-        Assumptions.assumeTrue(hasOperator(env.getTransformations(), "webhooks"),
-                "webhooks are not wired into BiometryJob.build (WebhookStage.attach)");
+        assertThat(hasOperator(env.getTransformations(), "webhooks"))
+                .as("webhooks are wired into BiometryJob.build (WebhookStage.attach)").isTrue();
         return env.executeAsync("webhook-test");
     }
 
@@ -311,10 +317,24 @@ class WebhookJobTest {
                 .filter(v -> v.get("payload").asText().contains(analysisId)).findFirst().orElseThrow();
     }
 
+    /** The sum of the job's counters called {@code name} over its subtasks (fails if there is none). */
     private static long counterSum(JobID id, String name) {
+        Map<String, Metric> metrics = REPORTER.findMetrics(id, name);
+        assertThat(metrics).as("metrics " + name).isNotEmpty();
         long sum = 0;
-        for (Metric m : REPORTER.findMetrics(id, name).values()) {
+        for (Metric m : metrics.values()) {
             sum += ((Counter) m).getCount();
+        }
+        return sum;
+    }
+
+    /** The samples of the job's histograms called {@code name} over its subtasks (fails if there is none). */
+    private static long histogramSamples(JobID id, String name) {
+        Map<String, Metric> metrics = REPORTER.findMetrics(id, name);
+        assertThat(metrics).as("metrics " + name).isNotEmpty();
+        long sum = 0;
+        for (Metric m : metrics.values()) {
+            sum += ((Histogram) m).getCount();
         }
         return sum;
     }
