@@ -4,10 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * Request lines from a JSON-lines file (local and batch runs): inline media URIs without a scheme are paths
@@ -22,6 +25,15 @@ public final class RequestLines {
     private RequestLines() {}
 
     public static Line prepare(String raw, Path base, Supplier<String> idGenerator) {
+        return prepare(raw, uri -> absoluteUri(uri, base), idGenerator);
+    }
+
+    /** As {@link #prepare(String, Path, Supplier)}, relative URIs resolved against a folder URI (s3://bucket/dir). */
+    public static Line prepare(String raw, URI baseFolder, Supplier<String> idGenerator) {
+        return prepare(raw, uri -> absoluteUri(uri, baseFolder), idGenerator);
+    }
+
+    private static Line prepare(String raw, UnaryOperator<String> absolute, Supplier<String> idGenerator) {
         JsonNode node;
         try {
             node = Json.mapper().readTree(raw);
@@ -34,7 +46,7 @@ public final class RequestLines {
         if (request.get("media") instanceof ArrayNode media) {
             for (JsonNode m : media) {
                 if (m instanceof ObjectNode mo && mo.get("uri") != null && mo.get("uri").isTextual()) {
-                    mo.put("uri", absoluteUri(mo.get("uri").asText(), base));
+                    mo.put("uri", absolute.apply(mo.get("uri").asText()));
                 }
             }
         }
@@ -65,9 +77,31 @@ public final class RequestLines {
 
     /** A URI without a scheme is a path relative to {@code base}. */
     public static String absoluteUri(String uri, Path base) {
-        if (uri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*")) {
+        if (hasScheme(uri)) {
             return uri;
         }
         return base.resolve(uri).normalize().toUri().toString();
+    }
+
+    /**
+     * A URI without a scheme is a path relative to the folder {@code baseFolder} of any file system
+     * ({@code photos/a.jpg} against {@code s3://bucket/batch} is {@code s3://bucket/batch/photos/a.jpg}).
+     */
+    public static String absoluteUri(String uri, URI baseFolder) {
+        if (hasScheme(uri)) {
+            return uri;
+        }
+        String path = baseFolder.getPath() == null || baseFolder.getPath().isEmpty() ? "/" : baseFolder.getPath();
+        try {
+            URI folder = new URI(baseFolder.getScheme(), baseFolder.getAuthority(),
+                    path.endsWith("/") ? path : path + "/", null, null);
+            return folder.resolve(new URI(null, null, uri, null)).normalize().toString();
+        } catch (URISyntaxException e) {
+            return uri; // left as it is: the media fetch reports it as an invalid URI
+        }
+    }
+
+    private static boolean hasScheme(String uri) {
+        return uri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*");
     }
 }

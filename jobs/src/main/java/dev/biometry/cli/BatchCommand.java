@@ -7,6 +7,7 @@ import dev.biometry.config.JobConfig;
 import dev.biometry.pipeline.BatchEndpoints;
 import dev.biometry.pipeline.BiometryJob;
 import dev.biometry.pipeline.FolderJoinFunction;
+import dev.biometry.pipeline.RequestLinesFormat;
 import dev.biometry.report.BatchReport;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -57,8 +58,15 @@ final class BatchCommand {
             throw new Args.UsageException("--until supports only 'latest' (the end offsets when the run starts)");
         }
         Map<String, String> defaults = new HashMap<>();
-        String baseDir = args.option("base-dir", input == null ? "." : parentOf(input));
-        defaults.put("media-roots", String.join(",", java.nio.file.Path.of("").toAbsolutePath().toString(), baseDir));
+        String baseDir = args.option("base-dir", input == null ? "." : RequestLinesFormat.baseDirOf(input));
+        boolean localBase = RequestLinesFormat.isLocal(baseDir);
+        if (localBase) {
+            baseDir = java.nio.file.Path.of(new Path(baseDir).toUri().getPath()).toAbsolutePath().normalize()
+                    .toString();
+        }
+        String workingDir = java.nio.file.Path.of("").toAbsolutePath().toString();
+        // Media roots are local folders: media next to an input on another file system are not read from there.
+        defaults.put("media-roots", localBase ? String.join(",", workingDir, baseDir) : workingDir);
         defaults.put("models", ModelsLocator.locate(args.option("models")).toString());
         JobConfig config = RunCommand.jobConfig(args, defaults);
 
@@ -69,7 +77,7 @@ final class BatchCommand {
 
         StreamExecutionEnvironment env = batchEnvironment(config);
         BiometryJob.build(env, config, input != null
-                ? BatchEndpoints.fromFile(input, java.nio.file.Path.of(baseDir).toAbsolutePath().toString(), partsDir)
+                ? BatchEndpoints.fromFile(input, baseDir, partsDir)
                 : BatchEndpoints.fromKafka(config, topic, partsDir));
 
         long t0 = System.nanoTime();
@@ -118,11 +126,6 @@ final class BatchCommand {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(config.parallelism());
         return env;
-    }
-
-    private static String parentOf(String input) {
-        java.nio.file.Path parent = java.nio.file.Path.of(input).toAbsolutePath().getParent();
-        return parent == null ? "." : parent.toString();
     }
 
     /**
