@@ -21,7 +21,7 @@ class BenchCommandTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
 
-        int code = Main.run(new String[] {"bench", "--seconds", "3", "--warmup", "1", "--parallelism", "2",
+        int code = Main.run(new String[] {"bench", "--seconds", "3", "--warmup", "1", "--max-warmup", "3", "--parallelism", "2",
                 "--checkpoint-interval", "300ms", "--json", "--models", TestData.modelsDir().toString()},
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
 
@@ -37,6 +37,7 @@ class BenchCommandTest {
         assertThat(throughput.path("analyses_per_s").asDouble()).as(errText).isPositive();
         assertThat(throughput.path("faces_per_s").asDouble()).isPositive();
         assertThat(throughput.path("failed_analyses").asInt()).isZero();
+        assertThat(throughput.path("warmup_s").asDouble()).as("warm-up bounded by --max-warmup").isBetween(1.0, 6.0);
         JsonNode latency = json.path("latency");
         assertThat(latency.path("missing_results").asInt()).isZero();
         for (String isolation : new String[] {"read_committed_ms", "read_uncommitted_ms"}) {
