@@ -1,6 +1,10 @@
 package dev.biometry.config;
 
+import java.io.IOException;
 import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -85,7 +89,11 @@ public final class JobConfig implements Serializable {
             new Option("min-sharpness", "15", "quality gate: smallest Laplacian variance of the aligned inner face"),
             new Option("min-face-score", "0.8", "quality gate: smallest detector score of the chosen face"),
             new Option("webhook-secret", "",
-                    "HMAC-SHA256 key signing webhook deliveries (X-Biometry-Signature); empty sends them unsigned (a warning is logged)"),
+                    "HMAC-SHA256 key signing webhook deliveries (X-Biometry-Signature); empty sends them unsigned (a warning is logged). "
+                            + "Command lines are visible to every local user: prefer `--webhook-secret-file` or the environment variable `"
+                            + "BIOMETRY_WEBHOOK_SECRET` (used when neither option is given)"),
+            new Option("webhook-secret-file", "",
+                    "file holding the webhook secret (UTF-8, one trailing newline ignored), read once at start-up; not with `--webhook-secret`"),
             new Option("webhook-allow-hosts", "",
                     "comma-separated hosts that resolution_endpoint webhooks may go to (`*.example.com` for subdomains); empty refuses all"),
             new Option("webhook-allow-http", "false", "allow plain http:// webhook endpoints (https only by default)"),
@@ -101,6 +109,14 @@ public final class JobConfig implements Serializable {
 
     /** Parses {@code --name value} pairs (names without dashes) over the defaults; unknown names and bad values fail. */
     public static JobConfig fromOptions(Map<String, String> given) {
+        return fromOptions(given, System.getenv());
+    }
+
+    /** Environment variable holding the webhook secret when neither webhook secret option is given. */
+    public static final String WEBHOOK_SECRET_ENV = "BIOMETRY_WEBHOOK_SECRET";
+
+    /** As {@link #fromOptions(Map)}, with the webhook secret looked up in {@code env} as a last resort. */
+    public static JobConfig fromOptions(Map<String, String> given, Map<String, String> env) {
         Map<String, String> values = new LinkedHashMap<>();
         for (Option o : OPTIONS) {
             if (o.defaultValue() != null) {
@@ -113,9 +129,34 @@ public final class JobConfig implements Serializable {
             }
             values.put(e.getKey(), e.getValue());
         }
+        values.put("webhook-secret", webhookSecret(values, env));
+        values.put("webhook-secret-file", "");
         JobConfig c = new JobConfig(values);
         c.validate();
         return c;
+    }
+
+    /** The secret from {@code --webhook-secret}, else the file of {@code --webhook-secret-file}, else {@code env}. */
+    private static String webhookSecret(Map<String, String> values, Map<String, String> env) {
+        String secret = values.get("webhook-secret");
+        String file = values.get("webhook-secret-file");
+        if (!file.isEmpty()) {
+            if (!secret.isEmpty()) {
+                throw new IllegalArgumentException("--webhook-secret and --webhook-secret-file: give one of them");
+            }
+            try {
+                String text = Files.readString(Path.of(file), StandardCharsets.UTF_8);
+                text = text.endsWith("\r\n") ? text.substring(0, text.length() - 2)
+                        : text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
+                if (text.isEmpty()) {
+                    throw new IllegalArgumentException("--webhook-secret-file: " + file + " is empty");
+                }
+                return text;
+            } catch (IOException | InvalidPathException e) {
+                throw new IllegalArgumentException("--webhook-secret-file: cannot read " + file + ": " + e.getMessage());
+            }
+        }
+        return secret.isEmpty() ? env.getOrDefault(WEBHOOK_SECRET_ENV, "") : secret;
     }
 
     public JobConfig withBootstrapServers(String servers) {

@@ -33,8 +33,8 @@ public final class WebhookStage {
                     .name("no-webhooks-in-batch").uid("no-webhooks-in-batch");
         }
         if (config.webhookSecret().isEmpty()) {
-            LOG.warn("--webhook-secret is empty: webhooks are sent without X-Biometry-Signature, so receivers "
-                    + "cannot tell them from forgeries");
+            LOG.warn("no webhook secret (--webhook-secret-file, ${} or --webhook-secret): webhooks are sent without "
+                    + "X-Biometry-Signature, so receivers cannot tell them from forgeries", JobConfig.WEBHOOK_SECRET_ENV);
         }
         HttpPoster poster = HttpPoster.builder()
                 .allowHosts(config.webhookAllowHosts())

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Option parsing, validation, and the README's option table staying complete. */
 class JobConfigTest {
@@ -42,6 +43,31 @@ class JobConfigTest {
         assertThat(c.httpAllowPrivate()).isFalse();
         assertThat(c.httpMaxRedirects()).isEqualTo(3);
         assertThat(c.nonPersistent()).isFalse();
+    }
+
+    @Test
+    void theWebhookSecretComesFromTheOptionTheFileOrTheEnvironment(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("secret");
+        Files.writeString(file, "from-file\n");
+        Map<String, String> env = Map.of(JobConfig.WEBHOOK_SECRET_ENV, "from-env");
+
+        assertThat(JobConfig.fromOptions(Map.of("webhook-secret", "given"), env).webhookSecret()).isEqualTo("given");
+        assertThat(JobConfig.fromOptions(Map.of("webhook-secret-file", file.toString()), env).webhookSecret())
+                .as("one trailing newline dropped").isEqualTo("from-file");
+        assertThat(JobConfig.fromOptions(Map.of(), env).webhookSecret()).isEqualTo("from-env");
+        assertThat(JobConfig.fromOptions(Map.of(), Map.of()).webhookSecret()).isEmpty();
+        assertThat(JobConfig.fromOptions(Map.of("webhook-secret", "given"), env).toString())
+                .doesNotContain("given").contains("******");
+
+        assertThatThrownBy(() -> JobConfig.fromOptions(
+                Map.of("webhook-secret", "given", "webhook-secret-file", file.toString()), env))
+                .hasMessageContaining("give one of them");
+        assertThatThrownBy(() -> JobConfig.fromOptions(
+                Map.of("webhook-secret-file", dir.resolve("missing").toString()), env))
+                .hasMessageContaining("--webhook-secret-file").hasMessageContaining("missing");
+        Files.writeString(file, "\n");
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("webhook-secret-file", file.toString()), env))
+                .hasMessageContaining("is empty");
     }
 
     @Test
