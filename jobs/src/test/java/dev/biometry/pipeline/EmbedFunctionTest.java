@@ -26,11 +26,7 @@ class EmbedFunctionTest {
         String uri = TestData.samplePhoto(2).toUri().toString();
         MediaRef media = new MediaRef("folder-1", "m1", MediaType.IMAGE_FOLDER, new String[] {"photo_selfie"}, uri,
                 null, null);
-        try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new EmbedFunction(TestData.modelsDir().toString(), 0.65f, 1,
-                        FacePolicy.DEFAULT, MediaAnalyzer.Limits.DEFAULTS,
-                        new MediaFetcher(List.of(TestData.modelsDir().resolve("samples").toString()), 10 << 20), TTL)),
-                (FetchedTask f) -> f.task().media().mediaId(), Types.STRING)) {
+        try (var harness = embedHarness()) {
             harness.open();
             harness.setStateTtlProcessingTime(0);
             harness.processElement(new StreamRecord<>(task("an-1", media)));
@@ -54,11 +50,7 @@ class EmbedFunctionTest {
                 TestData.samplePhoto(2).toUri().toString(), null, null);
         MediaRef replaced = new MediaRef("folder-1", "m1", MediaType.IMAGE_FOLDER, new String[0],
                 TestData.samplePhoto(1).toUri().toString(), null, null);
-        try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new EmbedFunction(TestData.modelsDir().toString(), 0.65f, 1,
-                        FacePolicy.DEFAULT, MediaAnalyzer.Limits.DEFAULTS,
-                        new MediaFetcher(List.of(TestData.modelsDir().resolve("samples").toString()), 10 << 20), TTL)),
-                (FetchedTask f) -> f.task().media().mediaId(), Types.STRING)) {
+        try (var harness = embedHarness()) {
             harness.open();
             harness.processElement(new StreamRecord<>(task("an-1", first)));
             harness.processElement(new StreamRecord<>(task("an-2", replaced)));
@@ -67,6 +59,16 @@ class EmbedFunctionTest {
             assertThat(out).extracting(EmbeddedMedia::fromCache).containsExactly(false, false);
             assertThat(out.get(1).embedding()).isNotEqualTo(out.get(0).embedding());
         }
+    }
+
+    /** The embedding operator on the real models, with a 24 h cache over the sample photos. */
+    private static KeyedOneInputStreamOperatorTestHarness<String, FetchedTask, EmbeddedMedia> embedHarness()
+            throws Exception {
+        return new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new EmbedFunction(TestData.modelsDir().toString(), 0.65f, 1,
+                        FacePolicy.DEFAULT, MediaAnalyzer.Limits.DEFAULTS,
+                        new MediaFetcher(List.of(TestData.modelsDir().resolve("samples").toString()), 10 << 20), TTL)),
+                (FetchedTask f) -> f.task().media().mediaId(), Types.STRING);
     }
 
     private static FetchedTask task(String analysis, MediaRef media) {
