@@ -20,9 +20,9 @@ import javax.net.ssl.SSLSocketFactory;
 /**
  * Sends one HTTP/1.1 {@code POST} to a URL under the rules of {@link GuardedConnector} (allow-list, non-public
  * addresses refused after DNS, connection to the checked address, TLS with SNI and host-name verification) and
- * returns the response status. Redirects are not followed. One deadline bounds the whole exchange: connecting, the
- * TLS handshake, writing the body (a watchdog closes the socket of a peer that stops reading) and reading the
- * response head; the response body is not read.
+ * returns the response status with its {@code Retry-After}. Redirects are not followed. One deadline bounds the
+ * whole exchange: connecting, the TLS handshake, writing the body (a watchdog closes the socket of a peer that stops
+ * reading) and reading the response head; the response body is not read.
  *
  * <p>The configuration is serializable; the watchdog thread starts on first use and ends with {@link #close()}.
  */
@@ -34,6 +34,14 @@ public final class HttpPoster implements Serializable, AutoCloseable {
     private final long timeoutMillis;
 
     private transient ScheduledThreadPoolExecutor watchdog;
+
+    /**
+     * The final response of a post.
+     *
+     * @param status the HTTP status
+     * @param retryAfter the raw {@code Retry-After} header value (first one), or null when there is none
+     */
+    public record Response(int status, String retryAfter) {}
 
     private HttpPoster(Builder builder) {
         this.connector = builder.connector.build();
@@ -54,13 +62,14 @@ public final class HttpPoster implements Serializable, AutoCloseable {
 
     /**
      * Posts {@code body} with {@code headers} (sent in order, after {@code Host}; {@code Content-Length} and
-     * {@code Connection: close} are added) and returns the final status (interim 1xx responses are skipped).
+     * {@code Connection: close} are added) and returns the final status and its {@code Retry-After} (interim 1xx
+     * responses are skipped).
      *
      * @throws TargetRefusedException when the URL or an address it resolves to is not allowed; nothing was sent
      * @throws IOException when the host does not resolve or answer, TLS fails, the response is malformed or the
      *     timeout passes; the message names the URL without query
      */
-    public int post(String url, List<Map.Entry<String, String>> headers, byte[] body)
+    public Response post(String url, List<Map.Entry<String, String>> headers, byte[] body)
             throws TargetRefusedException, IOException {
         URI uri = connector.parse(url);
         long deadlineNanos = System.nanoTime() + timeoutMillis * 1_000_000;
@@ -73,7 +82,8 @@ public final class HttpPoster implements Serializable, AutoCloseable {
                 Http11Wire.writeRequest(new BufferedOutputStream(socket.getOutputStream()), "POST", target,
                         hostHeader, headers, body);
                 InputStream in = new BufferedInputStream(new Http11Wire.DeadlineInputStream(socket, deadlineNanos));
-                return Http11Wire.readHead(in).status();
+                Http11Wire.Head head = Http11Wire.readHead(in);
+                return new Response(head.status(), head.first("retry-after"));
             } finally {
                 guard.cancel(false);
             }

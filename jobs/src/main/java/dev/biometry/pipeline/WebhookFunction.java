@@ -36,7 +36,8 @@ import org.apache.flink.util.Collector;
 
 /**
  * Delivers final analysis results (keyed by analyse id) to their {@code resolution_endpoint} with
- * {@link WebhookSender}, retrying with backoff until delivered, rejected, refused or past the deadline; the last
+ * {@link WebhookSender}, retrying with backoff (or a longer {@code Retry-After} of the receiver, see
+ * {@link RetryPolicy#delayMillis}) until delivered, rejected, refused or past the deadline; the last
  * three go to the dead-letter output (error 4 for a refused endpoint, 11 otherwise) with the analysis as payload.
  *
  * <ul>
@@ -217,9 +218,9 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
                 if (now >= delivery.deadline()) {
                     giveUp(delivery.withRetryAt(now, result.message()), timers, out);
                 } else {
-                    long backoff = retryPolicy.backoffMillis(delivery.attempts(),
-                            ThreadLocalRandom.current().nextDouble());
-                    long next = Math.min(delivery.deadline(), now + backoff);
+                    long delay = retryPolicy.delayMillis(delivery.attempts(),
+                            ThreadLocalRandom.current().nextDouble(), result.retryAfterMillis());
+                    long next = Math.min(delivery.deadline(), now + delay);
                     retries.inc();
                     arm(delivery.withRetryAt(next, result.message()), next, timers);
                 }

@@ -30,7 +30,10 @@ public final class WebhookSender implements Serializable, AutoCloseable {
         REJECTED,
         /** The endpoint may not be contacted (scheme, allow-list, address): nothing was sent. */
         REFUSED,
-        /** A 5xx, 408, 429 or other status, a network error or a timeout: try again later. */
+        /**
+         * A 5xx, 408, 429 or other status, a network error or a timeout: try again later, not before a
+         * {@code Retry-After} of the answer.
+         */
         RETRY
     }
 
@@ -39,8 +42,16 @@ public final class WebhookSender implements Serializable, AutoCloseable {
      *
      * @param status the HTTP status, or 0 when there was none
      * @param message what happened, naming the endpoint without query string
+     * @param retryAfterMillis the delay a valid {@code Retry-After} of a {@link Outcome#RETRY} answer asks for (see
+     *     {@link RetryPolicy#parseRetryAfterMillis}); -1 when there is none, and for the other outcomes
      */
-    public record Result(Outcome outcome, int status, String message) {}
+    public record Result(Outcome outcome, int status, String message, long retryAfterMillis) {
+
+        /** A result without a {@code Retry-After}. */
+        public Result(Outcome outcome, int status, String message) {
+            this(outcome, status, message, -1);
+        }
+    }
 
     private final HttpPoster poster;
     private final byte[] secret;
@@ -73,11 +84,13 @@ public final class WebhookSender implements Serializable, AutoCloseable {
                     WebhookSignature.sign(secret, timestampSeconds, body)));
         }
         try {
-            int status = poster.post(endpoint, headers, body);
+            HttpPoster.Response response = poster.post(endpoint, headers, body);
+            int status = response.status();
             return switch (RetryPolicy.verdict(status)) {
                 case DELIVERED -> new Result(Outcome.DELIVERED, status, "HTTP " + status + " from " + where);
                 case REJECTED -> new Result(Outcome.REJECTED, status, "HTTP " + status + " from " + where);
-                case RETRY -> new Result(Outcome.RETRY, status, "HTTP " + status + " from " + where);
+                case RETRY -> new Result(Outcome.RETRY, status, "HTTP " + status + " from " + where,
+                        RetryPolicy.parseRetryAfterMillis(response.retryAfter(), System.currentTimeMillis()));
             };
         } catch (TargetRefusedException e) {
             return new Result(Outcome.REFUSED, 0, e.getMessage());

@@ -10,6 +10,7 @@ import dev.biometry.webhook.WebhookSender;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -24,8 +25,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link WebhookFunction} in an operator test harness on processing time, sending to real HTTP receivers on
- * 127.0.0.1: what each answer does, the backoff, the deadline, refused targets, the bound on attempts in flight,
- * waiting for the checkpoint and a restore; and neither keyed state nor a timer left once a delivery has ended.
+ * 127.0.0.1: what each answer does, the backoff, a {@code Retry-After}, the deadline, refused targets, the bound
+ * on attempts in flight, waiting for the checkpoint and a restore; and neither keyed state nor a timer left once a
+ * delivery has ended.
  */
 class WebhookFunctionTest {
 
@@ -36,6 +38,7 @@ class WebhookFunctionTest {
             new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(10));
 
     private WebhookReceiver receiver;
+    private RetryPolicy policy = POLICY;
     private WebhookFunction function;
     private KeyedOneInputStreamOperatorTestHarness<String, ResultRecord, DeadLetter> harness;
 
@@ -92,6 +95,50 @@ class WebhookFunctionTest {
         assertThat(receiver.requests()).hasSize(2);
         assertThat(receiver.requests().get(1).body()).isEqualTo(receiver.requests().get(0).body());
         assertThat(harness.extractOutputValues()).isEmpty();
+        assertNothingLeft();
+    }
+
+    /**
+     * A 429 asking for longer than the backoff gets what it asked for; asking for more than the maximum backoff gets
+     * the maximum; and no attempt is scheduled past the deadline.
+     */
+    @Test
+    void aTooManyRequestsIsRetriedNoEarlierThanItsRetryAfterCappedByMaxBackoffAndDeadline() throws Exception {
+        policy = new RetryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(12));
+        long deadline = T0 + 12_000;
+        receiver = WebhookReceiver.answering(429)
+                .withResponseHeaders((n, r) -> Map.of("Retry-After", n == 1 ? "3" : "60"));
+        open(loopback(), false, 32);
+
+        harness.processElement(new StreamRecord<>(result(ANALYSIS, endpoint("/hook"))));
+        awaitAttemptThenPoll(ANALYSIS);
+        // backoff after one failure: 0.5 to 1 s; Retry-After: 3 s
+        long next = harness.getProcessingTime() + 3_000;
+        assertNextAttemptAt(next, "HTTP 429");
+        harness.setProcessingTime(next - 1);
+        assertThat(receiver.requests()).as("not before the Retry-After").hasSize(1);
+        harness.setProcessingTime(next);
+        awaitAttemptThenPoll(ANALYSIS);
+        assertThat(receiver.requests()).hasSize(2);
+
+        // Retry-After: 60 s, capped at the maximum backoff of 5 s (the own backoff is at most 2 s)
+        next = harness.getProcessingTime() + 5_000;
+        assertThat(next).isLessThan(deadline);
+        assertNextAttemptAt(next, "HTTP 429");
+        harness.setProcessingTime(next);
+        awaitAttemptThenPoll(ANALYSIS);
+
+        // 5 s more would pass the deadline: the last attempt is at the deadline, then the delivery fails
+        assertThat(harness.getProcessingTime() + 5_000).isGreaterThan(deadline);
+        assertNextAttemptAt(deadline, "HTTP 429");
+        harness.setProcessingTime(deadline);
+        awaitAttemptThenPoll(ANALYSIS);
+
+        assertThat(receiver.requests()).hasSize(4);
+        List<DeadLetter> out = harness.extractOutputValues();
+        assertThat(out).hasSize(1);
+        assertThat(out.get(0).errorMessage()).isEqualTo("EXTERNAL SERVICE: webhook not delivered within 12s "
+                + "(4 attempts); last: HTTP 429 from " + endpoint("/hook"));
         assertNothingLeft();
     }
 
@@ -256,7 +303,7 @@ class WebhookFunctionTest {
 
     private void open(HttpPoster poster, boolean waitForCheckpoint, int maxInFlight, OperatorSubtaskState restored,
             long restoredCheckpointId) throws Exception {
-        function = new WebhookFunction(new WebhookSender(poster, "harness-secret"), POLICY, maxInFlight,
+        function = new WebhookFunction(new WebhookSender(poster, "harness-secret"), policy, maxInFlight,
                 waitForCheckpoint, "biometry.results");
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(function), ResultRecord::analyseId, Types.STRING);
@@ -291,6 +338,16 @@ class WebhookFunctionTest {
         harness.getOperator().setCurrentKey(analyseId);
         return harness.getOperator().getKeyedStateStore().getState(
                 new ValueStateDescriptor<>("pending-delivery", TypeInformation.of(PendingDelivery.class))).value();
+    }
+
+    /** The delivery waits for its next attempt at {@code at}, with one processing-time timer there. */
+    private void assertNextAttemptAt(long at, String lastError) throws Exception {
+        PendingDelivery waiting = pending(ANALYSIS);
+        assertThat(waiting.lastError()).contains(lastError);
+        assertThat(waiting.nextAttemptAt()).isEqualTo(at);
+        assertThat(waiting.timerAt()).isEqualTo(at);
+        assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
+        assertThat(harness.getProcessingTimeService().getActiveTimerTimestamps()).containsExactly(at);
     }
 
     private void assertNothingLeft() throws Exception {

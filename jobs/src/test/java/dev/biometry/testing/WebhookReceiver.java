@@ -28,6 +28,12 @@ public final class WebhookReceiver implements AutoCloseable {
         int status(int requestNumber, Request request);
     }
 
+    /** The response headers for the n-th request (1-based). */
+    @FunctionalInterface
+    public interface HeaderScript {
+        Map<String, String> headers(int requestNumber, Request request);
+    }
+
     /** One received request: path with query, headers (first value per lower-case name), body. */
     public record Request(String method, String pathAndQuery, Map<String, String> headers, byte[] body,
             long receivedAtMillis) {
@@ -41,6 +47,7 @@ public final class WebhookReceiver implements AutoCloseable {
     private final ExecutorService executor = Executors.newCachedThreadPool();
     private final List<Request> requests = new CopyOnWriteArrayList<>();
     private volatile Script script;
+    private volatile HeaderScript headerScript = (n, r) -> Map.of();
 
     public WebhookReceiver(Script script) throws IOException {
         this.script = script;
@@ -54,10 +61,13 @@ public final class WebhookReceiver implements AutoCloseable {
                 Request request = new Request(exchange.getRequestMethod(), exchange.getRequestURI().toString(), headers,
                         in.readAllBytes(), System.currentTimeMillis());
                 int status;
+                Map<String, String> responseHeaders;
                 synchronized (requests) {
                     requests.add(request);
                     status = this.script.status(requests.size(), request);
+                    responseHeaders = this.headerScript.headers(requests.size(), request);
                 }
+                responseHeaders.forEach((name, value) -> exchange.getResponseHeaders().add(name, value));
                 exchange.sendResponseHeaders(status, -1);
             } finally {
                 exchange.close();
@@ -79,6 +89,12 @@ public final class WebhookReceiver implements AutoCloseable {
     /** Replaces the script, e.g. to bring a receiver "back up". */
     public void answer(IntSupplier status) {
         this.script = (n, r) -> status.getAsInt();
+    }
+
+    /** Adds the headers {@code headers} gives to every later answer, e.g. a {@code Retry-After}. */
+    public WebhookReceiver withResponseHeaders(HeaderScript headers) {
+        this.headerScript = headers;
+        return this;
     }
 
     public int port() {

@@ -14,7 +14,12 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -94,6 +99,39 @@ class WebhookSenderTest {
                 assertThat(result.message()).contains("HTTP " + status).doesNotContain(QUERY_SECRET);
             }
         }
+    }
+
+    @Test
+    void theRetryAfterOfARetryableAnswerTravelsInTheResult() throws Exception {
+        String inAMinute = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH)
+                .format(ZonedDateTime.now(ZoneOffset.UTC).plusSeconds(60));
+        // "/status/NNN/<name>" answers NNN with the Retry-After named
+        Map<String, String> retryAfters = Map.of("seconds", "7", "date", inAMinute, "garbage", "soon");
+        receiver.withResponseHeaders((n, r) -> {
+            String value = retryAfters.get(r.pathAndQuery().substring(r.pathAndQuery().lastIndexOf('/') + 1));
+            return value == null ? Map.of() : Map.of("Retry-After", value);
+        });
+        try (WebhookSender sender = new WebhookSender(loopbackPoster().build(), SECRET)) {
+            Result seconds = sender.send(url("/status/503/seconds"), "a", "FINISHED", BODY, 1L);
+            assertThat(seconds.outcome()).isEqualTo(Outcome.RETRY);
+            assertThat(seconds.status()).isEqualTo(503);
+            assertThat(seconds.retryAfterMillis()).isEqualTo(7_000);
+
+            Result date = sender.send(url("/status/429/date"), "a", "FINISHED", BODY, 1L);
+            assertThat(date.outcome()).isEqualTo(Outcome.RETRY);
+            assertThat(date.retryAfterMillis()).as("an HTTP-date a minute ahead").isBetween(55_000L, 60_000L);
+
+            Result without = sender.send(url("/status/503/none"), "a", "FINISHED", BODY, 1L);
+            assertThat(without.outcome()).isEqualTo(Outcome.RETRY);
+            assertThat(without.retryAfterMillis()).isEqualTo(-1);
+
+            assertThat(sender.send(url("/status/503/garbage"), "a", "FINISHED", BODY, 1L).retryAfterMillis())
+                    .isEqualTo(-1);
+            Result delivered = sender.send(url("/status/200/seconds"), "a", "FINISHED", BODY, 1L);
+            assertThat(delivered.outcome()).isEqualTo(Outcome.DELIVERED);
+            assertThat(delivered.retryAfterMillis()).as("only a retry waits").isEqualTo(-1);
+        }
+        assertThat(receiver.requests()).hasSize(5);
     }
 
     @Test
