@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,7 +73,7 @@ public final class RequestLines {
      * for none, or is not JSON, becomes one dead letter).
      */
     public static int analysesCounted(String raw) {
-        return Math.max(1, prepare(raw, Path.of("."), () -> "").analyseIds().size());
+        return Math.max(1, prepare(raw, UnaryOperator.identity(), () -> "").analyseIds().size());
     }
 
     /** A URI without a scheme is a path relative to {@code base}. */
@@ -80,7 +81,11 @@ public final class RequestLines {
         if (hasScheme(uri)) {
             return uri;
         }
-        return base.resolve(uri).normalize().toUri().toString();
+        try {
+            return base.resolve(uri).normalize().toUri().toString();
+        } catch (InvalidPathException e) {
+            return uri; // left as it is: validation or the media fetch reports it
+        }
     }
 
     /**
