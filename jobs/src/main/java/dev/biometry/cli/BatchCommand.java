@@ -110,7 +110,8 @@ final class BatchCommand {
             }
             String html = BatchReport.html(results, new BatchReport.RunInfo(input != null ? input : "topic " + topic,
                     total < 0 ? results.size() + deadLines.size() : total, deadLines.size(), seconds,
-                    Runtime.getRuntime().availableProcessors() + " cores, " + Machine.cpuModel()));
+                    Runtime.getRuntime().availableProcessors() + " cores, " + Machine.cpuModel(),
+                    config.defaultThreshold()));
             try (OutputStream o = new Path(report).getFileSystem().create(new Path(report), FileSystem.WriteMode.OVERWRITE)) {
                 o.write(html.getBytes(StandardCharsets.UTF_8));
             }

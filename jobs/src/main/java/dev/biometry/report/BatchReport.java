@@ -16,7 +16,13 @@ import java.util.TreeMap;
 public final class BatchReport {
 
     /** The run as a whole: how many requests were read, wall time, dead letters. */
-    public record RunInfo(String input, long requestLines, long deadLetters, double seconds, String machine) {}
+    /**
+     * The run around the results.
+     *
+     * @param defaultThreshold the job's {@code --threshold}, for analyses without {@code params.threshold}
+     */
+    public record RunInfo(String input, long requestLines, long deadLetters, double seconds, String machine,
+            double defaultThreshold) {}
 
     private static final int BINS = 20;
 
@@ -39,7 +45,7 @@ public final class BatchReport {
                 analysisErrors.merge(r.get("error_code").asInt(), 1, Integer::sum);
             }
             JsonNode min = r.at("/results_data/min_confidence");
-            double ownThreshold = r.at("/params/threshold").asDouble(0.85);
+            double ownThreshold = r.at("/params/threshold").asDouble(run.defaultThreshold());
             if (min.isNumber()) {
                 int bin = Math.max(0, Math.min(BINS - 1, (int) (min.asDouble() * BINS)));
                 histogram[bin]++;
@@ -61,7 +67,7 @@ public final class BatchReport {
             }
         }
         double threshold = thresholds.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey)
-                .orElse(0.85);
+                .orElse(run.defaultThreshold());
         media.sort(Comparator.comparingLong((String[] m) -> Long.parseLong(m[2])).reversed());
 
         StringBuilder h = new StringBuilder(16_384);

@@ -51,7 +51,7 @@ class BatchReportTest {
                      "results_media":[]}"""));
 
     private final String html = BatchReport.html(RESULTS, new BatchReport.RunInfo("requests.jsonl", 6, 1, 2.0,
-            "2 cores, test CPU"));
+            "2 cores, test CPU", 0.85));
 
     @Test
     void countsByResolutionAndState() {
@@ -125,5 +125,17 @@ class BatchReportTest {
         } catch (Exception e) {
             throw new IllegalArgumentException(e);
         }
+    }
+
+    /** Analyses without params.threshold are judged, and the line drawn, at the job's --threshold. */
+    @Test
+    void withoutParamsTheJobsThresholdApplies() throws Exception {
+        List<JsonNode> noParams = List.of(Json.mapper().readTree("""
+                {"analyse_id":"p","state":"FINISHED","resolution_status":"SUCCESS",
+                 "results_data":{"min_confidence":0.75,"max_confidence":0.75},"results_media":[]}"""));
+        String report = BatchReport.html(noParams, new BatchReport.RunInfo("r.jsonl", 1, 0, 1.0, "cpu", 0.7));
+
+        assertThat(report).contains("threshold 0.70</text>");
+        assertThat(report).containsPattern("fill=\"#2e7d32\"><title>0\\.75-0\\.80: 1, 1 at or above the threshold");
     }
 }
