@@ -107,7 +107,7 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
             OzError invalidParams = invalidParams(request);
             if (invalidParams != null) {
                 analysesAccounted.add(1.0);
-                ctx.output(RESULTS, Results.failed(header(request), knownEligibleMedia(request), invalidParams,
+                ctx.output(RESULTS, Results.failed(header(request), mediaObjects(eligible(scope(request))), invalidParams,
                         request.resolutionEndpoint(), now));
             } else if (missingMedia(request).isEmpty()) {
                 start(request, ctx, out);
@@ -140,7 +140,7 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
             pending.remove(p.request().analyseId());
             AnalysisRequest r = p.request();
             List<String> missing = missingMedia(r);
-            ctx.output(RESULTS, Results.failed(header(r), knownMedia(r), new OzError(OzError.NOT_EXIST,
+            ctx.output(RESULTS, Results.failed(header(r), mediaObjects(scope(r)), new OzError(OzError.NOT_EXIST,
                             "media not found in folder " + r.folderId() + " after " + mediaWait.toSeconds() + " s: " + missing),
                     r.resolutionEndpoint(), timestamp));
             analysesAccounted.add(1.0);
@@ -184,9 +184,9 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
     private void start(AnalysisRequest request, Context ctx, Collector<EmbedTask> out) throws Exception {
         long now = ctx.timerService().currentProcessingTime();
         List<MediaRef> scope = scope(request);
-        List<MediaRef> eligible = scope.stream().filter(m -> !m.hasTag(MediaRef.TAG_PHOTO_ID_BACK)).toList();
+        List<MediaRef> eligible = eligible(scope);
         BiometryAnalyzer.AnalysisHeader header = header(request);
-        List<MediaObject> eligibleObjects = eligible.stream().map(MediaObject::of).toList();
+        List<MediaObject> eligibleObjects = mediaObjects(eligible);
         if (eligible.size() < 2) {
             analysesAccounted.add(1.0);
             int ignored = scope.size() - eligible.size();
@@ -207,12 +207,18 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         }
     }
 
-    /** The media an analysis covers: those named in source_media (in that order), else every media of the folder. */
+    /**
+     * The media an analysis covers that the folder knows: those named in source_media (in that order), else every
+     * media of the folder.
+     */
     private List<MediaRef> scope(AnalysisRequest request) throws Exception {
         List<MediaRef> scope = new ArrayList<>();
         if (request.sourceMedia() != null) {
             for (String id : request.sourceMedia()) {
-                scope.add(media.get(id).media());
+                FolderMedia fm = media.get(id);
+                if (fm != null) {
+                    scope.add(fm.media());
+                }
             }
         } else {
             List<FolderMedia> all = new ArrayList<>();
@@ -239,20 +245,9 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
                 + (request.threshold() == null ? ", the job's default" : "") + ")");
     }
 
-    /** The media of the analysis' scope that the folder knows now, without those tagged photo_id_back. */
-    private List<MediaObject> knownEligibleMedia(AnalysisRequest request) throws Exception {
-        List<MediaRef> known = new ArrayList<>();
-        if (request.sourceMedia() == null) {
-            known.addAll(scope(request));
-        } else {
-            for (String id : request.sourceMedia()) {
-                FolderMedia fm = media.get(id);
-                if (fm != null) {
-                    known.add(fm.media());
-                }
-            }
-        }
-        return known.stream().filter(m -> !m.hasTag(MediaRef.TAG_PHOTO_ID_BACK)).map(MediaObject::of).toList();
+    /** The media biometry compares: all but those tagged photo_id_back. */
+    private static List<MediaRef> eligible(List<MediaRef> media) {
+        return media.stream().filter(m -> !m.hasTag(MediaRef.TAG_PHOTO_ID_BACK)).toList();
     }
 
     private List<String> missingMedia(AnalysisRequest request) throws Exception {
@@ -267,15 +262,8 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         return missing;
     }
 
-    private List<MediaObject> knownMedia(AnalysisRequest request) throws Exception {
-        List<MediaObject> known = new ArrayList<>();
-        for (String id : request.sourceMedia()) {
-            FolderMedia fm = media.get(id);
-            if (fm != null) {
-                known.add(MediaObject.of(fm.media()));
-            }
-        }
-        return known;
+    private static List<MediaObject> mediaObjects(List<MediaRef> media) {
+        return media.stream().map(MediaObject::of).toList();
     }
 
     private BiometryAnalyzer.AnalysisHeader header(AnalysisRequest r) {
