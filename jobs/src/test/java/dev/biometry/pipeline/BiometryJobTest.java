@@ -13,6 +13,7 @@ import dev.biometry.face.FaceEngine;
 import dev.biometry.face.FaceEngineConfig;
 import dev.biometry.match.Calibration;
 import dev.biometry.match.PairwiseMatch;
+import dev.biometry.testing.JobMetrics;
 import dev.biometry.testing.JobRun;
 import dev.biometry.testing.KafkaTopicReader;
 import dev.biometry.testing.KafkaTopicReader.Message;
@@ -25,11 +26,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.metrics.Counter;
-import org.apache.flink.metrics.Histogram;
-import org.apache.flink.metrics.Metric;
 import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -413,25 +410,11 @@ class BiometryJobTest {
 
     /** The sum over every subtask of the job's counter {@code name}; 0 before any subtask registered it. */
     private static long counterSum(String name) {
-        long sum = 0;
-        for (Metric m : metrics(name)) {
-            sum += ((Counter) m).getCount();
-        }
-        return sum;
+        return JobMetrics.counterSum(REPORTER, run.job().getJobID(), name);
     }
 
     /** How many values every subtask's histogram {@code name} has recorded. */
     private static long histogramCount(String name) {
-        long count = 0;
-        for (Metric m : metrics(name)) {
-            count += ((Histogram) m).getCount();
-        }
-        return count;
-    }
-
-    /** The job's metrics whose own name (the identifier's last part) is {@code name}. */
-    private static java.util.Collection<Metric> metrics(String name) {
-        JobID id = run.job().getJobID();
-        return REPORTER.findMetrics(id, "\\." + java.util.regex.Pattern.quote(name) + "$").values();
+        return JobMetrics.histogramCount(REPORTER, run.job().getJobID(), name);
     }
 }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.biometry.api.Json;
 import dev.biometry.config.JobConfig;
+import dev.biometry.testing.JobMetrics;
 import dev.biometry.testing.JobRun;
 import dev.biometry.testing.KafkaTopicReader.Message;
 import dev.biometry.testing.TestData;
@@ -29,9 +30,6 @@ import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
-import org.apache.flink.metrics.Counter;
-import org.apache.flink.metrics.Histogram;
-import org.apache.flink.metrics.Metric;
 import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -319,23 +317,13 @@ class WebhookJobTest {
 
     /** The sum of the job's counters called {@code name} over its subtasks (fails if there is none). */
     private static long counterSum(JobID id, String name) {
-        Map<String, Metric> metrics = REPORTER.findMetrics(id, name);
-        assertThat(metrics).as("metrics " + name).isNotEmpty();
-        long sum = 0;
-        for (Metric m : metrics.values()) {
-            sum += ((Counter) m).getCount();
-        }
-        return sum;
+        assertThat(JobMetrics.named(REPORTER, id, name)).as("metrics " + name).isNotEmpty();
+        return JobMetrics.counterSum(REPORTER, id, name);
     }
 
     /** The samples of the job's histograms called {@code name} over its subtasks (fails if there is none). */
     private static long histogramSamples(JobID id, String name) {
-        Map<String, Metric> metrics = REPORTER.findMetrics(id, name);
-        assertThat(metrics).as("metrics " + name).isNotEmpty();
-        long sum = 0;
-        for (Metric m : metrics.values()) {
-            sum += ((Histogram) m).getCount();
-        }
-        return sum;
+        assertThat(JobMetrics.named(REPORTER, id, name)).as("metrics " + name).isNotEmpty();
+        return JobMetrics.histogramCount(REPORTER, id, name);
     }
 }
