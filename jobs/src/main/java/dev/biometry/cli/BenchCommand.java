@@ -166,7 +166,7 @@ final class BenchCommand {
             summary(json, report, cores, rawFacesPerSecond, analysesPerSecond, pipelineFacesPerSecond, p99);
         }
         ((ObjectNode) json.get("load_average")).put("end", loadAverage());
-        long peakRss = peakRssKilobytes();
+        long peakRss = ProcessMemory.peakRssKilobytes();
         json.put("peak_rss_mb", peakRss < 0 ? -1 : round(peakRss / 1024.0, 0));
         report.printf(Locale.ROOT, "peak RSS         %.0f MB (VmHWM); load average at end %s%n", peakRss / 1024.0, loadAverage());
         if (!args.flag("json")) {
@@ -645,20 +645,6 @@ final class BenchCommand {
         } catch (IOException | RuntimeException e) {
             return "unknown";
         }
-    }
-
-    /** Peak resident set size of this process in KiB (VmHWM), or -1 where /proc is not available. */
-    static long peakRssKilobytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // not Linux
-        }
-        return -1;
     }
 
     /** Rounds for display; NaN stays NaN (written as JSON null by {@link #nanToNull}). */

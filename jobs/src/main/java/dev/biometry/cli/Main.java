@@ -35,6 +35,11 @@ public final class Main {
                   benchmark on 1920x1080 JPEGs in one process: raw face chain (faces/s), the whole job with an
                   in-process broker at maximum rate (analyses/s, faces/s), then at --load of it (latency p50/95/99)
                   (needs jobs/target/biometry-local.jar)
+              soak [--minutes 30] [--rate 4] [--hostile-every 4] [--report-every 60s] [--drain 180s]
+                   [--rss-tolerance 0.10] [--rss-baseline-minute 5] [job options]
+                  steady mixed load with hostile inputs through the whole job; prints results/s, heap, direct
+                  memory, RSS and ORT sessions per interval; fails on a lost or wrong answer, a restart or RSS growth
+                  (needs jobs/target/biometry-local.jar)
 
             Job options (run, local): see README "Job options"; each is --name value.
 
@@ -75,6 +80,7 @@ public final class Main {
                 case "local" -> withFlink(() -> LocalCommand.run(rest, out, err));
                 case "batch" -> withFlink(() -> BatchCommand.run(rest, out, err));
                 case "bench" -> withFlink(() -> BenchCommand.run(rest, out, err));
+                case "soak" -> withFlink(() -> SoakCommand.run(rest, out, err));
                 default -> throw new Args.UsageException("unknown command '" + args[0] + "'");
             };
         } catch (Args.UsageException e) {

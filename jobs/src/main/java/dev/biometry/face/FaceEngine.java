@@ -124,6 +124,12 @@ public final class FaceEngine implements AutoCloseable {
      * decode when its face turns out small, so 1080p photos are decoded at full size.
      */
     public static final int REDUCED_DECODE_MIN_SIDE = 960;
+
+    /** ONNX Runtime sessions open in this JVM (three per engine): a number that grows over time is a leak. */
+    public static int openSessions() {
+        return OnnxModel.openSessions();
+    }
+
     /**
      * Height a face found in a reduced decode must have for its crop to be used: below it the 112x112 aligned face
      * would be upsampled, so the face is measured again in a finer decode (see {@link #finerReduction}).

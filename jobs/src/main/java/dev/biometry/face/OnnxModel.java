@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One ONNX Runtime session with a single float input whose direct buffer is reused on every call (a heap
@@ -21,12 +22,16 @@ import java.util.Map;
  */
 final class OnnxModel implements AutoCloseable {
 
+    /** Sessions created and not yet closed in this JVM (the soak command watches it for leaks). */
+    private static final AtomicInteger OPEN_SESSIONS = new AtomicInteger();
+
     private final String fileName;
     private final OrtEnvironment env;
     private final OrtSession session;
     private final String inputName;
     private final long[] inputShape;
     private final FloatBuffer input;
+    private boolean closed;
 
     OnnxModel(OrtEnvironment env, OrtSession.SessionOptions options, Path file, String inputName, long[] inputShape)
             throws OrtException {
@@ -44,6 +49,7 @@ final class OnnxModel implements AutoCloseable {
             session.close();
             throw e;
         }
+        OPEN_SESSIONS.incrementAndGet();
         int elements = Math.toIntExact(Arrays.stream(inputShape).reduce(1, (x, y) -> x * y));
         this.input = ByteBuffer.allocateDirect(elements * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
@@ -89,8 +95,16 @@ final class OnnxModel implements AutoCloseable {
         }
     }
 
+    static int openSessions() {
+        return OPEN_SESSIONS.get();
+    }
+
     @Override
     public void close() throws OrtException {
-        session.close();
+        if (!closed) {
+            closed = true;
+            session.close();
+            OPEN_SESSIONS.decrementAndGet();
+        }
     }
 }
