@@ -8,9 +8,6 @@ import dev.biometry.api.Json;
 import dev.biometry.face.FaceCrops;
 import dev.biometry.face.FaceEngine;
 import dev.biometry.face.FaceEngineConfig;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,11 +15,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
-import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.opencv.global.opencv_imgcodecs;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Scalar;
 
@@ -98,11 +90,11 @@ final class SoakInputs {
         corrupt[2] = (byte) 0xFF;
         corruptJpeg = Files.write(dir.resolve("corrupt.jpg"), corrupt);
         textAsJpeg = Files.write(dir.resolve("text.jpg"), "this is not a picture\n".repeat(100).getBytes(StandardCharsets.UTF_8));
-        hugePngHeader = Files.write(dir.resolve("huge-header.png"), pngHeader(30_000, 30_000));
+        hugePngHeader = Files.write(dir.resolve("huge-header.png"), HostileMedia.pngHeader(30_000, 30_000));
         zipBomb = dir.resolve("bomb.zip");
-        writeZipBomb(zipBomb, 200L << 20);
+        Files.write(zipBomb, HostileMedia.zipBomb(200L << 20));
         bigShotsSet = dir.resolve("big-shots.zip");
-        writeBigShotsSet(bigShotsSet, 6, 6000, 6000);
+        Files.write(bigShotsSet, HostileMedia.uniformShotsSet(6, 6000, 6000));
     }
 
     /** Writes the media files into {@code dir} (the run's media root). */
@@ -265,49 +257,5 @@ final class SoakInputs {
 
     private static byte[] bytes(ObjectNode json) {
         return Json.write(json).getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** A PNG signature and an IHDR chunk declaring {@code width} x {@code height} RGB, then nothing. */
-    static byte[] pngHeader(int width, int height) {
-        ByteBuffer ihdr = ByteBuffer.allocate(17);
-        ihdr.put("IHDR".getBytes(StandardCharsets.US_ASCII)).putInt(width).putInt(height)
-                .put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
-        CRC32 crc = new CRC32();
-        crc.update(ihdr.array());
-        return ByteBuffer.allocate(8 + 4 + 17 + 4)
-                .put(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'})
-                .putInt(13).put(ihdr.array()).putInt((int) crc.getValue()).array();
-    }
-
-    /** A ZIP with one entry of {@code bytes} zeros (about 1000:1 compressed). */
-    static void writeZipBomb(Path file, long bytes) throws IOException {
-        try (OutputStream os = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(os)) {
-            zip.putNextEntry(new ZipEntry("frame.png"));
-            byte[] zeros = new byte[1 << 20];
-            for (long written = 0; written < bytes; written += zeros.length) {
-                zip.write(zeros);
-            }
-            zip.closeEntry();
-        }
-    }
-
-    /** A shots set of {@code frames} uniform {@code width} x {@code height} PNGs: small on disk, large decoded. */
-    static void writeBigShotsSet(Path file, int frames, int width, int height) throws IOException {
-        byte[] png;
-        try (Mat picture = new Mat(height, width, CV_8UC3, new Scalar(120, 110, 100, 0));
-                BytePointer buf = new BytePointer()) {
-            opencv_imgcodecs.imencode(".png", picture, buf);
-            png = new byte[(int) buf.limit()];
-            buf.get(png);
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(out)) {
-            for (int i = 0; i < frames; i++) {
-                zip.putNextEntry(new ZipEntry(String.format(java.util.Locale.ROOT, "frame%02d.png", i)));
-                zip.write(png);
-                zip.closeEntry();
-            }
-        }
-        Files.write(file, out.toByteArray());
     }
 }

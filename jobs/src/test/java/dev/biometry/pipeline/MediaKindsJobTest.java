@@ -29,7 +29,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.CRC32;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Scalar;
 import org.bytedeco.opencv.opencv_core.Size;
@@ -106,7 +105,7 @@ class MediaKindsJobTest {
         file("corrupt.jpg", corrupt);
         byte[] png = TestImages.pngBytes(TestData.read(TestData.samplePhoto(2)));
         file("truncated.png", Arrays.copyOf(png, png.length / 3));
-        file("huge-header.png", pngHeader(30_000, 30_000));
+        file("huge-header.png", dev.biometry.cli.HostileMedia.pngHeader(30_000, 30_000));
         file("notes.jpg", "just some text, saved as .jpg\n".getBytes(StandardCharsets.UTF_8));
         byte[] big = new byte[20 << 20];
         System.arraycopy(jpeg, 0, big, 0, jpeg.length);
@@ -320,17 +319,4 @@ class MediaKindsJobTest {
         assertThat(r.get("error_message").asText()).contains(messageParts);
     }
 
-    /** A PNG signature and IHDR chunk (with its CRC) declaring width x height, then a few bytes of nothing. */
-    static byte[] pngHeader(int width, int height) {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + 25 + 16);
-        b.put(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
-        b.putInt(13);
-        int crcStart = b.position();
-        b.put(new byte[] {'I', 'H', 'D', 'R'}).putInt(width).putInt(height).put((byte) 8).put((byte) 2)
-                .put((byte) 0).put((byte) 0).put((byte) 0);
-        CRC32 crc = new CRC32();
-        crc.update(b.array(), crcStart, 17);
-        b.putInt((int) crc.getValue());
-        return b.array();
-    }
 }
