@@ -100,6 +100,11 @@ class LargeStateCheckpointTest {
             assertThat(checkpointsNow.at("/counts/completed").asLong()).as(checkpointsNow.toString())
                     .isGreaterThanOrEqualTo(completedBefore + 3);
             assertThat(largestSubtask).as("largest subtask state of the latest checkpoint").isGreaterThan(FIVE_MB);
+            System.err.printf(java.util.Locale.ROOT, "%s: largest subtask state %.1f MB, %d checkpoints completed "
+                    + "(%d failed), latest full size %.1f MB, checkpointed %.1f MB%n", backend, largestSubtask / 1048576.0,
+                    checkpointsNow.at("/counts/completed").asLong(), checkpointsNow.at("/counts/failed").asLong(),
+                    checkpointsNow.at("/latest/completed/state_size").asLong() / 1048576.0,
+                    checkpointsNow.at("/latest/completed/checkpointed_size").asLong() / 1048576.0);
             assertThat(checkpointsNow.at("/latest/completed/external_path").asText())
                     .startsWith(checkpoints.toUri().toString().replaceFirst("^file:///", "file:/"));
             assertThat(Files.list(checkpoints).count()).as("checkpoints written to --checkpoint-dir").isPositive();
