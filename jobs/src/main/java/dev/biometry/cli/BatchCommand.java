@@ -120,12 +120,15 @@ final class BatchCommand {
         return 0;
     }
 
-    /** The environment of a batch run: Flink's BATCH runtime mode (no checkpointing), the job's parallelism. */
+    /**
+     * The environment of a batch run: Flink's BATCH runtime mode (no checkpointing: a failed task runs again from
+     * its inputs), the job's parallelism and restart strategy.
+     */
     static StreamExecutionEnvironment batchEnvironment(JobConfig config) {
         Configuration conf = new Configuration();
         conf.set(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.BATCH);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        env.setParallelism(config.parallelism());
+        BiometryJob.configure(env, config); // in BATCH mode: parallelism and the restart strategy only
         return env;
     }
 

@@ -263,6 +263,8 @@ final class BenchCommand {
         given.put("starting-offsets", "earliest");
         given.put("media-roots", images.root().toString());
         given.put("checkpoint-interval", checkpoint.toMillis() + "ms");
+        // Checkpoints on disk, as on a cluster (the images' temporary folder), unless --checkpoint-dir is given.
+        given.putIfAbsent("checkpoint-dir", images.root().resolve("checkpoints-" + run).toUri().toString());
         return JobConfig.fromOptions(given);
     }
 
@@ -307,7 +309,7 @@ final class BenchCommand {
         createTopics(broker, config);
         err.printf(Locale.ROOT, "bench: throughput run: job with checkpoints every %d ms, %d analyses in flight%n",
                 config.checkpointInterval().toMillis(), inFlight);
-        try (PipelineRun run = PipelineRun.start(config, tuning, images, images.root().resolve("checkpoints-throughput"), err)) {
+        try (PipelineRun run = PipelineRun.start(config, tuning, images, err)) {
             run.awaitReady(2 * config.parallelism(), Duration.ofMinutes(3));
             Semaphore permits = new Semaphore(inFlight);
             run.onUncommittedFinal(id -> permits.release());
@@ -413,7 +415,7 @@ final class BenchCommand {
         createTopics(broker, config);
         err.printf(Locale.ROOT, "bench: latency run: job with checkpoints every %d ms, paced at %.2f analyses/s%n",
                 checkpoint.toMillis(), rate);
-        try (PipelineRun run = PipelineRun.start(config, tuning, images, images.root().resolve("checkpoints-latency"), err)) {
+        try (PipelineRun run = PipelineRun.start(config, tuning, images, err)) {
             run.awaitReady(2 * config.parallelism(), Duration.ofMinutes(3));
             List<String> measured = new ArrayList<>();
             long start = System.nanoTime();

@@ -66,7 +66,7 @@ final class LocalCommand {
             if (!Files.isRegularFile(file)) {
                 throw new Args.UsageException("--requests " + file + " is not a file");
             }
-            lines = LocalRequests.fromFile(file);
+            lines = LocalRequests.fromFile(file, err);
             roots.add(file.getParent().toString());
         } else {
             Path demo = Files.createTempDirectory("biometry-demo");
@@ -80,6 +80,7 @@ final class LocalCommand {
 
         EmbeddedKafkaBroker broker = null;
         JobClient job = null;
+        BiometryJob.Durability durability = null;
         try {
             String bootstrap = args.option("bootstrap-servers");
             if (bootstrap == null) {
@@ -101,7 +102,13 @@ final class LocalCommand {
             StreamExecutionEnvironment env = args.flag("no-ui")
                     ? StreamExecutionEnvironment.createLocalEnvironment(conf)
                     : StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-            BiometryJob.configure(env, config);
+            try {
+                durability = BiometryJob.configure(env, config, BiometryJob.Deployment.LOCAL);
+            } catch (IllegalArgumentException e) {
+                throw new Args.UsageException(e.getMessage());
+            }
+            err.printf(Locale.ROOT, "local: %s state, checkpoints in %s%n", durability.stateBackend(),
+                    durability.checkpointDir());
             BiometryJob.build(env, config, KafkaEndpoints.of(config));
             job = env.executeAsync("biometry (local)");
             if (!args.flag("no-ui")) {
@@ -114,6 +121,9 @@ final class LocalCommand {
             }
             if (broker != null) {
                 broker.close();
+            }
+            if (durability != null && durability.temporaryDir() != null) {
+                org.apache.flink.util.FileUtils.deleteDirectoryQuietly(durability.temporaryDir().toFile());
             }
         }
     }
@@ -139,7 +149,8 @@ final class LocalCommand {
     private static int feedAndCollect(JobConfig config, List<LocalRequests.Line> lines, boolean exitWhenDone,
             Duration timeout, PrintStream out, PrintStream err) throws Exception {
         Map<String, JsonNode> finals = new LinkedHashMap<>();
-        List<String> expected = new ArrayList<>();
+        // A set: an analysis counts once however its results arrive (lines asking again for an id are left out).
+        java.util.Set<String> expected = new java.util.LinkedHashSet<>();
         Properties consumerProps = new Properties();
         consumerProps.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         consumerProps.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

@@ -27,16 +27,79 @@ final class LocalRequests {
 
     private LocalRequests() {}
 
-    static List<Line> fromFile(Path file) throws IOException {
+    /**
+     * Longest line sent, in bytes: a Kafka message is at most 1 MiB by default ({@code max.request.size},
+     * {@code message.max.bytes}), which also holds the key and the record's framing.
+     */
+    static final int MAX_LINE_BYTES = 1_000_000;
+
+    /**
+     * The request lines of {@code file} (blank lines and {@code #} comments skipped). A line that cannot be sent is
+     * reported on {@code err} with its number and left out, and reading goes on: a line above
+     * {@value #MAX_LINE_BYTES} bytes, a line that is not UTF-8, and a line asking for an analysis id that an
+     * earlier line (or the same line) already asks for (the second request would collide with the first).
+     */
+    static List<Line> fromFile(Path file, java.io.PrintStream err) throws IOException {
         Path base = file.toAbsolutePath().getParent();
         List<Line> lines = new ArrayList<>();
-        List<String> text = Files.readAllLines(file, StandardCharsets.UTF_8);
-        for (int i = 0; i < text.size(); i++) {
-            String raw = text.get(i).trim();
-            if (raw.isEmpty() || raw.startsWith("#")) {
-                continue;
+        java.util.Map<String, Integer> idLines = new java.util.HashMap<>();
+        try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            java.io.ByteArrayOutputStream buffer = new java.io.ByteArrayOutputStream();
+            int number = 0;
+            boolean end = false;
+            while (!end) {
+                buffer.reset();
+                long length = 0;
+                int b;
+                while ((b = in.read()) != -1 && b != '\n') {
+                    if (++length <= MAX_LINE_BYTES) {
+                        buffer.write(b); // a longer line is only counted, never held
+                    }
+                }
+                end = b == -1;
+                if (end && length == 0) {
+                    break;
+                }
+                number++;
+                if (length > MAX_LINE_BYTES) {
+                    err.printf(java.util.Locale.ROOT, "local: line %d skipped: %d bytes, above the limit of %d bytes "
+                            + "of a request message%n", number, length, MAX_LINE_BYTES);
+                    continue;
+                }
+                String raw;
+                try {
+                    raw = StandardCharsets.UTF_8.newDecoder()
+                            .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                            .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                            .decode(java.nio.ByteBuffer.wrap(buffer.toByteArray())).toString().trim();
+                } catch (java.nio.charset.CharacterCodingException e) {
+                    err.printf(java.util.Locale.ROOT, "local: line %d skipped: not valid UTF-8 (request lines are "
+                            + "UTF-8 JSON)%n", number);
+                    continue;
+                }
+                if (raw.isEmpty() || raw.startsWith("#")) {
+                    continue;
+                }
+                Line line = prepare(number, raw, base);
+                String duplicate = null;
+                java.util.Set<String> own = new java.util.HashSet<>();
+                for (String id : line.analyseIds()) {
+                    if (idLines.containsKey(id) || !own.add(id)) {
+                        duplicate = id;
+                        break;
+                    }
+                }
+                if (duplicate != null) {
+                    Integer first = idLines.get(duplicate);
+                    err.printf(java.util.Locale.ROOT, "local: line %d skipped: analyse_id '%s' is already asked for "
+                            + "on line %d%n", number, duplicate, first == null ? number : first);
+                    continue;
+                }
+                for (String id : line.analyseIds()) {
+                    idLines.put(id, number);
+                }
+                lines.add(line);
             }
-            lines.add(prepare(i + 1, raw, base));
         }
         return lines;
     }

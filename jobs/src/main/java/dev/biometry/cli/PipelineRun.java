@@ -21,7 +21,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.JobClient;
@@ -80,20 +79,18 @@ final class PipelineRun implements AutoCloseable {
     }
 
     /** Submits the job and starts both result consumers; the topics must exist. */
-    static PipelineRun start(JobConfig config, Tuning tuning, BenchImages images, java.nio.file.Path checkpoints,
-            PrintStream err) throws Exception {
+    static PipelineRun start(JobConfig config, Tuning tuning, BenchImages images, PrintStream err) throws Exception {
         PipelineRun run = new PipelineRun(config, images, err);
         try {
             run.startConsumer("read_committed", run.committed);
             run.startConsumer("read_uncommitted", run.uncommitted);
             Configuration conf = new Configuration();
             conf.set(RestOptions.BIND_PORT, "0");
-            // Checkpoints on disk, as on a cluster: the default JobManager storage refuses a task's state above 5 MB,
-            // which the embedding cache (about 2.5 KB per media) reaches after some 2,000 media per slot.
-            conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpoints.toUri().toString());
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(conf);
-            BiometryJob.configure(env, config);
+            // HashMap state, checkpoints in --checkpoint-dir (the bench's temporary folder by default): the JobManager
+            // storage would refuse a task's state above 5 MB, which the embedding cache (about 2.5 KB per media)
+            // reaches after some 2,000 media per slot.
+            BiometryJob.configure(env, config, BiometryJob.Deployment.LOCAL);
             if (tuning.bufferTimeoutMillis() != null) {
                 env.setBufferTimeout(tuning.bufferTimeoutMillis());
             }

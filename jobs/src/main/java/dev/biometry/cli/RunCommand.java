@@ -21,7 +21,12 @@ final class RunCommand {
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
         JobConfig config = jobConfig(Args.parse(argv, jobOptionNames(), Set.of()), Map.of());
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        BiometryJob.configure(env, config);
+        try {
+            // Under flink run, env's configuration is the cluster's: options not given leave its settings alone.
+            BiometryJob.configure(env, config, BiometryJob.Deployment.CLUSTER);
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
         BiometryJob.build(env, config, KafkaEndpoints.of(config));
         env.execute("biometry");
         return 0;

@@ -42,12 +42,23 @@ public final class JobConfig implements Serializable {
             new Option("group-id", "biometry", "Kafka consumer group id (offsets are committed on checkpoints)"),
             new Option("starting-offsets", "committed-or-earliest",
                     "where to start without a checkpoint: earliest, latest or committed-or-earliest"),
-            new Option("transactional-id-prefix", "biometry",
-                    "prefix of the exactly-once sinks' transactional ids; unique per job on a cluster"),
-            new Option("transaction-timeout", "15m",
-                    "Kafka transaction.timeout.ms of the exactly-once sinks: must exceed the checkpoint interval plus "
-                            + "the longest expected restart, and not exceed the broker's transaction.max.timeout.ms (default 15m)"),
+            new Option("transactional-id-prefix", "",
+                    "prefix of the exactly-once sinks' transactional ids (each sink appends its name); empty: "
+                            + "`<group-id>.<results-topic>`, the same on every restart of a job and different between "
+                            + "jobs with different group ids. Two jobs sharing a prefix abort each other's transactions"),
+            new Option("transaction-timeout", "10m",
+                    "Kafka transaction.timeout.ms of the exactly-once sinks: 5 min below the brokers' default "
+                            + "transaction.max.timeout.ms (15m); must be at least 3 x (--checkpoint-interval + the "
+                            + "checkpoint timeout), checked at start (see Checkpoints and restarts)"),
             new Option("checkpoint-interval", "10s", "checkpoint interval; results become visible to read_committed consumers on each checkpoint"),
+            new Option("state-backend", "",
+                    "`hashmap` (state on the heap) or `rocksdb` (on local disk, incremental checkpoints); empty: "
+                            + "`rocksdb` for `run` unless the cluster's config sets state.backend.type, `hashmap` for "
+                            + "`local` and `bench`"),
+            new Option("checkpoint-dir", "",
+                    "URI of the durable checkpoint storage (`file:///...`, `s3://...`; a plain path is a local folder); empty: for `run` the cluster's "
+                            + "execution.checkpointing.dir (the job refuses to start without one), for `local` and "
+                            + "`bench` a new temporary directory per run, deleted on exit"),
             new Option("parallelism", String.valueOf(Runtime.getRuntime().availableProcessors()),
                     "job parallelism (default: cores); each slot runs one face engine"),
             new Option("models", "models", "folder with fr_detect.onnx, fr_landmark.onnx, fr_feature.onnx"),
@@ -104,6 +115,9 @@ public final class JobConfig implements Serializable {
             new Option("webhook-initial-backoff", "1s", "delay before the first webhook retry; doubles per attempt, with jitter"),
             new Option("webhook-max-backoff", "10m", "largest delay between two webhook attempts"),
             new Option("webhook-max-in-flight", "32", "webhook requests in flight per slot"),
+            new Option("webhook-max-pending", "10000",
+                    "webhook deliveries waiting or retrying per slot (each keeps its result JSON); when full, a new "
+                            + "delivery goes to the dead-letter topic at once (error 11, \"webhook queue full\")"),
             new Option("webhook-connect-timeout", "5s", "connect timeout of a webhook attempt"),
             new Option("webhook-timeout", "10s", "total time allowed for one webhook attempt"));
 
@@ -175,10 +189,28 @@ public final class JobConfig implements Serializable {
     public String deadLetterTopic() { return values.get("dead-letter-topic"); }
     public String groupId() { return values.get("group-id"); }
     public String startingOffsets() { return values.get("starting-offsets"); }
-    public String transactionalIdPrefix() { return values.get("transactional-id-prefix"); }
+    /** The option, else {@code <group-id>.<results-topic>}: stable for one job, distinct between group ids. */
+    public String transactionalIdPrefix() {
+        String given = values.get("transactional-id-prefix").trim();
+        return given.isEmpty() ? groupId() + "." + resultsTopic() : given;
+    }
     public Duration transactionTimeout() { return duration("transaction-timeout"); }
     public Duration checkpointInterval() { return duration("checkpoint-interval"); }
     public int parallelism() { return integer("parallelism"); }
+    /** {@code hashmap}, {@code rocksdb}, or empty (the mode's default, see {@code BiometryJob.configure}). */
+    public String stateBackend() { return values.get("state-backend").trim().toLowerCase(Locale.ROOT); }
+    /** The checkpoint storage URI, or empty (the mode's default, see {@code BiometryJob.configure}). */
+    public String checkpointDir() {
+        String dir = values.get("checkpoint-dir").trim();
+        if (dir.isEmpty() || dir.matches("^[a-zA-Z][a-zA-Z0-9+.-]+:.*")) {
+            return dir;
+        }
+        try {
+            return Path.of(dir).toAbsolutePath().normalize().toUri().toString(); // a plain path: a local folder
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException("--checkpoint-dir: not a URI or path: '" + dir + "'");
+        }
+    }
     public String modelsDir() { return Path.of(values.get("models")).toAbsolutePath().normalize().toString(); }
     public List<String> mediaRoots() { return list("media-roots", r -> Path.of(r).toAbsolutePath().normalize().toString()); }
     public long mediaMaxBytes() { return longValue("media-max-bytes"); }
@@ -218,6 +250,7 @@ public final class JobConfig implements Serializable {
     public Duration webhookInitialBackoff() { return duration("webhook-initial-backoff"); }
     public Duration webhookMaxBackoff() { return duration("webhook-max-backoff"); }
     public int webhookMaxInFlight() { return integer("webhook-max-in-flight"); }
+    public int webhookMaxPending() { return integer("webhook-max-pending"); }
     public Duration webhookConnectTimeout() { return duration("webhook-connect-timeout"); }
     public Duration webhookTimeout() { return duration("webhook-timeout"); }
 
@@ -258,6 +291,9 @@ public final class JobConfig implements Serializable {
         if (checkpointInterval().isZero() || transactionTimeout().compareTo(checkpointInterval()) <= 0) {
             throw new IllegalArgumentException("--transaction-timeout must exceed --checkpoint-interval (> 0)");
         }
+        if (!List.of("", "hashmap", "rocksdb").contains(stateBackend())) {
+            throw new IllegalArgumentException("--state-backend must be hashmap or rocksdb");
+        }
         if (mediaWait().isZero() || folderTtl().isZero() || analysisTimeout().isZero() || httpTimeout().isZero()) {
             throw new IllegalArgumentException("--media-wait, --folder-ttl, --analysis-timeout and --http-timeout must be > 0");
         }
@@ -265,8 +301,8 @@ public final class JobConfig implements Serializable {
     }
 
     private void validateWebhooks() {
-        if (webhookMaxInFlight() < 1) {
-            throw new IllegalArgumentException("--webhook-max-in-flight must be >= 1");
+        if (webhookMaxInFlight() < 1 || webhookMaxPending() < 1) {
+            throw new IllegalArgumentException("--webhook-max-in-flight and --webhook-max-pending must be >= 1");
         }
         for (String name : List.of("webhook-deadline", "webhook-initial-backoff", "webhook-max-backoff",
                 "webhook-connect-timeout", "webhook-timeout")) {

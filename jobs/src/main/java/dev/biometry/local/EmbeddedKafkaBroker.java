@@ -81,6 +81,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private static final int NODE_ID = 1;
     private static final int MAX_BIND_ATTEMPTS = 3;
 
+    /**
+     * The broker's {@code transaction.max.timeout.ms}: Kafka's default (15 min), stated so that the job's
+     * {@code --transaction-timeout} (10 min by default) keeps fitting under it whatever Kafka's default becomes.
+     */
+    public static final Duration TRANSACTION_MAX_TIMEOUT = Duration.ofMinutes(15);
+
     /** Properties this class derives from the builder settings; callers must not override them. */
     private static final Set<String> RESERVED_PROPERTIES = Set.of(
             "process.roles",
@@ -490,6 +496,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             props.put("transaction.state.log.replication.factor", "1");
             props.put("transaction.state.log.min.isr", "1");
             props.put("transaction.state.log.num.partitions", "1");
+            props.put("transaction.max.timeout.ms", String.valueOf(TRANSACTION_MAX_TIMEOUT.toMillis()));
             props.put("share.coordinator.state.topic.replication.factor", "1");
             props.put("share.coordinator.state.topic.min.isr", "1");
             props.put("share.coordinator.state.topic.num.partitions", "1");

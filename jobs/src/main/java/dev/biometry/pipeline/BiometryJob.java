@@ -13,9 +13,15 @@ import dev.biometry.media.VideoLimits;
 import dev.biometry.media.ZipLimits;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -47,10 +53,161 @@ public final class BiometryJob {
 
     private BiometryJob() {}
 
-    /** Applies the job-wide settings (parallelism, exactly-once checkpointing) to {@code env}. */
-    public static void configure(StreamExecutionEnvironment env, JobConfig config) {
+    /** Where the job runs, which decides the defaults of its state backend and checkpoint storage. */
+    public enum Deployment {
+        /**
+         * {@code flink run} on a cluster: RocksDB with incremental checkpoints, checkpoints in the directory of
+         * {@code --checkpoint-dir} or of the cluster's {@code execution.checkpointing.dir} (none: refused).
+         */
+        CLUSTER,
+        /** One process ({@code local}, {@code bench}, tests): HashMap state, checkpoints in a temporary directory. */
+        LOCAL
+    }
+
+    /** The restart strategy set unless the environment's configuration names one. */
+    static final String RESTART_STRATEGY = "exponential-delay";
+    static final Duration RESTART_INITIAL_BACKOFF = Duration.ofSeconds(1);
+    static final Duration RESTART_MAX_BACKOFF = Duration.ofMinutes(1);
+    static final double RESTART_BACKOFF_MULTIPLIER = 2.0;
+    static final double RESTART_JITTER = 0.1;
+    /** The backoff and the attempt count start again after this long without a failure. */
+    static final Duration RESTART_RESET_AFTER = Duration.ofMinutes(10);
+    /** Restarts in a row (none of them followed by a healthy period) before the job fails for good. */
+    static final int RESTART_ATTEMPTS = 20;
+    /** The checkpoint timeout and tolerated failed checkpoints set unless the environment's configuration names them. */
+    static final Duration CHECKPOINT_TIMEOUT = Duration.ofMinutes(2);
+    static final int TOLERABLE_CHECKPOINT_FAILURES = 2;
+
+    /**
+     * The durability a run got.
+     *
+     * @param stateBackend {@code hashmap} or {@code rocksdb}; null in BATCH mode (no checkpoints)
+     * @param checkpointDir the checkpoint storage URI; null in BATCH mode
+     * @param temporaryDir a directory this call created for the checkpoints (deleted when the JVM exits; callers
+     *     may delete it sooner), or null
+     */
+    public record Durability(String stateBackend, String checkpointDir, java.nio.file.Path temporaryDir) {}
+
+    /** {@link #configure(StreamExecutionEnvironment, JobConfig, Deployment)} for one process (LOCAL). */
+    public static Durability configure(StreamExecutionEnvironment env, JobConfig config) {
+        return configure(env, config, Deployment.LOCAL);
+    }
+
+    /**
+     * Applies the job-wide settings to {@code env}: parallelism, exactly-once checkpointing at
+     * {@code --checkpoint-interval}, the state backend and durable checkpoint storage, the checkpoint timeout and
+     * tolerated failed checkpoints, and a bounded exponential-delay restart strategy. Each of these except
+     * parallelism and the interval is taken, in this order, from its job option when given, from the environment's
+     * own configuration when that names it (under {@code flink run} the cluster's {@code config.yaml}), else from
+     * the {@code deployment}'s default. In BATCH runtime mode only parallelism and the restart strategy apply.
+     *
+     * @throws IllegalArgumentException when a cluster run has no checkpoint directory, or the transaction timeout
+     *     is too short for the effective checkpoint settings
+     */
+    public static Durability configure(StreamExecutionEnvironment env, JobConfig config, Deployment deployment) {
         env.setParallelism(config.parallelism());
+        org.apache.flink.configuration.ReadableConfig existing = env.getConfiguration();
+        Configuration settings = new Configuration();
+        if (!existing.getOptional(RestartStrategyOptions.RESTART_STRATEGY).isPresent()) {
+            settings.set(RestartStrategyOptions.RESTART_STRATEGY, RESTART_STRATEGY);
+            settings.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, RESTART_INITIAL_BACKOFF);
+            settings.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, RESTART_MAX_BACKOFF);
+            settings.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER,
+                    RESTART_BACKOFF_MULTIPLIER);
+            settings.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_JITTER_FACTOR, RESTART_JITTER);
+            settings.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
+                    RESTART_RESET_AFTER);
+            settings.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS, RESTART_ATTEMPTS);
+        }
+        if (existing.get(ExecutionOptions.RUNTIME_MODE) == RuntimeExecutionMode.BATCH) {
+            env.configure(settings); // BATCH runs have no checkpoints: a failed task is re-run from its inputs
+            return new Durability(null, null, null);
+        }
         env.enableCheckpointing(config.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
+
+        String backend = !config.stateBackend().isEmpty() ? config.stateBackend()
+                : existing.getOptional(StateBackendOptions.STATE_BACKEND).isPresent()
+                        ? existing.get(StateBackendOptions.STATE_BACKEND).toLowerCase(java.util.Locale.ROOT)
+                        : deployment == Deployment.CLUSTER ? "rocksdb" : "hashmap";
+        settings.set(StateBackendOptions.STATE_BACKEND, backend);
+        if (backend.equals("rocksdb") && !existing.getOptional(CheckpointingOptions.INCREMENTAL_CHECKPOINTS).isPresent()) {
+            settings.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+        }
+
+        java.nio.file.Path temporary = null;
+        String dir = config.checkpointDir();
+        if (dir.isEmpty()) {
+            dir = existing.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).orElse("");
+        }
+        if (dir.isEmpty()) {
+            if (deployment == Deployment.CLUSTER) {
+                throw new IllegalArgumentException("no checkpoint directory: give --checkpoint-dir URI (e.g. "
+                        + "s3://bucket/biometry/checkpoints or file:///shared/checkpoints) or set "
+                        + CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " in the cluster's config.yaml; the job "
+                        + "does not keep checkpoints in the JobManager's memory");
+            }
+            temporary = temporaryCheckpointDir();
+            dir = temporary.toUri().toString();
+        }
+        String storage = existing.getOptional(CheckpointingOptions.CHECKPOINT_STORAGE).orElse("filesystem");
+        if (!config.checkpointDir().isEmpty() || !storage.equalsIgnoreCase("jobmanager")) {
+            storage = "filesystem";
+        } else {
+            throw new IllegalArgumentException("the cluster's config sets " + CheckpointingOptions.CHECKPOINT_STORAGE.key()
+                    + ": jobmanager (checkpoints in the JobManager's memory): give --checkpoint-dir URI or set "
+                    + CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " and filesystem storage");
+        }
+        settings.set(CheckpointingOptions.CHECKPOINT_STORAGE, storage);
+        settings.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir);
+
+        if (!existing.getOptional(CheckpointingOptions.CHECKPOINTING_TIMEOUT).isPresent()) {
+            settings.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, CHECKPOINT_TIMEOUT);
+        }
+        if (!existing.getOptional(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER).isPresent()) {
+            settings.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, TOLERABLE_CHECKPOINT_FAILURES);
+        }
+        Duration checkpointTimeout = existing.getOptional(CheckpointingOptions.CHECKPOINTING_TIMEOUT)
+                .orElse(CHECKPOINT_TIMEOUT);
+        int tolerable = existing.getOptional(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER)
+                .orElse(TOLERABLE_CHECKPOINT_FAILURES);
+        checkTransactionTimeout(config, checkpointTimeout, tolerable);
+        env.configure(settings);
+        return new Durability(backend, dir, temporary);
+    }
+
+    /**
+     * A sink's transaction stays open from one checkpoint until the next one completes: at most
+     * {@code (tolerable + 1) x (interval + checkpoint timeout)} when up to {@code tolerable} checkpoints in a row
+     * fail. A Kafka transaction older than its timeout is aborted by the broker, losing its results, so the
+     * timeout must cover that, with the documented factor {@value #TRANSACTION_FACTOR} for the defaults'
+     * {@value #TOLERABLE_CHECKPOINT_FAILURES} tolerated failures.
+     */
+    static void checkTransactionTimeout(JobConfig config, Duration checkpointTimeout, int tolerable) {
+        Duration needed = config.checkpointInterval().plus(checkpointTimeout).multipliedBy(tolerable + 1L);
+        if (config.transactionTimeout().compareTo(needed) < 0) {
+            throw new IllegalArgumentException("--transaction-timeout " + config.transactionTimeout().toSeconds()
+                    + "s is too short: a transaction may stay open (" + tolerable + " tolerated failed checkpoints + 1)"
+                    + " x (--checkpoint-interval " + config.checkpointInterval().toMillis() + "ms + "
+                    + CheckpointingOptions.CHECKPOINTING_TIMEOUT.key() + " " + checkpointTimeout.toSeconds() + "s) = "
+                    + needed.toSeconds() + "s; raise --transaction-timeout (at most the brokers' "
+                    + "transaction.max.timeout.ms) or shorten the checkpoint interval or timeout");
+        }
+    }
+
+    /** The factor of (interval + checkpoint timeout) that the transaction timeout must reach by default. */
+    static final int TRANSACTION_FACTOR = TOLERABLE_CHECKPOINT_FAILURES + 1;
+
+    /** A new directory under {@code java.io.tmpdir}, deleted with its contents when the JVM exits. */
+    private static java.nio.file.Path temporaryCheckpointDir() {
+        try {
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("biometry-checkpoints-");
+            Runtime.getRuntime().addShutdownHook(new Thread(
+                    () -> org.apache.flink.util.FileUtils.deleteDirectoryQuietly(dir.toFile()),
+                    "delete-" + dir.getFileName()));
+            return dir;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot create a temporary checkpoint directory", e);
+        }
     }
 
     static HttpMediaFetcher httpFetcher(JobConfig c) {

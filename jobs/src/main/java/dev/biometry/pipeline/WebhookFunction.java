@@ -20,9 +20,13 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.CheckpointListener;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
@@ -48,6 +52,11 @@ import org.apache.flink.util.Collector;
  *       both are removed when the delivery ends. Deliveries therefore survive failures and restarts with the
  *       checkpoint; an attempt that was in flight when the job went down is simply made again (receivers
  *       deduplicate with the {@code Idempotency-Key}).
+ *   <li><b>Bounded.</b> At most {@code maxPending} deliveries per subtask are pending (each keeps its result
+ *       JSON for up to the deadline); a final result arriving when that many are pending is not sent but goes to
+ *       the dead-letter output at once (error 11, "webhook queue full ...", metric {@code webhooksQueueFull}). The
+ *       count is operator state: exact across restarts, an even share of the total after a change of parallelism
+ *       (keyed deliveries are then redistributed by key).
  *   <li><b>Only committed results.</b> With checkpointing on, the first attempt waits until a checkpoint taken
  *       after the result arrived has completed: the result is then committed to the results topic as well, so a
  *       receiver never gets a result that a failure replaces by a recomputed one, and the body is the committed
@@ -68,10 +77,14 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
     private final WebhookSender sender;
     private final RetryPolicy retryPolicy;
     private final int maxInFlight;
+    private final int maxPending;
     private final boolean waitForCheckpoint;
     private final String resultsTopic;
 
     private transient ValueState<PendingDelivery> pending;
+    private transient ListState<Tuple2<Integer, Long>> pendingCountState;
+    /** Deliveries of this subtask that are pending (have keyed state). */
+    private transient long pendingCount;
     private transient ThreadPoolExecutor executor;
     private transient Map<String, Future<WebhookSender.Result>> inFlight;
     private transient long lastSnapshotId;
@@ -80,35 +93,57 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
     private transient Counter retries;
     private transient Counter failed;
     private transient Histogram latencyMs;
+    private transient Counter queueFull;
 
     /**
      * @param waitForCheckpoint whether attempts wait for a completed checkpoint holding the result (checkpointing
      *     on); without checkpointing the first attempt starts at once
      * @param resultsTopic named as the source of the dead letters (their payload is a results record)
+     * @param maxPending most deliveries pending in one subtask; more are dead-lettered at once
      */
     public WebhookFunction(WebhookSender sender, RetryPolicy retryPolicy, int maxInFlight, boolean waitForCheckpoint,
-            String resultsTopic) {
-        if (maxInFlight < 1) {
-            throw new IllegalArgumentException("maxInFlight must be >= 1");
+            String resultsTopic, int maxPending) {
+        if (maxInFlight < 1 || maxPending < 1) {
+            throw new IllegalArgumentException("maxInFlight and maxPending must be >= 1");
         }
         this.sender = sender;
         this.retryPolicy = retryPolicy;
         this.maxInFlight = maxInFlight;
+        this.maxPending = maxPending;
         this.waitForCheckpoint = waitForCheckpoint;
         this.resultsTopic = resultsTopic;
     }
 
     @Override
-    public void initializeState(FunctionInitializationContext context) {
+    public void initializeState(FunctionInitializationContext context) throws Exception {
         // Restored deliveries were in a completed checkpoint: they may be sent at once.
         long restored = context.getRestoredCheckpointId().orElse(0L);
         lastSnapshotId = restored;
         lastCompletedId = restored;
+        // Union state: every subtask sees every subtask's (index, count) and picks its own, or a share of the total
+        // when the parallelism changed.
+        pendingCountState = context.getOperatorStateStore().getUnionListState(new ListStateDescriptor<>(
+                "pending-delivery-count", Types.TUPLE(Types.INT, Types.LONG)));
+        int index = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+        long total = 0;
+        int entries = 0;
+        Long own = null;
+        for (Tuple2<Integer, Long> entry : pendingCountState.get()) {
+            entries++;
+            total += entry.f1;
+            if (entry.f0 == index) {
+                own = entry.f1;
+            }
+        }
+        pendingCount = entries == parallelism && own != null ? own : (total + parallelism - 1) / parallelism;
     }
 
     @Override
-    public void snapshotState(FunctionSnapshotContext context) {
+    public void snapshotState(FunctionSnapshotContext context) throws Exception {
         lastSnapshotId = context.getCheckpointId();
+        pendingCountState.update(java.util.List.of(
+                Tuple2.of(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), pendingCount)));
     }
 
     @Override
@@ -133,6 +168,8 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
         retries = metrics.counter("webhookRetries");
         failed = metrics.counter("webhooksFailed");
         latencyMs = metrics.histogram("webhookLatencyMs", new DescriptiveStatisticsHistogram(1000));
+        queueFull = metrics.counter("webhooksQueueFull");
+        metrics.gauge("webhooksPending", () -> pendingCount);
     }
 
     @Override
@@ -151,6 +188,14 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
                     result.resolutionEndpoint(), result.json());
             return;
         }
+        if (pendingCount >= maxPending) {
+            queueFull.inc();
+            fail(out, OzError.EXTERNAL_SERVICE, "EXTERNAL SERVICE: webhook queue full (" + pendingCount
+                    + " deliveries pending in this slot, --webhook-max-pending " + maxPending + "): not sent",
+                    result.resolutionEndpoint(), result.json());
+            return;
+        }
+        pendingCount++;
         long now = ctx.timerService().currentProcessingTime();
         PendingDelivery delivery = new PendingDelivery(result.json(), result.resolutionEndpoint(), result.state(),
                 lastSnapshotId, 0, 0, now, now + retryPolicy.deadline().toMillis(), 0, null);
@@ -258,6 +303,7 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
             timers.deleteProcessingTimeTimer(delivery.timerAt());
         }
         pending.clear();
+        pendingCount = Math.max(0, pendingCount - 1);
     }
 
     private void fail(Collector<DeadLetter> out, int code, String message, String endpoint, String json) {

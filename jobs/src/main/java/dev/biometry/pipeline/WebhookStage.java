@@ -51,7 +51,7 @@ public final class WebhookStage {
                 .name("webhook-results").uid("webhook-results")
                 .keyBy(ResultRecord::analyseId)
                 .process(new WebhookFunction(new WebhookSender(poster, config.webhookSecret()), retryPolicy,
-                        config.webhookMaxInFlight(), checkpointing, config.resultsTopic()))
+                        config.webhookMaxInFlight(), checkpointing, config.resultsTopic(), config.webhookMaxPending()))
                 .name("webhooks").uid("webhooks");
     }
 }

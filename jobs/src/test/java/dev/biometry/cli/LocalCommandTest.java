@@ -64,4 +64,54 @@ class LocalCommandTest {
         assertThat(second.get("state").asText()).isEqualTo("FAILED");
         assertThat(second.get("error_code").asInt()).isEqualTo(4);
     }
+
+    /**
+     * Bad lines do not stop a run: a line above the message limit, a line that is not UTF-8 and a line asking again
+     * for an analysis id are each reported on stderr with their number and left out, and with
+     * {@code --exit-when-done} the run ends once every good line has its final result.
+     */
+    @Test
+    void badLinesAreReportedWithTheirNumberAndTheRunGoesOn(@TempDir Path dir) throws Exception {
+        Path photos = Files.createDirectories(dir.resolve("photos"));
+        Files.copy(TestData.samplePhoto(3), photos.resolve("alice.jpg"));
+        Path requests = dir.resolve("requests.jsonl");
+        ByteArrayOutputStream file = new ByteArrayOutputStream();
+        file.write((request("f1", "a-1", "m1") + "\n").getBytes(StandardCharsets.UTF_8)); // line 1
+        file.write(("{\"folder_id\":\"" + "x".repeat(5 << 20) + "\"}\n").getBytes(StandardCharsets.UTF_8)); // 2: 5 MB
+        file.write((request("f3", "caf\u00e9", "m3") + "\n").getBytes(StandardCharsets.ISO_8859_1)); // 3: Latin-1
+        file.write((request("f4", "a-1", "m4") + "\n").getBytes(StandardCharsets.UTF_8)); // 4: a-1 again
+        file.write((request("f5", "a-5", "m5") + "\n").getBytes(StandardCharsets.UTF_8)); // 5
+        Files.write(requests, file.toByteArray());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+        int code = Main.run(new String[] {"local", "--requests", requests.toString(), "--exit-when-done", "--no-ui",
+                "--models", TestData.modelsDir().toString(), "--parallelism", "2", "--timeout", "180"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+
+        String errText = err.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(errText).isZero();
+        assertThat(errText).contains("line 2 skipped: 5242896 bytes, above the limit of 1000000 bytes")
+                .contains("line 3 skipped: not valid UTF-8")
+                .contains("line 4 skipped: analyse_id 'a-1' is already asked for on line 1")
+                .contains("sent 2 request line(s) with 2 analyses");
+        List<String> ids = new ArrayList<>();
+        for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
+            if (!line.isBlank()) {
+                JsonNode result = Json.mapper().readTree(line);
+                ids.add(result.get("analyse_id").asText());
+                assertThat(result.get("state").asText()).as(line).isEqualTo("FINISHED");
+                assertThat(result.get("resolution_status").asText()).as(line).isEqualTo("SUCCESS");
+            }
+        }
+        assertThat(ids).containsExactly("a-1", "a-5");
+    }
+
+    /** A request of one analysis over the same photo twice (SUCCESS). */
+    private static String request(String folder, String analysis, String media) {
+        return "{\"folder_id\":\"" + folder + "\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"" + analysis
+                + "\"}],\"media\":["
+                + "{\"media_id\":\"" + media + "a\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"photos/alice.jpg\"},"
+                + "{\"media_id\":\"" + media + "b\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"photos/alice.jpg\"}]}";
+    }
 }

@@ -1,8 +1,12 @@
 package dev.biometry.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.biometry.config.JobConfig;
+import dev.biometry.local.EmbeddedKafkaBroker;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -11,6 +15,9 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.environment.CheckpointConfig;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.coordinator.transaction.TransactionStateManagerConfig;
 import org.junit.jupiter.api.Test;
 
@@ -48,14 +55,70 @@ class KafkaEndpointsTest {
         assertThat(settings).extracting(KafkaEndpoints.SinkSettings::transactionalIdPrefix).doesNotHaveDuplicates();
     }
 
+    /**
+     * 10 min: 5 min below the brokers' default maximum (15 min), and at least (2 tolerated failed checkpoints + 1) x
+     * (checkpoint interval + checkpoint timeout), the longest a transaction stays open (checked at start).
+     */
     @Test
-    void theDefaultTransactionTimeoutOutlastsACheckpointAndFitsTheBrokersDefaultMaximum() {
+    void theDefaultTransactionTimeoutOutlastsTheCheckpointsAndStaysBelowTheBrokersDefaultMaximum() {
         JobConfig defaults = JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092"));
         long timeout = Long.parseLong(
                 KafkaEndpoints.sinkSettings(defaults, "results").producerProperties().getProperty("transaction.timeout.ms"));
 
-        assertThat(timeout).isGreaterThan(defaults.checkpointInterval().toMillis())
-                .isLessThanOrEqualTo(TransactionStateManagerConfig.TRANSACTIONS_MAX_TIMEOUT_MS_DEFAULT);
+        assertThat(timeout).isEqualTo(Duration.ofMinutes(10).toMillis())
+                .isLessThanOrEqualTo(TransactionStateManagerConfig.TRANSACTIONS_MAX_TIMEOUT_MS_DEFAULT - 5 * 60_000L)
+                .isLessThanOrEqualTo(EmbeddedKafkaBroker.TRANSACTION_MAX_TIMEOUT.toMillis() - 5 * 60_000L);
+        long longestOpen = (BiometryJob.TOLERABLE_CHECKPOINT_FAILURES + 1L)
+                * (defaults.checkpointInterval().plus(BiometryJob.CHECKPOINT_TIMEOUT).toMillis());
+        assertThat(timeout).isGreaterThanOrEqualTo(longestOpen);
+        BiometryJob.checkTransactionTimeout(defaults, BiometryJob.CHECKPOINT_TIMEOUT,
+                BiometryJob.TOLERABLE_CHECKPOINT_FAILURES); // does not throw
+    }
+
+    /** The in-process broker accepts a transaction of the default timeout and refuses one above its maximum. */
+    @Test
+    void theInProcessBrokerAcceptsTheDefaultTransactionTimeout() {
+        JobConfig defaults = JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092"));
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
+            assertThatCode(() -> initTransactions(broker, defaults.transactionTimeout())).doesNotThrowAnyException();
+            assertThatThrownBy(() -> initTransactions(broker, EmbeddedKafkaBroker.TRANSACTION_MAX_TIMEOUT.plusMinutes(1)))
+                    .hasMessageContaining("transaction.max.timeout.ms");
+        }
+    }
+
+    private static void initTransactions(EmbeddedKafkaBroker broker, Duration timeout) {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "timeout-probe-" + timeout.toMillis());
+        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, String.valueOf(timeout.toMillis()));
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "60000");
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.initTransactions();
+        }
+    }
+
+    /**
+     * The default transactional-id prefix is the job's: {@code <group-id>.<results-topic>}, the same on a restart of
+     * the job and different for another job (another group id), so two jobs never fence each other's producers.
+     */
+    @Test
+    void theDefaultTransactionalIdPrefixIsPerJob() {
+        JobConfig job = JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-a"));
+        JobConfig restarted = JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-a"));
+        JobConfig other = JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-b"));
+        JobConfig otherTopic = JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-a",
+                "results-topic", "tenant-a.results"));
+
+        assertThat(KafkaEndpoints.sinkSettings(job, "results").transactionalIdPrefix())
+                .isEqualTo("tenant-a.biometry.results-results")
+                .isEqualTo(KafkaEndpoints.sinkSettings(restarted, "results").transactionalIdPrefix())
+                .isNotEqualTo(KafkaEndpoints.sinkSettings(other, "results").transactionalIdPrefix())
+                .isNotEqualTo(KafkaEndpoints.sinkSettings(otherTopic, "results").transactionalIdPrefix());
+        assertThat(KafkaEndpoints.sinkSettings(JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092")), "folders")
+                .transactionalIdPrefix()).as("defaults").isEqualTo("biometry.biometry.results-folders");
+        assertThat(KafkaEndpoints.sinkSettings(CONFIG, "results").transactionalIdPrefix())
+                .as("the option wins").isEqualTo("bio-test-results");
     }
 
     @Test

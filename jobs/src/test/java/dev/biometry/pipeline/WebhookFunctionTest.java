@@ -39,6 +39,7 @@ class WebhookFunctionTest {
 
     private WebhookReceiver receiver;
     private RetryPolicy policy = POLICY;
+    private int maxPending = 10_000;
     private WebhookFunction function;
     private KeyedOneInputStreamOperatorTestHarness<String, ResultRecord, DeadLetter> harness;
 
@@ -290,6 +291,52 @@ class WebhookFunctionTest {
         assertNothingLeft();
     }
 
+    /**
+     * With {@code maxPending} deliveries pending in the slot, a further result goes to the dead-letter output at
+     * once (error 11, nothing sent, no state kept); the count survives a restore; once a delivery ends there is
+     * room again.
+     */
+    @Test
+    void aFullQueueDeadLettersANewDeliveryAtOnceAndTheCountSurvivesARestore() throws Exception {
+        receiver = WebhookReceiver.answering(503); // every attempt is retried: deliveries stay pending
+        maxPending = 2;
+        open(loopback(), false, 32);
+
+        harness.processElement(new StreamRecord<>(result("an-1", endpoint("/one"))));
+        harness.processElement(new StreamRecord<>(result("an-2", endpoint("/two"))));
+        harness.processElement(new StreamRecord<>(result("an-3", endpoint("/three"))));
+
+        List<DeadLetter> dead = harness.extractOutputValues();
+        assertThat(dead).singleElement().satisfies(d -> {
+            assertThat(d.errorCode()).isEqualTo(11);
+            assertThat(d.errorMessage()).startsWith("EXTERNAL SERVICE: webhook queue full (2 deliveries pending")
+                    .contains("--webhook-max-pending 2");
+            assertThat(d.payload()).isEqualTo(JSON);
+        });
+        assertThat(pending("an-3")).as("nothing kept for the refused delivery").isNull();
+        assertThat(pending("an-1")).isNotNull();
+        assertThat(pending("an-2")).isNotNull();
+
+        // A restore keeps the count: the queue is still full.
+        OperatorSubtaskState snapshot = harness.snapshot(1, T0);
+        harness.close();
+        receiver.close();
+        receiver = WebhookReceiver.answering(200);
+        open(loopback(), false, 32, snapshot, 1);
+        harness.processElement(new StreamRecord<>(result("an-4", endpoint("/four"))));
+        assertThat(harness.extractOutputValues()).singleElement()
+                .satisfies(d -> assertThat(d.errorMessage()).contains("webhook queue full"));
+
+        // The restored deliveries (to the first receiver, now gone) end at their deadline; then a new one is taken.
+        harness.setProcessingTime(T0 + POLICY.deadline().toMillis() + 1);
+        harness.setProcessingTime(harness.getProcessingTime() + WebhookFunction.POLL_MILLIS);
+        int before = harness.extractOutputValues().size();
+        assertThat(before).as("an-4 refused, an-1 and an-2 given up").isEqualTo(3);
+        harness.processElement(new StreamRecord<>(result("an-5", endpoint("/five"))));
+        assertThat(harness.extractOutputValues()).as("taken, not dead-lettered").hasSize(before);
+        assertThat(pending("an-5")).isNotNull();
+    }
+
     // ---- helpers
 
     private HttpPoster loopback() {
@@ -304,7 +351,7 @@ class WebhookFunctionTest {
     private void open(HttpPoster poster, boolean waitForCheckpoint, int maxInFlight, OperatorSubtaskState restored,
             long restoredCheckpointId) throws Exception {
         function = new WebhookFunction(new WebhookSender(poster, "harness-secret"), policy, maxInFlight,
-                waitForCheckpoint, "biometry.results");
+                waitForCheckpoint, "biometry.results", maxPending);
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(function), ResultRecord::analyseId, Types.STRING);
         harness.setup();

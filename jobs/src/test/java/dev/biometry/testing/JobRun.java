@@ -42,6 +42,7 @@ public final class JobRun implements AutoCloseable {
     public final KafkaTopicReader folders;
     public final KafkaTopicReader deadLetters;
     private JobClient job;
+    private BiometryJob.Durability durability;
 
     /** Starts Kafka and the readers; {@code options} are job options over the test defaults. */
     public JobRun(Map<String, String> options) throws Exception {
@@ -75,13 +76,18 @@ public final class JobRun implements AutoCloseable {
         Configuration conf = new Configuration();
         conf.set(PipelineOptions.GENERIC_TYPES, false);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        BiometryJob.configure(env, config);
+        durability = BiometryJob.configure(env, config);
         BiometryJob.build(env, config, KafkaEndpoints.of(config));
         job = env.executeAsync("biometry-test");
     }
 
     public JobClient job() {
         return job;
+    }
+
+    /** The state backend and checkpoint storage the job got. */
+    public BiometryJob.Durability durability() {
+        return durability;
     }
 
     public static String newId() {
@@ -154,6 +160,9 @@ public final class JobRun implements AutoCloseable {
         }
         for (AutoCloseable c : new AutoCloseable[] {results, folders, deadLetters, producer, kafka}) {
             c.close();
+        }
+        if (durability != null && durability.temporaryDir() != null) {
+            org.apache.flink.util.FileUtils.deleteDirectoryQuietly(durability.temporaryDir().toFile());
         }
     }
 }
