@@ -33,7 +33,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.JobClient;
@@ -130,6 +129,7 @@ final class SoakCommand {
             Map<String, String> given = new HashMap<>();
             given.put("models", models.toString());
             given.put("checkpoint-interval", "5s");
+            given.put("checkpoint-dir", work.resolve("checkpoints").toUri().toString());
             for (JobConfig.Option o : JobConfig.OPTIONS) {
                 if (args.option(o.name()) != null) {
                     given.put(o.name(), args.option(o.name()));
@@ -153,17 +153,16 @@ final class SoakCommand {
             int restPort = freePort();
             Configuration conf = new Configuration();
             conf.set(RestOptions.PORT, restPort);
-            conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").toUri().toString());
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(conf);
-            BiometryJob.configure(env, config);
+            BiometryJob.Durability durability = BiometryJob.configure(env, config, BiometryJob.Deployment.LOCAL);
             BiometryJob.build(env, config, KafkaEndpoints.of(config));
             JobClient job = env.executeAsync("biometry (soak)");
             try (Accounting accounting = new Accounting(config)) {
                 out.printf(Locale.ROOT, "load       %.1f messages/s for %.1f min, every %d-th hostile (%d kinds: %s); "
-                        + "parallelism %d; checkpoints every %s; dashboard http://localhost:%d%n", rate, minutes,
-                        hostileEvery, SoakInputs.HOSTILE_KINDS.size(), String.join(", ", SoakInputs.HOSTILE_KINDS),
-                        config.parallelism(), config.checkpointInterval(), restPort);
+                        + "parallelism %d; %s state, checkpoints every %s s in %s; dashboard http://localhost:%d%n", rate,
+                        minutes, hostileEvery, SoakInputs.HOSTILE_KINDS.size(), String.join(", ", SoakInputs.HOSTILE_KINDS),
+                        config.parallelism(), durability.stateBackend(), config.checkpointInterval().toSeconds(),
+                        durability.checkpointDir(), restPort);
                 List<Sample> samples = drive(inputs, accounting, config, rate, hostileEvery, minutes, reportEvery, out);
                 out.println("soak: load stopped; waiting up to " + drain.toSeconds() + " s for the last answers");
                 accounting.awaitAllAnswered(drain);
