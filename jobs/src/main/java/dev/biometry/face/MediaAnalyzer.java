@@ -23,6 +23,9 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * Finds the face a media is matched by, whatever its kind: a photo (JPEG/PNG), a video (MP4, MOV, WebM, AVI) or a
  * shots set (ZIP of JPEG/PNG frames). The content type comes from the bytes (magic numbers), never from names;
  * image sizes are checked from the header before decoding; video and ZIP limits apply before frames are decoded.
+ * Video and shots-set frames share one per-frame pixel limit ({@link VideoLimits#maxFramePixels()}), and shots-set
+ * frames are decoded one at a time, so the native memory one media takes is bounded by that limit, not by the
+ * number of frames times the photo limit.
  */
 public final class MediaAnalyzer {
 
@@ -30,6 +33,7 @@ public final class MediaAnalyzer {
      * Limits and frame selection.
      *
      * @param maxPixels largest image accepted, width x height from its header (default 40 MP)
+     * @param video video limits; their {@link VideoLimits#maxFramePixels()} also bounds every shots-set frame
      * @param framesToSample frames taken evenly from a video or shots set (default 10)
      * @param bestFrames frames whose embeddings are averaged into the template (default 3)
      */
@@ -94,6 +98,11 @@ public final class MediaAnalyzer {
         }
     }
 
+    /**
+     * A shots set: the frames to sample are chosen and their headers checked (type, the photo pixel limit and the
+     * per-frame limit {@link VideoLimits#maxFramePixels()}, as for video frames) before any is decoded; then they are
+     * decoded one at a time as {@link MediaFaces} asks for them, so at most one decoded frame is held at once.
+     */
     private MediaFaces.Result shotsSet(byte[] bytes, ContentKind kind, String name) throws MediaException, OrtException {
         if (kind != ContentKind.ZIP) {
             throw new MediaException(MediaException.Kind.UNDECODABLE,
@@ -101,21 +110,50 @@ public final class MediaAnalyzer {
         }
         List<ShotsSetImage> images = new ShotsSetReader(limits.zip()).read(bytes, name);
         int count = Math.min(limits.framesToSample(), images.size());
-        List<MediaFaces.Frame> frames = new ArrayList<>();
-        try {
-            for (int k = 0; k < count; k++) {
-                int index = count == 1 ? 0 : (int) Math.round(k * (images.size() - 1) / (double) (count - 1));
-                ShotsSetImage image = images.get(index);
-                String frameName = name + " frame " + image.name();
-                if (!MediaSniffer.sniff(image.bytes()).isSupportedImage()) {
-                    throw new MediaException(MediaException.Kind.UNDECODABLE, frameName + ": not a JPEG or PNG image");
-                }
-                ImageHeaderCheck.checkPixels(image.bytes(), limits.maxPixels());
-                frames.add(new MediaFaces.Frame(index, ImageDecoder.decode(image.bytes(), frameName)));
+        int[] picked = new int[count];
+        for (int k = 0; k < count; k++) {
+            picked[k] = count == 1 ? 0 : (int) Math.round(k * (images.size() - 1) / (double) (count - 1));
+            ShotsSetImage image = images.get(picked[k]);
+            String frameName = frameName(name, image);
+            if (!MediaSniffer.sniff(image.bytes()).isSupportedImage()) {
+                throw new MediaException(MediaException.Kind.UNDECODABLE, frameName + ": not a JPEG or PNG image");
             }
-            return faces.frames(frames, limits.bestFrames());
-        } finally {
-            frames.forEach(f -> f.bgr().close());
+            ImageHeaderCheck.checkPixels(image.bytes(), limits.maxPixels());
+            checkFramePixels(ImageHeaderCheck.pixels(image.bytes()), frameName, image);
+        }
+        return faces.frames(new MediaFaces.FrameSource() {
+            @Override
+            public int size() {
+                return count;
+            }
+
+            @Override
+            public MediaFaces.Frame open(int k) throws MediaException {
+                ShotsSetImage image = images.get(picked[k]);
+                Mat decoded = ImageDecoder.decode(image.bytes(), frameName(name, image));
+                try {
+                    // The header said so already; a decoder that disagrees with it is held to the same limit.
+                    checkFramePixels((long) decoded.cols() * decoded.rows(), frameName(name, image), image);
+                } catch (MediaException e) {
+                    decoded.close();
+                    throw e;
+                }
+                return new MediaFaces.Frame(picked[k], decoded);
+            }
+        }, limits.bestFrames());
+    }
+
+    private static String frameName(String name, ShotsSetImage image) {
+        return name + " frame " + image.name();
+    }
+
+    private void checkFramePixels(long pixels, String frameName, ShotsSetImage image) throws MediaException {
+        long limit = limits.video().maxFramePixels();
+        if (pixels > limit) {
+            var size = ImageHeaderCheck.dimensions(image.bytes());
+            throw new MediaException(MediaException.Kind.TOO_LARGE, frameName + ": shots-set frames are limited to "
+                    + limit + " pixels like video frames, this one is "
+                    + size.map(d -> d.width() + "x" + d.height() + " (" + pixels + " pixels)").orElse(pixels + " pixels"));
         }
     }
 

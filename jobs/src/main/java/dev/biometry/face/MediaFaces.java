@@ -13,12 +13,52 @@ import org.bytedeco.opencv.opencv_core.Rect;
 /**
  * Picks and measures the face a media is matched by, under a {@link FacePolicy}: for a photo its main face (on an
  * ID document, searched again on overlapping tiles when the whole-image pass finds none); for a video or shots
- * set the best frames, whose embeddings are averaged into one template.
+ * set the best frames, whose embeddings are averaged into one template. Frames come from a {@link FrameSource} and
+ * are opened one at a time.
  */
 public final class MediaFaces {
 
-    /** A decoded frame and its index in the video or shots set. */
-    public record Frame(int index, Mat bgr) {}
+    /** A decoded frame and its index in the video or shots set; closing it releases the Mat. */
+    public record Frame(int index, Mat bgr) implements AutoCloseable {
+        @Override
+        public void close() {
+            bgr.close();
+        }
+    }
+
+    /**
+     * The frames of a video or shots set, opened one at a time: {@link #frames(FrameSource, int)} holds at most one
+     * open frame, so a source that decodes in {@link #open} bounds native memory to one decoded frame.
+     */
+    public interface FrameSource {
+        /** How many frames the source has. */
+        int size();
+
+        /**
+         * Opens frame {@code k} (0 &le; k &lt; size); the caller closes it. Opening the same frame again gives the
+         * same pixels.
+         */
+        Frame open(int k) throws MediaException;
+
+        /**
+         * Frames that are already decoded: each {@link #open} returns a new header sharing the frame's pixels
+         * (OpenCV counts the references), so closing it leaves the list's Mats open.
+         */
+        static FrameSource of(List<Frame> frames) {
+            return new FrameSource() {
+                @Override
+                public int size() {
+                    return frames.size();
+                }
+
+                @Override
+                public Frame open(int k) {
+                    Frame frame = frames.get(k);
+                    return new Frame(frame.index(), new Mat(frame.bgr()));
+                }
+            };
+        }
+    }
 
     /**
      * The face a media is matched by.
@@ -80,29 +120,47 @@ public final class MediaFaces {
      * template. The frames must stay open until this returns.
      */
     public Result frames(List<Frame> frames, int bestK) throws OrtException {
+        try {
+            return frames(FrameSource.of(frames), bestK);
+        } catch (MediaException e) {
+            throw new IllegalStateException("frames that are already decoded failed to open", e);
+        }
+    }
+
+    /**
+     * As {@link #frames(List, int)}, opening one frame at a time: a first pass opens each frame, measures its main
+     * face (without an embedding) and closes it; a second pass opens the best {@code bestK} frames again, one at a
+     * time, to embed them. At most one frame is open at any moment.
+     *
+     * @throws MediaException when a frame cannot be opened (decoded)
+     */
+    public Result frames(FrameSource source, int bestK) throws OrtException, MediaException {
         int mostFaces = 0;
-        String lastProblem = "no face found in any of " + frames.size() + " frames";
-        List<Frame> candidateFrames = new ArrayList<>();
+        String lastProblem = "no face found in any of " + source.size() + " frames";
+        List<Integer> candidateFrames = new ArrayList<>();
         List<FaceMeasure> candidates = new ArrayList<>();
-        for (Frame frame : frames) {
-            List<DetectedFace> faces = engine.detect(frame.bgr());
-            mostFaces = Math.max(mostFaces, faces.size());
-            if (faces.isEmpty()) {
-                continue;
+        for (int k = 0; k < source.size(); k++) {
+            try (Frame frame = source.open(k)) {
+                List<DetectedFace> faces = engine.detect(frame.bgr());
+                mostFaces = Math.max(mostFaces, faces.size());
+                if (faces.isEmpty()) {
+                    continue;
+                }
+                if (policy.multipleFaces() == FacePolicy.MultipleFaces.REJECT && faces.size() > 1) {
+                    return new Result(faces.size(), null, null, null, null, String.format(Locale.ROOT,
+                            "%d faces found in frame %d; the face policy 'reject' accepts media with exactly one face",
+                            faces.size(), frame.index()));
+                }
+                FaceMeasure m = engine.measure(frame.bgr(),
+                        FaceEngine.chooseMainFace(faces, frame.bgr().cols(), frame.bgr().rows()), false);
+                String problem = policy.qualityProblem(m);
+                if (problem != null) {
+                    lastProblem = problem + " (frame " + frame.index() + ")";
+                    continue;
+                }
+                candidateFrames.add(k);
+                candidates.add(m);
             }
-            if (policy.multipleFaces() == FacePolicy.MultipleFaces.REJECT && faces.size() > 1) {
-                return new Result(faces.size(), null, null, null, null, String.format(Locale.ROOT,
-                        "%d faces found in frame %d; the face policy 'reject' accepts media with exactly one face",
-                        faces.size(), frame.index()));
-            }
-            FaceMeasure m = engine.measure(frame.bgr(), FaceEngine.chooseMainFace(faces, frame.bgr().cols(), frame.bgr().rows()), false);
-            String problem = policy.qualityProblem(m);
-            if (problem != null) {
-                lastProblem = problem + " (frame " + frame.index() + ")";
-                continue;
-            }
-            candidateFrames.add(frame);
-            candidates.add(m);
         }
         if (candidates.isEmpty()) {
             return new Result(mostFaces, null, null, null, null, lastProblem);
@@ -117,17 +175,19 @@ public final class MediaFaces {
         FaceMeasure bestMeasure = null;
         int[] indices = new int[best.size()];
         for (int k = 0; k < best.size(); k++) {
-            Frame frame = candidateFrames.get(best.get(k));
-            FaceMeasure embedded = engine.measure(frame.bgr(), new DetectedFace(candidates.get(best.get(k)).box(),
-                    candidates.get(best.get(k)).score()), true);
-            if (k == 0) {
-                bestMeasure = embedded;
-                sum = new float[embedded.embedding().length];
+            FaceMeasure candidate = candidates.get(best.get(k));
+            try (Frame frame = source.open(candidateFrames.get(best.get(k)))) {
+                FaceMeasure embedded = engine.measure(frame.bgr(),
+                        new DetectedFace(candidate.box(), candidate.score()), true);
+                if (k == 0) {
+                    bestMeasure = embedded;
+                    sum = new float[embedded.embedding().length];
+                }
+                for (int d = 0; d < sum.length; d++) {
+                    sum[d] += embedded.embedding()[d];
+                }
+                indices[k] = frame.index();
             }
-            for (int d = 0; d < sum.length; d++) {
-                sum[d] += embedded.embedding()[d];
-            }
-            indices[k] = frame.index();
         }
         java.util.Arrays.sort(indices);
         return new Result(mostFaces, bestMeasure, PairwiseMatch.l2Normalize(sum), indices,

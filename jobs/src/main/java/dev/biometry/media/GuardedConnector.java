@@ -1,6 +1,7 @@
 package dev.biometry.media;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.Serializable;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -18,6 +19,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
@@ -37,7 +39,8 @@ import javax.net.ssl.SSLSocketFactory;
  *       are allowed; the socket then connects to one of exactly those checked addresses, so a DNS answer that
  *       changes between the check and the connection (DNS rebinding) is never used. HTTPS still sends the host
  *       name as SNI and verifies the certificate against the host name.
- *   <li>Connecting to each address is bounded by the connect timeout and by the caller's deadline.
+ *   <li>The host name lookup is bounded by the caller's deadline (it runs on a bounded pool, see
+ *       {@link TimeBoxed}); connecting to each address is bounded by the connect timeout and by that deadline.
  * </ul>
  *
  * <p>Messages name URLs without user info, query or fragment, which may carry secrets. The configuration is
@@ -179,17 +182,18 @@ public final class GuardedConnector implements Serializable {
      */
     Socket open(URI uri, long deadlineNanos) throws TargetRefusedException, IOException {
         String host = check(uri);
-        InetAddress[] addresses = resolveAndCheck(host, uri);
+        InetAddress[] addresses = resolveAndCheck(host, uri, deadlineNanos);
         boolean https = uri.getScheme().equalsIgnoreCase("https");
         int port = uri.getPort() >= 0 ? uri.getPort() : https ? 443 : 80;
         Socket socket = connect(addresses, port, deadlineNanos, uri);
         return https ? startTls(socket, host, port, deadlineNanos) : socket;
     }
 
-    private InetAddress[] resolveAndCheck(String host, URI uri) throws TargetRefusedException, IOException {
+    private InetAddress[] resolveAndCheck(String host, URI uri, long deadlineNanos)
+            throws TargetRefusedException, IOException {
         InetAddress[] addresses;
         try {
-            addresses = isIpLiteral(host) ? InetAddress.getAllByName(host) : resolver.resolve(host);
+            addresses = isIpLiteral(host) ? InetAddress.getAllByName(host) : resolve(host, uri, deadlineNanos);
         } catch (UnknownHostException e) {
             throw new ConnectFailedException("cannot resolve host " + host + ": " + redact(uri), e);
         }
@@ -198,6 +202,36 @@ public final class GuardedConnector implements Serializable {
         }
         checkAddresses(host, addresses, uri);
         return addresses;
+    }
+
+    /**
+     * Resolves {@code host} within the caller's deadline: the system resolver cannot be interrupted and may wait
+     * far longer than a download is allowed (unanswered DNS servers, retries), so the lookup runs on a bounded pool
+     * and is abandoned when the deadline passes.
+     *
+     * @throws SocketTimeoutException when the deadline passes before the lookup returns
+     */
+    private InetAddress[] resolve(String host, URI uri, long deadlineNanos) throws IOException {
+        try {
+            return TimeBoxed.HOST_LOOKUPS.call(() -> resolver.resolve(host), deadlineNanos);
+        } catch (TimeBoxed.Overrun e) {
+            if (e.rejected) {
+                throw new ConnectFailedException("too many host lookups in flight to resolve " + host + ": "
+                        + redact(uri), e);
+            }
+            SocketTimeoutException timeout = new SocketTimeoutException(
+                    "resolving host " + host + " did not finish before the deadline: " + redact(uri));
+            timeout.initCause(e);
+            throw timeout;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof UnknownHostException unknown) {
+                throw unknown;
+            }
+            throw new ConnectFailedException("cannot resolve host " + host + ": " + redact(uri), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while resolving host " + host);
+        }
     }
 
     private void checkAddresses(String host, InetAddress[] addresses, URI uri) throws TargetRefusedException {

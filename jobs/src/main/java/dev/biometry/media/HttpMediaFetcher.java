@@ -32,8 +32,8 @@ import javax.net.ssl.SSLSocketFactory;
  *   <li>Redirects are followed by hand, each hop re-checked (scheme, allow-list, addresses), at most
  *       {@code maxRedirects} of them.
  *   <li>The body is read up to {@code maxBytes}; a larger declared {@code Content-Length} is refused before reading.
- *   <li>One deadline bounds the whole fetch, redirects included; connecting to each address is also bounded by the
- *       connect timeout.
+ *   <li>One deadline bounds the whole fetch, redirects and host name lookups included; connecting to each address
+ *       is also bounded by the connect timeout.
  * </ul>
  *
  * <p>Errors are {@link MediaException}s: refused URLs {@code FORBIDDEN} (Oz 4), 404/410 {@code NOT_FOUND} (10),
@@ -243,7 +243,7 @@ public final class HttpMediaFetcher implements Serializable {
             return this;
         }
 
-        /** Bounds the whole fetch: resolution aside, every connection, TLS handshake, read and redirect. */
+        /** Bounds the whole fetch: every host name lookup, connection, TLS handshake, read and redirect. */
         public Builder timeout(Duration timeout) {
             this.timeout = positive(timeout, "timeout");
             return this;

@@ -153,9 +153,15 @@ public final class HttpPoster implements Serializable, AutoCloseable {
             return this;
         }
 
-        /** Bounds the whole exchange. */
+        /** Bounds the whole exchange, host name lookup included. */
         public Builder timeout(Duration timeout) {
             this.timeout = positive(timeout, "timeout");
+            return this;
+        }
+
+        /** Replaces DNS resolution (tests). IP literals never go through it. */
+        Builder resolver(GuardedConnector.HostResolver resolver) {
+            connector.resolver(resolver);
             return this;
         }
 

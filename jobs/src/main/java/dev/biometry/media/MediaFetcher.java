@@ -1,30 +1,63 @@
 package dev.biometry.media;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Serializable;
 import java.net.URI;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 
 /**
  * Reads the bytes of a media URI. {@code file://} URIs are served only from inside the configured roots: the
  * real path (symlinks resolved) must lie under a root's real path, so neither {@code ..} nor a symlink escapes.
- * Reads stop at the byte limit.
+ *
+ * <p>The file is then opened once, along that checked real path and without following any link: each folder from
+ * the root down is opened relative to its parent ({@link SecureDirectoryStream}, i.e. {@code openat}) with
+ * {@link LinkOption#NOFOLLOW_LINKS}, and the file's type is read from that folder before the file is opened there,
+ * again without following a link. So a symbolic link swapped in after the check is refused rather than followed out
+ * of the roots, and a FIFO, device, socket or folder is refused (error 4) before anything is read from it. Opening
+ * and reading run under a time limit ({@link #DEFAULT_READ_TIMEOUT}), so a read that blocks (a FIFO swapped in
+ * between the type check and the open) fails the media (error 11) instead of blocking the embedding thread. Reads
+ * stop at the byte limit.
  */
 public final class MediaFetcher implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
+    /** Time allowed to open and read one file. */
+    public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(10);
+
     private final List<String> roots;
     private final long maxBytes;
+    private final long readTimeoutMillis;
 
     public MediaFetcher(List<String> roots, long maxBytes) {
+        this(roots, maxBytes, DEFAULT_READ_TIMEOUT);
+    }
+
+    public MediaFetcher(List<String> roots, long maxBytes, Duration readTimeout) {
+        if (readTimeout.isNegative() || readTimeout.isZero()) {
+            throw new IllegalArgumentException("readTimeout must be positive: " + readTimeout);
+        }
         this.roots = List.copyOf(roots);
         this.maxBytes = maxBytes;
+        this.readTimeoutMillis = readTimeout.toMillis();
     }
 
     public byte[] fetch(String uriText) throws MediaException {
@@ -53,22 +86,104 @@ public final class MediaFetcher implements Serializable {
         } catch (IOException e) {
             throw new MediaException(MediaException.Kind.UNREADABLE, "cannot read media " + uriText + ": " + e.getMessage(), e);
         }
-        checkInsideRoots(real, uriText);
-        if (!Files.isRegularFile(real)) {
-            throw new MediaException(MediaException.Kind.NOT_FOUND, "media is not a regular file: " + uriText);
-        }
-        try (InputStream in = Files.newInputStream(real)) {
-            byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
-            if (bytes.length > maxBytes) {
-                throw new MediaException(MediaException.Kind.TOO_LARGE,
-                        "media " + uriText + " is larger than the limit of " + maxBytes + " bytes");
+        Path root = checkInsideRoots(real, uriText);
+        return readWithin(() -> openAndRead(root, real, uriText), uriText);
+    }
+
+    /** Runs {@code read} under the read time limit. */
+    byte[] readWithin(Callable<byte[]> read, String uriText) throws MediaException {
+        long deadline = System.nanoTime() + readTimeoutMillis * 1_000_000;
+        try {
+            return TimeBoxed.FILE_READS.call(read, deadline);
+        } catch (TimeBoxed.Overrun e) {
+            throw new MediaException(MediaException.Kind.UNREADABLE, e.rejected
+                    ? "cannot read media " + uriText + ": too many file reads in flight"
+                    : "reading media " + uriText + " did not finish within " + readTimeoutMillis + " ms", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof MediaException m) {
+                throw m;
             }
-            return bytes;
+            throw unreadable(uriText, e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MediaException(MediaException.Kind.UNREADABLE, "interrupted reading media " + uriText, e);
+        }
+    }
+
+    /** Opens {@code real} (a real path under {@code root}) from the root down without following links, then reads it. */
+    byte[] openAndRead(Path root, Path real, String uriText) throws MediaException {
+        try (DirectoryStream<Path> top = Files.newDirectoryStream(root)) {
+            if (!(top instanceof SecureDirectoryStream<Path> rootFolder)) {
+                // No openat on this platform: the last component at least is opened without following a link.
+                checkRegular(Files.readAttributes(real, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS), uriText);
+                try (SeekableByteChannel channel = Files.newByteChannel(real, Set.of(StandardOpenOption.READ,
+                        LinkOption.NOFOLLOW_LINKS))) {
+                    return read(channel, uriText);
+                }
+            }
+            Path relative = root.relativize(real);
+            if (relative.toString().isEmpty()) {
+                throw new MediaException(MediaException.Kind.FORBIDDEN,
+                        "media " + uriText + " is not a regular file (a folder)");
+            }
+            List<SecureDirectoryStream<Path>> opened = new ArrayList<>();
+            try {
+                SecureDirectoryStream<Path> folder = rootFolder;
+                for (int i = 0; i < relative.getNameCount() - 1; i++) {
+                    folder = folder.newDirectoryStream(relative.getName(i), LinkOption.NOFOLLOW_LINKS);
+                    opened.add(folder);
+                }
+                Path name = relative.getFileName();
+                checkRegular(folder.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                        .readAttributes(), uriText);
+                try (SeekableByteChannel channel = folder.newByteChannel(name, Set.of(StandardOpenOption.READ,
+                        LinkOption.NOFOLLOW_LINKS))) {
+                    return read(channel, uriText);
+                }
+            } finally {
+                for (SecureDirectoryStream<Path> folder : opened) {
+                    folder.close();
+                }
+            }
+        } catch (NoSuchFileException e) {
+            throw new MediaException(MediaException.Kind.NOT_FOUND, "media file not found: " + uriText);
         } catch (AccessDeniedException e) {
             throw new MediaException(MediaException.Kind.UNREADABLE, "permission denied reading " + uriText, e);
+        } catch (FileSystemException e) {
+            String reason = String.valueOf(e.getReason());
+            if (reason.contains("symbolic link") || reason.contains("Not a directory")) {
+                // ELOOP or ENOTDIR from a no-follow open: a folder or the file was replaced after the path was checked.
+                throw new MediaException(MediaException.Kind.FORBIDDEN, "media " + uriText
+                        + " changed while it was opened (a symbolic link or a file replaced part of its path)", e);
+            }
+            throw unreadable(uriText, e);
         } catch (IOException e) {
-            throw new MediaException(MediaException.Kind.UNREADABLE, "cannot read media " + uriText + ": " + e.getMessage(), e);
+            throw unreadable(uriText, e);
         }
+    }
+
+    private static void checkRegular(BasicFileAttributes attributes, String uriText) throws MediaException {
+        if (attributes.isRegularFile()) {
+            return;
+        }
+        String what = attributes.isDirectory() ? "a folder"
+                : attributes.isSymbolicLink() ? "a symbolic link that appeared after the path was checked"
+                : "a FIFO, device or socket";
+        throw new MediaException(MediaException.Kind.FORBIDDEN, "media " + uriText + " is not a regular file (" + what + ")");
+    }
+
+    private byte[] read(SeekableByteChannel channel, String uriText) throws IOException, MediaException {
+        byte[] bytes = Channels.newInputStream(channel).readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+        if (bytes.length > maxBytes) {
+            throw new MediaException(MediaException.Kind.TOO_LARGE,
+                    "media " + uriText + " is larger than the limit of " + maxBytes + " bytes");
+        }
+        return bytes;
+    }
+
+    private static MediaException unreadable(String uriText, Throwable cause) {
+        return new MediaException(MediaException.Kind.UNREADABLE,
+                "cannot read media " + uriText + ": " + cause.getMessage(), cause);
     }
 
     /**
@@ -90,7 +205,8 @@ public final class MediaFetcher implements Serializable {
         }
     }
 
-    private void checkInsideRoots(Path path, String uriText) throws MediaException {
+    /** The real path of the root {@code path} lies under; refuses a path under none. */
+    private Path checkInsideRoots(Path path, String uriText) throws MediaException {
         for (String root : roots) {
             Path rootPath = Path.of(root);
             try {
@@ -99,7 +215,7 @@ public final class MediaFetcher implements Serializable {
                 continue;
             }
             if (path.startsWith(rootPath)) {
-                return;
+                return rootPath;
             }
         }
         throw new MediaException(MediaException.Kind.FORBIDDEN, "media " + uriText + " is outside the configured media roots");

@@ -1,7 +1,28 @@
 package dev.biometry.pipeline;
 
 import dev.biometry.api.FaceReport;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 
-/** A media's face-engine result kept in keyed state, valid while the media's URI is unchanged. */
-public record CachedFace(
-        String uri, int facesDetected, float[] embedding, FaceReport face, Integer errorCode, String errorMessage) {}
+/**
+ * A media's face-engine result kept in keyed state, valid while the media's URI and content are unchanged: the
+ * SHA-256 of the bytes it was computed from is checked against the bytes read or downloaded for a later request.
+ */
+public record CachedFace(String uri, String contentSha256, int facesDetected, float[] embedding, FaceReport face,
+        Integer errorCode, String errorMessage) {
+
+    /** Whether this result was computed from {@code bytes} of the media at {@code uri}. */
+    boolean isFor(String uri, String contentSha256) {
+        return this.uri.equals(uri) && this.contentSha256 != null && this.contentSha256.equals(contentSha256);
+    }
+
+    /** The hex SHA-256 of {@code bytes}. */
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
+    }
+}

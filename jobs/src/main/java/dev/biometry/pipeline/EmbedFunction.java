@@ -29,8 +29,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the face engine on one media (keyed by media id): photos, ID documents, videos and shots sets, under the
  * face policy and quality gate. Each parallel instance opens its own {@link FaceEngine} (its own ONNX Runtime
- * sessions) in {@link #open} and closes it in {@link #close}. A media's result is kept in keyed state with a TTL,
- * so a later analysis of the same media (same URI) skips reading and inference.
+ * sessions) in {@link #open} and closes it in {@link #close}. A media's result is kept in keyed state for a TTL
+ * counted from when it was computed (reads do not extend it), so a later analysis of the same media skips
+ * inference: the same URI and the same content, the SHA-256 of the bytes read from the file or downloaded for this
+ * request. A file replaced under the same URI, or an HTTP resource whose content changed, is embedded again.
  */
 public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, EmbeddedMedia> {
 
@@ -81,7 +83,7 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         if (!cacheTtl.isZero()) {
             ValueStateDescriptor<CachedFace> descriptor =
                     new ValueStateDescriptor<>("embedding", TypeInformation.of(CachedFace.class));
-            descriptor.enableTimeToLive(StateTtl.afterLastUse(cacheTtl));
+            descriptor.enableTimeToLive(StateTtl.afterLastWrite(cacheTtl));
             cache = getRuntimeContext().getState(descriptor);
         }
         MetricGroup metrics = getRuntimeContext().getMetricGroup();
@@ -98,26 +100,34 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
     public void processElement(FetchedTask fetched, Context ctx, Collector<EmbeddedMedia> out) throws Exception {
         EmbedTask task = fetched.task();
         progress.add(1.0 / task.ticket().mediaCount());
-        CachedFace cached = cache == null ? null : cache.value();
-        if (cached != null && cached.uri().equals(task.media().uri())) {
-            cacheHits.inc();
-            out.collect(embedded(task, cached, true, 0));
-            return;
-        }
         if (fetched.failed()) {
             mediaFailed.inc();
             out.collect(failed(task, fetched.errorCode(), fetched.errorMessage(), 0));
             return;
         }
         long t0 = System.nanoTime();
-        CachedFace result;
+        byte[] bytes;
         try {
-            result = analyze(task, fetched.bytes());
+            // The content is read (or was downloaded) before the cache is consulted: the cache is keyed by content.
+            bytes = fetched.bytes() != null ? fetched.bytes() : fileFetcher.fetch(task.media().uri());
         } catch (MediaException e) {
             mediaFailed.inc();
-            String name = mediaName(task);
-            out.collect(failed(task, e.ozErrorCode(),
-                    e.getMessage().startsWith(name) ? e.getMessage() : name + ": " + e.getMessage(), millisSince(t0)));
+            out.collect(failed(task, e.ozErrorCode(), withName(task, e.getMessage()), millisSince(t0)));
+            return;
+        }
+        String sha256 = CachedFace.sha256(bytes);
+        CachedFace cached = cache == null ? null : cache.value();
+        if (cached != null && cached.isFor(task.media().uri(), sha256)) {
+            cacheHits.inc();
+            out.collect(embedded(task, cached, true, 0));
+            return;
+        }
+        CachedFace result;
+        try {
+            result = analyze(task, bytes, sha256);
+        } catch (MediaException e) {
+            mediaFailed.inc();
+            out.collect(failed(task, e.ozErrorCode(), withName(task, e.getMessage()), millisSince(t0)));
             return;
         } catch (Exception e) {
             // A fault of ours or of the runtime, not of the media: the analysis FAILS with UNKNOWN, never a verdict.
@@ -140,23 +150,27 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         out.collect(embedded(task, result, false, elapsed));
     }
 
+    private static String withName(EmbedTask task, String message) {
+        String name = mediaName(task);
+        return message.startsWith(name) ? message : name + ": " + message;
+    }
+
     private static long millisSince(long startNanos) {
         return (System.nanoTime() - startNanos) / 1_000_000;
     }
 
-    private CachedFace analyze(EmbedTask task, byte[] downloaded) throws Exception {
+    private CachedFace analyze(EmbedTask task, byte[] bytes, String sha256) throws Exception {
         MediaRef media = task.media();
-        byte[] bytes = downloaded != null ? downloaded : fileFetcher.fetch(media.uri());
         MediaFaces.Result r = analyzer.analyze(bytes, media.mediaType(), media.hasTag(MediaRef.TAG_PHOTO_ID_FRONT),
                 mediaName(task));
         FaceReport report = r.chosen() == null ? null : new FaceReport(
                 new float[] {r.chosen().box().x1(), r.chosen().box().y1(), r.chosen().box().x2(), r.chosen().box().y2()},
                 r.chosen().score(), r.frameIndices(), r.bestShotScore());
         if (r.template() == null) {
-            return new CachedFace(media.uri(), r.facesDetected(), null, report, OzError.INVALID_VALUE,
+            return new CachedFace(media.uri(), sha256, r.facesDetected(), null, report, OzError.INVALID_VALUE,
                     mediaName(task) + ": " + r.problem());
         }
-        return new CachedFace(media.uri(), r.facesDetected(), r.template(), report, null, null);
+        return new CachedFace(media.uri(), sha256, r.facesDetected(), r.template(), report, null, null);
     }
 
     private static String mediaName(EmbedTask task) {

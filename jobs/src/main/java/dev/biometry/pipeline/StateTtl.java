@@ -15,12 +15,4 @@ final class StateTtl {
                 .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
                 .build();
     }
-
-    /** Expires {@code ttl} after the last read or write; expired values are never returned. */
-    static StateTtlConfig afterLastUse(Duration ttl) {
-        return StateTtlConfig.newBuilder(ttl)
-                .setUpdateType(StateTtlConfig.UpdateType.OnReadAndWrite)
-                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-                .build();
-    }
 }

@@ -103,7 +103,7 @@ class PairwiseMatchTest {
                     continue;
                 }
                 PairScore pair = match.pair(i, j);
-                assertThat(pair).isSameAs(match.pair(j, i));
+                assertThat(pair).isEqualTo(match.pair(j, i));
                 assertThat(pair.i()).isEqualTo(Math.min(i, j));
                 assertThat(pair.j()).isEqualTo(Math.max(i, j));
                 assertThat(pair.cosine()).isEqualTo(PairwiseMatch.cosine(embeddings.get(i), embeddings.get(j)));
@@ -181,5 +181,45 @@ class PairwiseMatchTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dimension");
         assertThatThrownBy(() -> PairwiseMatch.of(List.of(unit, new float[] {3f, 4f}), CALIBRATION))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("embedding 1");
+    }
+
+    @Test
+    void pairCountsAndPositionsStayExactPastIntRange() {
+        // 46,342 media: n(n-1) = 2,147,534,622 > Integer.MAX_VALUE, which broke the int arithmetic.
+        assertThat(PairwiseMatch.pairCount(46_342)).isEqualTo(1_073_767_311L);
+        assertThat(PairwiseMatch.pairCount(100_000)).isEqualTo(4_999_950_000L);
+        assertThat(PairwiseMatch.pairPosition(0, 1, 100_000)).isZero();
+        assertThat(PairwiseMatch.pairPosition(99_998, 99_999, 100_000))
+                .isEqualTo(PairwiseMatch.pairCount(100_000) - 1);
+        assertThat(PairwiseMatch.pairPosition(1, 2, 100_000)).isEqualTo(99_999L);
+    }
+
+    @Test
+    void pairsIsAViewComputedOnReadThatMatchesPairLookupInRowOrder() {
+        Random random = new Random(5L);
+        List<float[]> embeddings = new ArrayList<>();
+        for (int k = 0; k < 40; k++) {
+            float[] v = {(float) random.nextGaussian(), (float) random.nextGaussian(), (float) random.nextGaussian()};
+            embeddings.add(k % 7 == 3 ? null : PairwiseMatch.l2Normalize(v));
+        }
+
+        PairwiseMatch match = PairwiseMatch.of(embeddings, CALIBRATION);
+
+        assertThat(match.pairCount()).isEqualTo(780L);
+        List<PairScore> pairs = match.pairs();
+        assertThat(pairs).hasSize(780);
+        int position = 0;
+        double min = Double.POSITIVE_INFINITY;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < 40; i++) {
+            for (int j = i + 1; j < 40; j++) {
+                assertThat(pairs.get(position++)).isEqualTo(match.pair(i, j));
+                min = Math.min(min, match.pair(i, j).confidence());
+                max = Math.max(max, match.pair(i, j).confidence());
+            }
+        }
+        assertThat(match.minConfidence()).isEqualTo(min);
+        assertThat(match.maxConfidence()).isEqualTo(max);
+        assertThatThrownBy(() -> pairs.get(780)).isInstanceOf(IndexOutOfBoundsException.class);
     }
 }

@@ -337,6 +337,23 @@ class HttpMediaFetcherTest {
     }
 
     @Test
+    void aHostLookupThatHangsCannotOutliveTheTotalTimeout() throws Exception {
+        try (HangingResolver resolver = new HangingResolver()) {
+            HttpMediaFetcher fetcher = HttpMediaFetcher.builder().allowHosts("media.test").allowPrivateAddresses(true)
+                    .timeout(Duration.ofSeconds(1)).resolver(resolver).build();
+            long start = System.nanoTime();
+            MediaException e = fetchFailure(fetcher, "http://media.test:" + port + "/image");
+            long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+
+            assertThat(resolver.lookups()).isEqualTo(1);
+            assertThat(e.kind()).isEqualTo(MediaException.Kind.REMOTE);
+            assertThat(e).hasMessageContaining("timed out after 1000 ms");
+            assertThat(e.getCause()).hasMessageContaining("resolving host media.test");
+            assertThat(elapsedMillis).as("well under the 30 s the lookup would take").isBetween(900L, 10_000L);
+        }
+    }
+
+    @Test
     void tricklingServerCannotOutliveTheTotalTimeout() {
         HttpMediaFetcher fetcher = loopbackFetcher().timeout(Duration.ofSeconds(1)).build();
 

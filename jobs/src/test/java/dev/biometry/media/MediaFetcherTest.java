@@ -6,9 +6,11 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -90,5 +92,90 @@ class MediaFetcherTest {
         MediaException escape = catchThrowableOfType(() -> viaLink.fetch(uri("link-root/../outside/gone.jpg")),
                 MediaException.class);
         assertThat(escape.kind()).isEqualTo(MediaException.Kind.FORBIDDEN);
+    }
+
+    @Test
+    void aSymbolicLinkInsideTheRootToAFileOrFolderInsideTheRootIsServed() throws Exception {
+        Files.write(base.resolve("root/sub/deep.jpg"), INSIDE);
+        Files.createSymbolicLink(base.resolve("root/link.jpg"), base.resolve("root/inside.jpg"));
+        Files.createSymbolicLink(base.resolve("root/link-dir"), Path.of("sub"));
+
+        assertThat(fetcher.fetch(uri("root/link.jpg"))).isEqualTo(INSIDE);
+        assertThat(fetcher.fetch(uri("root/link-dir/deep.jpg"))).isEqualTo(INSIDE);
+        Files.createSymbolicLink(base.resolve("root/out.jpg"), base.resolve("outside/secret.jpg"));
+        assertThat(catchThrowableOfType(() -> fetcher.fetch(uri("root/out.jpg")), MediaException.class).kind())
+                .isEqualTo(MediaException.Kind.FORBIDDEN);
+    }
+
+    @Test
+    @Timeout(60)
+    void fifosFoldersAndDevicesAreRefusedBeforeAnythingIsRead() throws Exception {
+        Path fifo = base.resolve("root/pipe.jpg");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+
+        // Opening a FIFO with no writer would block forever: it is refused from its type, without opening it.
+        MediaException pipe = catchThrowableOfType(() -> fetcher.fetch(fifo.toUri().toString()), MediaException.class);
+        assertThat(pipe.ozErrorCode()).isEqualTo(4);
+        assertThat(pipe).hasMessageContaining("is not a regular file (a FIFO, device or socket)");
+
+        MediaException folder = catchThrowableOfType(() -> fetcher.fetch(uri("root/sub")), MediaException.class);
+        assertThat(folder.ozErrorCode()).isEqualTo(4);
+        assertThat(folder).hasMessageContaining("is not a regular file (a folder)");
+
+        MediaFetcher devices = new MediaFetcher(List.of("/dev"), 1 << 20);
+        for (String device : List.of("file:///dev/zero", "file:///dev/null")) {
+            MediaException e = catchThrowableOfType(() -> devices.fetch(device), MediaException.class);
+            assertThat(e).as(device).isNotNull();
+            assertThat(e.ozErrorCode()).isEqualTo(4);
+            assertThat(e).hasMessageContaining("is not a regular file (a FIFO, device or socket)");
+        }
+    }
+
+    @Test
+    void aSymbolicLinkSwappedInAfterThePathWasCheckedIsNotFollowed() throws Exception {
+        Path root = base.resolve("root").toRealPath();
+        Files.write(root.resolve("sub/file.jpg"), INSIDE);
+        Path checkedFile = root.resolve("sub/file.jpg").toRealPath();
+        Path checkedLeaf = root.resolve("inside.jpg").toRealPath();
+        Files.write(base.resolve("outside/file.jpg"), SECRET);
+        // Both paths were checked; now a folder and then the file itself are replaced by links out of the root.
+        Files.delete(root.resolve("sub/file.jpg"));
+        Files.delete(root.resolve("sub"));
+        Files.createSymbolicLink(root.resolve("sub"), base.resolve("outside"));
+        Files.delete(checkedLeaf);
+        Files.createSymbolicLink(checkedLeaf, base.resolve("outside/secret.jpg"));
+
+        MediaException folder = catchThrowableOfType(() -> fetcher.openAndRead(root, checkedFile, "file:///sub/file.jpg"),
+                MediaException.class);
+        assertThat(folder.kind()).isEqualTo(MediaException.Kind.FORBIDDEN);
+        assertThat(folder).hasMessageContaining("changed while it was opened");
+        MediaException leaf = catchThrowableOfType(() -> fetcher.openAndRead(root, checkedLeaf, "file:///inside.jpg"),
+                MediaException.class);
+        assertThat(leaf.kind()).isEqualTo(MediaException.Kind.FORBIDDEN);
+        assertThat(leaf).hasMessageContaining("symbolic link");
+    }
+
+    @Test
+    @Timeout(60)
+    void aReadThatBlocksGivesUpAtTheReadTimeLimit() throws Exception {
+        Path fifo = base.resolve("root/late-pipe.jpg");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        MediaFetcher quick = new MediaFetcher(List.of(base.resolve("root").toString()), 1 << 20, Duration.ofMillis(500));
+        try {
+            long start = System.nanoTime();
+            // As if the FIFO had been swapped in between the type check and the open: opening it blocks.
+            MediaException e = catchThrowableOfType(() -> quick.readWithin(() -> Files.readAllBytes(fifo), "pipe"),
+                    MediaException.class);
+            long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+
+            assertThat(e.kind()).isEqualTo(MediaException.Kind.UNREADABLE);
+            assertThat(e).hasMessage("reading media pipe did not finish within 500 ms");
+            assertThat(elapsedMillis).isBetween(400L, 20_000L);
+        } finally {
+            // Releases the abandoned reader: a writer opens and closes the FIFO, the reader sees end of file.
+            try (var writer = Files.newOutputStream(fifo)) {
+                writer.flush();
+            }
+        }
     }
 }
