@@ -88,7 +88,11 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
             return;
         }
         if (deadline.value() == null) {
-            long at = ctx.timerService().currentProcessingTime() + timeout.toMillis();
+            // With a backstop (streaming) the timeout counts from the claim, so that this record ("k of n media")
+            // comes before the claim's backstop; otherwise from the first media here.
+            AnalysisTicket t = media.ticket();
+            long at = (t.backstopAtMillis() > 0 ? t.claimedAtMillis() : ctx.timerService().currentProcessingTime())
+                    + timeout.toMillis();
             deadline.update(at);
             ctx.timerService().registerProcessingTimeTimer(at);
         }

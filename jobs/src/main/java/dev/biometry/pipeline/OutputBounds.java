@@ -18,7 +18,8 @@ import org.apache.flink.metrics.Counter;
  * folder roll-up see it, by a small stand-in, counted in the metric {@code oversizedRecords}:
  * <ul>
  *   <li>an analysis: its final record by a FAILED record (error 4) naming the analysis, its PROCESSING record by a
- *       PROCESSING record without the media list and {@code meta_data};
+ *       PROCESSING record without the media list (both keep the analysis' {@code meta_data} when it is at most a
+ *       quarter of the limit);
  *   <li>a folder: by its roll-up without the media and analyses lists (their counts stay);
  *   <li>a dead letter: its payload is capped at {@code maxPayloadBytes} always, and dropped (with long messages
  *       cut) if the record is still too large.
@@ -43,6 +44,12 @@ public final class OutputBounds {
             if (big.hasNonNull(field)) {
                 small.set(field, big.get(field));
             }
+        }
+        // The analysis' own meta_data (capped at parse time) stays when it is small next to the limit: clients
+        // find their records by it.
+        JsonNode metaData = big.get("meta_data");
+        if (metaData != null && DeadLetter.utf8Length(metaData.toString()) <= maxBytes / 4) {
+            small.set("meta_data", metaData);
         }
         if (!record.isFinal()) {
             small.put("state", "PROCESSING").put("resolution_status", "PROCESSING").put("resolution", "PROCESSING");

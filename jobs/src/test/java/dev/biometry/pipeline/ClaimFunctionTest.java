@@ -15,6 +15,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.util.OutputTag;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -138,17 +139,16 @@ class ClaimFunctionTest {
     // ---- helpers
 
     private List<ResultRecord> results() {
-        List<ResultRecord> out = new ArrayList<>();
-        var side = harness.getSideOutput(ClaimFunction.RESULTS);
-        if (side != null) {
-            side.forEach(r -> out.add(r.getValue()));
-        }
-        return out;
+        return sideOutput(ClaimFunction.RESULTS);
     }
 
     private List<DeadLetter> deadLetters() {
-        List<DeadLetter> out = new ArrayList<>();
-        var side = harness.getSideOutput(ClaimFunction.DEAD_LETTERS);
+        return sideOutput(ClaimFunction.DEAD_LETTERS);
+    }
+
+    private <T> List<T> sideOutput(OutputTag<T> tag) {
+        List<T> out = new ArrayList<>();
+        var side = harness.getSideOutput(tag);
         if (side != null) {
             side.forEach(r -> out.add(r.getValue()));
         }
