@@ -29,7 +29,10 @@ import java.util.function.Supplier;
  * field missing), 4 INVALID VALUE (bad value, too large) or 5 INVALID TYPE (wrong JSON type), with the JSON path
  * of the offending field as {@code details}. The first problem found rejects the whole record.
  *
- * <p>A JSON {@code null} is treated like an absent field. Unknown fields are ignored.
+ * <p>A JSON {@code null} is treated like an absent field. Unknown fields are ignored. Sizes are capped by
+ * {@link InputLimits} (error 4, so that every output derived from a record stays bounded), every string must be valid
+ * Unicode (no lone UTF-16 surrogate), client strings are quoted in messages only as short {@link Excerpt}s, and a dead
+ * letter carries at most {@link InputLimits#maxDeadLetterPayloadBytes()} of the record.
  */
 public final class InputParser {
 

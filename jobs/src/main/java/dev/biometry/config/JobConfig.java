@@ -208,8 +208,17 @@ public final class JobConfig implements Serializable {
     public Duration analysisTimeout() { return duration("analysis-timeout"); }
     public boolean nonPersistent() { return bool("non-persistent"); }
     public dev.biometry.api.InputLimits inputLimits() {
-        return new dev.biometry.api.InputLimits(integer("max-meta-data-bytes"), integer("max-original-name-chars"),
-                integer("max-media-per-analysis"), integer("max-media-per-folder"), integer("dead-letter-max-payload-bytes"));
+        try {
+            return new dev.biometry.api.InputLimits(integer("max-meta-data-bytes"), integer("max-original-name-chars"),
+                    integer("max-media-per-analysis"), integer("max-media-per-folder"),
+                    integer("dead-letter-max-payload-bytes"));
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage().startsWith("--")) {
+                throw e;
+            }
+            throw new IllegalArgumentException("--max-meta-data-bytes must be >= 2, --max-original-name-chars >= 1, "
+                    + "--max-media-per-analysis and --max-media-per-folder >= 2, --dead-letter-max-payload-bytes >= 0");
+        }
     }
     public int maxRecordBytes() { return integer("max-record-bytes"); }
     public List<String> httpAllowHosts() { return list("http-allow-hosts", h -> h); }
