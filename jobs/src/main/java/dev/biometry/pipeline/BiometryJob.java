@@ -134,7 +134,7 @@ public final class BiometryJob {
                 .keyBy(ResultRecord::analyseId, ResultRecord::analyseId)
                 .process(new ResultOrderFunction(config.folderTtl()))
                 .name("order-results").uid("order-results")
-                .map(new OutputBounds.BoundResults(config.maxRecordBytes()))
+                .map(OutputBounds.results(config.maxRecordBytes()))
                 .name("bound-results").uid("bound-results");
         (endpoints.finalResultsOnly() ? results.filter(ResultRecord::isFinal).name("final-results").uid("final-results")
                 : results)
@@ -154,7 +154,7 @@ public final class BiometryJob {
                     .keyBy(MediaRef::folderId, ResultRecord::folderId)
                     .process(new FolderStatusFunction(config.folderTtl(), nonPersistent, limits.maxMediaPerFolder()))
                     .name("folder-status").uid("folder-status")
-                    .map(new OutputBounds.BoundFolders(config.maxRecordBytes()))
+                    .map(OutputBounds.folders(config.maxRecordBytes()))
                     .name("bound-folders").uid("bound-folders")
                     .sinkTo(endpoints.folders()).name("folders-sink").uid("folders-sink");
         }
@@ -163,7 +163,7 @@ public final class BiometryJob {
         media.getSideOutput(ParseFunctions.DEAD_LETTERS)
                 .union(requests.getSideOutput(ParseFunctions.DEAD_LETTERS), starts.getSideOutput(FolderJoinFunction.DEAD_LETTERS),
                         tasks.getSideOutput(ClaimFunction.DEAD_LETTERS), webhookDeadLetters)
-                .map(new OutputBounds.BoundDeadLetters(limits.maxDeadLetterPayloadBytes(), config.maxRecordBytes()))
+                .map(OutputBounds.deadLetters(limits.maxDeadLetterPayloadBytes(), config.maxRecordBytes()))
                 .name("bound-dead-letters").uid("bound-dead-letters")
                 .sinkTo(endpoints.deadLetters()).name("dead-letter-sink").uid("dead-letter-sink");
     }

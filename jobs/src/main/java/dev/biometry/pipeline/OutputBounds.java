@@ -9,6 +9,8 @@ import dev.biometry.api.Json;
 import dev.biometry.api.OzError;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.typeutils.ResultTypeQueryable;
 import org.apache.flink.metrics.Counter;
 
 /**
@@ -94,72 +96,50 @@ public final class OutputBounds {
                 capped.sourceOffset(), null, capped.payloadBase64(), true);
     }
 
-    /** Counts what it had to replace in {@code oversizedRecords}. */
-    private abstract static class Bound<T> extends RichMapFunction<T, T> {
+    /** {@link #bound(ResultRecord, int)} as an operator. */
+    public static Bound<ResultRecord> results(int maxBytes) {
+        return new Bound<>(ResultRecord.class, r -> bound(r, maxBytes));
+    }
+
+    /** {@link #bound(FolderRecord, int)} as an operator. */
+    public static Bound<FolderRecord> folders(int maxBytes) {
+        return new Bound<>(FolderRecord.class, f -> bound(f, maxBytes));
+    }
+
+    /** {@link #bound(DeadLetter, int, int)} as an operator; a payload cut to its cap counts too. */
+    public static Bound<DeadLetter> deadLetters(int maxPayloadBytes, int maxBytes) {
+        return new Bound<>(DeadLetter.class, d -> bound(d, maxPayloadBytes, maxBytes));
+    }
+
+    /** Applies one of the bounds above and counts what it had to replace in {@code oversizedRecords}. */
+    public static final class Bound<T> extends RichMapFunction<T, T> implements ResultTypeQueryable<T> {
         private static final long serialVersionUID = 1L;
+        private final Class<T> type;
+        private final KafkaEndpoints.SerializableFunction<T, T> bound;
         private transient Counter oversized;
+
+        Bound(Class<T> type, KafkaEndpoints.SerializableFunction<T, T> bound) {
+            this.type = type;
+            this.bound = bound;
+        }
 
         @Override
         public void open(OpenContext openContext) {
             oversized = getRuntimeContext().getMetricGroup().counter("oversizedRecords");
         }
 
-        abstract T bound(T value);
-
         @Override
         public T map(T value) {
-            T bounded = bound(value);
+            T bounded = bound.apply(value);
             if (bounded != value) {
                 oversized.inc();
             }
             return bounded;
         }
-    }
-
-    /** {@link #bound(ResultRecord, int)} as an operator. */
-    public static final class BoundResults extends Bound<ResultRecord> {
-        private static final long serialVersionUID = 1L;
-        private final int maxBytes;
-
-        public BoundResults(int maxBytes) {
-            this.maxBytes = maxBytes;
-        }
 
         @Override
-        ResultRecord bound(ResultRecord value) {
-            return OutputBounds.bound(value, maxBytes);
-        }
-    }
-
-    /** {@link #bound(FolderRecord, int)} as an operator. */
-    public static final class BoundFolders extends Bound<FolderRecord> {
-        private static final long serialVersionUID = 1L;
-        private final int maxBytes;
-
-        public BoundFolders(int maxBytes) {
-            this.maxBytes = maxBytes;
-        }
-
-        @Override
-        FolderRecord bound(FolderRecord value) {
-            return OutputBounds.bound(value, maxBytes);
-        }
-    }
-
-    /** {@link #bound(DeadLetter, int, int)} as an operator; a payload cut to its cap counts too. */
-    public static final class BoundDeadLetters extends Bound<DeadLetter> {
-        private static final long serialVersionUID = 1L;
-        private final int maxPayloadBytes;
-        private final int maxBytes;
-
-        public BoundDeadLetters(int maxPayloadBytes, int maxBytes) {
-            this.maxPayloadBytes = maxPayloadBytes;
-            this.maxBytes = maxBytes;
-        }
-
-        @Override
-        DeadLetter bound(DeadLetter value) {
-            return OutputBounds.bound(value, maxPayloadBytes, maxBytes);
+        public TypeInformation<T> getProducedType() {
+            return TypeInformation.of(type);
         }
     }
 }
