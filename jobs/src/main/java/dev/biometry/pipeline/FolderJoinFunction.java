@@ -15,6 +15,7 @@ import dev.biometry.match.BiometryAnalyzer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.state.MapState;
@@ -212,14 +213,16 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<AnalysisStart> out) throws Exception {
-        List<PendingAnalysis> expired = new ArrayList<>();
-        for (PendingAnalysis p : pending.values()) {
-            if (p.deadlineMillis() <= timestamp) {
-                expired.add(p);
+        Map<String, PendingAnalysis> expired = new LinkedHashMap<>();
+        for (Map.Entry<String, PendingAnalysis> e : pending.entries()) {
+            if (e.getValue().deadlineMillis() <= timestamp) {
+                expired.put(e.getKey(), e.getValue());
             }
         }
-        for (PendingAnalysis p : expired) {
-            pending.remove(pendingKey(p.request()));
+        // Removed by the key they were stored under (a savepoint of an older version keyed them by analyse id alone).
+        for (Map.Entry<String, PendingAnalysis> e : expired.entrySet()) {
+            PendingAnalysis p = e.getValue();
+            pending.remove(e.getKey());
             AnalysisRequest r = p.request();
             List<String> missing = missingMedia(r);
             fail(r, mediaObjects(scope(r)), new OzError(OzError.NOT_EXIST, "media not found in folder "
@@ -239,14 +242,15 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
     }
 
     private void startReadyAnalyses(Context ctx, Collector<AnalysisStart> out) throws Exception {
-        List<PendingAnalysis> ready = new ArrayList<>();
-        for (PendingAnalysis p : pending.values()) {
-            if (missingMedia(p.request()).isEmpty()) {
-                ready.add(p);
+        Map<String, PendingAnalysis> ready = new LinkedHashMap<>();
+        for (Map.Entry<String, PendingAnalysis> e : pending.entries()) {
+            if (missingMedia(e.getValue().request()).isEmpty()) {
+                ready.put(e.getKey(), e.getValue());
             }
         }
-        for (PendingAnalysis p : ready) {
-            pending.remove(pendingKey(p.request()));
+        for (Map.Entry<String, PendingAnalysis> e : ready.entrySet()) {
+            PendingAnalysis p = e.getValue();
+            pending.remove(e.getKey());
             deleteTimerUnlessShared(p.deadlineMillis(), ctx);
             start(p.request(), ctx, out);
         }
