@@ -29,7 +29,10 @@ import java.util.function.Supplier;
  * field missing), 4 INVALID VALUE (bad value, too large) or 5 INVALID TYPE (wrong JSON type), with the JSON path
  * of the offending field as {@code details}. The first problem found rejects the whole record.
  *
- * <p>A JSON {@code null} is treated like an absent field. Unknown fields are ignored.
+ * <p>A JSON {@code null} is treated like an absent field. Unknown fields are ignored. Sizes are capped by
+ * {@link InputLimits} (error 4, so that every output derived from a record stays bounded), every string must be valid
+ * Unicode (no lone UTF-16 surrogate), client strings are quoted in messages only as short {@link Excerpt}s, and a dead
+ * letter carries at most {@link InputLimits#maxDeadLetterPayloadBytes()} of the record.
  */
 public final class InputParser {
 
@@ -49,11 +52,21 @@ public final class InputParser {
             Json.mapper().reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final int MAX_JSON_REASON_LENGTH = 200;
 
-    private InputParser() {}
+    private final InputLimits limits;
+
+    private InputParser(InputLimits limits) {
+        this.limits = Objects.requireNonNull(limits, "limits");
+    }
 
     /** Parses one {@code biometry.media} record. */
     public static ParseResult<MediaRef> parseMedia(byte[] value, SourceRef source) {
-        return parse(value, source, root -> readMedia(root, "", null));
+        return parseMedia(value, source, InputLimits.DEFAULTS);
+    }
+
+    /** Parses one {@code biometry.media} record under {@code limits}. */
+    public static ParseResult<MediaRef> parseMedia(byte[] value, SourceRef source, InputLimits limits) {
+        InputParser parser = new InputParser(limits);
+        return parser.parse(value, source, root -> parser.readMedia(root, "", null));
     }
 
     /**
@@ -64,14 +77,22 @@ public final class InputParser {
      */
     public static ParseResult<RequestEnvelope> parseRequest(
             byte[] value, SourceRef source, long nowMillis, Supplier<String> idGenerator) {
+        return parseRequest(value, source, nowMillis, idGenerator, InputLimits.DEFAULTS);
+    }
+
+    /** As {@link #parseRequest(byte[], SourceRef, long, Supplier)}, under {@code limits}. */
+    public static ParseResult<RequestEnvelope> parseRequest(
+            byte[] value, SourceRef source, long nowMillis, Supplier<String> idGenerator, InputLimits limits) {
         Objects.requireNonNull(idGenerator, "idGenerator");
-        return parse(value, source, root -> readRequest(root, nowMillis, idGenerator));
+        InputParser parser = new InputParser(limits);
+        return parser.parse(value, source, root -> parser.readRequest(root, source, nowMillis, idGenerator));
     }
 
     /**
      * The dead-letter topic JSON: {@code error_code}, {@code error_message}, {@code details}, {@code source}
      * ({@code topic}, {@code partition}, {@code offset}), {@code payload} and {@code payload_encoding}
-     * ({@code utf-8} or {@code base64}).
+     * ({@code utf-8} or {@code base64}), and {@code payload_truncated: true} when the payload is only the start of
+     * the record (or absent because of its size).
      */
     public static String toJson(DeadLetter deadLetter) {
         ObjectNode json = Json.mapper().createObjectNode();
@@ -84,6 +105,9 @@ public final class InputParser {
         source.put("offset", deadLetter.sourceOffset());
         json.put("payload", deadLetter.payload());
         json.put("payload_encoding", deadLetter.payloadBase64() ? "base64" : "utf-8");
+        if (deadLetter.payloadTruncated()) {
+            json.put("payload_truncated", true);
+        }
         return json.toString();
     }
 
@@ -91,7 +115,7 @@ public final class InputParser {
         T read(ObjectNode root) throws InvalidInput;
     }
 
-    private static <T> ParseResult<T> parse(byte[] value, SourceRef source, RootReader<T> reader) {
+    private <T> ParseResult<T> parse(byte[] value, SourceRef source, RootReader<T> reader) {
         Objects.requireNonNull(source, "source");
         if (value == null || value.length == 0) {
             return reject(new InvalidInput(OzError.INVALID_STRUCTURE, "empty message", null),
@@ -115,12 +139,13 @@ public final class InputParser {
         }
     }
 
-    private static <T> ParseResult<T> reject(InvalidInput e, SourceRef source, String payload, boolean base64) {
+    private <T> ParseResult<T> reject(InvalidInput e, SourceRef source, String payload, boolean base64) {
         return ParseResult.rejected(new DeadLetter(e.code, e.getMessage(), e.path,
-                source.topic(), source.partition(), source.offset(), payload, base64));
+                source.topic(), source.partition(), source.offset(), payload, base64)
+                .withPayloadCapped(limits.maxDeadLetterPayloadBytes()));
     }
 
-    private static String decodeUtf8(byte[] value) throws CharacterCodingException {
+    private String decodeUtf8(byte[] value) throws CharacterCodingException {
         return StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT)
@@ -128,7 +153,7 @@ public final class InputParser {
                 .toString();
     }
 
-    private static ObjectNode readJsonObject(String text) throws InvalidInput {
+    private ObjectNode readJsonObject(String text) throws InvalidInput {
         JsonNode root;
         try {
             root = JSON_READER.readTree(text);
@@ -146,7 +171,7 @@ public final class InputParser {
     }
 
     /** Jackson's one-line reason plus line and column, without the source excerpt or a stack trace. */
-    private static String shortReason(JsonProcessingException e) {
+    private String shortReason(JsonProcessingException e) {
         String reason = String.valueOf(e.getOriginalMessage()).replaceAll("\\s+", " ").trim();
         if (reason.length() > MAX_JSON_REASON_LENGTH) {
             reason = reason.substring(0, MAX_JSON_REASON_LENGTH) + "...";
@@ -156,7 +181,7 @@ public final class InputParser {
                 : reason + " (line " + location.getLineNr() + ", column " + location.getColumnNr() + ")";
     }
 
-    private static RequestEnvelope readRequest(ObjectNode root, long nowMillis, Supplier<String> idGenerator)
+    private RequestEnvelope readRequest(ObjectNode root, SourceRef source, long nowMillis, Supplier<String> idGenerator)
             throws InvalidInput {
         String folderId = requiredId(root, "", "folder_id");
         JsonNode analysesNode = requiredArray(root, "", "analyses");
@@ -165,6 +190,7 @@ public final class InputParser {
         }
         String resolutionEndpoint = optionalString(root, "", "resolution_endpoint");
         if (resolutionEndpoint != null) {
+            requireMaxLength(resolutionEndpoint, InputLimits.MAX_URI_CHARS, "resolution_endpoint");
             requireHttpUri(resolutionEndpoint, "resolution_endpoint");
         }
         MediaRef[] media = readInlineMedia(root, folderId);
@@ -174,23 +200,27 @@ public final class InputParser {
         for (int i = 0; i < analysesNode.size(); i++) {
             String path = "analyses[" + i + "]";
             AnalysisRequest analysis = readAnalysis(requireObject(analysesNode.get(i), path), path, folderId,
-                    resolutionEndpoint, nowMillis, idGenerator);
+                    resolutionEndpoint, source, nowMillis, idGenerator);
             if (!analyseIds.add(analysis.analyseId())) {
                 throw InvalidInput.value(path + ".analyse_id",
-                        "duplicates an earlier analyse_id in this message: " + analysis.analyseId());
+                        "duplicates an earlier analyse_id in this message: " + Excerpt.of(analysis.analyseId()));
             }
             analyses.add(analysis);
         }
         return new RequestEnvelope(folderId, media, analyses.toArray(AnalysisRequest[]::new));
     }
 
-    private static MediaRef[] readInlineMedia(ObjectNode root, String folderId) throws InvalidInput {
+    private MediaRef[] readInlineMedia(ObjectNode root, String folderId) throws InvalidInput {
         JsonNode mediaNode = optional(root, "media");
         if (mediaNode == null) {
             return new MediaRef[0];
         }
         if (!mediaNode.isArray()) {
             throw InvalidInput.type("media", "must be an array");
+        }
+        if (mediaNode.size() > limits.maxMediaPerFolder()) {
+            throw InvalidInput.value("media", "has " + mediaNode.size() + " media; at most " + limits.maxMediaPerFolder()
+                    + " are allowed per folder");
         }
         MediaRef[] media = new MediaRef[mediaNode.size()];
         Set<String> mediaIds = new HashSet<>();
@@ -199,18 +229,19 @@ public final class InputParser {
             media[i] = readMedia(requireObject(mediaNode.get(i), path), path, folderId);
             if (!mediaIds.add(media[i].mediaId())) {
                 throw InvalidInput.value(path + ".media_id",
-                        "duplicates an earlier media_id in this message: " + media[i].mediaId());
+                        "duplicates an earlier media_id in this message: " + Excerpt.of(media[i].mediaId()));
             }
         }
         return media;
     }
 
-    private static AnalysisRequest readAnalysis(ObjectNode node, String path, String folderId,
-            String resolutionEndpoint, long nowMillis, Supplier<String> idGenerator) throws InvalidInput {
+    private AnalysisRequest readAnalysis(ObjectNode node, String path, String folderId,
+            String resolutionEndpoint, SourceRef source, long nowMillis, Supplier<String> idGenerator)
+            throws InvalidInput {
         String type = requiredString(node, path, "type");
         if (!type.toLowerCase(Locale.ROOT).equals(ANALYSIS_TYPE_BIOMETRY)) {
             throw InvalidInput.value(child(path, "type"),
-                    "\"" + type + "\" is not supported: only biometry is supported");
+                    "\"" + Excerpt.of(type) + "\" is not supported: only biometry is supported");
         }
         String analyseId = optionalId(node, path, "analyse_id");
         String analysisId = optionalId(node, path, "analysis_id");
@@ -239,11 +270,11 @@ public final class InputParser {
             }
         }
         return new AnalysisRequest(folderId, id, sourceMedia, threshold, thresholdMin,
-                optionalMetaData(node, path), resolutionEndpoint, nowMillis);
+                optionalMetaData(node, path), resolutionEndpoint, nowMillis, source);
     }
 
     /** Null when absent (= every media of the folder); otherwise the distinct ids in first-seen order. */
-    private static String[] readSourceMedia(ObjectNode node, String path) throws InvalidInput {
+    private String[] readSourceMedia(ObjectNode node, String path) throws InvalidInput {
         JsonNode sourceMedia = optional(node, "source_media");
         if (sourceMedia == null) {
             return null;
@@ -259,6 +290,10 @@ public final class InputParser {
         for (int i = 0; i < sourceMedia.size(); i++) {
             String elementPath = sourceMediaPath + "[" + i + "]";
             ids.add(requireId(requireString(sourceMedia.get(i), elementPath), elementPath));
+            if (ids.size() > limits.maxMediaPerAnalysis()) {
+                throw InvalidInput.value(sourceMediaPath, "names more than " + limits.maxMediaPerAnalysis()
+                        + " media; at most " + limits.maxMediaPerAnalysis() + " are allowed per analysis");
+            }
         }
         return ids.toArray(String[]::new);
     }
@@ -267,7 +302,7 @@ public final class InputParser {
      * Reads a media reference; {@code requestFolderId} is null for a media-topic record (folder_id required)
      * and the request's folder for an inline media (folder_id optional, but must match when given).
      */
-    private static MediaRef readMedia(ObjectNode node, String path, String requestFolderId) throws InvalidInput {
+    private MediaRef readMedia(ObjectNode node, String path, String requestFolderId) throws InvalidInput {
         String folderId;
         if (requestFolderId == null) {
             folderId = requiredId(node, path, "folder_id");
@@ -282,12 +317,16 @@ public final class InputParser {
         MediaType mediaType = readMediaType(requiredString(node, path, "media_type"), child(path, "media_type"));
         String[] tags = readTags(node, path);
         String uri = requiredString(node, path, "uri");
+        requireMaxLength(uri, InputLimits.MAX_URI_CHARS, child(path, "uri"));
         requireAbsoluteUri(uri, child(path, "uri"));
         String originalName = optionalString(node, path, "original_name");
+        if (originalName != null) {
+            requireMaxLength(originalName, limits.maxOriginalNameChars(), child(path, "original_name"));
+        }
         return new MediaRef(folderId, mediaId, mediaType, tags, uri, originalName, optionalMetaData(node, path));
     }
 
-    private static MediaType readMediaType(String text, String path) throws InvalidInput {
+    private MediaType readMediaType(String text, String path) throws InvalidInput {
         for (MediaType type : MediaType.values()) {
             if (type.name().equals(text)) {
                 return type;
@@ -296,7 +335,7 @@ public final class InputParser {
         throw InvalidInput.value(path, "must be one of IMAGE_FOLDER, VIDEO_FOLDER, SHOTS_SET");
     }
 
-    private static String[] readTags(ObjectNode node, String path) throws InvalidInput {
+    private String[] readTags(ObjectNode node, String path) throws InvalidInput {
         JsonNode tags = optional(node, "tags");
         if (tags == null) {
             return new String[0];
@@ -305,20 +344,25 @@ public final class InputParser {
         if (!tags.isArray()) {
             throw InvalidInput.type(tagsPath, "must be an array of strings");
         }
+        if (tags.size() > InputLimits.MAX_TAGS) {
+            throw InvalidInput.value(tagsPath, "has " + tags.size() + " tags; at most " + InputLimits.MAX_TAGS
+                    + " are allowed");
+        }
         String[] result = new String[tags.size()];
         for (int i = 0; i < result.length; i++) {
-            result[i] = requireString(tags.get(i), tagsPath + "[" + i + "]");
+            String tagPath = tagsPath + "[" + i + "]";
+            result[i] = requireMaxLength(requireString(tags.get(i), tagPath), InputLimits.MAX_TAG_CHARS, tagPath);
         }
         return result;
     }
 
-    private static void requireAbsoluteUri(String text, String path) throws InvalidInput {
+    private void requireAbsoluteUri(String text, String path) throws InvalidInput {
         if (parseUri(text, path).getScheme() == null) {
             throw InvalidInput.value(path, "must be an absolute URI with a scheme");
         }
     }
 
-    private static void requireHttpUri(String text, String path) throws InvalidInput {
+    private void requireHttpUri(String text, String path) throws InvalidInput {
         URI uri = parseUri(text, path);
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
@@ -326,7 +370,7 @@ public final class InputParser {
         }
     }
 
-    private static URI parseUri(String text, String path) throws InvalidInput {
+    private URI parseUri(String text, String path) throws InvalidInput {
         if (text.isBlank()) {
             throw InvalidInput.value(path, "must not be blank");
         }
@@ -337,7 +381,7 @@ public final class InputParser {
         }
     }
 
-    private static Double optionalProbability(ObjectNode node, String path, String field) throws InvalidInput {
+    private Double optionalProbability(ObjectNode node, String path, String field) throws InvalidInput {
         JsonNode value = optional(node, field);
         if (value == null) {
             return null;
@@ -354,21 +398,49 @@ public final class InputParser {
     }
 
     /** The {@code meta_data} object as compact JSON text, or null when absent. */
-    private static String optionalMetaData(ObjectNode node, String path) throws InvalidInput {
+    private String optionalMetaData(ObjectNode node, String path) throws InvalidInput {
         JsonNode metaData = optional(node, "meta_data");
-        return metaData == null ? null : requireObject(metaData, child(path, "meta_data")).toString();
+        if (metaData == null) {
+            return null;
+        }
+        String metaPath = child(path, "meta_data");
+        String json = requireObject(metaData, metaPath).toString();
+        long bytes = DeadLetter.utf8Length(json);
+        if (bytes > limits.maxMetaDataBytes()) {
+            throw InvalidInput.value(metaPath, "is " + bytes + " bytes as JSON; at most " + limits.maxMetaDataBytes()
+                    + " are allowed");
+        }
+        // Keys and values were read without a check: a lone surrogate would be published as '?'.
+        requireValidUnicode(json, metaPath);
+        return json;
     }
 
-    private static String requiredId(ObjectNode node, String path, String field) throws InvalidInput {
+    private String requireMaxLength(String text, int maxChars, String path) throws InvalidInput {
+        if (text.length() > maxChars) {
+            throw InvalidInput.value(path, "is " + text.length() + " characters long; at most " + maxChars
+                    + " are allowed");
+        }
+        return text;
+    }
+
+    /** Refuses a lone UTF-16 surrogate (JSON {@code "\ud800"}): it has no UTF-8 form, so it could not be echoed back. */
+    private void requireValidUnicode(String text, String path) throws InvalidInput {
+        int at = Excerpt.loneSurrogate(text);
+        if (at >= 0) {
+            throw InvalidInput.value(path, "must be valid Unicode: lone UTF-16 surrogate at index " + at);
+        }
+    }
+
+    private String requiredId(ObjectNode node, String path, String field) throws InvalidInput {
         return requireId(requiredString(node, path, field), child(path, field));
     }
 
-    private static String optionalId(ObjectNode node, String path, String field) throws InvalidInput {
+    private String optionalId(ObjectNode node, String path, String field) throws InvalidInput {
         String id = optionalString(node, path, field);
         return id == null ? null : requireId(id, child(path, field));
     }
 
-    private static String requireId(String id, String path) throws InvalidInput {
+    private String requireId(String id, String path) throws InvalidInput {
         if (id.isBlank()) {
             throw InvalidInput.value(path, "must not be blank");
         }
@@ -381,16 +453,16 @@ public final class InputParser {
         return id;
     }
 
-    private static String requiredString(ObjectNode node, String path, String field) throws InvalidInput {
+    private String requiredString(ObjectNode node, String path, String field) throws InvalidInput {
         return requireString(required(node, path, field), child(path, field));
     }
 
-    private static String optionalString(ObjectNode node, String path, String field) throws InvalidInput {
+    private String optionalString(ObjectNode node, String path, String field) throws InvalidInput {
         JsonNode value = optional(node, field);
         return value == null ? null : requireString(value, child(path, field));
     }
 
-    private static JsonNode requiredArray(ObjectNode node, String path, String field) throws InvalidInput {
+    private JsonNode requiredArray(ObjectNode node, String path, String field) throws InvalidInput {
         JsonNode value = required(node, path, field);
         if (!value.isArray()) {
             throw InvalidInput.type(child(path, field), "must be an array");
@@ -398,7 +470,7 @@ public final class InputParser {
         return value;
     }
 
-    private static JsonNode required(ObjectNode node, String path, String field) throws InvalidInput {
+    private JsonNode required(ObjectNode node, String path, String field) throws InvalidInput {
         JsonNode value = optional(node, field);
         if (value == null) {
             throw new InvalidInput(OzError.INVALID_STRUCTURE, "missing required field " + child(path, field),
@@ -407,26 +479,27 @@ public final class InputParser {
         return value;
     }
 
-    private static JsonNode optional(ObjectNode node, String field) {
+    private JsonNode optional(ObjectNode node, String field) {
         JsonNode value = node.get(field);
         return value == null || value.isNull() ? null : value;
     }
 
-    private static String requireString(JsonNode value, String path) throws InvalidInput {
+    private String requireString(JsonNode value, String path) throws InvalidInput {
         if (!value.isTextual()) {
             throw InvalidInput.type(path, "must be a string");
         }
+        requireValidUnicode(value.textValue(), path);
         return value.textValue();
     }
 
-    private static ObjectNode requireObject(JsonNode value, String path) throws InvalidInput {
+    private ObjectNode requireObject(JsonNode value, String path) throws InvalidInput {
         if (!value.isObject()) {
             throw InvalidInput.type(path, "must be a JSON object");
         }
         return (ObjectNode) value;
     }
 
-    private static String child(String path, String field) {
+    private String child(String path, String field) {
         return path.isEmpty() ? field : path + "." + field;
     }
 

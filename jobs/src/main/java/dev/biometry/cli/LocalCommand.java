@@ -169,7 +169,8 @@ final class LocalCommand {
 
             for (LocalRequests.Line line : lines) {
                 var parsed = InputParser.parseRequest(line.json().getBytes(StandardCharsets.UTF_8),
-                        new SourceRef("line", 0, line.number()), System.currentTimeMillis(), () -> "unused");
+                        new SourceRef("line", 0, line.number()), System.currentTimeMillis(), () -> "unused",
+                        config.inputLimits());
                 if (!parsed.isOk()) {
                     err.printf(Locale.ROOT, "local: line %d rejected (it goes to %s): %s%n", line.number(),
                             config.deadLetterTopic(), parsed.deadLetter().errorMessage());

@@ -72,6 +72,23 @@ public final class JobConfig implements Serializable {
             new Option("embedding-cache-ttl", "24h", "how long a media's embedding is kept so re-verification skips inference (0 = off)"),
             new Option("folder-ttl", "24h", "how long a folder's media references and status are kept after their last update"),
             new Option("analysis-timeout", "10m", "an analysis whose embeddings are not all back by then FAILS (error 0)"),
+            new Option("max-meta-data-bytes", "4096",
+                    "largest `meta_data` object of a media or an analysis (compact JSON, UTF-8 bytes); larger: dead letter, error 4"),
+            new Option("max-original-name-chars", "255", "longest media `original_name`; longer: dead letter, error 4"),
+            new Option("max-media-per-analysis", "100",
+                    "most media one analysis compares (`source_media` entries: dead letter, error 4; eligible media of "
+                            + "the folder when `source_media` is omitted: FAILED analysis, error 4)"),
+            new Option("max-media-per-folder", "1000",
+                    "most media a folder holds: a further media is a dead letter (error 4), a request whose inline media "
+                            + "would pass it FAILS its analyses (error 4); also the most media and analyses a folder record lists"),
+            new Option("dead-letter-max-payload-bytes", "65536",
+                    "largest copy of the input record in a dead letter (UTF-8 bytes, or raw bytes before base64); a "
+                            + "longer one is cut and flagged `payload_truncated`"),
+            new Option("max-record-bytes", "1000000",
+                    "largest output record (UTF-8 bytes of its JSON): a larger analysis is replaced by a small FAILED "
+                            + "record (error 4), a larger folder record by its roll-up without lists, a larger dead letter "
+                            + "loses its payload (metric `oversizedRecords`); the sinks' `max.request.size` is this plus 16 KiB "
+                            + "and must not exceed the broker's `message.max.bytes` (default 1048588)"),
             new Option("non-persistent", "false",
                     "instant mode: no media reference, embedding or analysis state outlives its analysis' final result "
                             + "(embedding cache off, state cleared on completion, --folder-ttl as a backstop)"),
@@ -223,6 +240,20 @@ public final class JobConfig implements Serializable {
     public Duration folderTtl() { return duration("folder-ttl"); }
     public Duration analysisTimeout() { return duration("analysis-timeout"); }
     public boolean nonPersistent() { return bool("non-persistent"); }
+    public dev.biometry.api.InputLimits inputLimits() {
+        try {
+            return new dev.biometry.api.InputLimits(integer("max-meta-data-bytes"), integer("max-original-name-chars"),
+                    integer("max-media-per-analysis"), integer("max-media-per-folder"),
+                    integer("dead-letter-max-payload-bytes"));
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage().startsWith("--")) {
+                throw e;
+            }
+            throw new IllegalArgumentException("--max-meta-data-bytes must be >= 2, --max-original-name-chars >= 1, "
+                    + "--max-media-per-analysis and --max-media-per-folder >= 2, --dead-letter-max-payload-bytes >= 0");
+        }
+    }
+    public int maxRecordBytes() { return integer("max-record-bytes"); }
     public List<String> httpAllowHosts() { return list("http-allow-hosts", h -> h); }
     public boolean httpAllowPrivate() { return bool("http-allow-private"); }
     public Duration httpConnectTimeout() { return duration("http-connect-timeout"); }
@@ -297,6 +328,13 @@ public final class JobConfig implements Serializable {
         }
         if (mediaWait().isZero() || folderTtl().isZero() || analysisTimeout().isZero() || httpTimeout().isZero()) {
             throw new IllegalArgumentException("--media-wait, --folder-ttl, --analysis-timeout and --http-timeout must be > 0");
+        }
+        if (maxRecordBytes() < 65536) {
+            throw new IllegalArgumentException("--max-record-bytes must be at least 65536");
+        }
+        if (inputLimits().maxDeadLetterPayloadBytes() > maxRecordBytes() / 8) {
+            // A payload is JSON-escaped in the dead letter, up to 6 bytes per byte for control characters.
+            throw new IllegalArgumentException("--dead-letter-max-payload-bytes must be at most --max-record-bytes / 8");
         }
         validateWebhooks();
     }

@@ -1,6 +1,7 @@
 package dev.biometry.pipeline;
 
 import dev.biometry.api.DeadLetter;
+import dev.biometry.api.InputLimits;
 import dev.biometry.api.MediaRef;
 import dev.biometry.api.RequestEnvelope;
 import dev.biometry.config.JobConfig;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -243,16 +245,26 @@ public final class BiometryJob {
         DataStream<RawRecord> mediaRaw = endpoints.media() == null
                 ? requestsRaw.filter(r -> false).name("no-media-topic").uid("no-media-topic")
                 : env.fromSource(endpoints.media(), WatermarkStrategy.noWatermarks(), "media-source").uid("media-source");
+        InputLimits limits = config.inputLimits();
         SingleOutputStreamOperator<MediaRef> media = mediaRaw
-                .process(new ParseFunctions.Media()).name("parse-media").uid("parse-media");
+                .process(new ParseFunctions.Media(limits)).name("parse-media").uid("parse-media");
         SingleOutputStreamOperator<RequestEnvelope> requests = requestsRaw
-                .process(new ParseFunctions.Requests()).name("parse-requests").uid("parse-requests");
+                .process(new ParseFunctions.Requests(limits)).name("parse-requests").uid("parse-requests");
 
-        SingleOutputStreamOperator<EmbedTask> tasks = media
+        SingleOutputStreamOperator<AnalysisStart> starts = media
                 .connect(requests)
                 .keyBy(MediaRef::folderId, RequestEnvelope::folderId)
-                .process(new FolderJoinFunction(config.mediaWait(), config.folderTtl(), config.defaultThreshold(), nonPersistent))
+                .process(new FolderJoinFunction(config.mediaWait(), config.folderTtl(), config.defaultThreshold(),
+                        nonPersistent, limits, config.mediaTopic()))
                 .name("folder-join").uid("folder-join");
+
+        // analyse_id is a global key: one request at a time may hold it (see ClaimFunction). In Flink's BATCH mode
+        // the stages run one after another, so there are no backstop records (they would overtake the results).
+        boolean batch = env.getConfiguration().get(ExecutionOptions.RUNTIME_MODE) == RuntimeExecutionMode.BATCH;
+        SingleOutputStreamOperator<EmbedTask> tasks = starts
+                .keyBy(s -> s.ticket().analyseId())
+                .process(new ClaimFunction(config.analysisTimeout(), !batch, config.requestsTopic()))
+                .name("claim-analysis").uid("claim-analysis");
 
         SingleOutputStreamOperator<FetchedTask> fetched = AsyncDataStream
                 .unorderedWait(tasks, new FetchFunction(httpFetcher(config), config.fetchCapacity()),
@@ -272,11 +284,14 @@ public final class BiometryJob {
                 .process(new MatchFunction(Calibration.DEFAULT, config.analysisTimeout()))
                 .name("match").uid("match");
 
-        DataStream<ResultRecord> results = tasks.getSideOutput(FolderJoinFunction.RESULTS)
+        // Bounded right after ordering, so that the sink, the webhooks and the folder roll-up all see the bounded record.
+        DataStream<ResultRecord> results = tasks.getSideOutput(ClaimFunction.RESULTS)
                 .connect(matched)
                 .keyBy(ResultRecord::analyseId, ResultRecord::analyseId)
                 .process(new ResultOrderFunction(config.folderTtl()))
-                .name("order-results").uid("order-results");
+                .name("order-results").uid("order-results")
+                .map(OutputBounds.results(config.maxRecordBytes()))
+                .name("bound-results").uid("bound-results");
         (endpoints.finalResultsOnly() ? results.filter(ResultRecord::isFinal).name("final-results").uid("final-results")
                 : results)
                 .sinkTo(endpoints.results()).name("results-sink").uid("results-sink");
@@ -293,14 +308,19 @@ public final class BiometryJob {
             media.union(inlineMedia)
                     .connect(results)
                     .keyBy(MediaRef::folderId, ResultRecord::folderId)
-                    .process(new FolderStatusFunction(config.folderTtl(), nonPersistent))
+                    .process(new FolderStatusFunction(config.folderTtl(), nonPersistent, limits.maxMediaPerFolder()))
                     .name("folder-status").uid("folder-status")
+                    .map(OutputBounds.folders(config.maxRecordBytes()))
+                    .name("bound-folders").uid("bound-folders")
                     .sinkTo(endpoints.folders()).name("folders-sink").uid("folders-sink");
         }
 
         DataStream<DeadLetter> webhookDeadLetters = WebhookStage.attach(results, config);
         media.getSideOutput(ParseFunctions.DEAD_LETTERS)
-                .union(requests.getSideOutput(ParseFunctions.DEAD_LETTERS), webhookDeadLetters)
+                .union(requests.getSideOutput(ParseFunctions.DEAD_LETTERS), starts.getSideOutput(FolderJoinFunction.DEAD_LETTERS),
+                        tasks.getSideOutput(ClaimFunction.DEAD_LETTERS), webhookDeadLetters)
+                .map(OutputBounds.deadLetters(limits.maxDeadLetterPayloadBytes(), config.maxRecordBytes()))
+                .name("bound-dead-letters").uid("bound-dead-letters")
                 .sinkTo(endpoints.deadLetters()).name("dead-letter-sink").uid("dead-letter-sink");
     }
 }

@@ -1,6 +1,11 @@
 package dev.biometry.pipeline;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.biometry.api.AnalysisRequest;
+import dev.biometry.api.DeadLetter;
+import dev.biometry.api.Excerpt;
+import dev.biometry.api.InputLimits;
+import dev.biometry.api.Json;
 import dev.biometry.api.MediaObject;
 import dev.biometry.api.MediaRef;
 import dev.biometry.api.OzError;
@@ -10,6 +15,7 @@ import dev.biometry.match.BiometryAnalyzer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.state.MapState;
@@ -26,18 +32,25 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Joins a folder's media with its analysis requests (keyed by folder id). Media are kept in {@link MapState};
- * a request whose {@code source_media} names media not yet known waits for them with a processing-time timer.
- * When an analysis can start it emits one {@link EmbedTask} per eligible media and a PROCESSING result; an
- * analysis that cannot run (threshold_min above its threshold, fewer than two eligible media, media still missing at
- * the deadline) is emitted FAILED on {@link #RESULTS}.
+ * Joins a folder's media with its analysis requests (keyed by folder id). Media are kept in {@link MapState}, at
+ * most {@code maxMediaPerFolder} per folder (a media beyond that goes to {@link #DEAD_LETTERS}, error 4; a request
+ * whose inline media would pass it fails its analyses with error 4); a request whose {@code source_media} names
+ * media not yet known waits for them with a processing-time timer (pending analyses are keyed by analyse id and
+ * request token, so two requests with one analyse id never overwrite each other). For each analysis it emits one
+ * {@link AnalysisStart}: PROCESSING with the eligible media when it can start, FAILED when it cannot
+ * (threshold_min above its threshold, fewer than two or more than {@code maxMediaPerAnalysis} eligible media, media
+ * still missing at the deadline). {@link ClaimFunction} then checks the analyse id and starts it.
  */
-public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef, RequestEnvelope, EmbedTask> {
+public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef, RequestEnvelope, AnalysisStart> {
 
     private static final long serialVersionUID = 1L;
 
-    /** PROCESSING records of started analyses and FAILED records of analyses that could not start. */
-    public static final OutputTag<ResultRecord> RESULTS = new OutputTag<>("join-results", TypeInformation.of(ResultRecord.class));
+    /** Media refused because their folder is full. */
+    public static final OutputTag<DeadLetter> DEAD_LETTERS =
+            new OutputTag<>("join-dead-letters", TypeInformation.of(DeadLetter.class));
+
+    /** How many missing media ids an error message names at most. */
+    private static final int MAX_IDS_NAMED = 10;
 
     /**
      * Accumulator of progress for batch runs: analyses that failed here count 1; {@link EmbedFunction} adds
@@ -49,6 +62,8 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
     private final Duration folderTtl;
     private final double defaultThreshold;
     private final boolean nonPersistent;
+    private final InputLimits limits;
+    private final String mediaTopic;
 
     private transient MapState<String, FolderMedia> media;
     private transient MapState<String, PendingAnalysis> pending;
@@ -60,10 +75,21 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
      * {@code nonPersistent}, a folder's media are forgotten as soon as no analysis of the folder waits for them.
      */
     public FolderJoinFunction(Duration mediaWait, Duration folderTtl, double defaultThreshold, boolean nonPersistent) {
+        this(mediaWait, folderTtl, defaultThreshold, nonPersistent, InputLimits.DEFAULTS, "biometry.media");
+    }
+
+    /**
+     * As above, with the folder-wide caps of {@code limits}; {@code mediaTopic} names the source of a refused
+     * media's dead letter.
+     */
+    public FolderJoinFunction(Duration mediaWait, Duration folderTtl, double defaultThreshold, boolean nonPersistent,
+            InputLimits limits, String mediaTopic) {
         this.mediaWait = mediaWait;
         this.folderTtl = folderTtl;
         this.defaultThreshold = defaultThreshold;
         this.nonPersistent = nonPersistent;
+        this.limits = limits;
+        this.mediaTopic = mediaTopic;
     }
 
     /** Whether the folder's media are forgotten once nothing waits for them (tests check the job's wiring). */
@@ -87,7 +113,11 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
     }
 
     @Override
-    public void processElement1(MediaRef ref, Context ctx, Collector<EmbedTask> out) throws Exception {
+    public void processElement1(MediaRef ref, Context ctx, Collector<AnalysisStart> out) throws Exception {
+        if (!media.contains(ref.mediaId()) && mediaCountReaches(limits.maxMediaPerFolder())) {
+            ctx.output(DEAD_LETTERS, folderFull(ref));
+            return;
+        }
         addMedia(ref);
         boolean someoneWaited = !pending.isEmpty();
         startReadyAnalyses(ctx, out);
@@ -97,27 +127,80 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
     }
 
     @Override
-    public void processElement2(RequestEnvelope envelope, Context ctx, Collector<EmbedTask> out) throws Exception {
+    public void processElement2(RequestEnvelope envelope, Context ctx, Collector<AnalysisStart> out) throws Exception {
+        long now = ctx.timerService().currentProcessingTime();
+        int newMedia = 0;
+        for (MediaRef ref : envelope.media()) {
+            newMedia += media.contains(ref.mediaId()) ? 0 : 1;
+        }
+        if (newMedia > 0 && mediaCountReaches(limits.maxMediaPerFolder() - newMedia + 1)) {
+            // None of its media join the folder and none of its analyses run: it asked for more than the folder holds.
+            OzError full = new OzError(OzError.INVALID_VALUE, "folder " + Excerpt.of(envelope.folderId())
+                    + " would hold more than " + limits.maxMediaPerFolder() + " media with the " + newMedia
+                    + " new media of this request");
+            for (AnalysisRequest request : envelope.analyses()) {
+                fail(request, List.of(), full, now, out);
+            }
+            return;
+        }
         for (MediaRef ref : envelope.media()) {
             addMedia(ref);
         }
         startReadyAnalyses(ctx, out);
-        long now = ctx.timerService().currentProcessingTime();
         for (AnalysisRequest request : envelope.analyses()) {
             OzError invalidParams = invalidParams(request);
             if (invalidParams != null) {
-                analysesAccounted.add(1.0);
-                ctx.output(RESULTS, Results.failed(header(request), mediaObjects(eligible(scope(request))), invalidParams,
-                        request.resolutionEndpoint(), now));
+                fail(request, mediaObjects(bounded(eligible(scope(request)))), invalidParams, now, out);
             } else if (missingMedia(request).isEmpty()) {
                 start(request, ctx, out);
             } else {
                 long deadline = now + mediaWait.toMillis();
-                pending.put(request.analyseId(), new PendingAnalysis(request, deadline));
+                pending.put(pendingKey(request), new PendingAnalysis(request, deadline));
                 ctx.timerService().registerProcessingTimeTimer(deadline);
             }
         }
         forgetMediaIfNothingWaits();
+    }
+
+    /** Pending analyses are told apart by request too: one analyse id may come twice (the claim refuses the second). */
+    static String pendingKey(AnalysisRequest request) {
+        return request.analyseId() + "\n" + request.token();
+    }
+
+    /** Whether the folder holds at least {@code count} media (stops counting there). */
+    private boolean mediaCountReaches(int count) throws Exception {
+        if (count <= 0) {
+            return true;
+        }
+        int n = 0;
+        for (String ignored : media.keys()) {
+            if (++n >= count) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private DeadLetter folderFull(MediaRef ref) {
+        ObjectNode payload = Json.mapper().createObjectNode();
+        payload.put("folder_id", ref.folderId());
+        payload.put("media_id", ref.mediaId());
+        payload.put("media_type", ref.mediaType().name());
+        return new DeadLetter(OzError.INVALID_VALUE, "INVALID VALUE: folder " + Excerpt.of(ref.folderId())
+                + " already holds " + limits.maxMediaPerFolder() + " media, the most allowed (--max-media-per-folder)",
+                "media_id", mediaTopic, -1, -1L, payload.toString(), false);
+    }
+
+    /** At most the first {@code maxMediaPerAnalysis} media, for the source_media of a record that lists them. */
+    private List<MediaRef> bounded(List<MediaRef> media) {
+        return media.size() <= limits.maxMediaPerAnalysis() ? media : media.subList(0, limits.maxMediaPerAnalysis());
+    }
+
+    private void fail(AnalysisRequest request, List<MediaObject> media, OzError error, long now,
+            Collector<AnalysisStart> out) {
+        analysesAccounted.add(1.0);
+        out.collect(new AnalysisStart(ticket(request, 0), new MediaRef[0],
+                Results.failed(header(request), media, error, request.resolutionEndpoint(), now), request.source()));
     }
 
     /** Non-persistent mode: the folder's media go once every analysis that needed them has started or failed. */
@@ -129,21 +212,22 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
     }
 
     @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<EmbedTask> out) throws Exception {
-        List<PendingAnalysis> expired = new ArrayList<>();
-        for (PendingAnalysis p : pending.values()) {
-            if (p.deadlineMillis() <= timestamp) {
-                expired.add(p);
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<AnalysisStart> out) throws Exception {
+        Map<String, PendingAnalysis> expired = new LinkedHashMap<>();
+        for (Map.Entry<String, PendingAnalysis> e : pending.entries()) {
+            if (e.getValue().deadlineMillis() <= timestamp) {
+                expired.put(e.getKey(), e.getValue());
             }
         }
-        for (PendingAnalysis p : expired) {
-            pending.remove(p.request().analyseId());
+        // Removed by the key they were stored under (a savepoint of an older version keyed them by analyse id alone).
+        for (Map.Entry<String, PendingAnalysis> e : expired.entrySet()) {
+            PendingAnalysis p = e.getValue();
+            pending.remove(e.getKey());
             AnalysisRequest r = p.request();
             List<String> missing = missingMedia(r);
-            ctx.output(RESULTS, Results.failed(header(r), mediaObjects(scope(r)), new OzError(OzError.NOT_EXIST,
-                            "media not found in folder " + r.folderId() + " after " + mediaWait.toSeconds() + " s: " + missing),
-                    r.resolutionEndpoint(), timestamp));
-            analysesAccounted.add(1.0);
+            fail(r, mediaObjects(scope(r)), new OzError(OzError.NOT_EXIST, "media not found in folder "
+                    + Excerpt.of(r.folderId()) + " after " + mediaWait.toSeconds() + " s: "
+                    + Excerpt.list(missing, MAX_IDS_NAMED)), timestamp, out);
         }
         forgetMediaIfNothingWaits();
     }
@@ -157,15 +241,16 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         media.put(ref.mediaId(), new FolderMedia(ref, sequence));
     }
 
-    private void startReadyAnalyses(Context ctx, Collector<EmbedTask> out) throws Exception {
-        List<PendingAnalysis> ready = new ArrayList<>();
-        for (PendingAnalysis p : pending.values()) {
-            if (missingMedia(p.request()).isEmpty()) {
-                ready.add(p);
+    private void startReadyAnalyses(Context ctx, Collector<AnalysisStart> out) throws Exception {
+        Map<String, PendingAnalysis> ready = new LinkedHashMap<>();
+        for (Map.Entry<String, PendingAnalysis> e : pending.entries()) {
+            if (missingMedia(e.getValue().request()).isEmpty()) {
+                ready.put(e.getKey(), e.getValue());
             }
         }
-        for (PendingAnalysis p : ready) {
-            pending.remove(p.request().analyseId());
+        for (Map.Entry<String, PendingAnalysis> e : ready.entrySet()) {
+            PendingAnalysis p = e.getValue();
+            pending.remove(e.getKey());
             deleteTimerUnlessShared(p.deadlineMillis(), ctx);
             start(p.request(), ctx, out);
         }
@@ -181,30 +266,34 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         ctx.timerService().deleteProcessingTimeTimer(deadline);
     }
 
-    private void start(AnalysisRequest request, Context ctx, Collector<EmbedTask> out) throws Exception {
+    private void start(AnalysisRequest request, Context ctx, Collector<AnalysisStart> out) throws Exception {
         long now = ctx.timerService().currentProcessingTime();
         List<MediaRef> scope = scope(request);
         List<MediaRef> eligible = eligible(scope);
-        BiometryAnalyzer.AnalysisHeader header = header(request);
-        List<MediaObject> eligibleObjects = mediaObjects(eligible);
         if (eligible.size() < 2) {
-            analysesAccounted.add(1.0);
             int ignored = scope.size() - eligible.size();
-            ctx.output(RESULTS, Results.failed(header, eligibleObjects, new OzError(OzError.INVALID_VALUE,
-                            "biometry needs at least two eligible media; folder " + request.folderId() + " has "
-                                    + eligible.size() + (request.sourceMedia() == null ? "" : " of those named in source_media")
-                                    + (ignored > 0 ? " (" + ignored + " tagged photo_id_back ignored)" : "")),
-                    request.resolutionEndpoint(), now));
+            fail(request, mediaObjects(eligible), new OzError(OzError.INVALID_VALUE,
+                    "biometry needs at least two eligible media; folder " + Excerpt.of(request.folderId()) + " has "
+                            + eligible.size() + (request.sourceMedia() == null ? "" : " of those named in source_media")
+                            + (ignored > 0 ? " (" + ignored + " tagged photo_id_back ignored)" : "")), now, out);
             return;
         }
-        AnalysisTicket ticket = new AnalysisTicket(request.analyseId(), request.folderId(), threshold(request),
-                request.thresholdMin(), request.metaDataJson(), request.resolutionEndpoint(), request.requestedAtMillis(),
-                eligible.size());
-        ctx.output(RESULTS, Results.record(
-                BiometryAnalyzer.processing(header, eligibleObjects, Timestamps.epochSeconds(now)), request.resolutionEndpoint()));
-        for (int i = 0; i < eligible.size(); i++) {
-            out.collect(new EmbedTask(ticket, i, eligible.get(i)));
+        if (eligible.size() > limits.maxMediaPerAnalysis()) {
+            fail(request, mediaObjects(bounded(eligible)), new OzError(OzError.INVALID_VALUE,
+                    "biometry compares at most " + limits.maxMediaPerAnalysis() + " media per analysis; folder "
+                            + Excerpt.of(request.folderId()) + " has " + eligible.size()
+                            + " eligible media (name the ones to compare in source_media)"), now, out);
+            return;
         }
+        out.collect(new AnalysisStart(ticket(request, eligible.size()), eligible.toArray(MediaRef[]::new),
+                Results.record(BiometryAnalyzer.processing(header(request), mediaObjects(eligible),
+                        Timestamps.epochSeconds(now)), request.resolutionEndpoint()), request.source()));
+    }
+
+    private AnalysisTicket ticket(AnalysisRequest request, int mediaCount) {
+        return new AnalysisTicket(request.analyseId(), request.folderId(), threshold(request), request.thresholdMin(),
+                request.metaDataJson(), request.resolutionEndpoint(), request.requestedAtMillis(), mediaCount,
+                request.token(), 0L, 0L);
     }
 
     /**

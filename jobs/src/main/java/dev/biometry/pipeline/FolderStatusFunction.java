@@ -6,6 +6,9 @@ import dev.biometry.api.Json;
 import dev.biometry.api.MediaRef;
 import java.math.BigDecimal;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -25,6 +28,10 @@ import org.apache.flink.util.Collector;
  * Keeps each folder's roll-up (keyed by folder id) from its media and its analyses' results, and emits the folder
  * object on every change. Folder {@code resolution_status}: INITIAL without analyses, PROCESSING while any runs,
  * else FAILED if any failed, else FINISHED. Also counts final analyses by resolution (metrics).
+ *
+ * <p>The record stays bounded: it lists at most {@code maxListed} media (by id) and {@code maxListed} analyses
+ * (running ones first, then the most recently updated), and gives the totals as {@code media_count} and
+ * {@code analyses_count}; a folder keeps at most {@code maxListed} media (later ones are not added).
  */
 public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRef, ResultRecord, FolderRecord> {
 
@@ -32,6 +39,7 @@ public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRe
 
     private final Duration folderTtl;
     private final boolean nonPersistent;
+    private final int maxListed;
 
     private transient ValueState<Long> created;
     private transient MapState<String, String> mediaTypes;
@@ -40,8 +48,14 @@ public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRe
 
     /** With {@code nonPersistent}, a folder is forgotten as soon as none of its analyses is running. */
     public FolderStatusFunction(Duration folderTtl, boolean nonPersistent) {
+        this(folderTtl, nonPersistent, 1000);
+    }
+
+    /** As above, listing at most {@code maxListed} media and analyses per folder record. */
+    public FolderStatusFunction(Duration folderTtl, boolean nonPersistent, int maxListed) {
         this.folderTtl = folderTtl;
         this.nonPersistent = nonPersistent;
+        this.maxListed = maxListed;
     }
 
     /** Whether a folder is forgotten once none of its analyses runs (tests check the job's wiring). */
@@ -73,7 +87,8 @@ public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRe
     public void processElement1(MediaRef media, Context ctx, Collector<FolderRecord> out) throws Exception {
         long now = ctx.timerService().currentProcessingTime();
         touch(now);
-        if (media.mediaType().name().equals(mediaTypes.get(media.mediaId()))) {
+        String known = mediaTypes.get(media.mediaId());
+        if (media.mediaType().name().equals(known) || (known == null && atLeast(mediaTypes.keys(), maxListed))) {
             return;
         }
         mediaTypes.put(media.mediaId(), media.mediaType().name());
@@ -121,21 +136,48 @@ public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRe
         return sb.toString();
     }
 
-    private FolderRecord render(String folderId, long now) throws Exception {
-        Map<String, AnalysisStatus> sorted = new TreeMap<>();
-        for (Map.Entry<String, AnalysisStatus> e : analyses.entries()) {
-            sorted.put(e.getKey(), e.getValue());
+    private static boolean atLeast(Iterable<?> items, int count) {
+        int n = 0;
+        for (Object ignored : items) {
+            if (++n >= count) {
+                return true;
+            }
         }
-        String rollUp = rollUp(sorted.values());
+        return false;
+    }
+
+    private FolderRecord render(String folderId, long now) throws Exception {
+        Map<String, AnalysisStatus> all = new TreeMap<>();
+        for (Map.Entry<String, AnalysisStatus> e : analyses.entries()) {
+            all.put(e.getKey(), e.getValue());
+        }
+        String rollUp = rollUp(all.values());
+        Map<String, AnalysisStatus> sorted = all;
+        if (all.size() > maxListed) {
+            // Running analyses first, then the most recently updated; listed in id order.
+            List<Map.Entry<String, AnalysisStatus>> ranked = new ArrayList<>(all.entrySet());
+            ranked.sort(Comparator.comparing((Map.Entry<String, AnalysisStatus> e) -> !"PROCESSING".equals(e.getValue().state()))
+                    .thenComparing(e -> -e.getValue().updatedMillis()));
+            sorted = new TreeMap<>();
+            for (Map.Entry<String, AnalysisStatus> e : ranked.subList(0, maxListed)) {
+                sorted.put(e.getKey(), e.getValue());
+            }
+        }
         ObjectNode folder = Json.mapper().createObjectNode();
         folder.put("folder_id", folderId);
         folder.put("resolution_status", rollUp);
         folder.put("time_created", seconds(created.value()));
         folder.put("time_updated", seconds(now));
         ArrayNode media = folder.putArray("media");
-        for (Map.Entry<String, String> e : new TreeMap<>(toMap(mediaTypes)).entrySet()) {
+        Map<String, String> allMedia = toMap(mediaTypes);
+        for (Map.Entry<String, String> e : allMedia.entrySet()) {
+            if (media.size() == maxListed) {
+                break;
+            }
             media.addObject().put("media_id", e.getKey()).put("media_type", e.getValue());
         }
+        folder.put("media_count", allMedia.size());
+        folder.put("analyses_count", all.size());
         ArrayNode list = folder.putArray("analyses");
         for (Map.Entry<String, AnalysisStatus> e : sorted.entrySet()) {
             list.addObject().put("analyse_id", e.getKey()).put("type", "BIOMETRY")

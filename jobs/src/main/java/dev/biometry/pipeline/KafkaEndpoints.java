@@ -61,7 +61,7 @@ public final class KafkaEndpoints {
 
     /**
      * How a job sink writes to Kafka: its delivery guarantee, its transactional id prefix (one per sink) and the
-     * producer properties (bootstrap servers, {@code transaction.timeout.ms}).
+     * producer properties (bootstrap servers, {@code transaction.timeout.ms}, {@code max.request.size}).
      */
     record SinkSettings(DeliveryGuarantee deliveryGuarantee, String transactionalIdPrefix, Properties producerProperties) {}
 
@@ -71,8 +71,19 @@ public final class KafkaEndpoints {
         producer.setProperty(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         producer.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
                 String.valueOf(config.transactionTimeout().toMillis()));
+        // Records are bounded to --max-record-bytes before the sinks (OutputBounds); the margin covers the key
+        // (an id of at most 256 chars) and the record overhead, so the producer never refuses one.
+        producer.setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(maxRequestSize(config)));
         return new SinkSettings(DeliveryGuarantee.EXACTLY_ONCE, config.transactionalIdPrefix() + "-" + name, producer);
     }
+
+    /** The producers' {@code max.request.size}: {@code --max-record-bytes} plus {@link #RECORD_MARGIN_BYTES}. */
+    static int maxRequestSize(JobConfig config) {
+        return config.maxRecordBytes() + RECORD_MARGIN_BYTES;
+    }
+
+    /** Room above the largest record value for its key and the record and batch headers. */
+    static final int RECORD_MARGIN_BYTES = 16 * 1024;
 
     static <T> Sink<T> sink(JobConfig config, String name, String topic, SerializableFunction<T, String> key,
             SerializableFunction<T, String> value) {

@@ -1,6 +1,7 @@
 package dev.biometry.pipeline;
 
 import dev.biometry.api.Analysis;
+import dev.biometry.api.Excerpt;
 import dev.biometry.api.MediaObject;
 import dev.biometry.api.OzError;
 import dev.biometry.api.Timestamps;
@@ -17,6 +18,7 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
@@ -25,10 +27,18 @@ import org.apache.flink.util.Collector;
  * and emits the final analysis object. State and timer are cleared when the analysis is emitted; an analysis whose
  * media do not all arrive within the timeout FAILS with error 0; its late media are dropped for one more timeout
  * (then the state is cleared too), so an analysis does not get a second final record.
+ *
+ * <p>Media carry their request's token ({@link AnalysisTicket#token()}): the first media of an analysis fixes it,
+ * and a media of another request with the same analyse id is dropped, unless that request was claimed later (then
+ * the earlier one is over: {@link ClaimFunction} only lets a second request of an id start once the first one's
+ * claim ran out) and it replaces the earlier one's leftovers. Media of two requests are never mixed.
  */
 public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, ResultRecord> {
 
     private static final long serialVersionUID = 1L;
+
+    /** Longest media error message kept in a result (they may quote a URI). */
+    static final int MAX_ERROR_CHARS = 512;
 
     private final Calibration calibration;
     private final Duration timeout;
@@ -36,6 +46,8 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
     private transient MapState<Integer, EmbeddedMedia> received;
     private transient ValueState<Long> deadline;
     private transient ValueState<Boolean> timedOut;
+    private transient ValueState<AnalysisTicket> current;
+    private transient Counter otherRequestDropped;
     private transient BiometryAnalyzer analyzer;
 
     public MatchFunction(Calibration calibration, Duration timeout) {
@@ -49,16 +61,38 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
                 new MapStateDescriptor<>("received", Types.INT, TypeInformation.of(EmbeddedMedia.class)));
         deadline = getRuntimeContext().getState(new ValueStateDescriptor<>("deadline", Types.LONG));
         timedOut = getRuntimeContext().getState(new ValueStateDescriptor<>("timed-out", Types.BOOLEAN));
+        current = getRuntimeContext().getState(
+                new ValueStateDescriptor<>("ticket", TypeInformation.of(AnalysisTicket.class)));
+        otherRequestDropped = getRuntimeContext().getMetricGroup().counter("mediaOfOtherRequestDropped");
         analyzer = new BiometryAnalyzer(calibration);
     }
 
     @Override
     public void processElement(EmbeddedMedia media, Context ctx, Collector<ResultRecord> out) throws Exception {
+        AnalysisTicket started = current.value();
+        if (started != null && !started.token().equals(media.ticket().token())) {
+            if (media.ticket().claimedAtMillis() <= started.claimedAtMillis()) {
+                otherRequestDropped.inc();
+                return;
+            }
+            // A newer request of this analyse id: whatever the earlier one left here is over.
+            otherRequestDropped.inc();
+            clear(ctx);
+            timedOut.clear();
+            started = null;
+        }
+        if (started == null) {
+            current.update(media.ticket());
+        }
         if (timedOut.value() != null) {
             return;
         }
         if (deadline.value() == null) {
-            long at = ctx.timerService().currentProcessingTime() + timeout.toMillis();
+            // With a backstop (streaming) the timeout counts from the claim, so that this record ("k of n media")
+            // comes before the claim's backstop; otherwise from the first media here.
+            AnalysisTicket t = media.ticket();
+            long at = (t.backstopAtMillis() > 0 ? t.claimedAtMillis() : ctx.timerService().currentProcessingTime())
+                    + timeout.toMillis();
             deadline.update(at);
             ctx.timerService().registerProcessingTimeTimer(at);
         }
@@ -71,8 +105,10 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
         List<MediaOutcome> outcomes = all.stream().map(MatchFunction::outcome).toList();
         Analysis analysis = analyzer.finish(Results.header(ticket), outcomes,
                 Timestamps.epochSeconds(ctx.timerService().currentProcessingTime()));
-        out.collect(Results.record(analysis, ticket.resolutionEndpoint()));
+        out.collect(Results.record(analysis, ticket.resolutionEndpoint())
+                .forRequest(ticket.token(), ticket.backstopAtMillis(), false));
         clear(ctx);
+        current.clear();
     }
 
     @Override
@@ -81,6 +117,10 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
             // End of the quiet period after a timeout: forget the analysis.
             timedOut.clear();
             deadline.clear();
+            current.clear();
+            return;
+        }
+        if (received.isEmpty()) {
             return;
         }
         EmbeddedMedia any = received.values().iterator().next();
@@ -90,7 +130,7 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
         out.collect(Results.failed(Results.header(ticket), media, new OzError(OzError.UNKNOWN,
                         "timed out after " + timeout.toSeconds() + " s with " + all.size() + " of " + ticket.mediaCount()
                                 + " media analysed"),
-                ticket.resolutionEndpoint(), timestamp));
+                ticket.resolutionEndpoint(), timestamp).forRequest(ticket.token(), ticket.backstopAtMillis(), false));
         received.clear();
         // Media of this analysis that still arrive during one more timeout are dropped, not started again.
         timedOut.update(true);
@@ -111,14 +151,17 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
     }
 
     private void clear(Context ctx) throws Exception {
-        ctx.timerService().deleteProcessingTimeTimer(deadline.value());
+        if (deadline.value() != null) {
+            ctx.timerService().deleteProcessingTimeTimer(deadline.value());
+        }
         received.clear();
         deadline.clear();
     }
 
     static MediaOutcome outcome(EmbeddedMedia m) {
         MediaObject media = MediaObject.of(m.media());
-        OzError error = m.errorCode() == null ? null : new OzError(m.errorCode(), m.errorMessage());
+        // Error messages may quote a media's URI or name: bounded like every echo of client input.
+        OzError error = m.errorCode() == null ? null : new OzError(m.errorCode(), Excerpt.of(m.errorMessage(), MAX_ERROR_CHARS));
         if (m.fatal()) {
             return MediaOutcome.failed(media, error, m.processingMillis());
         }

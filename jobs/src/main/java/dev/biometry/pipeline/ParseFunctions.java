@@ -1,6 +1,7 @@
 package dev.biometry.pipeline;
 
 import dev.biometry.api.DeadLetter;
+import dev.biometry.api.InputLimits;
 import dev.biometry.api.InputParser;
 import dev.biometry.api.MediaRef;
 import dev.biometry.api.ParseResult;
@@ -61,10 +62,19 @@ public final class ParseFunctions {
     /** Parses the media topic. */
     public static final class Media extends ParseStep<MediaRef> {
         private static final long serialVersionUID = 1L;
+        private final InputLimits limits;
+
+        public Media() {
+            this(InputLimits.DEFAULTS);
+        }
+
+        public Media(InputLimits limits) {
+            this.limits = limits;
+        }
 
         @Override
         ParseResult<MediaRef> parse(RawRecord raw, long nowMillis) {
-            return InputParser.parseMedia(raw.value(), source(raw));
+            return InputParser.parseMedia(raw.value(), source(raw), limits);
         }
     }
 
@@ -75,7 +85,16 @@ public final class ParseFunctions {
      */
     public static final class Requests extends ParseStep<RequestEnvelope> {
         private static final long serialVersionUID = 1L;
+        private final InputLimits limits;
         private transient DoubleCounter progress;
+
+        public Requests() {
+            this(InputLimits.DEFAULTS);
+        }
+
+        public Requests(InputLimits limits) {
+            this.limits = limits;
+        }
 
         @Override
         public void open(OpenContext openContext) {
@@ -91,7 +110,7 @@ public final class ParseFunctions {
 
         @Override
         ParseResult<RequestEnvelope> parse(RawRecord raw, long nowMillis) {
-            return InputParser.parseRequest(raw.value(), source(raw), nowMillis, () -> UUID.randomUUID().toString());
+            return InputParser.parseRequest(raw.value(), source(raw), nowMillis, () -> UUID.randomUUID().toString(), limits);
         }
     }
 }

@@ -199,7 +199,9 @@ class InputParserTest {
         String suffix = "\"}}";
         String atLimit = prefix + "x".repeat(InputParser.MAX_MESSAGE_BYTES - prefix.length() - suffix.length()) + suffix;
         assertThat(atLimit.getBytes(StandardCharsets.UTF_8)).hasSize(1024 * 1024);
-        assertThat(parseMedia(atLimit).isOk()).isTrue();
+        InputLimits bigMetaData = new InputLimits(2 << 20, 255, 100, 1000, 65536);
+        assertThat(InputParser.parseMedia(atLimit.getBytes(StandardCharsets.UTF_8), MEDIA_SOURCE, bigMetaData).isOk())
+                .isTrue();
 
         byte[] oversize = new byte[InputParser.MAX_MESSAGE_BYTES + 1];
         DeadLetter deadLetter = InputParser.parseMedia(oversize, MEDIA_SOURCE).deadLetter();

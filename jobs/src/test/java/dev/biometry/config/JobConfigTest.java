@@ -46,6 +46,23 @@ class JobConfigTest {
     }
 
     @Test
+    void theOutputCapsHaveTheirDefaultsAndRefuseValuesThatCannotWork() {
+        JobConfig c = JobConfig.fromOptions(Map.of());
+        assertThat(c.inputLimits()).isEqualTo(dev.biometry.api.InputLimits.DEFAULTS);
+        assertThat(c.maxRecordBytes()).isEqualTo(1_000_000);
+        assertThat(JobConfig.fromOptions(Map.of("max-media-per-analysis", "7")).inputLimits().maxMediaPerAnalysis())
+                .isEqualTo(7);
+
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("max-media-per-analysis", "1")))
+                .hasMessageContaining("--max-media-per-analysis");
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("max-record-bytes", "1000")))
+                .hasMessageContaining("--max-record-bytes must be at least 65536");
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("max-record-bytes", "65536")))
+                .as("the default 64 KiB dead-letter payload, escaped, could not fit")
+                .hasMessageContaining("--dead-letter-max-payload-bytes must be at most --max-record-bytes / 8");
+    }
+
+    @Test
     void theWebhookSecretComesFromTheOptionTheFileOrTheEnvironment(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("secret");
         Files.writeString(file, "from-file\n");

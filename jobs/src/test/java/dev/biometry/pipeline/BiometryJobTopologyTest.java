@@ -43,7 +43,7 @@ class BiometryJobTopologyTest {
         List<Transformation<?>> operators = operators(env);
         assertThat(operators).extracting(Transformation::getName).contains(
                 "requests-source", "media-source", "parse-media", "parse-requests", "folder-join", "fetch-media",
-                "embed-faces", "match", "order-results", "results-sink", "inline-media", "folder-status",
+                "claim-analysis", "embed-faces", "match", "order-results", "bound-results", "bound-folders", "bound-dead-letters", "results-sink", "inline-media", "folder-status",
                 "folders-sink", "webhook-results", "webhooks", "dead-letter-sink");
         assertThat(problems(operators)).isEmpty();
     }

@@ -36,7 +36,7 @@ class FolderJoinFunctionTest {
     private static final long WAIT_MS = 60_000L;
     private static final String FOLDER = "folder-1";
 
-    private KeyedTwoInputStreamOperatorTestHarness<String, MediaRef, RequestEnvelope, EmbedTask> harness;
+    private KeyedTwoInputStreamOperatorTestHarness<String, MediaRef, RequestEnvelope, AnalysisStart> harness;
 
     @BeforeEach
     void openHarness() throws Exception {
@@ -93,7 +93,7 @@ class FolderJoinFunctionTest {
         harness.processElement2(new StreamRecord<>(envelope(
                 new MediaRef[] {photo("a")}, request("an-1", new String[] {"a", "late"}))));
 
-        assertThat(harness.getOutput()).isEmpty();
+        assertThat(tasks()).isEmpty();
         assertThat(results()).isEmpty();
         assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
         assertThat(pending(FOLDER)).containsOnlyKeys("an-1");
@@ -137,7 +137,7 @@ class FolderJoinFunctionTest {
         assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
 
         harness.setProcessingTime(T0 + WAIT_MS);
-        assertThat(harness.getOutput()).isEmpty();
+        assertThat(tasks()).isEmpty();
         List<ResultRecord> results = results();
         assertThat(results).hasSize(1);
         ResultRecord failed = results.get(0);
@@ -157,7 +157,7 @@ class FolderJoinFunctionTest {
 
         // A media arriving after the deadline starts nothing.
         harness.processElement1(new StreamRecord<>(photo("ghost")));
-        assertThat(harness.getOutput()).isEmpty();
+        assertThat(tasks()).isEmpty();
         assertThat(results()).hasSize(1);
     }
 
@@ -215,7 +215,7 @@ class FolderJoinFunctionTest {
         MediaRef back = media("back", MediaType.IMAGE_FOLDER, FOLDER, "photo_id", MediaRef.TAG_PHOTO_ID_BACK);
         harness.processElement2(new StreamRecord<>(envelope(new MediaRef[] {photo("a"), back}, request("an-1", null))));
 
-        assertThat(harness.getOutput()).isEmpty();
+        assertThat(tasks()).isEmpty();
         List<ResultRecord> results = results();
         assertThat(results).hasSize(1);
         assertThat(results.get(0).state()).isEqualTo("FAILED");
@@ -296,7 +296,7 @@ class FolderJoinFunctionTest {
      */
     @Test
     void thresholdMinAboveTheJobsThresholdFailsWithCode4InsteadOfStarting() throws Exception {
-        try (KeyedTwoInputStreamOperatorTestHarness<String, MediaRef, RequestEnvelope, EmbedTask> lowThreshold =
+        try (KeyedTwoInputStreamOperatorTestHarness<String, MediaRef, RequestEnvelope, AnalysisStart> lowThreshold =
                 new KeyedTwoInputStreamOperatorTestHarness<>(
                 new KeyedCoProcessOperator<>(new FolderJoinFunction(Duration.ofSeconds(60), Duration.ofHours(24), 0.7, false)),
                 MediaRef::folderId, RequestEnvelope::folderId, Types.STRING)) {
@@ -307,8 +307,7 @@ class FolderJoinFunctionTest {
                     request("an-own", null, 0.9, 0.8),
                     request("an-default", new String[] {"a", "later"}, null, 0.6))));
 
-            List<ResultRecord> results = new ArrayList<>();
-            lowThreshold.getSideOutput(FolderJoinFunction.RESULTS).forEach(r -> results.add(r.getValue()));
+            List<ResultRecord> results = resultsOf(lowThreshold);
             assertThat(results).extracting(ResultRecord::analyseId, ResultRecord::state)
                     .containsExactly(tuple("an-bad", "FAILED"), tuple("an-own", "PROCESSING"));
             JsonNode failed = Json.mapper().readTree(results.get(0).json());
@@ -320,7 +319,7 @@ class FolderJoinFunctionTest {
             assertThat(failed.at("/meta_data/case").asText()).isEqualTo("an-bad");
             assertThat(failed.get("source_media")).extracting(m -> m.get("media_id").asText()).containsExactly("a", "b");
 
-            List<EmbedTask> tasks = lowThreshold.extractOutputValues();
+            List<EmbedTask> tasks = tasksOf(lowThreshold);
             assertThat(tasks).extracting(t -> t.ticket().analyseId()).containsOnly("an-own").hasSize(2);
             assertThat(tasks.get(0).ticket().threshold()).isEqualTo(0.9);
             assertThat(tasks.get(0).ticket().thresholdMin()).isEqualTo(0.8);
@@ -329,9 +328,9 @@ class FolderJoinFunctionTest {
             lowThreshold.getOperator().setCurrentKey(FOLDER);
             MapState<String, PendingAnalysis> waiting = lowThreshold.getOperator().getKeyedStateStore().getMapState(
                     new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)));
-            assertThat(waiting.keys()).containsExactly("an-default");
+            assertThat(waiting.values()).extracting(p -> p.request().analyseId()).containsExactly("an-default");
             lowThreshold.processElement1(new StreamRecord<>(photo("later")));
-            EmbedTask started = lowThreshold.extractOutputValues().get(2);
+            EmbedTask started = tasksOf(lowThreshold).get(2);
             assertThat(started.ticket().analyseId()).isEqualTo("an-default");
             assertThat(started.ticket().threshold()).as("the job's threshold").isEqualTo(0.7);
             assertThat(started.ticket().thresholdMin()).isEqualTo(0.6);
@@ -382,23 +381,119 @@ class FolderJoinFunctionTest {
         assertThat(late.get("error_message").asText()).contains("has 0");
     }
 
+    /** Two waiting requests with one analyse id in one folder keep their own pending entries (the claim refuses one). */
+    @Test
+    void twoWaitingRequestsWithTheSameAnalyseIdDoNotOverwriteEachOther() throws Exception {
+        AnalysisRequest first = new AnalysisRequest(FOLDER, "an-1", new String[] {"a", "late"}, null, null, null, null,
+                T0, new dev.biometry.api.SourceRef("biometry.requests", 0, 1));
+        AnalysisRequest second = new AnalysisRequest(FOLDER, "an-1", new String[] {"a", "late"}, null, null, null, null,
+                T0, new dev.biometry.api.SourceRef("biometry.requests", 0, 2));
+        harness.processElement2(new StreamRecord<>(envelope(new MediaRef[] {photo("a")}, first)));
+        harness.processElement2(new StreamRecord<>(envelope(new MediaRef[0], second)));
+        assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
+        assertThat(read(FOLDER, new MapStateDescriptor<>("pending", Types.STRING,
+                TypeInformation.of(PendingAnalysis.class)))).hasSize(2);
+
+        harness.processElement1(new StreamRecord<>(photo("late")));
+
+        assertThat(harness.extractOutputValues()).extracting(s -> s.ticket().token())
+                .containsExactlyInAnyOrder(first.token(), second.token());
+        assertThat(harness.extractOutputValues()).extracting(s -> s.source().offset()).containsExactlyInAnyOrder(1L, 2L);
+        assertThat(pending(FOLDER)).isEmpty();
+        assertThat(harness.numProcessingTimeTimers()).isZero();
+    }
+
+    @Test
+    void aFullFolderRefusesFurtherMediaAndRequestsThatWouldOverfillIt() throws Exception {
+        try (KeyedTwoInputStreamOperatorTestHarness<String, MediaRef, RequestEnvelope, AnalysisStart> capped =
+                new KeyedTwoInputStreamOperatorTestHarness<>(new KeyedCoProcessOperator<>(new FolderJoinFunction(
+                        Duration.ofSeconds(60), Duration.ofHours(24), 0.85, false,
+                        new dev.biometry.api.InputLimits(4096, 255, 2, 3, 65536), "media-topic")),
+                        MediaRef::folderId, RequestEnvelope::folderId, Types.STRING)) {
+            capped.open();
+            capped.setProcessingTime(T0);
+            for (String id : new String[] {"a", "b", "c", "a", "d"}) {
+                capped.processElement1(new StreamRecord<>(photo(id)));
+            }
+            List<dev.biometry.api.DeadLetter> refused = new ArrayList<>();
+            capped.getSideOutput(FolderJoinFunction.DEAD_LETTERS).forEach(r -> refused.add(r.getValue()));
+            assertThat(refused).singleElement().satisfies(d -> {
+                assertThat(d.errorCode()).isEqualTo(4);
+                assertThat(d.errorMessage()).contains("already holds 3 media");
+                assertThat(d.sourceTopic()).isEqualTo("media-topic");
+                assertThat(d.payload()).contains("\"media_id\":\"d\"");
+            });
+
+            // Inline media that would pass the cap: nothing joins, every analysis of the request FAILS with error 4.
+            capped.processElement2(new StreamRecord<>(envelope(new MediaRef[] {photo("a"), photo("e")},
+                    request("an-full", null))));
+            // Every eligible media of a 3-media folder is more than the 2 one analysis may compare.
+            capped.processElement2(new StreamRecord<>(envelope(new MediaRef[0], request("an-many", null))));
+            capped.processElement2(new StreamRecord<>(envelope(new MediaRef[0], request("an-two", new String[] {"a", "b"}))));
+
+            List<ResultRecord> results = resultsOf(capped);
+            assertThat(results).extracting(ResultRecord::analyseId, ResultRecord::state).containsExactly(
+                    tuple("an-full", "FAILED"), tuple("an-many", "FAILED"), tuple("an-two", "PROCESSING"));
+            JsonNode full = Json.mapper().readTree(results.get(0).json());
+            assertThat(full.get("error_code").asInt()).isEqualTo(4);
+            assertThat(full.get("error_message").asText()).contains("more than 3 media");
+            JsonNode many = Json.mapper().readTree(results.get(1).json());
+            assertThat(many.get("error_code").asInt()).isEqualTo(4);
+            assertThat(many.get("error_message").asText()).contains("at most 2 media per analysis").contains("has 3");
+            assertThat(many.get("source_media")).hasSize(2);
+            capped.getOperator().setCurrentKey(FOLDER);
+            assertThat(capped.getOperator().getKeyedStateStore().getMapState(new MapStateDescriptor<>("media",
+                    Types.STRING, TypeInformation.of(FolderMedia.class))).keys()).containsExactlyInAnyOrder("a", "b", "c");
+        }
+    }
+
+    @Test
+    void manyMissingMediaAreNamedOnlyInPart() throws Exception {
+        String[] named = new String[40];
+        for (int i = 0; i < named.length; i++) {
+            named[i] = "ghost-" + i;
+        }
+        harness.processElement2(new StreamRecord<>(envelope(new MediaRef[0], request("an-1", named))));
+        harness.setProcessingTime(T0 + WAIT_MS);
+        String message = Json.mapper().readTree(results().get(0).json()).get("error_message").asText();
+        assertThat(message).contains("ghost-9").doesNotContain("ghost-10").contains("and 30 more");
+    }
+
     // ---- helpers
 
     private List<EmbedTask> tasks() {
-        return harness.extractOutputValues();
+        return tasksOf(harness);
     }
 
     private List<ResultRecord> results() {
-        List<ResultRecord> out = new ArrayList<>();
-        var side = harness.getSideOutput(FolderJoinFunction.RESULTS);
-        if (side != null) {
-            side.forEach(r -> out.add(r.getValue()));
-        }
-        return out;
+        return resultsOf(harness);
     }
 
+    /** The embed tasks of the started analyses, as the claim emits them (one per media, in order). */
+    static List<EmbedTask> tasksOf(
+            KeyedTwoInputStreamOperatorTestHarness<String, MediaRef, RequestEnvelope, AnalysisStart> harness) {
+        List<EmbedTask> tasks = new ArrayList<>();
+        for (AnalysisStart start : harness.extractOutputValues()) {
+            for (int i = 0; i < start.media().length; i++) {
+                tasks.add(new EmbedTask(start.ticket(), i, start.media()[i]));
+            }
+        }
+        return tasks;
+    }
+
+    /** The PROCESSING and FAILED records of every analysis decided so far. */
+    static List<ResultRecord> resultsOf(
+            KeyedTwoInputStreamOperatorTestHarness<String, MediaRef, RequestEnvelope, AnalysisStart> harness) {
+        return harness.extractOutputValues().stream()
+                .map(s -> s.record().forRequest(s.ticket().token(), 0L, false)).toList();
+    }
+
+    /** Pending analyses by analyse id (the state keys them by analyse id and request). */
     private Map<String, PendingAnalysis> pending(String folder) throws Exception {
-        return read(folder, new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)));
+        Map<String, PendingAnalysis> byId = new LinkedHashMap<>();
+        read(folder, new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)))
+                .values().forEach(p -> byId.put(p.request().analyseId(), p));
+        return byId;
     }
 
     private Map<String, FolderMedia> mediaState(String folder) throws Exception {

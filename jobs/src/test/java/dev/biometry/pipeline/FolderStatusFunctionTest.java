@@ -186,6 +186,39 @@ class FolderStatusFunctionTest {
 
     // ---- helpers
 
+    /** A folder record lists a bounded number of media and analyses (running ones first) and gives the totals. */
+    @Test
+    void theFolderRecordListsAtMostTheCapAndCountsTheRest() throws Exception {
+        try (var capped = new KeyedTwoInputStreamOperatorTestHarness<>(
+                new KeyedCoProcessOperator<>(new FolderStatusFunction(Duration.ofHours(24), false, 3)),
+                MediaRef::folderId, ResultRecord::folderId, Types.STRING)) {
+            capped.open();
+            for (int i = 0; i < 5; i++) {
+                capped.setProcessingTime(T0 + i);
+                capped.processElement1(new StreamRecord<>(media("m" + i, MediaType.IMAGE_FOLDER)));
+            }
+            assertThat(capped.extractOutputValues()).as("media beyond the cap are not added").hasSize(3);
+            for (int i = 0; i < 5; i++) {
+                capped.setProcessingTime(T0 + 100 + i);
+                capped.processElement2(new StreamRecord<>(result("an-" + i, "FINISHED", "SUCCESS")));
+            }
+            capped.setProcessingTime(T0 + 200);
+            capped.processElement2(new StreamRecord<>(result("an-0", "PROCESSING", "PROCESSING")));
+            capped.processElement2(new StreamRecord<>(result("an-9", "PROCESSING", "PROCESSING")));
+
+            List<FolderRecord> out = capped.extractOutputValues();
+            JsonNode json = Json.mapper().readTree(out.get(out.size() - 1).json());
+            assertThat(json.get("resolution_status").asText()).isEqualTo("PROCESSING");
+            assertThat(json.get("media")).extracting(m -> m.get("media_id").asText()).containsExactly("m0", "m1", "m2");
+            assertThat(json.get("media_count").asInt()).isEqualTo(3);
+            assertThat(json.get("analyses_count").asInt()).isEqualTo(6);
+            // The running an-9, then the most recently updated: an-4 and an-3 (an-0 is final: a late PROCESSING
+            // record does not reopen it).
+            assertThat(json.get("analyses")).extracting(a -> a.get("analyse_id").asText())
+                    .containsExactly("an-3", "an-4", "an-9");
+        }
+    }
+
     private FolderRecord last() {
         List<FolderRecord> out = harness.extractOutputValues();
         assertThat(out).isNotEmpty();

@@ -121,6 +121,23 @@ class KafkaEndpointsTest {
                 .as("the option wins").isEqualTo("bio-test-results");
     }
 
+    /**
+     * Records are bounded to --max-record-bytes before the sinks; the producers accept that plus the key and headers,
+     * and a record of that size still fits the broker's default message.max.bytes.
+     */
+    @Test
+    void theProducersMaxRequestSizeCoversTheLargestBoundedRecordAndFitsTheBrokersDefault() {
+        JobConfig defaults = JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092"));
+        for (String sink : SINKS) {
+            int maxRequestSize = Integer.parseInt(
+                    KafkaEndpoints.sinkSettings(defaults, sink).producerProperties().getProperty("max.request.size"));
+            assertThat(maxRequestSize).isEqualTo(defaults.maxRecordBytes() + 16 * 1024);
+            // The largest key: a 256-char id of 4-byte characters.
+            assertThat(defaults.maxRecordBytes() + 256 * 4 + 1024)
+                    .isLessThanOrEqualTo(org.apache.kafka.server.config.ServerLogConfigs.MAX_MESSAGE_BYTES_DEFAULT);
+        }
+    }
+
     @Test
     void theJobCheckpointsExactlyOnceAtTheConfiguredInterval() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();

@@ -179,6 +179,62 @@ class MatchFunctionTest {
     }
 
     /**
+     * Two requests with one analyse id: media of a request claimed earlier than the one the matcher started with are
+     * dropped, never mixed in; media of a request claimed later replace the earlier one's leftovers, and that request
+     * finishes with its own media only.
+     */
+    @Test
+    void mediaOfAnotherRequestWithTheSameIdAreNeverMixedIn() throws Exception {
+        float[] v = randomUnitVector(new Random(21));
+        float[] w = orthogonalUnitVector(v, new Random(22));
+        AnalysisTicket first = claimedTicket("req-1", T0);
+        AnalysisTicket older = claimedTicket("req-0", T0 - 1);
+        AnalysisTicket newer = claimedTicket("req-2", T0 + TIMEOUT_MS + 31_000);
+
+        harness.processElement(new StreamRecord<>(media(first, 0, "a", v)));
+        harness.processElement(new StreamRecord<>(media(older, 1, "x", w)));
+        assertThat(harness.extractOutputValues()).as("the older request's media did not complete the first").isEmpty();
+
+        harness.setProcessingTime(T0 + 1_000);
+        harness.processElement(new StreamRecord<>(media(newer, 1, "c", v.clone())));
+        assertThat(harness.extractOutputValues()).isEmpty();
+        harness.processElement(new StreamRecord<>(media(first, 1, "b", v.clone())));
+        assertThat(harness.extractOutputValues()).as("the first request's leftovers were dropped").isEmpty();
+        harness.processElement(new StreamRecord<>(media(newer, 0, "d", v.clone())));
+
+        List<ResultRecord> out = harness.extractOutputValues();
+        assertThat(out).singleElement().satisfies(r -> {
+            assertThat(r.token()).isEqualTo("req-2");
+            assertThat(r.lateAfterMillis()).isEqualTo(newer.backstopAtMillis());
+            assertThat(r.resolutionStatus()).isEqualTo("SUCCESS");
+        });
+        JsonNode json = Json.mapper().readTree(out.get(0).json());
+        assertThat(json.get("results_media")).extracting(m -> m.get("source_media_id").asText()).containsExactly("d", "c");
+        assertNothingLeft();
+    }
+
+    @Test
+    void aLongMediaErrorMessageIsCutInTheResult() throws Exception {
+        String uri = "file:///media/" + "x".repeat(600_000) + ".jpg";
+        harness.processElement(new StreamRecord<>(embedded(0, "a", randomUnitVector(new Random(3)))));
+        harness.processElement(new StreamRecord<>(new EmbeddedMedia(ticket(2), 1, photo("gone"), 0, null, null, 10,
+                "media gone not found at " + uri + " (" + uri + ")", true, false, 0)));
+
+        ResultRecord failed = harness.extractOutputValues().get(0);
+        assertThat(failed.json().length()).isLessThan(5_000);
+        assertThat(Json.mapper().readTree(failed.json()).get("error_message").asText()).contains("chars)");
+    }
+
+    private static AnalysisTicket claimedTicket(String token, long claimedAt) {
+        return new AnalysisTicket(ANALYSIS, "folder-1", 0.85, null, null, null, T0 - 1_000, 2, token, claimedAt,
+                claimedAt + TIMEOUT_MS + 30_000);
+    }
+
+    private static EmbeddedMedia media(AnalysisTicket ticket, int index, String mediaId, float[] embedding) {
+        return new EmbeddedMedia(ticket, index, photo(mediaId), 1, embedding, null, null, null, false, false, 0);
+    }
+
+    /**
      * Two media at cosine 0.3 (confidence about 0.636 with the default calibration) judged with the thresholds the
      * ticket carries (the request's params, or the job's default threshold): the band decides the resolution, and
      * the params and meta_data are echoed.

@@ -61,8 +61,8 @@ class NonPersistentModeTest {
             join.open();
             join.setProcessingTime(T0);
             join.processElement2(new StreamRecord<>(request));
-            tasks.addAll(join.extractOutputValues());
-            join.getSideOutput(FolderJoinFunction.RESULTS).forEach(r -> results.add(r.getValue()));
+            tasks.addAll(FolderJoinFunctionTest.tasksOf(join));
+            results.addAll(FolderJoinFunctionTest.resultsOf(join));
             assertThat(tasks).hasSize(2);
             assertThat(join.numKeyedStateEntries()).isZero();
             assertThat(join.numProcessingTimeTimers()).isZero();

@@ -69,4 +69,51 @@ class ResultOrderFunctionTest {
         assertThat(harness.extractOutputValues()).extracting(ResultRecord::state).containsExactly("FAILED");
         assertThat(harness.numKeyedStateEntries()).isZero();
     }
+    private static ResultRecord of(String analysis, String state, String token, long lateAfter, boolean backstop) {
+        return record(analysis, state).forRequest(token, lateAfter, backstop);
+    }
+
+    @Test
+    void theBackstopPassesOnlyWhenNoFinalRecordCameAndALaterFinalRecordIsDropped() throws Exception {
+        harness.setProcessingTime(1_000);
+        harness.processElement1(new StreamRecord<>(of("a", "PROCESSING", "t1", 0, false)));
+        harness.setProcessingTime(5_000);
+        harness.processElement1(new StreamRecord<>(of("a", "FAILED", "t1", 0, true)));
+        assertThat(harness.extractOutputValues()).extracting(r -> r.state() + ":" + r.backstop())
+                .containsExactly("PROCESSING:false", "FAILED:true");
+        assertThat(harness.numKeyedStateEntries()).isZero();
+
+        // The matcher's own timeout record, later than the backstop: dropped, and nothing is kept for it.
+        harness.processElement2(new StreamRecord<>(of("a", "FAILED", "t1", 5_000, false)));
+        assertThat(harness.extractOutputValues()).hasSize(2);
+        assertThat(harness.numKeyedStateEntries()).isZero();
+    }
+
+    @Test
+    void aBackstopAfterTheFinalRecordIsDropped() throws Exception {
+        harness.processElement1(new StreamRecord<>(of("a", "PROCESSING", "t1", 0, false)));
+        harness.processElement2(new StreamRecord<>(of("a", "FINISHED", "t1", 5_000, false)));
+        harness.setProcessingTime(5_000);
+        harness.processElement1(new StreamRecord<>(of("a", "FAILED", "t1", 0, true)));
+        assertThat(harness.extractOutputValues()).extracting(ResultRecord::state).containsExactly("PROCESSING", "FINISHED");
+        assertThat(harness.numKeyedStateEntries()).isZero();
+    }
+
+    @Test
+    void twoRequestsWithOneAnalyseIdKeepTheirOwnProgressAndASecondFinalRecordIsDropped() throws Exception {
+        harness.processElement1(new StreamRecord<>(of("a", "PROCESSING", "t1", 0, false)));
+        harness.processElement2(new StreamRecord<>(of("a", "FINISHED", "t2", 0, false)));
+        assertThat(harness.extractOutputValues()).extracting(ResultRecord::token).containsExactly("t1");
+
+        harness.processElement1(new StreamRecord<>(of("a", "PROCESSING", "t2", 0, false)));
+        harness.processElement2(new StreamRecord<>(of("a", "FINISHED", "t1", 0, false)));
+        assertThat(harness.extractOutputValues()).extracting(r -> r.token() + ":" + r.state())
+                .containsExactly("t1:PROCESSING", "t2:PROCESSING", "t2:FINISHED", "t1:FINISHED");
+        assertThat(harness.numKeyedStateEntries()).isZero();
+
+        harness.processElement1(new StreamRecord<>(of("b", "PROCESSING", "t3", 0, false)));
+        harness.processElement2(new StreamRecord<>(of("b", "FINISHED", "t4", 0, false)));
+        harness.processElement2(new StreamRecord<>(of("b", "FINISHED", "t4", 0, false)));
+        assertThat(harness.extractOutputValues()).hasSize(5);
+    }
 }

@@ -19,6 +19,9 @@ import java.util.UUID;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.InMemoryReporter;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -62,6 +65,18 @@ public final class JobRun implements AutoCloseable {
         results = new KafkaTopicReader(kafka.bootstrapServers(), config.resultsTopic());
         folders = new KafkaTopicReader(kafka.bootstrapServers(), config.foldersTopic());
         deadLetters = new KafkaTopicReader(kafka.bootstrapServers(), config.deadLetterTopic());
+    }
+
+    /**
+     * The MiniCluster of the end-to-end tests: one task manager with 2 slots, reporting metrics to {@code reporter}
+     * (register it as a static {@code @RegisterExtension} field).
+     */
+    public static MiniClusterExtension miniCluster(InMemoryReporter reporter) {
+        return new MiniClusterExtension(() -> new MiniClusterResourceConfiguration.Builder()
+                .setNumberTaskManagers(1)
+                .setNumberSlotsPerTaskManager(2)
+                .setConfiguration(reporter.addToConfiguration(new Configuration()))
+                .build());
     }
 
     public JobConfig config() {
