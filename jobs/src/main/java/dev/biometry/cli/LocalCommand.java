@@ -98,7 +98,12 @@ final class LocalCommand {
             createTopics(config);
 
             Configuration conf = new Configuration();
-            conf.set(RestOptions.PORT, args.intOption("ui-port", 8081));
+            if (args.flag("no-ui")) {
+                // No dashboard: the REST endpoint takes any free port, so a second run or a busy 8081 is no obstacle.
+                conf.set(RestOptions.BIND_PORT, "0");
+            } else {
+                conf.set(RestOptions.PORT, args.intOption("ui-port", 8081));
+            }
             StreamExecutionEnvironment env = args.flag("no-ui")
                     ? StreamExecutionEnvironment.createLocalEnvironment(conf)
                     : StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
