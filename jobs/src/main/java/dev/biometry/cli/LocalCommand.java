@@ -98,7 +98,11 @@ final class LocalCommand {
             createTopics(config);
 
             Configuration conf = new Configuration();
-            conf.set(RestOptions.PORT, args.intOption("ui-port", 8081));
+            if (args.flag("no-ui")) {
+                conf.set(RestOptions.BIND_PORT, "0"); // Flink's REST endpoint still runs: on any free port
+            } else {
+                conf.set(RestOptions.PORT, args.intOption("ui-port", 8081));
+            }
             StreamExecutionEnvironment env = args.flag("no-ui")
                     ? StreamExecutionEnvironment.createLocalEnvironment(conf)
                     : StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);

@@ -114,6 +114,11 @@ class LargeStateCheckpointTest {
                     .isEqualTo(backend.equals("rocksdb") ? "EmbeddedRocksDBStateBackend" : "HashMapStateBackend");
             assertThat(config.get("checkpoint_storage").asText()).isEqualTo("FileSystemCheckpointStorage");
 
+            // The job got the restart strategy of BiometryJob.configure, not the cluster's default.
+            JsonNode jobConfig = rest("/jobs/" + jobId + "/config");
+            assertThat(jobConfig.at("/execution-config/restart-strategy").asText()).as(jobConfig.toString())
+                    .startsWith("Restart with exponential delay");
+
             // Never restarted: the job was never RESTARTING and has no failure in its exception history.
             JsonNode job = rest("/jobs/" + jobId);
             assertThat(job.get("state").asText()).isEqualTo("RUNNING");
