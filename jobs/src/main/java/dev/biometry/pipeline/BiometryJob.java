@@ -127,12 +127,18 @@ public final class BiometryJob {
         }
         env.enableCheckpointing(config.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
 
-        String backend = !config.stateBackend().isEmpty() ? config.stateBackend()
-                : existing.getOptional(StateBackendOptions.STATE_BACKEND).isPresent()
-                        ? existing.get(StateBackendOptions.STATE_BACKEND).toLowerCase(java.util.Locale.ROOT)
-                        : deployment == Deployment.CLUSTER ? "rocksdb" : "hashmap";
-        settings.set(StateBackendOptions.STATE_BACKEND, backend);
-        if (backend.equals("rocksdb") && !existing.getOptional(CheckpointingOptions.INCREMENTAL_CHECKPOINTS).isPresent()) {
+        String backend;
+        if (!config.stateBackend().isEmpty()) {
+            backend = config.stateBackend();
+            settings.set(StateBackendOptions.STATE_BACKEND, backend);
+        } else if (existing.getOptional(StateBackendOptions.STATE_BACKEND).isPresent()) {
+            backend = existing.get(StateBackendOptions.STATE_BACKEND); // kept as the cluster gives it (maybe a class name)
+        } else {
+            backend = deployment == Deployment.CLUSTER ? "rocksdb" : "hashmap";
+            settings.set(StateBackendOptions.STATE_BACKEND, backend);
+        }
+        if (backend.toLowerCase(java.util.Locale.ROOT).contains("rocksdb")
+                && !existing.getOptional(CheckpointingOptions.INCREMENTAL_CHECKPOINTS).isPresent()) {
             settings.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
         }
 
@@ -151,16 +157,19 @@ public final class BiometryJob {
             temporary = temporaryCheckpointDir();
             dir = temporary.toUri().toString();
         }
-        String storage = existing.getOptional(CheckpointingOptions.CHECKPOINT_STORAGE).orElse("filesystem");
-        if (!config.checkpointDir().isEmpty() || !storage.equalsIgnoreCase("jobmanager")) {
-            storage = "filesystem";
-        } else {
+        boolean dirGiven = !config.checkpointDir().isEmpty();
+        String storage = existing.getOptional(CheckpointingOptions.CHECKPOINT_STORAGE).orElse(null);
+        if (!dirGiven && storage != null && storage.equalsIgnoreCase("jobmanager")) {
             throw new IllegalArgumentException("the cluster's config sets " + CheckpointingOptions.CHECKPOINT_STORAGE.key()
                     + ": jobmanager (checkpoints in the JobManager's memory): give --checkpoint-dir URI or set "
                     + CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " and filesystem storage");
         }
-        settings.set(CheckpointingOptions.CHECKPOINT_STORAGE, storage);
-        settings.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir);
+        if (dirGiven || storage == null) {
+            settings.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        }
+        if (dirGiven || temporary != null) {
+            settings.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir);
+        }
 
         if (!existing.getOptional(CheckpointingOptions.CHECKPOINTING_TIMEOUT).isPresent()) {
             settings.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, CHECKPOINT_TIMEOUT);

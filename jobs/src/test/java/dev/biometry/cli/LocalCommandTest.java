@@ -37,14 +37,7 @@ class LocalCommandTest {
                         + "{\"media_id\":\"m3\",\"media_type\":\"IMAGE_FOLDER\",\"tags\":[\"photo_selfie\"],\"uri\":\"photos/me.jpg\"}]}",
                 "this line is not JSON"));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-
-        int code = Main.run(new String[] {"local", "--requests", requests.toString(), "--exit-when-done", "--no-ui",
-                "--models", TestData.modelsDir().toString(), "--parallelism", "2", "--timeout", "180"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-
-        String errText = err.toString(StandardCharsets.UTF_8);
-        assertThat(code).as(errText).isZero();
+        String errText = runLocal(requests, out);
         assertThat(errText).contains("line 5 rejected");
         List<JsonNode> results = new ArrayList<>();
         for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
@@ -83,14 +76,7 @@ class LocalCommandTest {
         file.write((request("f5", "a-5", "m5") + "\n").getBytes(StandardCharsets.UTF_8)); // 5
         Files.write(requests, file.toByteArray());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-
-        int code = Main.run(new String[] {"local", "--requests", requests.toString(), "--exit-when-done", "--no-ui",
-                "--models", TestData.modelsDir().toString(), "--parallelism", "2", "--timeout", "180"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-
-        String errText = err.toString(StandardCharsets.UTF_8);
-        assertThat(code).as(errText).isZero();
+        String errText = runLocal(requests, out);
         assertThat(errText).contains("line 2 skipped: 5242896 bytes, above the limit of 1000000 bytes")
                 .contains("line 3 skipped: not valid UTF-8")
                 .contains("line 4 skipped: analyse_id 'a-1' is already asked for on line 1")
@@ -105,6 +91,17 @@ class LocalCommandTest {
             }
         }
         assertThat(ids).containsExactly("a-1", "a-5");
+    }
+
+    /** Runs {@code local --requests FILE --exit-when-done --no-ui}, asserts exit code 0; returns stderr. */
+    private static String runLocal(Path requests, ByteArrayOutputStream out) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(new String[] {"local", "--requests", requests.toString(), "--exit-when-done", "--no-ui",
+                "--models", TestData.modelsDir().toString(), "--parallelism", "2", "--timeout", "180"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        String errText = err.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(errText).isZero();
+        return errText;
     }
 
     /** A request of one analysis over the same photo twice (SUCCESS). */

@@ -141,6 +141,18 @@ class BiometryJobConfigureTest {
         StreamExecutionEnvironment rocksEnv = clusterEnv(rocks);
         BiometryJob.configure(rocksEnv, config(), BiometryJob.Deployment.CLUSTER);
         assertThat(rocksEnv.getConfiguration().get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isFalse();
+
+        // A backend named by its factory class is left as written; incremental checkpoints are added for RocksDB.
+        Configuration factory = new Configuration();
+        String factoryClass = "org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackendFactory";
+        factory.set(StateBackendOptions.STATE_BACKEND, factoryClass);
+        factory.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        factory.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, "file:///shared/checkpoints");
+        StreamExecutionEnvironment factoryEnv = clusterEnv(factory);
+        BiometryJob.configure(factoryEnv, config(), BiometryJob.Deployment.CLUSTER);
+        assertThat(factoryEnv.getConfiguration().get(StateBackendOptions.STATE_BACKEND)).isEqualTo(factoryClass);
+        assertThat(factoryEnv.getConfiguration().get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isTrue();
+        assertThat(factoryEnv.getConfiguration().get(CheckpointingOptions.CHECKPOINT_STORAGE)).isEqualTo("filesystem");
     }
 
     @Test

@@ -105,6 +105,15 @@ class LargeStateCheckpointTest {
                     checkpointsNow.at("/counts/completed").asLong(), checkpointsNow.at("/counts/failed").asLong(),
                     checkpointsNow.at("/latest/completed/state_size").asLong() / 1048576.0,
                     checkpointsNow.at("/latest/completed/checkpointed_size").asLong() / 1048576.0);
+            java.util.Set<String> failures = new java.util.TreeSet<>();
+            for (JsonNode c : checkpointsNow.path("history")) {
+                if (c.path("status").asText().equals("FAILED")) {
+                    failures.add(c.path("failure_message").asText());
+                }
+            }
+            // The failures counted above are triggers refused while the tasks were still starting (loading the
+            // models); none of the checkpoints actually taken in the recent history failed.
+            assertThat(failures).as("failed checkpoints in the recent history").isEmpty();
             assertThat(checkpointsNow.at("/latest/completed/external_path").asText())
                     .startsWith(checkpoints.toUri().toString().replaceFirst("^file:///", "file:/"));
             assertThat(Files.list(checkpoints).count()).as("checkpoints written to --checkpoint-dir").isPositive();
@@ -113,6 +122,11 @@ class LargeStateCheckpointTest {
             assertThat(config.get("state_backend").asText()).as(config.toString())
                     .isEqualTo(backend.equals("rocksdb") ? "EmbeddedRocksDBStateBackend" : "HashMapStateBackend");
             assertThat(config.get("checkpoint_storage").asText()).isEqualTo("FileSystemCheckpointStorage");
+
+            // The job got the restart strategy of BiometryJob.configure, not the cluster's default.
+            JsonNode jobConfig = rest("/jobs/" + jobId + "/config");
+            assertThat(jobConfig.at("/execution-config/restart-strategy").asText()).as(jobConfig.toString())
+                    .startsWith("Restart with exponential delay");
 
             // Never restarted: the job was never RESTARTING and has no failure in its exception history.
             JsonNode job = rest("/jobs/" + jobId);
