@@ -22,6 +22,17 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.GlobalConfiguration;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.runtime.clusterframework.TaskExecutorProcessSpec;
+import org.apache.flink.runtime.clusterframework.TaskExecutorProcessUtils;
+import org.apache.flink.runtime.jobmanager.JobManagerProcessSpec;
+import org.apache.flink.runtime.jobmanager.JobManagerProcessUtils;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -73,6 +84,26 @@ class DeploymentFilesTest {
         // Deprecated keys (Flink 2 reads them as fallbacks) would hide a second, conflicting value.
         assertThat(conf).doesNotContainKeys("state.checkpoints.dir", "state.savepoints.dir",
                 "state.backend.incremental", "state.checkpoints.num-retained", "state.backend");
+    }
+
+    @Test
+    void flinkReadsTheSharedConfigurationAndItsMemoryAddsUp() {
+        Configuration conf = GlobalConfiguration.loadConfiguration(DOCKER.resolve("flink").toString());
+        assertThat(conf.get(StateBackendOptions.STATE_BACKEND)).isEqualTo("rocksdb");
+        assertThat(conf.get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isTrue();
+        assertThat(conf.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isEqualTo("file:///flink-data/checkpoints");
+        assertThat(conf.get(CheckpointingOptions.SAVEPOINT_DIRECTORY)).isEqualTo("file:///flink-data/savepoints");
+        assertThat(conf.get(RestartStrategyOptions.RESTART_STRATEGY)).isEqualTo("exponential-delay");
+        assertThat(conf.get(CoreOptions.ALWAYS_PARENT_FIRST_LOADER_PATTERNS_ADDITIONAL))
+                .contains("ai.onnxruntime.", "org.bytedeco.");
+
+        // What Flink's start scripts compute (BashJavaUtils): fails when the sizes do not fit together.
+        TaskExecutorProcessSpec tm = TaskExecutorProcessUtils.processSpecFromConfig(conf);
+        assertThat(tm.getTaskOffHeapSize()).isEqualTo(MemorySize.parse("512m"));
+        assertThat(tm.getTaskHeapSize().getMebiBytes()).as("task heap of the TaskManager").isGreaterThanOrEqualTo(512);
+        assertThat(tm.getNumSlots()).isEqualTo(2);
+        JobManagerProcessSpec jm = JobManagerProcessUtils.processSpecFromConfig(conf);
+        assertThat(jm.getJvmHeapMemorySize().getMebiBytes()).isGreaterThanOrEqualTo(512);
     }
 
     @Test
@@ -194,6 +225,9 @@ class DeploymentFilesTest {
         assertThat(mounts).contains("/flink-data", "/data/media");
         assertThat(option(k8sArgs(), "media-roots")).isEqualTo("/data/media");
         assertThat(container.at("/ports/0/containerPort").asText()).isEqualTo(conf.get("metrics.reporter.prom.port"));
+        JsonNode podMonitor = yamlDocuments(DOCKER.resolve("k8s/pod-monitor.yaml")).get(0);
+        assertThat(podMonitor.at("/spec/podMetricsEndpoints/0/port").asText()).isEqualTo(container.at("/ports/0/name").asText());
+        assertThat(podMonitor.at("/spec/selector/matchLabels/app").asText()).isEqualTo(deployment.at("/metadata/name").asText());
         assertThat(deployment.at("/spec/podTemplate/spec/securityContext/runAsUser").asInt())
                 .as("the flink user of the official image").isEqualTo(9999);
 
