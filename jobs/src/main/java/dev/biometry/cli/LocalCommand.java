@@ -52,7 +52,7 @@ final class LocalCommand {
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
         Set<String> valueOptions = new HashSet<>(RunCommand.jobOptionNames());
-        valueOptions.addAll(Set.of("requests", "ui-port", "timeout"));
+        valueOptions.addAll(Set.of("requests", "ui-port", "metrics-port", "timeout"));
         Args args = Args.parse(argv, valueOptions, Set.of("exit-when-done", "no-ui"));
         Path models = ModelsLocator.locate(args.option("models"));
         boolean exitWhenDone = args.flag("exit-when-done");
@@ -104,6 +104,10 @@ final class LocalCommand {
             } else {
                 conf.set(RestOptions.PORT, args.intOption("ui-port", 8081));
             }
+            int metricsPort = args.intOption("metrics-port", DEFAULT_METRICS_PORT);
+            if (metricsPort > 0) {
+                conf.addAll(prometheusReporter(metricsPort));
+            }
             StreamExecutionEnvironment env = args.flag("no-ui")
                     ? StreamExecutionEnvironment.createLocalEnvironment(conf)
                     : StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
@@ -119,6 +123,9 @@ final class LocalCommand {
             if (!args.flag("no-ui")) {
                 err.println("local: Flink dashboard at http://localhost:" + conf.get(RestOptions.PORT));
             }
+            if (metricsPort > 0) {
+                err.println("local: Prometheus metrics at http://localhost:" + metricsPort + "/metrics");
+            }
             return feedAndCollect(config, lines, exitWhenDone, timeout, out, err);
         } finally {
             if (job != null) {
@@ -133,8 +140,21 @@ final class LocalCommand {
         }
     }
 
+    /** The port of Flink's Prometheus reporter in local mode ({@code --metrics-port}; 0 turns it off). */
+    static final int DEFAULT_METRICS_PORT = 9249;
+
+    /**
+     * Flink's Prometheus reporter on {@code port}, as docker/flink/config.yaml configures it on a cluster (the
+     * reporter listens on every interface: Flink has no option to bind it to one).
+     */
+    static Configuration prometheusReporter(int port) {
+        return Configuration.fromMap(Map.of(
+                "metrics.reporter.prom.factory.class", "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+                "metrics.reporter.prom.port", String.valueOf(port)));
+    }
+
     private static void createTopics(JobConfig config) throws Exception {
-        Properties props = new Properties();
+        Properties props = config.kafkaProperties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         try (Admin admin = Admin.create(props)) {
             for (String topic : List.of(config.mediaTopic(), config.requestsTopic(), config.resultsTopic(),
@@ -156,11 +176,11 @@ final class LocalCommand {
         Map<String, JsonNode> finals = new LinkedHashMap<>();
         // A set: an analysis counts once however its results arrive (lines asking again for an id are left out).
         java.util.Set<String> expected = new java.util.LinkedHashSet<>();
-        Properties consumerProps = new Properties();
+        Properties consumerProps = config.kafkaProperties();
         consumerProps.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         consumerProps.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         consumerProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        Properties producerProps = new Properties();
+        Properties producerProps = config.kafkaProperties();
         producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         try (KafkaConsumer<String, String> consumer =
                         new KafkaConsumer<>(consumerProps, new StringDeserializer(), new StringDeserializer());

@@ -1,6 +1,7 @@
 package dev.biometry.config;
 
 import java.io.IOException;
+import java.io.Reader;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
 import java.util.function.Function;
 
 /**
@@ -50,6 +52,8 @@ public final class JobConfig implements Serializable {
                     "Kafka transaction.timeout.ms of the exactly-once sinks: 5 min below the brokers' default "
                             + "transaction.max.timeout.ms (15m); must be at least 3 x (--checkpoint-interval + the "
                             + "checkpoint timeout), checked at start (see Checkpoints and restarts)"),
+            new Option("kafka-properties-file", "",
+                    "Java properties file of Kafka client settings for every consumer, producer and admin client of the job (TLS, SASL: `security.protocol`, `ssl.*`, `sasl.*`), read at start-up so that no secret is on the command line; the job's own settings (bootstrap servers, group id, isolation level, transactions, serializers) take precedence"),
             new Option("checkpoint-interval", "10s", "checkpoint interval; results become visible to read_committed consumers on each checkpoint"),
             new Option("state-backend", "",
                     "`hashmap` (state on the heap) or `rocksdb` (on local disk, incremental checkpoints); empty: "
@@ -214,6 +218,23 @@ public final class JobConfig implements Serializable {
     }
     public Duration transactionTimeout() { return duration("transaction-timeout"); }
     public Duration checkpointInterval() { return duration("checkpoint-interval"); }
+
+    /**
+     * The Kafka client settings of {@code --kafka-properties-file} (empty without it), read from the file on each
+     * call: the job reads them where it builds its Kafka clients, and only the file name travels with the config.
+     */
+    public Properties kafkaProperties() {
+        Properties props = new Properties();
+        String file = values.get("kafka-properties-file");
+        if (!file.isEmpty()) {
+            try (Reader in = Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8)) {
+                props.load(in);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new IllegalArgumentException("--kafka-properties-file: cannot read " + file + ": " + e.getMessage());
+            }
+        }
+        return props;
+    }
     public int parallelism() { return integer("parallelism"); }
     /** {@code hashmap}, {@code rocksdb}, or empty (the mode's default, see {@code BiometryJob.configure}). */
     public String stateBackend() { return values.get("state-backend").trim().toLowerCase(Locale.ROOT); }

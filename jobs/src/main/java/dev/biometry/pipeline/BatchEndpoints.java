@@ -37,6 +37,7 @@ public final class BatchEndpoints {
      */
     public static BiometryJob.Endpoints fromKafka(JobConfig config, String topic, String outputDir) {
         KafkaSource<RawRecord> requests = KafkaSource.<RawRecord>builder()
+                .setProperties(config.kafkaProperties())
                 .setBootstrapServers(config.bootstrapServers())
                 .setTopics(topic)
                 .setGroupId(config.groupId() + "-batch")

@@ -49,6 +49,8 @@ public final class KafkaEndpoints {
             default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
         };
         return KafkaSource.<RawRecord>builder()
+                // First, so that the job's own settings below take precedence over the file's.
+                .setProperties(config.kafkaProperties())
                 .setBootstrapServers(config.bootstrapServers())
                 .setTopics(topic)
                 .setGroupId(config.groupId())
@@ -61,13 +63,14 @@ public final class KafkaEndpoints {
 
     /**
      * How a job sink writes to Kafka: its delivery guarantee, its transactional id prefix (one per sink) and the
-     * producer properties (bootstrap servers, {@code transaction.timeout.ms}, {@code max.request.size}).
+     * producer properties ({@code --kafka-properties-file}, then bootstrap servers, {@code transaction.timeout.ms},
+     * {@code max.request.size}).
      */
     record SinkSettings(DeliveryGuarantee deliveryGuarantee, String transactionalIdPrefix, Properties producerProperties) {}
 
     /** The settings of the sink called {@code name}: exactly once, in transactions committed with the checkpoints. */
     static SinkSettings sinkSettings(JobConfig config, String name) {
-        Properties producer = new Properties();
+        Properties producer = config.kafkaProperties();
         producer.setProperty(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         producer.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
                 String.valueOf(config.transactionTimeout().toMillis()));

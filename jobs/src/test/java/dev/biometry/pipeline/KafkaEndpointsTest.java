@@ -6,12 +6,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.biometry.config.JobConfig;
 import dev.biometry.local.EmbeddedKafkaBroker;
+import java.lang.reflect.Field;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.environment.CheckpointConfig;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -20,6 +24,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.coordinator.transaction.TransactionStateManagerConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The job's Kafka sinks write exactly once (transactions committed with the checkpoints) with the configured
@@ -149,5 +154,45 @@ class KafkaEndpointsTest {
         assertThat(checkpoints.isCheckpointingEnabled()).isTrue();
         assertThat(checkpoints.getCheckpointInterval()).isEqualTo(4_000L);
         assertThat(checkpoints.getCheckpointingConsistencyMode()).isEqualTo(CheckpointingMode.EXACTLY_ONCE);
+    }
+
+    @Test
+    void aKafkaPropertiesFileReachesTheSourcesAndSinksWithoutOverridingTheJobsOwnSettings(@TempDir Path dir)
+            throws Exception {
+        Path file = dir.resolve("client.properties");
+        Files.writeString(file, String.join("\n",
+                "security.protocol=SASL_SSL",
+                "sasl.mechanism=SCRAM-SHA-512",
+                "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"bio\" password=\"s3cret\";",
+                "ssl.truststore.location=/etc/biometry/kafka/truststore.p12",
+                "isolation.level=read_uncommitted",
+                "transaction.timeout.ms=1000",
+                "bootstrap.servers=elsewhere:9092"));
+        JobConfig config = JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092",
+                "kafka-properties-file", file.toString(), "transaction-timeout", "7m"));
+
+        Properties producer = KafkaEndpoints.sinkSettings(config, "results").producerProperties();
+        assertThat(producer).containsEntry("security.protocol", "SASL_SSL")
+                .containsEntry("sasl.mechanism", "SCRAM-SHA-512")
+                .containsEntry("ssl.truststore.location", "/etc/biometry/kafka/truststore.p12")
+                .containsEntry("transaction.timeout.ms", "420000")
+                .containsEntry("bootstrap.servers", "broker-1:9092");
+        Field props = KafkaSource.class.getDeclaredField("props");
+        props.setAccessible(true);
+        Properties consumer = (Properties) props.get(KafkaEndpoints.source(config, "biometry.media"));
+        assertThat(consumer).containsEntry("security.protocol", "SASL_SSL")
+                .containsEntry("ssl.truststore.location", "/etc/biometry/kafka/truststore.p12")
+                .containsEntry("isolation.level", "read_committed")
+                .containsEntry("bootstrap.servers", "broker-1:9092");
+        // Only the file's name travels with the job configuration.
+        assertThat(config.toString()).doesNotContain("s3cret");
+    }
+
+    @Test
+    void aMissingKafkaPropertiesFileFailsAtStartUpNamingTheOption() {
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092",
+                "kafka-properties-file", "/nonexistent/client.properties")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-properties-file");
     }
 }

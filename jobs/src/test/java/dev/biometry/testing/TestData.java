@@ -54,6 +54,32 @@ public final class TestData {
         return dir;
     }
 
+    /** The repository's root folder (tests run in {@code jobs/}). */
+    public static Path repoRoot() {
+        Path root = Path.of(System.getProperty("biometry.repo.dir", "..")).toAbsolutePath().normalize();
+        assertThat(root.resolve("docker/flink/config.yaml")).as("repository root %s", root).isRegularFile();
+        return root;
+    }
+
+    /**
+     * The path of the command {@code name} (a Debian package's binary that {@code .ci/run} installs). When it is
+     * missing, a CI run ({@code CI} set) fails and any other run skips the calling test, saying so.
+     */
+    public static Path toolOrSkip(String name, String debianPackage) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            Path candidate = Path.of(dir, name);
+            if (Files.isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+        String message = name + " not found on PATH: install it with `apt-get install " + debianPackage
+                + "` (bash .ci/run does)";
+        assertThat(System.getenv("CI")).as(message).isNull();
+        System.err.println("SKIPPED: " + message);
+        assumeTrue(false, message);
+        return null;
+    }
+
     public static byte[] read(Path file) {
         try {
             return Files.readAllBytes(file);
