@@ -35,9 +35,8 @@ final class ActivationRangesCommand {
         if (photos.isEmpty()) {
             throw new Args.UsageException("no .jpg photos in " + images);
         }
-        // The fp32 engine finds and aligns the faces; the augmented model measures the activations.
-        ActivationRanges ranges = ActivationRanges.collect(FaceEngineConfig.defaults(models)
-                .withEmbeddingPrecision(dev.biometry.face.EmbeddingPrecision.FP32), Path.of(augmented), photos);
+        // The fp32 engine finds and aligns the faces; the augmented copy measures the activations.
+        ActivationRanges ranges = ActivationRanges.collect(FaceEngineConfig.defaults(models), Path.of(augmented), photos);
         String json = toJson(ranges, photos);
         String target = args.option("out");
         if (target == null) {
@@ -56,6 +55,7 @@ final class ActivationRangesCommand {
         o.put("calibration", "every face found in the photos, aligned to 112x112, and its mirror image; min and max");
         photos.forEach(p -> o.withArray("photos").add(p.getFileName().toString()));
         o.put("faces", ranges.faces());
+        o.put("min_cosine_to_fp32", ranges.minCosine());
         ObjectNode r = o.putObject("ranges");
         for (Map.Entry<String, float[]> e : ranges.ranges().entrySet()) {
             r.putArray(e.getKey()).add(e.getValue()[0]).add(e.getValue()[1]);
