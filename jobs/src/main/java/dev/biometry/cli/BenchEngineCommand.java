@@ -230,6 +230,7 @@ final class BenchEngineCommand {
             throw new IllegalStateException("bench worker failed", failures.get(0));
         }
         double elapsed = (System.nanoTime() - window[0]) / 1e9;
+        PrintStream report = args.flag("json") ? err : out; // --json: the object alone on stdout
         ObjectNode json = Json.mapper().createObjectNode();
         ObjectNode machine = json.putObject("machine");
         machine.put("cores", Runtime.getRuntime().availableProcessors());
@@ -239,9 +240,9 @@ final class BenchEngineCommand {
         json.put("ort_intra_op_threads", config.intraOpThreads());
         json.put("decode_ms_per_image", decode.meanMillis().get(Stage.DECODE));
         ObjectNode perModel = json.putObject("embedding_models");
-        out.printf(Locale.ROOT, "machine          %d cores, %s (%s)%n", Runtime.getRuntime().availableProcessors(),
+        report.printf(Locale.ROOT, "machine          %d cores, %s (%s)%n", Runtime.getRuntime().availableProcessors(),
                 Machine.cpuModel(), Machine.simdFlags());
-        out.printf(Locale.ROOT, "threads          %d (one engine each, ORT intra-op threads %d)%n", threads, config.intraOpThreads());
+        report.printf(Locale.ROOT, "threads          %d (one engine each, ORT intra-op threads %d)%n", threads, config.intraOpThreads());
         double[] embedCpuMs = new double[n];
         double[] chainCpuMs = new double[n];
         for (int k = 0; k < n; k++) {
@@ -253,12 +254,12 @@ final class BenchEngineCommand {
             chainCpuMs[k] = chainCpuNanos.get(k) / 1e6 / Math.max(1, chains.get(k));
             embedCpuMs[k] = embedCpuNanos.get(k) / 1e6 / Math.max(1, embeds.get(k));
             double embedWallMs = embedNanos.get(k) / 1e6 / Math.max(1, embeds.get(k)) * threads;
-            out.printf(Locale.ROOT, "%-5s chain      %.1f faces/s (%.1f per thread); %.2f CPU ms per image = %.1f faces/s per core%n",
+            report.printf(Locale.ROOT, "%-5s chain      %.1f faces/s (%.1f per thread); %.2f CPU ms per image = %.1f faces/s per core%n",
                     p.optionValue(), facesPerSecond, facesPerSecond / threads, chainCpuMs[k], 1000 / chainCpuMs[k]);
-            out.printf(Locale.ROOT, "%-5s ms/face    %.2f wall (detect %.2f incl. resize+NMS, landmarks %.2f, align %.2f, embed %.2f)%n",
+            report.printf(Locale.ROOT, "%-5s ms/face    %.2f wall (detect %.2f incl. resize+NMS, landmarks %.2f, align %.2f, embed %.2f)%n",
                     p.optionValue(), chainMs, ms.get(Stage.DETECT), ms.get(Stage.LANDMARKS), ms.get(Stage.ALIGN),
                     ms.get(Stage.EMBED));
-            out.printf(Locale.ROOT, "%-5s embedding  alone: %.2f CPU ms = %.1f faces/s per core (%.2f ms wall)%n",
+            report.printf(Locale.ROOT, "%-5s embedding  alone: %.2f CPU ms = %.1f faces/s per core (%.2f ms wall)%n",
                     p.optionValue(), embedCpuMs[k], 1000 / embedCpuMs[k], embedWallMs);
             perModel.putObject(p.optionValue())
                     .put("model_file", p.modelFile())
@@ -283,14 +284,14 @@ final class BenchEngineCommand {
         if (fp32 >= 0 && int8 >= 0) {
             double embedRatio = embedCpuMs[fp32] / embedCpuMs[int8];
             double chainRatio = chainCpuMs[fp32] / chainCpuMs[int8];
-            out.printf(Locale.ROOT, "int8/fp32        embedding %.2fx faces/s per core, chain %.2fx faces/s per core "
+            report.printf(Locale.ROOT, "int8/fp32        embedding %.2fx faces/s per core, chain %.2fx faces/s per core "
                     + "(CPU time, same run, alternating slices)%n", embedRatio, chainRatio);
             json.put("int8_over_fp32_embedding", embedRatio);
             json.put("int8_over_fp32_chain", chainRatio);
         }
-        out.printf(Locale.ROOT, "decode ms/image  %.2f (JPEG %s, single thread)%n",
+        report.printf(Locale.ROOT, "decode ms/image  %.2f (JPEG %s, single thread)%n",
                 decode.meanMillis().get(Stage.DECODE), images.isEmpty() ? "" : "sample photos");
-        out.printf(Locale.ROOT, "run              %.1f s in total%n", elapsed);
+        report.printf(Locale.ROOT, "run              %.1f s in total%n", elapsed);
         json.put("seconds", elapsed);
         if (args.flag("json")) {
             out.println(Json.mapper().writeValueAsString(json));
