@@ -96,6 +96,12 @@ public final class FaceEngine implements AutoCloseable {
                     new long[] {1, 3, DET_H, DET_W});
             lm = new OnnxModel(env, options, config.modelsDir().resolve("fr_landmark.onnx"), "input",
                     new long[] {1, 1, LM_SIZE, LM_SIZE});
+            if (config.embeddingPrecision() == EmbeddingPrecision.INT8
+                    && !java.nio.file.Files.isRegularFile(config.embeddingModel())) {
+                throw new IllegalStateException("model file not found: " + config.embeddingModel() + " (models/fetch.sh "
+                        + "makes it from fr_feature.onnx with python3-onnx and python3-numpy; or run with "
+                        + "--embedding-precision fp32)");
+            }
             this.embedder = new OnnxModel(env, options, config.embeddingModel(), "input",
                     new long[] {1, 3, ALIGNED_SIZE, ALIGNED_SIZE});
         } catch (OrtException | RuntimeException e) {
