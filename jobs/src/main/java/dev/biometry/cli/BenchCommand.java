@@ -108,7 +108,7 @@ final class BenchCommand {
 
         try (BenchImages images = BenchImages.prepare(Path.of(args.option("images", models.resolve("samples").toString())))) {
             FaceEngineConfig engineConfig = new FaceEngineConfig(models, base.detectionScore(),
-                    FaceEngineConfig.DEFAULT_NMS_IOU, base.ortThreads(), 1);
+                    FaceEngineConfig.DEFAULT_NMS_IOU, base.ortThreads(), 1, base.embeddingPrecision());
             FacePolicy policy = new FacePolicy(FacePolicy.MultipleFaces.valueOf(base.facePolicy().toUpperCase(Locale.ROOT)),
                     base.minFaceSide(), base.minEyeDistance(), base.minSharpness(), base.minFaceScore());
             keepImagesWithAFace(images, engineConfig, policy, report);
@@ -118,6 +118,7 @@ final class BenchCommand {
             settings.put("max_warmup_seconds", maxWarmup);
             settings.put("parallelism", parallelism);
             settings.put("images", images.images().size());
+            settings.put("embedding_precision", engineConfig.embeddingPrecision().optionValue());
             settings.put("image_size", BenchImages.WIDTH + "x" + BenchImages.HEIGHT);
             settings.put("jpeg_kb_mean", round(images.meanJpegKilobytes(), 1));
             settings.put("throughput_checkpoint_interval_ms", base.checkpointInterval().toMillis());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.biometry.api.Json;
 import dev.biometry.face.BatchEmbedder;
+import dev.biometry.face.EmbeddingPrecision;
 import dev.biometry.face.FaceEngineConfig;
 import dev.biometry.match.Calibration;
 import dev.biometry.match.CalibrationRow;
@@ -20,7 +21,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * {@code evaluate --faces DIR [--json] [--threads N] [--models DIR]}: verification accuracy on a labelled folder
+ * {@code evaluate --faces DIR [--json] [--threads N] [--models DIR] [--embedding-precision fp32|int8]}: verification accuracy on a labelled folder
  * (one sub-folder per person) and the calibration fitted on it.
  */
 final class EvaluateCommand {
@@ -33,7 +34,7 @@ final class EvaluateCommand {
     record LabelledFile(String identity, Path file) {}
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Args args = Args.parse(argv, Set.of("faces", "threads", "models", "score-threshold"), Set.of("json"));
+        Args args = Args.parse(argv, Set.of("faces", "threads", "models", "score-threshold", "embedding-precision"), Set.of("json"));
         String faces = args.option("faces");
         if (faces == null) {
             throw new Args.UsageException("evaluate needs --faces DIR (one sub-folder per person)");
@@ -48,7 +49,8 @@ final class EvaluateCommand {
         }
         FaceEngineConfig config = FaceEngineConfig.defaults(ModelsLocator.locate(args.option("models")))
                 .withDetectionScoreThreshold((float) args.doubleOption(
-                        "score-threshold", FaceEngineConfig.DEFAULT_DETECTION_SCORE));
+                        "score-threshold", FaceEngineConfig.DEFAULT_DETECTION_SCORE))
+                .withEmbeddingPrecision(embeddingPrecision(args));
         int threads = args.intOption("threads", Runtime.getRuntime().availableProcessors());
         long identities = files.stream().map(LabelledFile::identity).distinct().count();
         err.printf(Locale.ROOT, "embedding %d images of %d identities on %d threads%n", files.size(), identities, threads);
@@ -85,10 +87,11 @@ final class EvaluateCommand {
         VerificationMetrics m = scores.metrics();
         Calibration fitted = Calibration.fit(scores.genuine(), scores.impostor(),
                 Calibration.DEFAULT_ANCHOR_FAR, Calibration.DEFAULT_ANCHOR_CONFIDENCE);
-        Calibration used = Calibration.DEFAULT;
+        Calibration used = config.embeddingPrecision().calibration();
 
         if (args.flag("json")) {
             ObjectNode o = Json.mapper().createObjectNode();
+            o.put("embedding_precision", config.embeddingPrecision().optionValue());
             o.put("images", files.size());
             o.put("identities", identities);
             o.put("missed", missed.size());
@@ -119,8 +122,8 @@ final class EvaluateCommand {
             failed.forEach(o.putArray("failed_files")::add);
             out.println(Json.mapper().writeValueAsString(o));
         } else {
-            out.printf(Locale.ROOT, "images              %d (%d identities), embedded in %.1f s%n",
-                    files.size(), identities, seconds);
+            out.printf(Locale.ROOT, "images              %d (%d identities), embedded in %.1f s (%s embedding model)%n",
+                    files.size(), identities, seconds, config.embeddingPrecision().optionValue());
             out.printf(Locale.ROOT, "missed detections   %d%s%n", missed.size(), missed.isEmpty() ? "" : " " + missed);
             if (!failed.isEmpty()) {
                 out.printf(Locale.ROOT, "unreadable          %d %s%n", failed.size(), failed);
@@ -144,6 +147,15 @@ final class EvaluateCommand {
             }
         }
         return 0;
+    }
+
+    /** The {@code --embedding-precision} option (fp32 or int8; default {@link EmbeddingPrecision#DEFAULT}). */
+    static EmbeddingPrecision embeddingPrecision(Args args) {
+        try {
+            return EmbeddingPrecision.parse(args.option("embedding-precision", EmbeddingPrecision.DEFAULT.optionValue()));
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
     }
 
     static List<LabelledFile> listLabelled(Path root) throws IOException {

@@ -14,12 +14,14 @@ public final class Main {
     static final String USAGE = """
             usage: java -jar biometry-job.jar COMMAND [options]
 
-              verify IMG IMG [IMG ...] [--threshold 0.85] [--threshold-min T] [--models DIR]
+              verify IMG IMG [IMG ...] [--threshold 0.85] [--threshold-min T] [--models DIR] [--embedding-precision int8|fp32]
                   compare the main faces of the images pairwise; print one Oz BIOMETRY analysis (JSON)
-              evaluate --faces DIR [--json] [--threads N] [--models DIR]
+              evaluate --faces DIR [--json] [--threads N] [--models DIR] [--embedding-precision int8|fp32]
                   accuracy on a labelled folder (one sub-folder per person): AUC, EER, TAR at FAR, calibration
-              bench-engine [--threads N] [--seconds S] [--images DIR] [--models DIR]
-                  faces per second and milliseconds per stage of the face chain
+              bench-engine [--threads N] [--seconds S] [--images DIR] [--models DIR] [--embedding-precision fp32,int8] [--json]
+                  faces per second and milliseconds per stage of the face chain, fp32 and int8 embedding side by side
+              activation-ranges --augmented FILE [--images DIR] [--out FILE] [--models DIR]
+                  calibration ranges of the int8 embedding model (see models/calibrate.sh)
               run --bootstrap-servers HOST:PORT [job options]
                   the streaming job (on a cluster: flink run jobs/target/biometry-job.jar run ...)
               local [--requests FILE.jsonl] [--exit-when-done] [--no-ui] [--ui-port 8081] [--timeout 600]
@@ -76,6 +78,7 @@ public final class Main {
                 case "verify" -> VerifyCommand.run(rest, out, err);
                 case "evaluate" -> EvaluateCommand.run(rest, out, err);
                 case "bench-engine" -> BenchEngineCommand.run(rest, out, err);
+                case "activation-ranges" -> ActivationRangesCommand.run(rest, out, err);
                 case "run" -> withFlink(() -> RunCommand.run(rest, out, err));
                 case "local" -> withFlink(() -> LocalCommand.run(rest, out, err));
                 case "batch" -> withFlink(() -> BatchCommand.run(rest, out, err));

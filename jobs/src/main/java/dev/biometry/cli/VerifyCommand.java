@@ -9,9 +9,9 @@ import dev.biometry.api.MediaType;
 import dev.biometry.api.Timestamps;
 import dev.biometry.face.FaceAnalysis;
 import dev.biometry.face.FaceEngine;
+import dev.biometry.face.EmbeddingPrecision;
 import dev.biometry.face.FaceEngineConfig;
 import dev.biometry.match.BiometryAnalyzer;
-import dev.biometry.match.Calibration;
 import dev.biometry.match.MediaOutcome;
 import dev.biometry.media.MediaException;
 import java.io.IOException;
@@ -25,7 +25,7 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * {@code verify IMG IMG [IMG ...] [--threshold T] [--threshold-min T] [--models DIR]}: compares the main faces of
+ * {@code verify IMG IMG [IMG ...] [--threshold T] [--threshold-min T] [--models DIR] [--embedding-precision P]}: compares the main faces of
  * the images pairwise and prints one Oz BIOMETRY analysis object. Exit code 0 whatever the verdict; 2 for
  * files that cannot be read or decoded.
  */
@@ -34,7 +34,7 @@ final class VerifyCommand {
     private VerifyCommand() {}
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Args args = Args.parse(argv, Set.of("threshold", "threshold-min", "models"), Set.of());
+        Args args = Args.parse(argv, Set.of("threshold", "threshold-min", "models", "embedding-precision"), Set.of());
         List<String> images = args.positionals();
         if (images.size() < 2) {
             throw new Args.UsageException("verify needs at least two images");
@@ -58,7 +58,9 @@ final class VerifyCommand {
         }
         double created = Timestamps.now();
         List<MediaOutcome> outcomes = new ArrayList<>();
-        try (FaceEngine engine = new FaceEngine(FaceEngineConfig.defaults(ModelsLocator.locate(args.option("models"))))) {
+        EmbeddingPrecision precision = EvaluateCommand.embeddingPrecision(args);
+        try (FaceEngine engine = new FaceEngine(FaceEngineConfig.defaults(ModelsLocator.locate(args.option("models")))
+                .withEmbeddingPrecision(precision))) {
             for (int i = 0; i < images.size(); i++) {
                 String name = Path.of(images.get(i)).getFileName().toString();
                 MediaObject media = new MediaObject(UUID.randomUUID().toString(), null, MediaType.IMAGE_FOLDER,
@@ -76,7 +78,7 @@ final class VerifyCommand {
                         : MediaOutcome.noFace(media));
             }
         }
-        BiometryAnalyzer analyzer = new BiometryAnalyzer(Calibration.DEFAULT);
+        BiometryAnalyzer analyzer = new BiometryAnalyzer(precision.calibration());
         Analysis analysis = analyzer.finish(new BiometryAnalyzer.AnalysisHeader(UUID.randomUUID().toString(), null,
                 new AnalysisParams(threshold, thresholdMin), null, created), outcomes, Timestamps.now());
         out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(analysis));

@@ -1,5 +1,6 @@
 package dev.biometry.config;
 
+import dev.biometry.face.EmbeddingPrecision;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Serializable;
@@ -70,6 +71,9 @@ public final class JobConfig implements Serializable {
             new Option("media-max-bytes", String.valueOf(10L * 1024 * 1024), "largest media file read, in bytes (Oz default 10 MiB)"),
             new Option("detection-score", "0.65", "minimum detector score for a face"),
             new Option("ort-threads", "1", "ONNX Runtime intra-op threads per session (one session set per slot)"),
+            new Option("embedding-precision", EmbeddingPrecision.DEFAULT.optionValue(),
+                    "embedding model: `int8` (fr_feature.int8.onnx, made by models/fetch.sh) or `fp32` (fr_feature.onnx); "
+                            + "each has its own calibration (see models/README.md)"),
             new Option("threshold", "0.85", "default confidence threshold for SUCCESS when a request gives none"),
             new Option("media-wait", "60s",
                     "how long an analysis waits for media named in source_media that are not yet known (processing time)"),
@@ -255,6 +259,7 @@ public final class JobConfig implements Serializable {
     public long mediaMaxBytes() { return longValue("media-max-bytes"); }
     public float detectionScore() { return (float) number("detection-score"); }
     public int ortThreads() { return integer("ort-threads"); }
+    public EmbeddingPrecision embeddingPrecision() { return EmbeddingPrecision.parse(values.get("embedding-precision")); }
     public double defaultThreshold() { return number("threshold"); }
     public Duration mediaWait() { return duration("media-wait"); }
     public Duration embeddingCacheTtl() { return duration("embedding-cache-ttl"); }

@@ -96,7 +96,13 @@ public final class FaceEngine implements AutoCloseable {
                     new long[] {1, 3, DET_H, DET_W});
             lm = new OnnxModel(env, options, config.modelsDir().resolve("fr_landmark.onnx"), "input",
                     new long[] {1, 1, LM_SIZE, LM_SIZE});
-            this.embedder = new OnnxModel(env, options, config.modelsDir().resolve("fr_feature.onnx"), "input",
+            if (config.embeddingPrecision() == EmbeddingPrecision.INT8
+                    && !java.nio.file.Files.isRegularFile(config.embeddingModel())) {
+                throw new IllegalStateException("model file not found: " + config.embeddingModel() + " (models/fetch.sh "
+                        + "makes it from fr_feature.onnx with python3-onnx and python3-numpy; or run with "
+                        + "--embedding-precision fp32)");
+            }
+            this.embedder = new OnnxModel(env, options, config.embeddingModel(), "input",
                     new long[] {1, 3, ALIGNED_SIZE, ALIGNED_SIZE});
         } catch (OrtException | RuntimeException e) {
             closeQuietly(lm);
@@ -382,16 +388,27 @@ public final class FaceEngine implements AutoCloseable {
     /** The unit-length embedding of a 112x112 BGR aligned face. */
     public float[] embedAligned(Mat aligned112) throws OrtException {
         long t0 = System.nanoTime();
-        if (aligned112.cols() != ALIGNED_SIZE || aligned112.rows() != ALIGNED_SIZE || aligned112.channels() != 3) {
-            throw new IllegalArgumentException("aligned face must be 112x112 BGR");
-        }
-        aligned112.data().get(alignedBytes);
-        toRgbPlanes(alignedBytes, alignedPlanes, ALIGNED_SIZE * ALIGNED_SIZE);
+        embeddingInput(aligned112, alignedBytes, alignedPlanes);
         embedder.input().put(alignedPlanes);
         embedder.run(new String[] {"output"}, embOutputs);
         float[] embedding = PairwiseMatch.l2Normalize(embOutputs[0]);
         timings.add(Stage.EMBED, System.nanoTime() - t0);
         return embedding;
+    }
+
+    /** The embedding model's input for a 112x112 BGR aligned face: planar RGB, (x - 127) / 128. */
+    public static float[] embeddingInput(Mat aligned112) {
+        float[] planes = new float[ALIGNED_SIZE * ALIGNED_SIZE * 3];
+        embeddingInput(aligned112, new byte[planes.length], planes);
+        return planes;
+    }
+
+    private static void embeddingInput(Mat aligned112, byte[] bytes, float[] planes) {
+        if (aligned112.cols() != ALIGNED_SIZE || aligned112.rows() != ALIGNED_SIZE || aligned112.channels() != 3) {
+            throw new IllegalArgumentException("aligned face must be 112x112 BGR");
+        }
+        aligned112.data().get(bytes);
+        toRgbPlanes(bytes, planes, ALIGNED_SIZE * ALIGNED_SIZE);
     }
 
     /** Interleaved BGR bytes to planar RGB floats scaled (x - 127) / 128. */

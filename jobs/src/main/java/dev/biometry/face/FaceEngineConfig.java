@@ -10,9 +10,17 @@ import java.nio.file.Path;
  * @param nmsIouThreshold IoU above which a lower-scoring overlapping detection is dropped (default 0.4)
  * @param intraOpThreads ONNX Runtime threads inside one operator (default 1: one engine per core scales better)
  * @param interOpThreads ONNX Runtime threads across operators (default 1)
+ * @param embeddingPrecision which embedding model runs: fp32 or its int8 copy (default {@link EmbeddingPrecision#DEFAULT})
  */
 public record FaceEngineConfig(
-        Path modelsDir, float detectionScoreThreshold, float nmsIouThreshold, int intraOpThreads, int interOpThreads) {
+        Path modelsDir, float detectionScoreThreshold, float nmsIouThreshold, int intraOpThreads, int interOpThreads,
+        EmbeddingPrecision embeddingPrecision) {
+
+    /** The settings with the default embedding precision. */
+    public FaceEngineConfig(
+            Path modelsDir, float detectionScoreThreshold, float nmsIouThreshold, int intraOpThreads, int interOpThreads) {
+        this(modelsDir, detectionScoreThreshold, nmsIouThreshold, intraOpThreads, interOpThreads, EmbeddingPrecision.DEFAULT);
+    }
 
     public static final float DEFAULT_DETECTION_SCORE = 0.65f;
     public static final float DEFAULT_NMS_IOU = 0.4f;
@@ -30,6 +38,9 @@ public record FaceEngineConfig(
         if (intraOpThreads < 1 || interOpThreads < 1) {
             throw new IllegalArgumentException("ONNX Runtime thread counts must be >= 1");
         }
+        if (embeddingPrecision == null) {
+            throw new IllegalArgumentException("embeddingPrecision is required");
+        }
     }
 
     public static FaceEngineConfig defaults(Path modelsDir) {
@@ -37,10 +48,22 @@ public record FaceEngineConfig(
     }
 
     public FaceEngineConfig withIntraOpThreads(int threads) {
-        return new FaceEngineConfig(modelsDir, detectionScoreThreshold, nmsIouThreshold, threads, interOpThreads);
+        return new FaceEngineConfig(modelsDir, detectionScoreThreshold, nmsIouThreshold, threads, interOpThreads,
+                embeddingPrecision);
     }
 
     public FaceEngineConfig withDetectionScoreThreshold(float threshold) {
-        return new FaceEngineConfig(modelsDir, threshold, nmsIouThreshold, intraOpThreads, interOpThreads);
+        return new FaceEngineConfig(modelsDir, threshold, nmsIouThreshold, intraOpThreads, interOpThreads,
+                embeddingPrecision);
+    }
+
+    public FaceEngineConfig withEmbeddingPrecision(EmbeddingPrecision precision) {
+        return new FaceEngineConfig(modelsDir, detectionScoreThreshold, nmsIouThreshold, intraOpThreads, interOpThreads,
+                precision);
+    }
+
+    /** The embedding model file for {@link #embeddingPrecision}. */
+    public Path embeddingModel() {
+        return modelsDir.resolve(embeddingPrecision.modelFile());
     }
 }

@@ -36,7 +36,10 @@ public record Calibration(double anchorCosine, double slope, double anchorConfid
     /** Largest slope {@link #fit} returns; a fit that would go steeper (e.g. separable data) stops here. */
     public static final double MAX_FIT_SLOPE = 200.0;
 
-    /** The calibration the engine uses unless configured otherwise. */
+    /**
+     * The fp32 embedding model's calibration ({@code fr_feature.onnx}); each embedding model has its own, see
+     * {@code dev.biometry.face.EmbeddingPrecision#calibration()}.
+     */
     public static final Calibration DEFAULT =
             // Fitted on shared/faces-dev (899 images, 177 people) by `evaluate`; CalibrationDevSetTest re-fits and compares.
             new Calibration(0.34138, 28.45, DEFAULT_ANCHOR_CONFIDENCE, DEFAULT_ANCHOR_FAR);

@@ -5,7 +5,6 @@ import dev.biometry.api.InputLimits;
 import dev.biometry.api.MediaRef;
 import dev.biometry.api.RequestEnvelope;
 import dev.biometry.config.JobConfig;
-import dev.biometry.match.Calibration;
 import dev.biometry.face.FacePolicy;
 import dev.biometry.face.MediaAnalyzer;
 import dev.biometry.media.HttpMediaFetcher;
@@ -285,12 +284,12 @@ public final class BiometryJob {
                 .process(new EmbedFunction(config.modelsDir(), config.detectionScore(), config.ortThreads(),
                         facePolicy(config), mediaLimits(config),
                         new MediaFetcher(config.mediaRoots(), config.mediaMaxBytes()),
-                        nonPersistent ? Duration.ZERO : config.embeddingCacheTtl()))
+                        nonPersistent ? Duration.ZERO : config.embeddingCacheTtl(), config.embeddingPrecision()))
                 .name("embed-faces").uid("embed-faces");
 
         SingleOutputStreamOperator<ResultRecord> matched = embedded
                 .keyBy(e -> e.ticket().analyseId())
-                .process(new MatchFunction(Calibration.DEFAULT, config.analysisTimeout()))
+                .process(new MatchFunction(config.embeddingPrecision().calibration(), config.analysisTimeout()))
                 .name("match").uid("match");
 
         // Bounded right after ordering, so that the sink, the webhooks and the folder roll-up all see the bounded record.

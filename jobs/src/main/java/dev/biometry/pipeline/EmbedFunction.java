@@ -3,6 +3,7 @@ package dev.biometry.pipeline;
 import dev.biometry.api.FaceReport;
 import dev.biometry.api.MediaRef;
 import dev.biometry.api.OzError;
+import dev.biometry.face.EmbeddingPrecision;
 import dev.biometry.face.FaceEngine;
 import dev.biometry.face.FaceEngineConfig;
 import dev.biometry.face.FacePolicy;
@@ -46,6 +47,7 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
     private final MediaAnalyzer.Limits limits;
     private final MediaFetcher fileFetcher;
     private final Duration cacheTtl;
+    private final EmbeddingPrecision precision;
 
     private transient FaceEngine engine;
     private transient MediaAnalyzer analyzer;
@@ -58,9 +60,16 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
     private transient Histogram embeddingLatencyMs;
     private transient DoubleCounter progress;
 
-    /** Engine settings are kept as plain values: {@link FaceEngineConfig} holds a (non-serialisable) Path. */
+    /** As below, with the default embedding model. */
     public EmbedFunction(String modelsDir, float detectionScore, int ortThreads, FacePolicy policy,
             MediaAnalyzer.Limits limits, MediaFetcher fileFetcher, Duration cacheTtl) {
+        this(modelsDir, detectionScore, ortThreads, policy, limits, fileFetcher, cacheTtl, EmbeddingPrecision.DEFAULT);
+    }
+
+    /** Engine settings are kept as plain values: {@link FaceEngineConfig} holds a (non-serialisable) Path. */
+    public EmbedFunction(String modelsDir, float detectionScore, int ortThreads, FacePolicy policy,
+            MediaAnalyzer.Limits limits, MediaFetcher fileFetcher, Duration cacheTtl, EmbeddingPrecision precision) {
+        this.precision = precision;
         this.modelsDir = modelsDir;
         this.detectionScore = detectionScore;
         this.ortThreads = ortThreads;
@@ -68,6 +77,19 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         this.limits = limits;
         this.fileFetcher = fileFetcher;
         this.cacheTtl = cacheTtl;
+    }
+
+    /**
+     * The cache's state name, one per embedding model: embeddings of two models are not comparable, so a job
+     * restored with another {@code --embedding-precision} must not reuse the other model's cached embeddings.
+     */
+    static String cacheStateName(EmbeddingPrecision precision) {
+        return precision == EmbeddingPrecision.FP32 ? "embedding" : "embedding-" + precision.optionValue();
+    }
+
+    /** The embedding model this function runs (tests check the job's wiring). */
+    EmbeddingPrecision precision() {
+        return precision;
     }
 
     /** How long a media's embedding is cached; zero = no cache (tests check the job's wiring). */
@@ -78,11 +100,11 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
     @Override
     public void open(OpenContext openContext) throws Exception {
         engine = new FaceEngine(new FaceEngineConfig(
-                Path.of(modelsDir), detectionScore, FaceEngineConfig.DEFAULT_NMS_IOU, ortThreads, 1));
+                Path.of(modelsDir), detectionScore, FaceEngineConfig.DEFAULT_NMS_IOU, ortThreads, 1, precision));
         analyzer = new MediaAnalyzer(engine, policy, limits);
         if (!cacheTtl.isZero()) {
             ValueStateDescriptor<CachedFace> descriptor =
-                    new ValueStateDescriptor<>("embedding", TypeInformation.of(CachedFace.class));
+                    new ValueStateDescriptor<>(cacheStateName(precision), TypeInformation.of(CachedFace.class));
             descriptor.enableTimeToLive(StateTtl.afterLastWrite(cacheTtl));
             cache = getRuntimeContext().getState(descriptor);
         }

@@ -55,6 +55,11 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
         this.timeout = timeout;
     }
 
+    /** The cosine-to-confidence map in use (tests check the job's wiring). */
+    Calibration calibration() {
+        return calibration;
+    }
+
     @Override
     public void open(OpenContext openContext) {
         received = getRuntimeContext().getMapState(

@@ -6,7 +6,6 @@ import static org.bytedeco.opencv.global.opencv_core.ROTATE_90_COUNTERCLOCKWISE;
 import static org.bytedeco.opencv.global.opencv_core.flip;
 import static org.bytedeco.opencv.global.opencv_core.rotate;
 
-import dev.biometry.match.Calibration;
 import dev.biometry.match.PairwiseMatch;
 import dev.biometry.media.ImageDecoder;
 import dev.biometry.media.MediaException;
@@ -88,7 +87,7 @@ class FaceEngineTest {
                 for (Mat variant : new Mat[] {crop, mirrored, brighter}) {
                     FaceAnalysis a = engine.analyze(jpeg(variant), "variant");
                     assertThat(a.hasFace()).isTrue();
-                    double confidence = Calibration.DEFAULT.confidence(
+                    double confidence = EmbeddingPrecision.DEFAULT.calibration().confidence(
                             PairwiseMatch.cosine(reference.embedding(), a.embedding()));
                     assertThat(confidence).isGreaterThanOrEqualTo(0.85);
                 }
@@ -111,7 +110,7 @@ class FaceEngineTest {
             }
             for (int i = 0; i < embeddings.length; i++) {
                 for (int j = i + 1; j < embeddings.length; j++) {
-                    double confidence = Calibration.DEFAULT.confidence(PairwiseMatch.cosine(embeddings[i], embeddings[j]));
+                    double confidence = EmbeddingPrecision.DEFAULT.calibration().confidence(PairwiseMatch.cosine(embeddings[i], embeddings[j]));
                     assertThat(confidence).as("faces %d and %d", i, j).isLessThan(0.85);
                 }
             }
@@ -132,7 +131,7 @@ class FaceEngineTest {
         assertThat(a.imageWidth()).isEqualTo(upright.imageWidth());
         assertThat(a.imageHeight()).isEqualTo(upright.imageHeight());
         assertThat(a.facesDetected()).isEqualTo(upright.facesDetected());
-        assertThat(Calibration.DEFAULT.confidence(PairwiseMatch.cosine(upright.embedding(), a.embedding())))
+        assertThat(EmbeddingPrecision.DEFAULT.calibration().confidence(PairwiseMatch.cosine(upright.embedding(), a.embedding())))
                 .isGreaterThanOrEqualTo(0.85);
     }
 

@@ -9,7 +9,6 @@ import static org.bytedeco.opencv.global.opencv_imgproc.putText;
 import static org.bytedeco.opencv.global.opencv_imgproc.rectangle;
 import static org.bytedeco.opencv.global.opencv_imgproc.resize;
 
-import dev.biometry.match.Calibration;
 import dev.biometry.match.PairwiseMatch;
 import dev.biometry.media.ImageDecoder;
 import dev.biometry.testing.TestData;
@@ -54,7 +53,7 @@ public class MediaFacesTest {
             float biggest = faces.stream().map(f -> f.box().area()).max(Float::compare).orElseThrow();
             assertThat(r.chosen().box().area()).isEqualTo(biggest);
             // ... and it is the face of sample 3, not the (centred) face of sample 1.
-            assertThat(Calibration.DEFAULT.confidence(PairwiseMatch.cosine(r.template(), largest.photo(big, false).template())))
+            assertThat(EmbeddingPrecision.DEFAULT.calibration().confidence(PairwiseMatch.cosine(r.template(), largest.photo(big, false).template())))
                     .isGreaterThanOrEqualTo(0.85);
 
             FacePolicy reject = new FacePolicy(FacePolicy.MultipleFaces.REJECT, 40, 16, 15, 0.8);
@@ -162,7 +161,7 @@ public class MediaFacesTest {
             // The portrait (left), not the ghost image a third its size (bottom right), is the face used.
             assertThat(document.facesDetected()).isGreaterThanOrEqualTo(1);
             assertThat(document.chosen().box().x1()).isLessThan(card.cols() / 2f);
-            double confidence = Calibration.DEFAULT.confidence(
+            double confidence = EmbeddingPrecision.DEFAULT.calibration().confidence(
                     PairwiseMatch.cosine(document.template(), faces.photo(selfie, false).template()));
             assertThat(confidence).isGreaterThanOrEqualTo(0.85);
         }
@@ -177,7 +176,7 @@ public class MediaFacesTest {
 
             MediaFaces.Result document = faces.photo(card, true);
             assertThat(document.problem()).isNull();
-            double confidence = Calibration.DEFAULT.confidence(
+            double confidence = EmbeddingPrecision.DEFAULT.calibration().confidence(
                     PairwiseMatch.cosine(document.template(), faces.photo(selfie, false).template()));
             assertThat(confidence).isGreaterThanOrEqualTo(0.85);
         }

@@ -11,7 +11,7 @@ import dev.biometry.config.JobConfig;
 import dev.biometry.face.FaceAnalysis;
 import dev.biometry.face.FaceEngine;
 import dev.biometry.face.FaceEngineConfig;
-import dev.biometry.match.Calibration;
+import dev.biometry.face.EmbeddingPrecision;
 import dev.biometry.match.PairwiseMatch;
 import dev.biometry.testing.JobMetrics;
 import dev.biometry.testing.JobRun;
@@ -155,7 +155,7 @@ class BiometryJobTest {
         double max = 0;
         for (int i = 0; i < 3; i++) {
             for (int j = i + 1; j < 3; j++) {
-                conf[i][j] = conf[j][i] = Calibration.DEFAULT.confidence(
+                conf[i][j] = conf[j][i] = EmbeddingPrecision.DEFAULT.calibration().confidence(
                         PairwiseMatch.cosine(embeddings.get(files[i]), embeddings.get(files[j])));
                 min = Math.min(min, conf[i][j]);
                 max = Math.max(max, conf[i][j]);

@@ -7,6 +7,7 @@ import dev.biometry.api.MediaRef;
 import dev.biometry.api.MediaType;
 import dev.biometry.api.RequestEnvelope;
 import dev.biometry.config.JobConfig;
+import dev.biometry.face.EmbeddingPrecision;
 import dev.biometry.face.FacePolicy;
 import dev.biometry.face.MediaAnalyzer;
 import dev.biometry.match.Calibration;
@@ -144,6 +145,29 @@ class NonPersistentModeTest {
                     .as("embed-faces cache, non-persistent " + nonPersistent)
                     .isEqualTo(nonPersistent ? Duration.ZERO : config.embeddingCacheTtl());
         }
+    }
+
+    /** {@code --embedding-precision} picks the embedding model, its calibration and its own cache state. */
+    @Test
+    void theEmbeddingPrecisionReachesTheEmbedAndMatchOperatorsOfTheBuiltJob() {
+        for (EmbeddingPrecision precision : EmbeddingPrecision.values()) {
+            JobConfig config = JobConfig.fromOptions(Map.of("models", TestData.modelsDir().toString(),
+                    "bootstrap-servers", "localhost:9092", "embedding-precision", precision.optionValue()));
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(new Configuration());
+            BiometryJob.build(env, config, KafkaEndpoints.of(config));
+
+            assertThat(userFunction(env, "embed-faces", EmbedFunction.class).precision()).isEqualTo(precision);
+            assertThat(userFunction(env, "match", MatchFunction.class).calibration())
+                    .isEqualTo(precision.calibration());
+        }
+        assertThat(EmbeddingPrecision.INT8.calibration()).isNotEqualTo(EmbeddingPrecision.FP32.calibration());
+        // fp32 keeps the state name of the jobs that ran before int8 existed.
+        assertThat(EmbedFunction.cacheStateName(EmbeddingPrecision.FP32)).isEqualTo("embedding");
+        assertThat(EmbedFunction.cacheStateName(EmbeddingPrecision.INT8)).isEqualTo("embedding-int8");
+        assertThat(JobConfig.fromOptions(Map.of()).embeddingPrecision()).isEqualTo(EmbeddingPrecision.DEFAULT);
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> JobConfig.fromOptions(Map.of("embedding-precision", "int4")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--embedding-precision");
     }
 
     /** The user function of the operator called {@code name} in the topology built on {@code env}. */

@@ -1,0 +1,65 @@
+package dev.biometry.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.biometry.api.Json;
+import dev.biometry.face.ActivationRanges;
+import dev.biometry.face.FaceEngineConfig;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code activation-ranges --augmented FILE [--images DIR] [--out FILE] [--models DIR]}: the calibration ranges of
+ * the int8 embedding model (a step of {@code models/calibrate.sh}): runs the activation-exposing copy of
+ * {@code fr_feature.onnx} made by {@code models/quantize.py augment} on every face of the photos in DIR (default
+ * the sample photos) and their mirror images, and writes each activation's min and max as JSON.
+ */
+final class ActivationRangesCommand {
+
+    private ActivationRangesCommand() {}
+
+    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
+        Args args = Args.parse(argv, Set.of("augmented", "images", "out", "models"), Set.of());
+        String augmented = args.option("augmented");
+        if (augmented == null || !Files.isRegularFile(Path.of(augmented))) {
+            throw new Args.UsageException("--augmented FILE (made by models/quantize.py augment) is required");
+        }
+        Path models = ModelsLocator.locate(args.option("models"));
+        Path images = Path.of(args.option("images", models.resolve("samples").toString()));
+        List<Path> photos = ActivationRanges.photosIn(images);
+        if (photos.isEmpty()) {
+            throw new Args.UsageException("no .jpg photos in " + images);
+        }
+        // The fp32 engine finds and aligns the faces; the augmented copy measures the activations.
+        ActivationRanges ranges = ActivationRanges.collect(FaceEngineConfig.defaults(models), Path.of(augmented), photos);
+        String json = toJson(ranges, photos);
+        String target = args.option("out");
+        if (target == null) {
+            out.println(json);
+        } else {
+            Files.writeString(Path.of(target), json + "\n", StandardCharsets.UTF_8);
+        }
+        err.printf(Locale.ROOT, "activation-ranges: %d tensors over %d aligned faces from %d photos in %s%n",
+                ranges.ranges().size(), ranges.faces(), photos.size(), images);
+        return 0;
+    }
+
+    static String toJson(ActivationRanges ranges, List<Path> photos) throws Exception {
+        ObjectNode o = Json.mapper().createObjectNode();
+        o.put("model", "fr_feature.onnx");
+        o.put("calibration", "every face found in the photos, aligned to 112x112, and its mirror image; min and max");
+        photos.forEach(p -> o.withArray("photos").add(p.getFileName().toString()));
+        o.put("faces", ranges.faces());
+        o.put("min_cosine_to_fp32", ranges.minCosine());
+        ObjectNode r = o.putObject("ranges");
+        for (Map.Entry<String, float[]> e : ranges.ranges().entrySet()) {
+            r.putArray(e.getKey()).add(e.getValue()[0]).add(e.getValue()[1]);
+        }
+        return Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(o);
+    }
+}
