@@ -216,15 +216,21 @@ public final class ApiServer implements AutoCloseable {
             List<Store.Media> media = storeFiles(folderId, body.uploads(), now, 0);
             Store.Folder folder = new Store.Folder(folderId, p.companyId(), p.user().userId(), "INITIAL",
                     folderMeta.toString(), null, now, now);
-            // Analyses are validated before anything is stored.
-            PreparedRequest request = analysesNode == null ? null
-                    : prepareAnalyses(folderId, wrap(analysesNode, body.payload()), media, now);
+            PreparedRequest request;
             try {
+                // Analyses are validated before anything is stored.
+                request = analysesNode == null ? null
+                        : prepareAnalyses(folderId, wrap(analysesNode, body.payload()), media, now);
                 store.insertFolder(folder, metaIndex(folderMeta), media);
-                publishMedia(media);
+                try {
+                    publishMedia(media);
+                } catch (RuntimeException e) {
+                    store.deleteFolder(folderId);
+                    throw e;
+                }
             } catch (RuntimeException e) {
-                store.deleteFolder(folderId);
                 deleteFiles(media);
+                deleteQuietly(config.mediaDir().resolve(folderId));
                 throw e;
             }
             if (request == null) {
