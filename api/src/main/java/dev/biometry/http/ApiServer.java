@@ -426,9 +426,12 @@ public final class ApiServer implements AutoCloseable {
 
     private void getAnalysis(Context ctx) {
         Auth.Principal p = principal(ctx);
-        Store.Analysis a = store.analysis(ctx.pathParam("analyse_id"))
+        var found = store.analysisWithCompany(ctx.pathParam("analyse_id"))
                 .orElseThrow(() -> ApiError.notExist("analysis", ctx.pathParam("analyse_id")));
-        ownFolder(p, a.folderId());
+        if (!found.getValue().equals(p.companyId())) {
+            throw ApiError.forbidden("You have no access to analysis " + ctx.pathParam("analyse_id"));
+        }
+        Store.Analysis a = found.getKey();
         json(ctx, 200, views.analysis(a, null, views.mediaById(store.mediaOfFolder(a.folderId()))));
     }
 

@@ -14,6 +14,7 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -153,14 +154,14 @@ public final class Auth {
                     TOKEN_HEADER);
         }
         String hash = digest(token.trim());
-        Store.Session session = store.sessionByAccess(hash)
+        Map.Entry<Store.Session, Store.User> found = store.sessionWithUser(hash)
                 .orElseThrow(() -> new ApiError(ApiError.AUTH_INVALID, "Session not found", null));
+        Store.Session session = found.getKey();
+        Store.User user = found.getValue();
         long now = System.currentTimeMillis();
         if (session.expiresAt() <= now) {
             throw new ApiError(ApiError.AUTH_EXPIRED, "Session expired", null);
         }
-        Store.User user = store.user(session.userId())
-                .orElseThrow(() -> new ApiError(ApiError.AUTH_INVALID, "Session not found", null));
         long ttlMillis = ttlOf(user).toMillis();
         // Extended on use, but written at most once per tenth of the lifetime.
         if (session.expiresAt() - now < ttlMillis - ttlMillis / 10) {

@@ -69,8 +69,7 @@ public final class Pipeline implements AutoCloseable {
 
         waitConsumer = new KafkaConsumer<>(consumerProperties(), new StringDeserializer(),
                 new ByteArrayDeserializer());
-        List<TopicPartition> partitions = waitConsumer.partitionsFor(config.resultsTopic(), config.kafkaTimeout())
-                .stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+        List<TopicPartition> partitions = resultPartitions();
         waitConsumer.assign(partitions);
         waitConsumer.seekToEnd(partitions);
         // Fix the positions now: results committed after this point wake their waiters.
@@ -84,11 +83,43 @@ public final class Pipeline implements AutoCloseable {
         waitThread.start();
     }
 
+    /**
+     * The results topic's partitions, waiting up to two minutes for the topic to exist: the job (or `local`) creates
+     * the topics, and this API may start first.
+     */
+    private List<TopicPartition> resultPartitions() {
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (true) {
+            List<org.apache.kafka.common.PartitionInfo> info = null;
+            try {
+                info = waitConsumer.listTopics(config.kafkaTimeout()).get(config.resultsTopic());
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                // The broker is not up yet: keep waiting until the deadline.
+            }
+            if (info != null && !info.isEmpty()) {
+                return info.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("topic " + config.resultsTopic() + " does not exist on "
+                        + config.bootstrapServers() + ": start the job (it creates its topics) or create them");
+            }
+            LOG.info("waiting for topic {} on {}", config.resultsTopic(), config.bootstrapServers());
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for Kafka", e);
+            }
+        }
+    }
+
     private Properties consumerProperties() {
         Properties c = new Properties();
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        // Topics belong to the job: never create one by reading it.
+        c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
         return c;
     }
 
@@ -118,28 +149,46 @@ public final class Pipeline implements AutoCloseable {
     private void storeLoop() {
         try {
             while (running) {
-                var records = storeConsumer.poll(Duration.ofMillis(500));
+                org.apache.kafka.clients.consumer.ConsumerRecords<String, byte[]> records =
+                        storeConsumer.poll(Duration.ofMillis(500));
                 for (ConsumerRecord<String, byte[]> r : records) {
                     try {
                         apply(r);
                     } catch (Store.StoreException e) {
-                        // Not committed: the records are read again after a restart.
-                        throw e;
+                        // Not committed: go back to the committed offsets and read again once the database answers.
+                        LOG.warn("database unavailable while storing results, retrying: {}", e.getMessage());
+                        rewindToCommitted();
+                        Thread.sleep(1000);
+                        records = null;
+                        break;
                     } catch (RuntimeException e) {
                         LOG.warn("skipping unusable record {}-{}@{}: {}", r.topic(), r.partition(), r.offset(),
                                 e.toString());
                     }
                 }
-                if (!records.isEmpty()) {
+                if (records != null && !records.isEmpty()) {
                     storeConsumer.commitSync();
                 }
             }
-        } catch (WakeupException e) {
+        } catch (WakeupException | InterruptedException e) {
             // closing
         } catch (RuntimeException e) {
             LOG.error("result consumer stopped", e);
         } finally {
             storeConsumer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    private void rewindToCommitted() {
+        var assignment = storeConsumer.assignment();
+        var committed = storeConsumer.committed(assignment);
+        for (TopicPartition tp : assignment) {
+            var offset = committed.get(tp);
+            if (offset != null) {
+                storeConsumer.seek(tp, offset.offset());
+            } else {
+                storeConsumer.seekToBeginning(List.of(tp));
+            }
         }
     }
 

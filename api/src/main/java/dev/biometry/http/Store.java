@@ -117,8 +117,11 @@ public final class Store implements AutoCloseable {
                 s.refreshUntil()));
     }
 
-    public Optional<Session> sessionByAccess(String accessHash) {
-        return one("SELECT * FROM sessions WHERE access_hash = ?", Store::session, accessHash);
+    /** The session of an access token with its user, in one query. */
+    public Optional<Map.Entry<Session, User>> sessionWithUser(String accessHash) {
+        return one("SELECT s.access_hash, s.expire_hash, s.expires_at, s.refresh_until, u.* FROM sessions s"
+                + " JOIN users u ON u.user_id = s.user_id WHERE s.access_hash = ?",
+                rs -> Map.entry(session(rs), user(rs)), accessHash);
     }
 
     public Optional<Session> sessionByExpire(String expireHash) {
@@ -287,6 +290,12 @@ public final class Store implements AutoCloseable {
         });
     }
 
+    /** An analysis with the company owning its folder, in one query. */
+    public Optional<Map.Entry<Analysis, String>> analysisWithCompany(String analyseId) {
+        return one("SELECT a.*, f.company_id FROM analyses a JOIN folders f ON f.folder_id = a.folder_id"
+                + " WHERE a.analyse_id = ?", rs -> Map.entry(analysis(rs), rs.getString("company_id")), analyseId);
+    }
+
     public Optional<Analysis> analysis(String analyseId) {
         return one("SELECT * FROM analyses WHERE analyse_id = ?", Store::analysis, analyseId);
     }
@@ -356,12 +365,21 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /** A single read in auto-commit mode (no transaction round trips). */
+    private <T> T read(Work<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            return work.run(c);
+        } catch (SQLException e) {
+            throw new StoreException(e);
+        }
+    }
+
     private <T> Optional<T> one(String sql, Rows<T> rows, Object... params) {
-        return tx(c -> one(c, sql, rows, params));
+        return read(c -> one(c, sql, rows, params));
     }
 
     private <T> List<T> list(String sql, Rows<T> rows, Object... params) {
-        return tx(c -> list(c, sql, rows, params));
+        return read(c -> list(c, sql, rows, params));
     }
 
     private static <T> Optional<T> one(Connection c, String sql, Rows<T> rows, Object... params)

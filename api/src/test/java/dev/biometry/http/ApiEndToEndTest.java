@@ -247,6 +247,115 @@ class ApiEndToEndTest {
                 .json().get("total_count").asLong()).isZero();
     }
 
+    /**
+     * Load: 200 concurrent pollers on {@code GET /api/analyses/{id}} (one shared HTTP client, one connection each)
+     * for 20 s while new analyses start and finish; prints requests/s and latency percentiles (README figures).
+     * Asserts only that every answer is a 200 with the analysis.
+     */
+    @Test
+    void twoHundredPollersWhileAnalysesRun() throws Exception {
+        String folderId = client.postMultipart("/api/folders/", twoPhotos(alice, bob, "")).json().get("folder_id")
+                .asText();
+        List<String> ids = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.function.Supplier<String> startOne = () -> {
+            try {
+                OzClient.Answer a = client.postJson("/api/folders/" + folderId + "/analyses/",
+                        "{\"analyses\": [{\"type\": \"biometry\"}]}");
+                assertThat(a.status()).as(a.text()).isEqualTo(201);
+                return a.at("/0/analyse_id").asText();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        for (int i = 0; i < 4; i++) {
+            ids.add(startOne.get());
+        }
+        int pollers = 200;
+        Duration window = Duration.ofSeconds(20);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong errors = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicInteger started = new java.util.concurrent.atomic.AtomicInteger(4);
+        Thread feeder = new Thread(() -> {
+            while (!stop.get()) {
+                ids.add(startOne.get());
+                started.incrementAndGet();
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+                .version(java.net.http.HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+        List<long[]> latencies = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.CountDownLatch ready = new java.util.concurrent.CountDownLatch(pollers);
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        List<Thread> threads = new java.util.ArrayList<>();
+        java.util.concurrent.atomic.AtomicLong startNanos = new java.util.concurrent.atomic.AtomicLong();
+        for (int t = 0; t < pollers; t++) {
+            int seed = t;
+            Thread thread = new Thread(() -> {
+                long[] mine = new long[200_000];
+                int n = 0;
+                java.util.Random random = new java.util.Random(seed);
+                ready.countDown();
+                try {
+                    go.await();
+                    long end = startNanos.get() + window.toNanos();
+                    while (System.nanoTime() < end && n < mine.length) {
+                        String id = ids.get(random.nextInt(ids.size()));
+                        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create(client.base() + "/api/analyses/" + id))
+                                .header("X-Forensic-Access-Token", client.token).timeout(Duration.ofSeconds(60))
+                                .GET().build();
+                        long t0 = System.nanoTime();
+                        try {
+                            var response = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+                            if (response.statusCode() != 200 || !response.body().contains(id)) {
+                                errors.incrementAndGet();
+                            }
+                        } catch (java.io.IOException e) {
+                            errors.incrementAndGet();
+                        }
+                        mine[n++] = System.nanoTime() - t0;
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                latencies.add(java.util.Arrays.copyOf(mine, n));
+            }, "poller-" + t);
+            threads.add(thread);
+            thread.start();
+        }
+        ready.await();
+        long finishedBefore = ids.stream().filter(ApiEndToEndTest::finished).count();
+        startNanos.set(System.nanoTime());
+        go.countDown();
+        feeder.start();
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        double seconds = (System.nanoTime() - startNanos.get()) / 1e9;
+        stop.set(true);
+        feeder.join();
+        long[] all = latencies.stream().flatMapToLong(java.util.Arrays::stream).sorted().toArray();
+        long finishedAfter = ids.stream().filter(ApiEndToEndTest::finished).count();
+        System.out.printf(java.util.Locale.ROOT,
+                "LOAD: %d pollers on GET /api/analyses/{id}, %.1f s, %d requests: %.0f requests/s, p50 %.1f ms,"
+                        + " p99 %.1f ms, max %.1f ms, errors %d; %d analyses started, %d finished during the window;"
+                        + " %d cores, PostgreSQL%n",
+                pollers, seconds, all.length, all.length / seconds, all[all.length / 2] / 1e6,
+                all[(int) (all.length * 0.99)] / 1e6, all[all.length - 1] / 1e6, errors.get(), started.get(),
+                finishedAfter - finishedBefore, Runtime.getRuntime().availableProcessors());
+        assertThat(errors.get()).isZero();
+        assertThat(all.length).isGreaterThan(pollers);
+    }
+
+    private static boolean finished(String analyseId) {
+        return api.store().analysis(analyseId).map(a -> !a.state().equals("PROCESSING")).orElse(false);
+    }
+
     static long count(String table) throws Exception {
         try (Connection c = api.store().dataSource().getConnection();
                 ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM " + table)) {
