@@ -52,7 +52,7 @@ final class LocalCommand {
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
         Set<String> valueOptions = new HashSet<>(RunCommand.jobOptionNames());
-        valueOptions.addAll(Set.of("requests", "ui-port", "metrics-port", "timeout"));
+        valueOptions.addAll(Set.of("requests", "ui-port", "metrics-port", "timeout", "kafka-port"));
         Args args = Args.parse(argv, valueOptions, Set.of("exit-when-done", "no-ui"));
         Path models = ModelsLocator.locate(args.option("models"));
         boolean exitWhenDone = args.flag("exit-when-done");
@@ -85,8 +85,9 @@ final class LocalCommand {
             String bootstrap = args.option("bootstrap-servers");
             if (bootstrap == null) {
                 err.println("local: starting an in-process Kafka broker (KRaft, single node)");
-                broker = EmbeddedKafkaBroker.start();
+                broker = EmbeddedKafkaBroker.start(args.intOption("kafka-port", 0));
                 bootstrap = broker.bootstrapServers();
+                err.println("local: Kafka at " + bootstrap);
             }
             Map<String, String> defaults = new HashMap<>();
             defaults.put("bootstrap-servers", bootstrap);

@@ -25,7 +25,7 @@ public final class Main {
               run --bootstrap-servers HOST:PORT [job options]
                   the streaming job (on a cluster: flink run jobs/target/biometry-job.jar run ...)
               local [--requests FILE.jsonl] [--exit-when-done] [--no-ui] [--ui-port 8081] [--timeout 600]
-                    [--bootstrap-servers HOST:PORT] [job options]
+                    [--bootstrap-servers HOST:PORT | --kafka-port 0] [job options]
                   in-process Kafka + local Flink with its dashboard; feeds FILE (or demo folders) and prints results
                   (needs jobs/target/biometry-local.jar, which bundles Flink and the Kafka broker)
               batch --input requests.jsonl --output results.jsonl [--report report.html] [job options]
