@@ -58,8 +58,9 @@ class LargeStateCheckpointTest {
             @TempDir Path checkpoints) throws Exception {
         Path alice = TestImages.write(mediaRoot, "alice.jpg", TestData.read(TestData.samplePhoto(3)));
         Path bob = TestImages.write(mediaRoot, "bob.jpg", TestData.read(TestData.samplePhoto(1)));
+        // 7 KB of meta_data per media is above the default cap (--max-meta-data-bytes 4096): raised for this folder.
         try (JobRun run = new JobRun(Map.of("media-roots", mediaRoot.toString(), "state-backend", backend,
-                "checkpoint-dir", checkpoints.toUri().toString()))) {
+                "checkpoint-dir", checkpoints.toUri().toString(), "max-meta-data-bytes", "8192"))) {
             run.startJob();
             String jobId = run.job().getJobID().toHexString();
             assertThat(run.durability().stateBackend()).isEqualTo(backend);
