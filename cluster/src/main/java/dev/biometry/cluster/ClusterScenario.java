@@ -67,7 +67,17 @@ public final class ClusterScenario {
         if (args.length % 2 != 0) {
             throw new IllegalArgumentException("usage: ClusterScenario [--analyses 1000] [--rate 8] [--repo DIR] [--work DIR]");
         }
-        int code = new ClusterScenario(options).run();
+        ClusterScenario scenario = new ClusterScenario(options);
+        int code;
+        try {
+            code = scenario.run();
+        } catch (Exception e) {
+            // Still a summary: what ran, what was injected, and why it stopped (the logs are in the work dir).
+            e.printStackTrace();
+            scenario.problems.add("scenario aborted: " + e);
+            scenario.printSummary();
+            code = 1;
+        }
         System.exit(code);
     }
 
@@ -129,12 +139,9 @@ public final class ClusterScenario {
                     KafkaProducer<String, String> producer = producer(cluster.bootstrapServers())) {
                 AtomicInteger produced = new AtomicInteger();
                 AtomicInteger sendErrors = new AtomicInteger();
-                // Produced at the steady rate until both --analyses are out and every failure has recovered (plus
-                // a tail), so that results are still flowing when each failure hits.
-                java.util.concurrent.atomic.AtomicLong produceUntil = new java.util.concurrent.atomic.AtomicLong(Long.MAX_VALUE);
                 long start = System.nanoTime();
                 Thread feeder = new Thread(() -> {
-                    while (produced.get() < produceUntil.get()) {
+                    while (produced.get() < analyses) {
                         Workload.Request r;
                         try {
                             r = workload.next();
@@ -180,21 +187,21 @@ public final class ClusterScenario {
                 scraping.start();
 
                 // (1) kill -9 of a TaskManager running tasks, then a replacement.
-                awaitProduced(produced, analyses * 15 / 100);
+                awaitFinals(results, analyses * 15 / 100);
                 String victim = rest.taskManagersOf(jobId).iterator().next();
                 cluster.taskManagers.get(victim).kill9();
                 String replacement = cluster.startTaskManager();
                 failure("kill -9 TaskManager " + victim + " (running tasks), replacement " + replacement, results, rest, jobId);
 
                 // (2) kill -9 of the broker, restart on the same log directory and port.
-                awaitProduced(produced, analyses * 35 / 100);
+                awaitFinals(results, analyses * 35 / 100);
                 cluster.kafka().kill9();
                 Thread.sleep(3000);
                 cluster.startKafka();
                 failure("kill -9 Kafka broker, restarted on the same log dir and port after 3 s", results, rest, jobId);
 
                 // (3) stop-with-savepoint, resubmission from it with parallelism 1.
-                awaitProduced(produced, analyses * 55 / 100);
+                awaitFinals(results, analyses * 55 / 100);
                 long restartsBefore = rest.restarts(jobId);
                 String savepoint = rest.stopWithSavepoint(jobId, cluster.savepointDir(), Duration.ofMinutes(3));
                 restartsOfEarlierJobs += restartsBefore;
@@ -203,7 +210,7 @@ public final class ClusterScenario {
                         + "), resubmitted through REST with parallelism 2 -> 1 as job " + jobId, results, rest, jobId);
 
                 // (4) kill -9 of the TaskManager running the job while a checkpoint is in progress.
-                awaitProduced(produced, analyses * 75 / 100);
+                awaitFinals(results, analyses * 75 / 100);
                 String job = jobId;
                 awaitCondition("a checkpoint in progress", Duration.ofMinutes(1),
                         () -> silently(() -> rest.checkpointCounts(job).get("in_progress").asInt() > 0), 5);
@@ -213,7 +220,6 @@ public final class ClusterScenario {
                 failure("kill -9 TaskManager " + victim + " during a checkpoint, replacement " + replacement,
                         results, rest, jobId);
 
-                produceUntil.set(Math.max(analyses, produced.get() + analyses / 20));
                 feeder.join();
                 producer.flush();
                 int total = produced.get();
@@ -457,8 +463,12 @@ public final class ClusterScenario {
         return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
     }
 
-    private static void awaitProduced(AtomicInteger produced, int count) throws InterruptedException {
-        while (produced.get() < count) {
+    /**
+     * Failures are injected by progress of the results (each also after the previous one has recovered), so that a
+     * quarter of the analyses at least is still to come after the last one, whatever the machine's speed.
+     */
+    private static void awaitFinals(ResultsReader results, int count) throws InterruptedException {
+        while (results.analysesWithFinal() < count) {
             Thread.sleep(50);
         }
     }

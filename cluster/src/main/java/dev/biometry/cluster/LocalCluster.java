@@ -124,10 +124,13 @@ final class LocalCluster implements AutoCloseable {
                 // The job's --transaction-timeout (15 min by default) must not exceed it.
                 "transaction.max.timeout.ms=900000",
                 "group.initial.rebalance.delay.ms=0",
+                // The node is its own controller: on a loaded machine (load 40 on 2 cores) the default 9 s session
+                // expired, the controller fenced its own broker and every partition stayed leaderless.
+                "broker.session.timeout.ms=60000",
                 "auto.create.topics.enable=false",
                 "") ;
         Files.writeString(kafkaDir.resolve("server.properties"), props);
-        Files.writeString(kafkaDir.resolve("log4j2.properties"), log4j());
+        Files.writeString(kafkaDir.resolve("log4j2.properties"), log4j("INFO"));
         List<String> cmd = kafkaJava("-Xmx256m");
         cmd.addAll(List.of("kafka.tools.StorageTool", "format", "-t", Uuid.randomUuid().toString(),
                 "-c", kafkaDir.resolve("server.properties").toString()));
@@ -219,18 +222,23 @@ final class LocalCluster implements AutoCloseable {
                 heartbeat:
                   interval: 5000
                   timeout: 60000
+                # RPC timeout (default 10 s): a TaskManager that has just started loads the 115 MB job jar while it
+                # answers its first task deployments; on a loaded machine 10 s was too short.
+                pekko:
+                  ask:
+                    timeout: 60s
                 parallelism:
                   default: 1
                 state:
                   backend:
                     type: rocksdb
-                    incremental: true
-                  checkpoints:
-                    dir: file://%s
-                  savepoints:
-                    dir: file://%s
                 execution:
                   checkpointing:
+                    # Never the JobManager's heap: checkpoints go to files.
+                    storage: filesystem
+                    dir: file://%s
+                    savepoint-dir: file://%s
+                    incremental: true
                     interval: 1s
                     externalized-checkpoint-retention: RETAIN_ON_CANCELLATION
                 restart-strategy:
@@ -255,7 +263,7 @@ final class LocalCluster implements AutoCloseable {
                 rpcPort, restPort, blobPort, work.resolve("blobs"), work.resolve("tmp"), work.resolve("web"),
                 work.resolve("web/upload"), checkpointDir(), savepointDir());
         Files.writeString(conf.resolve("config.yaml"), yaml);
-        Files.writeString(conf.resolve("log4j.properties"), log4j());
+        Files.writeString(conf.resolve("log4j.properties"), log4j("WARN"));
     }
 
     Path configYaml() {
@@ -332,7 +340,7 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /** A log4j2 configuration writing to the file named by the system property log.file (as Flink's does). */
-    private static String log4j() {
+    private static String log4j(String kafkaLevel) {
         String file = "${sys:log.file}";
         return String.join("\n",
                 "rootLogger.level = INFO",
@@ -344,9 +352,9 @@ final class LocalCluster implements AutoCloseable {
                 "appender.main.layout.type = PatternLayout",
                 "appender.main.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n",
                 "logger.kafka.name = org.apache.kafka",
-                "logger.kafka.level = WARN",
+                "logger.kafka.level = " + kafkaLevel,
                 "logger.kafkaserver.name = kafka",
-                "logger.kafkaserver.level = WARN",
+                "logger.kafkaserver.level = " + kafkaLevel,
                 "");
     }
 
