@@ -139,9 +139,23 @@ public final class ClusterScenario {
                     KafkaProducer<String, String> producer = producer(cluster.bootstrapServers())) {
                 AtomicInteger produced = new AtomicInteger();
                 AtomicInteger sendErrors = new AtomicInteger();
+                // The feeder produces at the steady rate up to `released`; each failure is injected once the
+                // requests before it are out, and the next part is released right after the injection, so that
+                // results are still to come after every failure whatever the machine's speed. The feeder only
+                // pauses when a failure is due while the previous one has not recovered yet.
+                AtomicInteger released = new AtomicInteger(analyses * 15 / 100);
                 long start = System.nanoTime();
                 Thread feeder = new Thread(() -> {
+                    long due = System.nanoTime();
                     while (produced.get() < analyses) {
+                        while (produced.get() >= released.get()) {
+                            try {
+                                Thread.sleep(20);
+                            } catch (InterruptedException e) {
+                                return;
+                            }
+                            due = System.nanoTime();
+                        }
                         Workload.Request r;
                         try {
                             r = workload.next();
@@ -149,7 +163,7 @@ public final class ClusterScenario {
                             sendErrors.incrementAndGet();
                             return;
                         }
-                        long due = start + (long) (produced.get() * 1e9 / rate);
+                        due += (long) (1e9 / rate);
                         long wait = due - System.nanoTime();
                         if (wait > 0) {
                             try {
@@ -187,35 +201,39 @@ public final class ClusterScenario {
                 scraping.start();
 
                 // (1) kill -9 of a TaskManager running tasks, then a replacement.
-                awaitFinals(results, analyses * 15 / 100);
+                awaitProduced(produced, released.get());
                 String victim = rest.taskManagersOf(jobId).iterator().next();
                 cluster.taskManagers.get(victim).kill9();
+                released.set(analyses * 35 / 100);
                 String replacement = cluster.startTaskManager();
                 failure("kill -9 TaskManager " + victim + " (running tasks), replacement " + replacement, results, rest, jobId);
 
                 // (2) kill -9 of the broker, restart on the same log directory and port.
-                awaitFinals(results, analyses * 35 / 100);
+                awaitProduced(produced, released.get());
                 cluster.kafka().kill9();
+                released.set(analyses * 55 / 100);
                 Thread.sleep(3000);
                 cluster.startKafka();
                 failure("kill -9 Kafka broker, restarted on the same log dir and port after 3 s", results, rest, jobId);
 
                 // (3) stop-with-savepoint, resubmission from it with parallelism 1.
-                awaitFinals(results, analyses * 55 / 100);
+                awaitProduced(produced, released.get());
                 long restartsBefore = rest.restarts(jobId);
                 String savepoint = rest.stopWithSavepoint(jobId, cluster.savepointDir(), Duration.ofMinutes(3));
                 restartsOfEarlierJobs += restartsBefore;
+                released.set(analyses * 75 / 100);
                 jobId = rest.runJar(jarId, withParallelism(jobArgs, 1), savepoint);
                 failure("stop-with-savepoint (" + Path.of(java.net.URI.create(savepoint)).getFileName()
                         + "), resubmitted through REST with parallelism 2 -> 1 as job " + jobId, results, rest, jobId);
 
                 // (4) kill -9 of the TaskManager running the job while a checkpoint is in progress.
-                awaitFinals(results, analyses * 75 / 100);
+                awaitProduced(produced, released.get());
                 String job = jobId;
                 awaitCondition("a checkpoint in progress", Duration.ofMinutes(1),
                         () -> silently(() -> rest.checkpointCounts(job).get("in_progress").asInt() > 0), 5);
                 victim = rest.taskManagersOf(jobId).iterator().next();
                 cluster.taskManagers.get(victim).kill9();
+                released.set(analyses);
                 replacement = cluster.startTaskManager();
                 failure("kill -9 TaskManager " + victim + " during a checkpoint, replacement " + replacement,
                         results, rest, jobId);
@@ -463,13 +481,9 @@ public final class ClusterScenario {
         return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
     }
 
-    /**
-     * Failures are injected by progress of the results (each also after the previous one has recovered), so that a
-     * quarter of the analyses at least is still to come after the last one, whatever the machine's speed.
-     */
-    private static void awaitFinals(ResultsReader results, int count) throws InterruptedException {
-        while (results.analysesWithFinal() < count) {
-            Thread.sleep(50);
+    private static void awaitProduced(AtomicInteger produced, int count) throws InterruptedException {
+        while (produced.get() < count) {
+            Thread.sleep(20);
         }
     }
 
