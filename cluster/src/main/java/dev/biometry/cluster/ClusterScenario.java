@@ -135,8 +135,10 @@ public final class ClusterScenario {
             String running = jobId;
             awaitCondition("job running", Duration.ofMinutes(3), () -> silently(() -> rest.allTasksRunning(running)));
 
+            KafkaProducer<String, String> producer = producer(cluster.bootstrapServers());
+            // Bounded close: after a failed step the feeder may still wait for a broker that is gone.
             try (ResultsReader results = new ResultsReader(cluster.bootstrapServers(), "biometry.results");
-                    KafkaProducer<String, String> producer = producer(cluster.bootstrapServers())) {
+                    AutoCloseable closeProducer = () -> producer.close(Duration.ofSeconds(10))) {
                 AtomicInteger produced = new AtomicInteger();
                 AtomicInteger sendErrors = new AtomicInteger();
                 // The feeder produces at the steady rate up to `released`; each failure is injected once the
@@ -180,6 +182,7 @@ public final class ClusterScenario {
                         produced.incrementAndGet();
                     }
                 }, "feeder");
+                feeder.setDaemon(true);
                 feeder.start();
                 PrometheusScraper scraper = new PrometheusScraper();
                 Thread scraping = new Thread(() -> {

@@ -124,9 +124,11 @@ final class LocalCluster implements AutoCloseable {
                 // The job's --transaction-timeout (15 min by default) must not exceed it.
                 "transaction.max.timeout.ms=900000",
                 "group.initial.rebalance.delay.ms=0",
-                // The node is its own controller: on a loaded machine (load 40 on 2 cores) the default 9 s session
-                // expired, the controller fenced its own broker and every partition stayed leaderless.
-                "broker.session.timeout.ms=60000",
+                // Longer than the default 9 s for a loaded machine, but well below the broker's registration
+                // timeout: a broker restarted after kill -9 is refused (duplicate registration) until the session
+                // of its previous incarnation expires, and gives up after initial.broker.registration.timeout.ms.
+                "broker.session.timeout.ms=20000",
+                "initial.broker.registration.timeout.ms=180000",
                 "auto.create.topics.enable=false",
                 "") ;
         Files.writeString(kafkaDir.resolve("server.properties"), props);
