@@ -12,9 +12,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.Uuid;
 
@@ -60,11 +60,11 @@ final class LocalCluster implements AutoCloseable {
     private final Path kafkaDir;
     private JvmProcess kafka;
     private JvmProcess jobManager;
-    /** TaskManagers by resource id (tm-1, tm-2, ...), in start order, dead ones included. */
-    final Map<String, JvmProcess> taskManagers = new LinkedHashMap<>();
+    /** TaskManagers by resource id (tm-1, tm-2, ...), dead ones included; read by the scraper while one starts. */
+    final Map<String, JvmProcess> taskManagers = new ConcurrentSkipListMap<>();
     /** Prometheus port of each TaskManager. */
-    final Map<String, Integer> prometheusPorts = new LinkedHashMap<>();
-    private final List<JvmProcess> all = new ArrayList<>();
+    final Map<String, Integer> prometheusPorts = new ConcurrentSkipListMap<>();
+    private final List<JvmProcess> all = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     LocalCluster(Path work, Path flinkLib) throws IOException {
         this.work = work;
@@ -299,8 +299,8 @@ final class LocalCluster implements AutoCloseable {
         cmd.addAll(List.of("-D", "taskmanager.resource-id=" + id, "-D", "metrics.reporter.prom.port=" + prometheus));
         JvmProcess tm = JvmProcess.start(id, cmd, logs.resolve(id + ".out"), pids);
         all.add(tm);
-        taskManagers.put(id, tm);
         prometheusPorts.put(id, prometheus);
+        taskManagers.put(id, tm);
         return id;
     }
 
