@@ -1,6 +1,10 @@
 package dev.biometry.cli;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -63,8 +67,67 @@ public final class Main {
         return command.run();
     }
 
+    /**
+     * The jar's entry point. From {@code java -jar} it ends the JVM with the command's exit code. Inside Flink
+     * ({@code flink run}, the REST API's {@code /jars/{id}/run}, the dashboard's "Submit New Job", application
+     * mode) the program's {@code main} runs in a process that Flink owns (the JobManager for REST and application
+     * mode), so it returns normally when the command succeeded and throws with the command's messages when it
+     * failed: Flink then reports the failure to the submitter and keeps running.
+     */
     public static void main(String[] args) {
-        System.exit(run(args, System.out, System.err));
+        if (!calledByFlink()) {
+            System.exit(run(args, System.out, System.err));
+        }
+        ByteArrayOutputStream messages = new ByteArrayOutputStream();
+        PrintStream err = new PrintStream(new TeeStream(System.err, messages), true, StandardCharsets.UTF_8);
+        int code = run(args, System.out, err);
+        err.flush();
+        if (code != 0) {
+            String said = messages.toString(StandardCharsets.UTF_8).strip();
+            if (said.length() > MAX_REPORTED_CHARS) {
+                said = said.substring(0, MAX_REPORTED_CHARS) + " ...";
+            }
+            throw new IllegalStateException("biometry " + (args.length == 0 ? "" : args[0] + " ")
+                    + "failed (exit code " + code + ")" + (said.isEmpty() ? "" : ": " + said));
+        }
+    }
+
+    /** The most characters of a failed command's messages put into the exception Flink reports. */
+    private static final int MAX_REPORTED_CHARS = 4000;
+
+    /** Whether Flink's client code ({@code PackagedProgram}) called this {@code main}, in any process. */
+    static boolean calledByFlink() {
+        return StackWalker.getInstance().walk(frames -> frames.anyMatch(
+                f -> f.getClassName().startsWith("org.apache.flink.client.program.PackagedProgram")));
+    }
+
+    /** Writes to two streams: the process's stderr and the messages a failure reports to Flink. */
+    private static final class TeeStream extends OutputStream {
+        private final OutputStream first;
+        private final OutputStream second;
+
+        TeeStream(OutputStream first, OutputStream second) {
+            this.first = first;
+            this.second = second;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            first.write(b);
+            second.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            first.write(b, off, len);
+            second.write(b, off, len);
+        }
+
+        @Override
+        public void flush() throws IOException {
+            first.flush();
+            second.flush();
+        }
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {

@@ -3,6 +3,7 @@ package dev.biometry.cli;
 import dev.biometry.config.JobConfig;
 import dev.biometry.pipeline.BiometryJob;
 import dev.biometry.pipeline.KafkaEndpoints;
+import dev.biometry.pipeline.KafkaTopics;
 import java.io.PrintStream;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -20,6 +21,10 @@ final class RunCommand {
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
         JobConfig config = jobConfig(Args.parse(argv, jobOptionNames(), Set.of()), Map.of());
+        if (config.bootstrapServers() == null || config.bootstrapServers().isBlank()) {
+            throw new Args.UsageException("--bootstrap-servers is required");
+        }
+        KafkaTopics.ensure(config);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         try {
             // Under flink run, env's configuration is the cluster's: options not given leave its settings alone.

@@ -42,6 +42,9 @@ public final class JobConfig implements Serializable {
             new Option("results-topic", "biometry.results", "output: Oz analysis objects, key analyse_id"),
             new Option("folders-topic", "biometry.folders", "output: folder objects with status roll-up, key folder_id"),
             new Option("dead-letter-topic", "biometry.dead-letter", "output: input records that failed parsing or validation"),
+            new Option("create-topics", "false",
+                    "at start-up, create the five topics that are missing (--parallelism partitions, the broker's default "
+                            + "replication factor); without it a missing topic fails the submission, naming the topics"),
             new Option("group-id", "biometry", "Kafka consumer group id (offsets are committed on checkpoints)"),
             new Option("starting-offsets", "committed-or-earliest",
                     "where to start without a checkpoint: earliest, latest or committed-or-earliest"),
@@ -280,6 +283,7 @@ public final class JobConfig implements Serializable {
         }
     }
     public int maxRecordBytes() { return integer("max-record-bytes"); }
+    public boolean createTopics() { return bool("create-topics"); }
     public List<String> httpAllowHosts() { return list("http-allow-hosts", h -> h); }
     public boolean httpAllowPrivate() { return bool("http-allow-private"); }
     public Duration httpConnectTimeout() { return duration("http-connect-timeout"); }
