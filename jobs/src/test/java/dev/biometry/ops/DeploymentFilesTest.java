@@ -207,6 +207,25 @@ class DeploymentFilesTest {
         }
     }
 
+    /**
+     * The job accepts the shared configuration as its cluster's: {@code run} checks its transaction timeout against
+     * the cluster's checkpoint timeout and tolerated failures, and refuses to start when they do not fit.
+     */
+    @Test
+    void theJobStartsUnderTheSharedConfiguration() throws Exception {
+        Configuration conf = GlobalConfiguration.loadConfiguration(DOCKER.resolve("flink").toString());
+        List<String> jmCommand = words(compose().at("/services/jobmanager/command").asText());
+        for (List<String> args : List.of(jmCommand.subList(jmCommand.indexOf("run"), jmCommand.size()), k8sArgs())) {
+            JobConfig job = parseJobArgs(args);
+            org.apache.flink.streaming.api.environment.StreamExecutionEnvironment env =
+                    org.apache.flink.streaming.api.environment.StreamExecutionEnvironment.getExecutionEnvironment(conf);
+            dev.biometry.pipeline.BiometryJob.Durability durability = dev.biometry.pipeline.BiometryJob.configure(
+                    env, job, dev.biometry.pipeline.BiometryJob.Deployment.CLUSTER);
+            assertThat(durability.stateBackend()).isEqualTo("rocksdb");
+            assertThat(durability.checkpointDir()).isEqualTo("file:///flink-data/checkpoints");
+        }
+    }
+
     @Test
     void volumesAndPortsMatchTheConfiguration() throws IOException {
         Map<String, String> conf = flinkConfig();
