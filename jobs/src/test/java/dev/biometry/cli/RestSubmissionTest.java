@@ -55,10 +55,11 @@ class RestSubmissionTest {
                         .setConfiguration(conf).setNumTaskManagers(1).setNumSlotsPerTaskManager(2).build())) {
             cluster.start();
             URI rest = cluster.getRestAddress().get();
+            awaitLeader(rest);
             String jarId = upload(rest, jar);
             List<String> args = new ArrayList<>(List.of("run", "--bootstrap-servers", run.config().bootstrapServers(),
                     "--parallelism", "1", "--checkpoint-interval", "1s", "--models", TestData.modelsDir().toString(),
-                    "--media-roots", photos.toString()));
+                    "--media-roots", photos.toString(), "--checkpoint-dir", dir.resolve("checkpoints").toUri().toString()));
 
             HttpResponse<String> started = runJar(rest, jarId, args);
             assertThat(started.statusCode()).as(started.body()).isEqualTo(200);
@@ -105,6 +106,24 @@ class RestSubmissionTest {
             }
         }
         return jar;
+    }
+
+    /**
+     * Waits until the REST endpoint serves requests: right after start it answers 503 "ongoing leader election"
+     * until the dispatcher has been elected leader.
+     */
+    private void awaitLeader(URI rest) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (true) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(rest.resolve("/overview")).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 200) {
+                return;
+            }
+            assertThat(System.nanoTime()).as("REST endpoint still answering %s: %s", r.statusCode(), r.body())
+                    .isLessThan(deadline);
+            Thread.sleep(100);
+        }
     }
 
     private String upload(URI rest, Path jar) throws Exception {
