@@ -95,7 +95,10 @@ final class LocalCommand {
             defaults.put("media-roots", String.join(",", roots));
             defaults.put("checkpoint-interval", "2s");
             defaults.put("transactional-id-prefix", "biometry-local-" + Long.toString(System.currentTimeMillis(), 36));
-            JobConfig config = RunCommand.jobConfig(args, defaults);
+            // --media-roots adds to the roots above (the current folder, the requests' or demo folder) instead of
+            // replacing them, as every other option given replaces its default.
+            Map<String, String> mediaRoots = Map.of("media-roots", String.join(",", roots));
+            JobConfig config = RunCommand.jobConfig(args, defaults, mediaRoots);
             createTopics(config);
 
             Configuration conf = new Configuration();

@@ -45,6 +45,11 @@ final class RunCommand {
 
     /** The job configuration from the command line, over {@code defaults} that the command chooses. */
     static JobConfig jobConfig(Args args, Map<String, String> defaults) {
+        return jobConfig(args, defaults, Map.of());
+    }
+
+    /** As {@link #jobConfig(Args, Map)}, with {@code overrides} taking precedence over the command line. */
+    static JobConfig jobConfig(Args args, Map<String, String> defaults, Map<String, String> overrides) {
         Map<String, String> given = new HashMap<>(defaults);
         for (JobConfig.Option o : JobConfig.OPTIONS) {
             String v = args.option(o.name());
@@ -52,6 +57,7 @@ final class RunCommand {
                 given.put(o.name(), v);
             }
         }
+        given.putAll(overrides);
         try {
             return JobConfig.fromOptions(given);
         } catch (IllegalArgumentException e) {

@@ -280,8 +280,20 @@ final class SoakCommand {
         return String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
     }
 
-    /** The job's numRestarts metric from the local cluster's REST API, or -1 when it cannot be read. */
-    private static long restarts(int restPort, String jobId) {
+    /** The job's numRestarts metric from the local cluster's REST API (tried for 60 s), or -1 when it cannot be read. */
+    private static long restarts(int restPort, String jobId) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        long restarts = -1;
+        while (restarts < 0 && System.nanoTime() < deadline) {
+            restarts = restartsOnce(restPort, jobId);
+            if (restarts < 0) {
+                Thread.sleep(1_000);
+            }
+        }
+        return restarts;
+    }
+
+    private static long restartsOnce(int restPort, String jobId) {
         try {
             HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                             URI.create("http://localhost:" + restPort + "/jobs/" + jobId + "/metrics?get=numRestarts"))
@@ -321,6 +333,8 @@ final class SoakCommand {
         private final KafkaProducer<String, byte[]> producer;
         private final Map<String, SoakInputs.Message> sentInputs = new ConcurrentHashMap<>();
         private final Map<String, Answer> answers = new ConcurrentHashMap<>();
+        /** Each input's marker by its Kafka key (a new folder id per message). */
+        private final Map<String, String> markersByFolder = new ConcurrentHashMap<>();
         private final AtomicLong hostile = new AtomicLong();
         private final AtomicLong deadLetters = new AtomicLong();
         private final AtomicLong finalResults = new AtomicLong();
@@ -341,6 +355,7 @@ final class SoakCommand {
 
         void send(SoakInputs.Message m, JobConfig config) {
             sentInputs.put(m.marker(), m);
+            markersByFolder.put(m.key(), m.marker());
             if (!m.kind().equals("same-person") && !m.kind().equals("different-people")) {
                 hostile.incrementAndGet();
             }
@@ -420,7 +435,8 @@ final class SoakCommand {
                 return;
             }
             finalResults.incrementAndGet();
-            String id = result.path("analyse_id").asText();
+            // The request that ran is told by its folder (two requests may share an analyse_id).
+            String id = markersByFolder.getOrDefault(result.path("folder_id").asText(), result.path("analyse_id").asText());
             if (sentInputs.containsKey(id)) {
                 answers.putIfAbsent(id, new Answer(false, state, result.path("resolution_status").asText(null),
                         result.path("error_code").asInt(-1)));
@@ -435,8 +451,17 @@ final class SoakCommand {
                 payload = new String(Base64.getDecoder().decode(payload), StandardCharsets.ISO_8859_1);
             }
             Matcher m = MARKER.matcher(payload);
-            if (m.find()) {
-                answers.putIfAbsent(m.group(1), new Answer(true, null, null, letter.path("error_code").asInt(-1)));
+            String marker = m.find() ? m.group(1) : null;
+            if (marker == null && payload.startsWith("{")) {
+                // A dead letter made from the parsed request (an analyse_id already running) names its folder only.
+                try {
+                    marker = markersByFolder.get(Json.mapper().readTree(payload).path("folder_id").asText());
+                } catch (IOException e) {
+                    // a cut payload: no folder to read
+                }
+            }
+            if (marker != null) {
+                answers.putIfAbsent(marker, new Answer(true, null, null, letter.path("error_code").asInt(-1)));
             }
         }
 

@@ -150,10 +150,12 @@ final class SoakInputs {
                 out.add(new Message(marker, kind, Expect.ANSWERED, "requests", folder, bytes(r)));
             }
             case "lone-surrogate-id" -> {
+                // Written as a JSON backslash-u escape of a lone high surrogate: a JSON writer would not emit one itself.
                 ObjectNode r = request(marker, folder);
-                analysis(r, "\ud800" + marker.substring(5));
+                analysis(r, "LONE-SURROGATE" + marker.substring(5));
                 twoPhotos(r);
-                out.add(new Message(marker, kind, Expect.DEAD_LETTER, "requests", folder, bytes(r)));
+                out.add(raw(marker, kind, Expect.DEAD_LETTER, "requests", folder,
+                        Json.write(r).replace("LONE-SURROGATE", "\\ud800").getBytes(StandardCharsets.UTF_8)));
             }
             case "corrupt-jpeg" -> out.add(withSecond(marker, kind, Expect.FAILED, folder, corruptJpeg.toUri().toString()));
             case "text-as-jpeg" -> out.add(withSecond(marker, kind, Expect.FAILED, folder, textAsJpeg.toUri().toString()));
@@ -168,9 +170,11 @@ final class SoakInputs {
             case "ssrf-metadata" -> out.add(withSecond(marker, kind, Expect.FAILED, folder,
                     "http://169.254.169.254/latest/meta-data/face.jpg"));
             case "duplicate-analysis-id" -> {
-                // The first request runs normally; a second live request with its id, in another folder, must not
-                // disturb it and gets an answer of its own (a dead letter).
-                Message first = nextValid();
+                // Two live requests with one analyse_id, in two folders.
+                // The two travel on different partitions (their folders differ), so either may claim the id first:
+                // each must be answered, one with its analysis and the other with a dead letter.
+                Message valid = nextValid();
+                Message first = new Message(valid.marker(), kind, Expect.ANSWERED, valid.topic(), valid.key(), valid.value());
                 out.add(first);
                 String folder2 = UUID.randomUUID().toString();
                 ObjectNode r = request(marker, folder2);
