@@ -114,7 +114,10 @@ public final class ClusterScenario {
             cluster.startKafka();
             log("Kafka broker up on " + cluster.bootstrapServers() + " (pid " + cluster.kafka().pid() + ")");
             createTopics(cluster.bootstrapServers(), 2);
-            cluster.writeFlinkConfig();
+            Path sharedConfig = repo.resolve("docker/flink/config.yaml");
+            Map<String, String> overridden = cluster.writeFlinkConfig(sharedConfig);
+            log("Flink config: " + sharedConfig + " with " + overridden.size() + " keys overridden for one machine ("
+                    + cluster.configYaml() + ")");
             cluster.startJobManager();
             cluster.startTaskManager();
             cluster.startTaskManager();
@@ -231,15 +234,23 @@ public final class ClusterScenario {
 
                 // (4) kill -9 of the TaskManager running the job while a checkpoint is in progress.
                 awaitProduced(produced, released.get());
-                String job = jobId;
-                awaitCondition("a checkpoint in progress", Duration.ofMinutes(1),
-                        () -> silently(() -> rest.checkpointCounts(job).get("in_progress").asInt() > 0), 5);
+                // Polling the checkpoint statistics for an in-progress one is a race (the REST cache holds them for
+                // seconds and an idle job's checkpoint takes milliseconds): trigger one and kill while it is pending.
                 victim = rest.taskManagersOf(jobId).iterator().next();
+                String trigger = rest.triggerCheckpoint(jobId);
                 cluster.taskManagers.get(victim).kill9();
                 released.set(analyses);
                 replacement = cluster.startTaskManager();
                 failure("kill -9 TaskManager " + victim + " during a checkpoint, replacement " + replacement,
                         results, rest, jobId);
+                String job = jobId;
+                String[] outcome = {"IN_PROGRESS"};
+                awaitQuietly(Duration.ofMinutes(2), () -> silently(() -> {
+                    outcome[0] = rest.checkpointOutcome(job, trigger);
+                    return !outcome[0].equals("IN_PROGRESS");
+                }));
+                log("  the checkpoint triggered just before the kill: " + outcome[0]);
+                figures.put("checkpoint_at_kill", outcome[0]);
 
                 feeder.join();
                 producer.flush();

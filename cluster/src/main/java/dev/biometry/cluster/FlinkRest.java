@@ -88,6 +88,33 @@ final class FlinkRest {
         return get("/jobs/" + jobId + "/checkpoints").get("counts");
     }
 
+    /** POST /jobs/{id}/checkpoints: triggers a checkpoint now; returns the trigger id (the checkpoint is pending). */
+    String triggerCheckpoint(String jobId) throws Exception {
+        JsonNode r = send(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "/checkpoints"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"checkpointType\":\"CONFIGURED\"}")), 202);
+        return r.get("request-id").asText();
+    }
+
+    /**
+     * The outcome of a triggered checkpoint: "COMPLETED checkpoint N", "FAILED: cause", or "IN_PROGRESS" while it
+     * runs.
+     */
+    String checkpointOutcome(String jobId, String trigger) throws Exception {
+        JsonNode s = get("/jobs/" + jobId + "/checkpoints/" + trigger);
+        if (!s.at("/status/id").asText().equals("COMPLETED")) {
+            return "IN_PROGRESS";
+        }
+        // CheckpointInfo: {"checkpointId": N} or {"failureCause": {"class", "stack-trace", ...}}.
+        JsonNode op = s.get("operation");
+        JsonNode cause = op.path("failureCause");
+        if (!cause.isMissingNode() && !cause.isNull()) {
+            String trace = cause.path("stack-trace").asText(cause.path("class").asText(""));
+            return "FAILED: " + trace.lines().findFirst().orElse("").strip();
+        }
+        return "COMPLETED checkpoint " + op.path("checkpointId").asText("?");
+    }
+
     /** Resource ids of the TaskManagers running tasks of the job. */
     java.util.Set<String> taskManagersOf(String jobId) throws Exception {
         java.util.Set<String> ids = new java.util.TreeSet<>();

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -29,24 +30,9 @@ import org.apache.kafka.common.Uuid;
  */
 final class LocalCluster implements AutoCloseable {
 
-    /** Flink's default {@code env.java.opts.all} for Java 17 (flink-dist's config.yaml). */
-    static final String FLINK_JAVA_OPTS = String.join(" ",
-            "--add-exports=java.base/sun.net.util=ALL-UNNAMED", "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
-            "--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED",
-            "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
-            "--add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED",
-            "--add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED",
-            "--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED",
-            "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
-            "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.net=ALL-UNNAMED",
-            "--add-opens=java.base/java.io=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
-            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
-            "--add-opens=java.base/java.text=ALL-UNNAMED", "--add-opens=java.base/java.time=ALL-UNNAMED",
-            "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
-            "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
-            "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED");
-
     private final Path work;
+    /** env.java.opts.all of the written config: Flink's scripts put it on every JobManager and TaskManager JVM. */
+    private String javaOptsAll = "";
     private final Path flinkLib;
     private final Path conf;
     private final Path logs;
@@ -57,6 +43,7 @@ final class LocalCluster implements AutoCloseable {
     final int restPort;
     private final int rpcPort;
     private final int blobPort;
+    private final int jobManagerPrometheusPort;
     private final Path kafkaDir;
     private JvmProcess kafka;
     private JvmProcess jobManager;
@@ -74,12 +61,13 @@ final class LocalCluster implements AutoCloseable {
         this.kafkaDir = Files.createDirectories(work.resolve("kafka"));
         Files.createDirectories(work.resolve("tmp"));
         this.pids = work.resolve("pids");
-        int[] ports = freePorts(5);
+        int[] ports = freePorts(6);
         kafkaPort = ports[0];
         kafkaControllerPort = ports[1];
         restPort = ports[2];
         rpcPort = ports[3];
         blobPort = ports[4];
+        jobManagerPrometheusPort = ports[5];
     }
 
     String bootstrapServers() {
@@ -167,105 +155,64 @@ final class LocalCluster implements AutoCloseable {
     // ---------------------------------------------------------------- Flink
 
     /**
-     * Writes conf/config.yaml as the README recommends for production (RocksDB with incremental checkpoints to a
-     * checkpoint directory, exponential-delay restarts, Prometheus reporter, native libraries parent-first) with
-     * this run's ports and directories, and the log4j configuration.
+     * Writes conf/config.yaml: the repository's shared Flink configuration ({@code docker/flink/config.yaml}, also
+     * the image's and the Kubernetes deployment's) with only what a run on one machine changes overlaid
+     * ({@link #oneMachineOverrides}), and the log4j configuration. Returns the overridden keys with the shared
+     * file's value (null where the shared file does not set the key).
      */
-    void writeFlinkConfig() throws IOException {
-        String yaml = """
-                env:
-                  java:
-                    opts:
-                      all: %s
-                      # Native libraries unpacked by JavaCPP and ONNX Runtime go to java.io.tmpdir / this cache.
-                      taskmanager: -Djava.io.tmpdir=%s -Dorg.bytedeco.javacpp.cachedir=%s
-                      jobmanager: -Djava.io.tmpdir=%s
-                jobmanager:
-                  bind-host: 127.0.0.1
-                  rpc:
-                    address: 127.0.0.1
-                    port: %d
-                  memory:
-                    process:
-                      size: 1024m
-                  execution:
-                    failover-strategy: region
-                taskmanager:
-                  bind-host: 127.0.0.1
-                  host: 127.0.0.1
-                  numberOfTaskSlots: 1
-                  memory:
-                    process:
-                      size: 2048m
-                    # ONNX Runtime sessions (model weights + arena) and OpenCV buffers live off-heap.
-                    task:
-                      off-heap:
-                        size: 256m
-                    managed:
-                      fraction: 0.2
-                rest:
-                  address: 127.0.0.1
-                  bind-address: 127.0.0.1
-                  port: %d
-                blob:
-                  server:
-                    port: %d
-                  storage:
-                    directory: %s
-                io:
-                  tmp:
-                    dirs: %s
-                web:
-                  tmpdir: %s
-                  upload:
-                    dir: %s
-                # A killed TaskManager is noticed by failed heartbeat RPCs (heartbeat.rpc-failure-threshold: 2), so
-                # within ~2 intervals; the timeout is for a live but starved one (a loaded 2-core machine).
-                heartbeat:
-                  interval: 5000
-                  timeout: 60000
-                # RPC timeout (default 10 s): a TaskManager that has just started loads the 115 MB job jar while it
-                # answers its first task deployments; on a loaded machine 10 s was too short.
-                pekko:
-                  ask:
-                    timeout: 60s
-                parallelism:
-                  default: 1
-                state:
-                  backend:
-                    type: rocksdb
-                execution:
-                  checkpointing:
-                    # Never the JobManager's heap: checkpoints go to files.
-                    storage: filesystem
-                    dir: file://%s
-                    savepoint-dir: file://%s
-                    incremental: true
-                    interval: 1s
-                    externalized-checkpoint-retention: RETAIN_ON_CANCELLATION
-                restart-strategy:
-                  type: exponential-delay
-                  exponential-delay:
-                    initial-backoff: 1s
-                    max-backoff: 10s
-                    backoff-multiplier: 2.0
-                    reset-backoff-threshold: 1min
-                    jitter-factor: 0.1
-                metrics:
-                  reporter:
-                    prom:
-                      factory:
-                        class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory
-                      port: 9249
-                classloader:
-                  parent-first-patterns:
-                    # ONNX Runtime and JavaCPP/JavaCV from lib/: their native libraries load once per JVM.
-                    additional: ai.onnxruntime.;org.bytedeco.
-                """.formatted(FLINK_JAVA_OPTS, work.resolve("tmp"), work.resolve("javacpp-cache"), work.resolve("tmp"),
-                rpcPort, restPort, blobPort, work.resolve("blobs"), work.resolve("tmp"), work.resolve("web"),
-                work.resolve("web/upload"), checkpointDir(), savepointDir());
-        Files.writeString(conf.resolve("config.yaml"), yaml);
+    Map<String, String> writeFlinkConfig(Path sharedConfig) throws IOException {
+        Map<String, String> config = FlinkConfigFile.read(sharedConfig);
+        Map<String, String> replaced = new LinkedHashMap<>();
+        oneMachineOverrides().forEach((key, value) -> replaced.put(key, config.put(key, value)));
+        javaOptsAll = config.getOrDefault("env.java.opts.all", "");
+        FlinkConfigFile.write(conf.resolve("config.yaml"),
+                "Written by the cluster harness: " + sharedConfig + "\nwith these keys overridden for one machine: "
+                        + String.join(", ", replaced.keySet()), config);
         Files.writeString(conf.resolve("log4j.properties"), log4j("WARN"));
+        return replaced;
+    }
+
+    /**
+     * What differs from a deployment when the whole cluster runs on one machine: loopback addresses and free ports
+     * instead of 0.0.0.0 and fixed ports, directories under the work directory instead of the shared volume,
+     * smaller processes with one slot each (two TaskManagers on two cores, so one can be killed), patience for a
+     * loaded machine, and restarts that back off less so the scenario's recoveries fit its timeouts.
+     */
+    Map<String, String> oneMachineOverrides() {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("jobmanager.bind-host", "127.0.0.1");
+        o.put("jobmanager.rpc.address", "127.0.0.1");
+        o.put("jobmanager.rpc.port", Integer.toString(rpcPort));
+        o.put("jobmanager.memory.process.size", "1024m");
+        o.put("taskmanager.bind-host", "127.0.0.1");
+        o.put("taskmanager.host", "127.0.0.1");
+        o.put("taskmanager.numberOfTaskSlots", "1");
+        o.put("taskmanager.memory.process.size", "2048m");
+        // The shared file's off-heap formula with one slot: 55 MB + 1 x (25 MB + 115 MB) = 195 MB.
+        o.put("taskmanager.memory.task.off-heap.size", "256m");
+        o.put("rest.address", "127.0.0.1");
+        o.put("rest.bind-address", "127.0.0.1");
+        o.put("rest.port", Integer.toString(restPort));
+        o.put("blob.server.port", Integer.toString(blobPort));
+        o.put("blob.storage.directory", work.resolve("blobs").toString());
+        o.put("io.tmp.dirs", work.resolve("tmp").toString());
+        o.put("web.tmpdir", work.resolve("web").toString());
+        o.put("web.upload.dir", work.resolve("web/upload").toString());
+        o.put("execution.checkpointing.dir", checkpointDir().toUri().toString());
+        o.put("execution.checkpointing.savepoint-dir", savepointDir().toUri().toString());
+        // The JobManager's reporter (TaskManagers get their own port on the command line).
+        o.put("metrics.reporter.prom.port", Integer.toString(jobManagerPrometheusPort));
+        // A killed TaskManager is noticed by failed heartbeat RPCs (heartbeat.rpc-failure-threshold: 2), so within
+        // ~2 intervals; the timeout is for a live but starved one (a loaded 2-core machine).
+        o.put("heartbeat.interval", "5000");
+        o.put("heartbeat.timeout", "60000");
+        // RPC timeout (default 10 s): a TaskManager that has just started loads the 115 MB job jar while it answers
+        // its first task deployments; on a loaded machine 10 s was too short.
+        o.put("pekko.ask.timeout", "60s");
+        o.put("parallelism.default", "1");
+        o.put("restart-strategy.exponential-delay.max-backoff", "10s");
+        o.put("restart-strategy.exponential-delay.reset-backoff-threshold", "1min");
+        return o;
     }
 
     Path configYaml() {
@@ -330,7 +277,7 @@ final class LocalCluster implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(java);
         cmd.addAll(dynamic(jvmParams));
-        cmd.addAll(dynamic(FLINK_JAVA_OPTS));
+        cmd.addAll(dynamic(javaOptsAll));
         cmd.add("-Djava.io.tmpdir=" + work.resolve("tmp"));
         if (role.equals("taskmanager")) {
             cmd.add("-Dorg.bytedeco.javacpp.cachedir=" + work.resolve("javacpp-cache"));
