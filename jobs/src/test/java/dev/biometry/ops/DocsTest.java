@@ -81,7 +81,7 @@ class DocsTest {
                 String anchor = hash < 0 ? null : target.substring(hash + 1);
                 Path resolved = file.isEmpty() ? doc : resolve(doc, file);
                 if (!resolved.startsWith(ROOT) || !Files.exists(resolved)) {
-                    broken.add(ROOT.relativize(doc) + ": " + target + " (no such file)");
+                    broken.add(ROOT.relativize(doc) + ": " + target + " (no such file in the repository)");
                 } else if (anchor != null && resolved.toString().endsWith(".md")
                         && !anchors(resolved).contains(anchor)) {
                     broken.add(ROOT.relativize(doc) + ": " + target + " (no such heading)");
