@@ -167,7 +167,7 @@ final class LocalCluster implements AutoCloseable {
     // ---------------------------------------------------------------- Flink
 
     /**
-     * Writes conf/config.yaml as the README recommends for production (RocksDB with incremental checkpoints to a
+     * Writes conf/config.yaml as docs/operations.md recommends for production (RocksDB with incremental checkpoints to a
      * checkpoint directory, exponential-delay restarts, Prometheus reporter, native libraries parent-first) with
      * this run's ports and directories, and the log4j configuration.
      */
