@@ -19,7 +19,7 @@ import java.util.function.Function;
 
 /**
  * Every setting of the biometry job, with its default and documentation. Each option is given on the command
- * line as {@code --name value}; {@link #OPTIONS} is the single list the CLI, the README table and validation use.
+ * line as {@code --name value}; {@link #OPTIONS} is the single list the CLI, the option table of docs/operations.md and validation use.
  * Values are kept as given and read through typed accessors; {@link #fromOptions} checks them all once.
  */
 public final class JobConfig implements Serializable {
@@ -41,7 +41,8 @@ public final class JobConfig implements Serializable {
             new Option("requests-topic", "biometry.requests", "input: analysis requests, key folder_id"),
             new Option("results-topic", "biometry.results", "output: Oz analysis objects, key analyse_id"),
             new Option("folders-topic", "biometry.folders", "output: folder objects with status roll-up, key folder_id"),
-            new Option("dead-letter-topic", "biometry.dead-letter", "output: input records that failed parsing or validation"),
+            new Option("dead-letter-topic", "biometry.dead-letter",
+                    "output: input records that failed parsing or validation, and webhook deliveries that failed for good"),
             new Option("create-topics", "false",
                     "at start-up, create the five topics that are missing (--parallelism partitions, the broker's default "
                             + "replication factor); without it a missing topic fails the submission, naming the topics"),
@@ -449,7 +450,7 @@ public final class JobConfig implements Serializable {
         }
     }
 
-    /** The options as a Markdown table, for the README and {@code --help}. */
+    /** The options as a Markdown table, for docs/operations.md and {@code --help}. */
     public static String markdownTable() {
         StringBuilder sb = new StringBuilder("| option | default | meaning |\n|---|---|---|\n");
         for (Option o : OPTIONS) {

@@ -41,7 +41,7 @@ public record Calibration(double anchorCosine, double slope, double anchorConfid
      * {@code dev.biometry.face.EmbeddingPrecision#calibration()}.
      */
     public static final Calibration DEFAULT =
-            // Fitted on shared/faces-dev (899 images, 177 people) by `evaluate`; CalibrationDevSetTest re-fits and compares.
+            // Fitted on shared/faces-dev (899 images, 177 people) by `evaluate`; DevSetAccuracyTest re-fits and compares.
             new Calibration(0.34138, 28.45, DEFAULT_ANCHOR_CONFIDENCE, DEFAULT_ANCHOR_FAR);
 
     /** Validates the parameters. */

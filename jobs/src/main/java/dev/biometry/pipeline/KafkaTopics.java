@@ -58,7 +58,7 @@ public final class KafkaTopics {
                 if (!config.createTopics()) {
                     throw new IllegalStateException("Kafka topics missing on " + config.bootstrapServers() + ": "
                             + String.join(", ", missing) + ". Create them (partitions >= --parallelism "
-                            + config.parallelism() + ", see README \"Running on a Flink cluster\"), or pass "
+                            + config.parallelism() + ", see docs/operations.md), or pass "
                             + "--create-topics true to have the job create them");
                 }
                 create(admin, missing, config);

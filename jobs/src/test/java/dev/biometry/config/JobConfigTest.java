@@ -6,11 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Option parsing, validation, and the README's option table staying complete. */
+/** Option parsing, validation, and the option table of docs/operations.md staying complete and current. */
 class JobConfigTest {
 
     @Test
@@ -97,12 +98,34 @@ class JobConfigTest {
         assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("non-persistent", "maybe"))).hasMessageContaining("--non-persistent");
     }
 
+    /**
+     * The option table of docs/operations.md is {@link JobConfig#markdownTable()}: every option in the order of
+     * {@link JobConfig#OPTIONS}, with its default and meaning, and no other row. Only the default of
+     * {@code --parallelism} (the machine's cores) is written as the word {@code cores}.
+     */
     @Test
-    void theReadmeDocumentsEveryOption() throws Exception {
-        Path readme = Path.of("../README.md");
-        String text = Files.readString(readme);
-        for (JobConfig.Option o : JobConfig.OPTIONS) {
-            assertThat(text).as("README documents --" + o.name()).contains("| `--" + o.name() + "` |");
-        }
+    void theOperationsGuideTableIsTheOptionsWithTheirDefaults() throws Exception {
+        Path guide = Path.of(System.getProperty("user.dir")).resolve("../docs/operations.md").normalize();
+        List<String> documented = Files.readAllLines(guide).stream().filter(l -> l.startsWith("| `--")).toList();
+        List<String> expected = JobConfig.markdownTable().lines().filter(l -> l.startsWith("| `--"))
+                .map(l -> l.startsWith("| `--parallelism` |")
+                        ? l.replaceFirst("^\\| `--parallelism` \\| `\\d+` \\|", "| `--parallelism` | cores |") : l)
+                .toList();
+
+        assertThat(names(documented)).as("options documented in %s, in the order of JobConfig.OPTIONS", guide)
+                .containsExactlyElementsOf(JobConfig.OPTIONS.stream().map(o -> "--" + o.name()).toList());
+        assertThat(cells(documented, 2)).as("defaults in %s", guide).containsExactlyElementsOf(cells(expected, 2));
+        assertThat(documented).as("rows of %s: regenerate them with JobConfig.markdownTable()", guide)
+                .containsExactlyElementsOf(expected);
+    }
+
+    private static List<String> names(List<String> rows) {
+        return cells(rows, 1).stream().map(c -> c.replace("`", "")).toList();
+    }
+
+    /** Cell {@code index} (1 = option, 2 = default) of each Markdown table row. */
+    private static List<String> cells(List<String> rows, int index) {
+        return rows.stream().map(r -> r.split(" \\| ", 4)).map(c -> index == 1 ? c[0].substring(2) : c[index - 1])
+                .toList();
     }
 }

@@ -166,7 +166,7 @@ class DeploymentFilesTest {
         assertThat(option(jmCommand, "models")).isEqualTo(MODELS);
         assertThat(option(k8sArgs(), "models")).isEqualTo(MODELS);
 
-        for (Path doc : List.of(ROOT.resolve("README.md"), ROOT.resolve("docs/operations.md"))) {
+        for (Path doc : List.of(ROOT.resolve("docs/operations.md"))) {
             assertThat(Files.readString(doc)).as(doc.toString()).contains(IMAGE, JOB_JAR);
         }
     }

@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The signature against a vector computed with openssl, and the receiver-side verification snippets of the README
- * (the Java one compiled from the README text, the shell one run with bash and openssl) on a real delivery.
+ * The signature against a vector computed with openssl, and the receiver-side verification snippets of docs/webhooks.md
+ * (the Java one compiled from the page, the shell one run with bash and openssl) on a real delivery.
  */
 class WebhookSignatureTest {
 
@@ -37,10 +37,10 @@ class WebhookSignatureTest {
 
     @BeforeAll
     static void readReadme() throws Exception {
-        Path readme = Path.of(System.getProperty("user.dir")).resolve("../README.md").normalize();
+        Path readme = Path.of(System.getProperty("user.dir")).resolve("../docs/webhooks.md").normalize();
         String text = Files.readString(readme);
-        int start = text.indexOf("\n## Webhooks\n");
-        assertThat(start).as("README section Webhooks in %s", readme).isNotNegative();
+        int start = text.indexOf("\n## Verifying a delivery\n");
+        assertThat(start).as("section 'Verifying a delivery' in %s", readme).isNotNegative();
         int end = text.indexOf("\n## ", start + 1);
         readmeWebhooks = text.substring(start, end < 0 ? text.length() : end);
     }
@@ -135,11 +135,11 @@ class WebhookSignatureTest {
         }
     }
 
-    /** The first fenced block of {@code language} in the README's Webhooks section. */
+    /** The first fenced block of {@code language} in the section "Verifying a delivery" of docs/webhooks.md. */
     private static String codeBlock(String language) {
         String fence = "```" + language + "\n";
         int start = readmeWebhooks.indexOf(fence);
-        assertThat(start).as("a %s block in the README's Webhooks section", language).isNotNegative();
+        assertThat(start).as("a %s block in docs/webhooks.md, Verifying a delivery", language).isNotNegative();
         int end = readmeWebhooks.indexOf("```", start + fence.length());
         return readmeWebhooks.substring(start + fence.length(), end);
     }
