@@ -1,15 +1,16 @@
-package dev.biometry.media;
+package dev.biometry.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.biometry.testing.HangingResolver;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** {@link HttpPoster} (webhook delivery) shares the guarded connector: its host name lookups end at its timeout. */
+/** {@link HttpPoster} (webhook delivery) shares the guarded client: its host name lookups end at its timeout. */
 class HttpPosterTest {
 
     @Test
