@@ -35,6 +35,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.zip.GZIPOutputStream;
 import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
@@ -53,7 +54,10 @@ class HttpMediaFetcherTest {
     private static final byte[] IMAGE = "pretend-jpeg-bytes".getBytes(StandardCharsets.US_ASCII);
     private static final String SECRET = "s3cr3tToken";
 
+    private static final byte[] GZIPPED_ZEROS = gzip(new byte[200_000]);
+
     private final InetAddress loopback = loopbackV4();
+    private final AtomicReference<String> acceptEncoding = new AtomicReference<>();
     private final List<AutoCloseable> toClose = new ArrayList<>();
     private ExecutorService executor;
     private HttpServer server;
@@ -85,6 +89,11 @@ class HttpMediaFetcherTest {
         server.createContext("/declared-big", ex -> stream(ex, 2_000_000, 2_000_000));
         server.createContext("/chunked-big", ex -> stream(ex, 0, 2_000_000));
         server.createContext("/chunked-small", ex -> stream(ex, 0, 1_000));
+        server.createContext("/gzipped", ex -> {
+            acceptEncoding.set(ex.getRequestHeaders().getFirst("Accept-Encoding"));
+            ex.getResponseHeaders().set("Content-Encoding", "gzip");
+            respond(ex, 200, GZIPPED_ZEROS);
+        });
         server.createContext("/drip", ex -> {
             ex.sendResponseHeaders(200, 0);
             try (OutputStream out = ex.getResponseBody()) {
@@ -299,6 +308,15 @@ class HttpMediaFetcherTest {
         assertThat(fetcher.fetch("http://127.0.0.1:" + smallPort + "/")).hasSize(500);
         assertThat(fetchFailure(fetcher, "http://127.0.0.1:" + bigPort + "/").kind())
                 .isEqualTo(MediaException.Kind.TOO_LARGE);
+    }
+
+    @Test
+    void compressedBodiesAreNeitherRequestedNorInflated() throws Exception {
+        HttpMediaFetcher fetcher = loopbackFetcher().maxBytes(10_000).build();
+
+        assertThat(fetcher.fetch(url("/gzipped"))).as("the bytes as sent, counted against the limit")
+                .isEqualTo(GZIPPED_ZEROS).hasSizeLessThan(10_000);
+        assertThat(acceptEncoding).hasValue("identity");
     }
 
     // --- timeouts ---
@@ -522,6 +540,16 @@ class HttpMediaFetcherTest {
             return null;
         });
         return listener.getLocalPort();
+    }
+
+    private static byte[] gzip(byte[] data) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (GZIPOutputStream out = new GZIPOutputStream(bytes)) {
+            out.write(data);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return bytes.toByteArray();
     }
 
     private static InetAddress loopbackV4() {
