@@ -81,6 +81,11 @@ public final class HttpMediaFetcher implements Serializable, AutoCloseable {
      */
     public byte[] fetch(String uriText) throws MediaException {
         URI original = parse(uriText);
+        try {
+            client.prepare();
+        } catch (IOException e) {
+            throw new MediaException(MediaException.Kind.REMOTE, "cannot set up the HTTP client: " + e.getMessage(), e);
+        }
         long deadlineNanos = System.nanoTime() + timeoutMillis * 1_000_000;
         URI uri = original;
         int redirects = 0;

@@ -149,6 +149,15 @@ public final class GuardedHttpClient implements Serializable, AutoCloseable {
         return new Builder(label);
     }
 
+    /**
+     * Builds the HttpClient now if it is not built yet (once: class loading, the default TLS context and its trust
+     * store, the pool). Callers do this before starting a request's deadline: it is local work, not the remote
+     * side's time, and on a loaded machine it can take longer than a short deadline.
+     */
+    public void prepare() throws IOException {
+        client();
+    }
+
     /** See {@link TargetPolicy#parse}. */
     public URI parse(String uriText) throws TargetRefusedException {
         return policy.parse(uriText);

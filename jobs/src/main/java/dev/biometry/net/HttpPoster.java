@@ -62,6 +62,7 @@ public final class HttpPoster implements Serializable, AutoCloseable {
     public Response post(String url, List<Map.Entry<String, String>> headers, byte[] body)
             throws TargetRefusedException, IOException {
         URI uri = client.parse(url);
+        client.prepare();
         long deadlineNanos = System.nanoTime() + timeoutMillis * 1_000_000;
         try (GuardedHttpClient.Response response = client.send("POST", uri, headers, body, deadlineNanos)) {
             return new Response(response.status(), response.header("Retry-After"));

@@ -368,6 +368,37 @@ class HttpMediaFetcherTest {
         assertThat(elapsedMillis).isBetween(900L, 2_500L);
     }
 
+    @Test
+    void aServerTricklingItsResponseHeadCannotOutliveTheTotalTimeout() throws Exception {
+        // One byte of an endless header line every 50 ms: no read ever waits long, so only the deadline ends it.
+        ServerSocket listener = new ServerSocket(0, 1, loopback);
+        toClose.add(listener);
+        executor.submit(() -> {
+            try (Socket socket = listener.accept()) {
+                OutputStream out = socket.getOutputStream();
+                out.write("HTTP/1.1 200 OK\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII));
+                for (int i = 0; i < 400; i++) {
+                    out.write('a');
+                    out.flush();
+                    Thread.sleep(50);
+                }
+            } catch (IOException | InterruptedException e) {
+                // client gave up
+            }
+            return null;
+        });
+        HttpMediaFetcher fetcher = loopbackFetcher().timeout(Duration.ofSeconds(1)).build();
+
+        long start = System.nanoTime();
+        MediaException e = fetchFailure(fetcher, "http://127.0.0.1:" + listener.getLocalPort() + "/x");
+        long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+
+        assertThat(e.kind()).isEqualTo(MediaException.Kind.REMOTE);
+        assertThat(e).hasMessageContaining("timed out after 1000 ms");
+        assertThat(elapsedMillis).as("cut at the deadline, not after the 20 s the server would trickle")
+                .isBetween(900L, 5_000L);
+    }
+
     // --- messages ---
 
     @Test
