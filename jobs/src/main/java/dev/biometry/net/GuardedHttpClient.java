@@ -404,7 +404,8 @@ public final class GuardedHttpClient implements Serializable, AutoCloseable {
     /**
      * The pooling manager with plain sockets that never go through a proxy ({@link Proxy#NO_PROXY}: a
      * {@code socksProxyHost} system property would otherwise be honoured by {@code new Socket()}); everything else
-     * as the standard builder makes it.
+     * as the standard builder makes it. The operator and this hook are marked internal in HttpClient 5.6: check them
+     * when upgrading (DnsRebindingTest and the fetcher's tests fail if the resolver is no longer used).
      */
     private static final class NoProxyConnectionManagerBuilder extends PoolingHttpClientConnectionManagerBuilder {
         @Override
