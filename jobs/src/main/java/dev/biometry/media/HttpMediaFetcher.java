@@ -1,31 +1,30 @@
 package dev.biometry.media;
 
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.EOFException;
+import dev.biometry.net.GuardedHttpClient;
+import dev.biometry.net.HostResolver;
+import dev.biometry.net.TargetPolicy;
+import dev.biometry.net.TargetRefusedException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Serializable;
-import java.net.ProtocolException;
-import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLSocketFactory;
 
 /**
  * Fetches {@code http://} and {@code https://} media without becoming an SSRF tool (the address and allow-list rules
- * live in {@link GuardedConnector}, shared with webhook delivery).
+ * and the HTTP client live in {@link GuardedHttpClient}, shared with webhook delivery).
  *
  * <ul>
  *   <li>Only allow-listed hosts are contacted: exact names ({@code media.example.com}, {@code 127.0.0.1}) or
  *       {@code *.example.com} patterns (any subdomain, not the apex). The list is empty by default, so by default
  *       every remote URL is refused.
- *   <li>Every address the host resolves to must be public (see {@link NetworkAddresses}) unless private addresses
+ *   <li>Every address the host resolves to must be public unless private addresses
  *       are allowed; the socket then connects to one of exactly those checked addresses, so a DNS answer that
  *       changes between the check and the connection (DNS rebinding) is never used. HTTPS still sends the host
  *       name as SNI and verifies the certificate against the host name.
@@ -40,10 +39,10 @@ import javax.net.ssl.SSLSocketFactory;
  * bodies over the limit {@code TOO_LARGE} (4), everything the remote side did wrong {@code REMOTE} (11). Messages
  * name the URL without user info, query or fragment, which may carry secrets.
  *
- * <p>Speaks HTTP/1.1 only, one request per connection, no compression, no proxies. The configuration is
- * serializable; the TLS socket factory is created on first use.
+ * <p>HTTP/1.1 on Apache HttpClient 5, one request per connection, no compression, no proxies. The configuration is
+ * serializable; the client is built on first use and released by {@link #close()}.
  */
-public final class HttpMediaFetcher implements Serializable {
+public final class HttpMediaFetcher implements Serializable, AutoCloseable {
 
     private static final long serialVersionUID = 1L;
 
@@ -52,13 +51,18 @@ public final class HttpMediaFetcher implements Serializable {
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(20);
     public static final long DEFAULT_MAX_BYTES = 10L * 1024 * 1024;
 
-    private final GuardedConnector connector;
+    private static final List<Map.Entry<String, String>> HEADERS = List.of(
+            Map.entry("User-Agent", "biometry-media-fetcher"),
+            Map.entry("Accept", "*/*"),
+            Map.entry("Accept-Encoding", "identity"));
+
+    private final GuardedHttpClient client;
     private final int maxRedirects;
     private final long timeoutMillis;
     private final long maxBytes;
 
     private HttpMediaFetcher(Builder builder) {
-        this.connector = builder.connector.connectTimeout(builder.connectTimeout).build();
+        this.client = builder.client.build();
         this.maxRedirects = builder.maxRedirects;
         this.timeoutMillis = builder.timeout.toMillis();
         this.maxBytes = builder.maxBytes;
@@ -77,6 +81,11 @@ public final class HttpMediaFetcher implements Serializable {
      */
     public byte[] fetch(String uriText) throws MediaException {
         URI original = parse(uriText);
+        try {
+            client.prepare();
+        } catch (IOException e) {
+            throw new MediaException(MediaException.Kind.REMOTE, "cannot set up the HTTP client: " + e.getMessage(), e);
+        }
         long deadlineNanos = System.nanoTime() + timeoutMillis * 1_000_000;
         URI uri = original;
         int redirects = 0;
@@ -104,7 +113,7 @@ public final class HttpMediaFetcher implements Serializable {
 
     private URI parse(String uriText) throws MediaException {
         try {
-            return connector.parse(uriText);
+            return client.parse(uriText);
         } catch (TargetRefusedException e) {
             throw new MediaException(MediaException.Kind.FORBIDDEN, e.getMessage());
         }
@@ -112,27 +121,20 @@ public final class HttpMediaFetcher implements Serializable {
 
     /** Whether {@code host} (no brackets) matches an exact entry or a {@code *.suffix} pattern. */
     public boolean isAllowListed(String host) {
-        return connector.isAllowListed(host);
+        return client.isAllowListed(host);
     }
 
     /** What one request produced: a 2xx body or a redirect location. */
     private record Outcome(byte[] body, String location) {}
 
     private Outcome exchange(URI uri, long deadlineNanos) throws MediaException {
-        Socket socket = null;
-        try {
-            socket = connector.open(uri, deadlineNanos);
-            String target = uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
-            String hostHeader = uri.getHost() + (uri.getPort() >= 0 ? ":" + uri.getPort() : "");
-            Http11Wire.writeRequest(new BufferedOutputStream(socket.getOutputStream()), target, hostHeader);
-            InputStream in = new BufferedInputStream(new Http11Wire.DeadlineInputStream(socket, deadlineNanos));
-            Http11Wire.Head head = Http11Wire.readHead(in);
-            int status = head.status();
+        try (GuardedHttpClient.Response response = client.send("GET", uri, HEADERS, null, deadlineNanos)) {
+            int status = response.status();
             if (status >= 200 && status < 300) {
-                return new Outcome(Http11Wire.readBody(in, head, maxBytes), null);
+                return new Outcome(response.body(maxBytes), null);
             }
             if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
-                String location = head.first("location");
+                String location = response.header("Location");
                 if (location == null || location.isBlank()) {
                     throw new MediaException(MediaException.Kind.REMOTE,
                             "HTTP " + status + " without a Location header from " + redact(uri));
@@ -146,9 +148,9 @@ public final class HttpMediaFetcher implements Serializable {
             throw new MediaException(MediaException.Kind.REMOTE, "HTTP " + status + " from " + redact(uri));
         } catch (TargetRefusedException e) {
             throw new MediaException(MediaException.Kind.FORBIDDEN, e.getMessage());
-        } catch (GuardedConnector.ConnectFailedException e) {
+        } catch (GuardedHttpClient.ConnectFailedException e) {
             throw new MediaException(MediaException.Kind.REMOTE, e.getMessage(), e.getCause());
-        } catch (Http11Wire.BodyTooLargeException e) {
+        } catch (GuardedHttpClient.BodyTooLargeException e) {
             String size = e.declared >= 0
                     ? " declares " + e.declared + " bytes; the limit is "
                     : " is larger than the limit of ";
@@ -158,16 +160,12 @@ public final class HttpMediaFetcher implements Serializable {
         } catch (SSLException e) {
             throw new MediaException(MediaException.Kind.REMOTE,
                     "TLS failure fetching " + redact(uri) + ": " + e.getMessage(), e);
-        } catch (ProtocolException | EOFException e) {
+        } catch (GuardedHttpClient.MalformedResponseException e) {
             throw new MediaException(MediaException.Kind.REMOTE,
                     "malformed HTTP response from " + redact(uri) + ": " + e.getMessage(), e);
         } catch (IOException e) {
             throw new MediaException(MediaException.Kind.REMOTE,
                     "failed fetching " + redact(uri) + ": " + e.getMessage(), e);
-        } finally {
-            if (socket != null) {
-                GuardedConnector.closeQuietly(socket);
-            }
         }
     }
 
@@ -190,20 +188,26 @@ public final class HttpMediaFetcher implements Serializable {
 
     /** {@code scheme://host[:port]/path}: no user info, query or fragment. */
     static String redact(URI uri) {
-        return GuardedConnector.redact(uri);
+        return TargetPolicy.redact(uri);
     }
 
     /** The same for text that is not even a URI. */
     static String redact(String uriText) {
-        return GuardedConnector.redact(uriText);
+        return TargetPolicy.redact(uriText);
+    }
+
+    /** Releases the connection pool; fetching again builds a new one. */
+    @Override
+    public void close() {
+        client.close();
     }
 
     /** Configuration of an {@link HttpMediaFetcher}; every setting has a safe default. */
     public static final class Builder {
 
-        private final GuardedConnector.Builder connector = GuardedConnector.builder("media URL");
+        private final GuardedHttpClient.Builder client =
+                GuardedHttpClient.builder("media URL").connectTimeout(DEFAULT_CONNECT_TIMEOUT);
         private int maxRedirects = DEFAULT_MAX_REDIRECTS;
-        private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration timeout = DEFAULT_TIMEOUT;
         private long maxBytes = DEFAULT_MAX_BYTES;
 
@@ -215,7 +219,7 @@ public final class HttpMediaFetcher implements Serializable {
          * after {@code *.}; {@code *} alone and {@code *.com} are rejected.
          */
         public Builder allowHosts(Collection<String> hosts) {
-            connector.allowHosts(hosts);
+            client.allowHosts(hosts);
             return this;
         }
 
@@ -225,7 +229,7 @@ public final class HttpMediaFetcher implements Serializable {
 
         /** Lets hosts resolve to loopback, private, link-local and other non-public addresses (tests, intranets). */
         public Builder allowPrivateAddresses(boolean allow) {
-            connector.allowPrivateAddresses(allow);
+            client.allowPrivateAddresses(allow);
             return this;
         }
 
@@ -239,13 +243,13 @@ public final class HttpMediaFetcher implements Serializable {
 
         /** Bounds each TCP connection attempt. */
         public Builder connectTimeout(Duration connectTimeout) {
-            this.connectTimeout = positive(connectTimeout, "connectTimeout");
+            client.connectTimeout(connectTimeout);
             return this;
         }
 
         /** Bounds the whole fetch: every host name lookup, connection, TLS handshake, read and redirect. */
         public Builder timeout(Duration timeout) {
-            this.timeout = positive(timeout, "timeout");
+            this.timeout = GuardedHttpClient.positive(timeout, "timeout");
             return this;
         }
 
@@ -258,27 +262,19 @@ public final class HttpMediaFetcher implements Serializable {
         }
 
         /** Replaces DNS resolution (tests). IP literals never go through it. */
-        Builder resolver(GuardedConnector.HostResolver resolver) {
-            connector.resolver(resolver);
+        Builder resolver(HostResolver resolver) {
+            client.resolver(resolver);
             return this;
         }
 
-        /** Replaces the default TLS socket factory (tests); not serialized, the default returns after a round trip. */
-        Builder sslSocketFactory(SSLSocketFactory sslSocketFactory) {
-            connector.sslSocketFactory(sslSocketFactory);
+        /** Replaces the default TLS context (tests); not serialized, the default returns after a round trip. */
+        Builder sslContext(SSLContext sslContext) {
+            client.sslContext(sslContext);
             return this;
         }
 
         public HttpMediaFetcher build() {
             return new HttpMediaFetcher(this);
-        }
-
-        private static Duration positive(Duration duration, String name) {
-            if (duration == null || duration.isNegative() || duration.isZero()
-                    || duration.toMillis() > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException(name + " must be positive");
-            }
-            return duration;
         }
     }
 }

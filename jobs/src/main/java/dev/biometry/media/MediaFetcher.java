@@ -1,5 +1,6 @@
 package dev.biometry.media;
 
+import dev.biometry.net.TimeBoxed;
 import java.io.IOException;
 import java.io.Serializable;
 import java.net.URI;
@@ -42,6 +43,9 @@ public final class MediaFetcher implements Serializable {
 
     /** Time allowed to open and read one file. */
     public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(10);
+
+    /** Opening and reading {@code file://} media. */
+    private static final TimeBoxed FILE_READS = new TimeBoxed("media-file-read", 8, 256);
 
     private final List<String> roots;
     private final long maxBytes;
@@ -94,7 +98,7 @@ public final class MediaFetcher implements Serializable {
     byte[] readWithin(Callable<byte[]> read, String uriText) throws MediaException {
         long deadline = System.nanoTime() + readTimeoutMillis * 1_000_000;
         try {
-            return TimeBoxed.FILE_READS.call(read, deadline);
+            return FILE_READS.call(read, deadline);
         } catch (TimeBoxed.Overrun e) {
             throw new MediaException(MediaException.Kind.UNREADABLE, e.rejected
                     ? "cannot read media " + uriText + ": too many file reads in flight"

@@ -79,5 +79,6 @@ public class FetchFunction extends RichAsyncFunction<EmbedTask, FetchedTask> {
         if (executor != null) {
             executor.shutdownNow();
         }
+        fetcher.close();
     }
 }

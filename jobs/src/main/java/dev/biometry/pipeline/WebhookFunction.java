@@ -2,8 +2,8 @@ package dev.biometry.pipeline;
 
 import dev.biometry.api.DeadLetter;
 import dev.biometry.api.OzError;
-import dev.biometry.media.GuardedConnector;
-import dev.biometry.media.TargetRefusedException;
+import dev.biometry.net.TargetPolicy;
+import dev.biometry.net.TargetRefusedException;
 import dev.biometry.webhook.RetryPolicy;
 import dev.biometry.webhook.WebhookSender;
 import java.nio.charset.StandardCharsets;
@@ -308,7 +308,7 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
 
     private void fail(Collector<DeadLetter> out, int code, String message, String endpoint, String json) {
         failed.inc();
-        out.collect(new DeadLetter(code, message, GuardedConnector.redact(endpoint), resultsTopic, -1, -1L, json,
+        out.collect(new DeadLetter(code, message, TargetPolicy.redact(endpoint), resultsTopic, -1, -1L, json,
                 false));
     }
 

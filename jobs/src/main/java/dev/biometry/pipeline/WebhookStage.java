@@ -2,7 +2,7 @@ package dev.biometry.pipeline;
 
 import dev.biometry.api.DeadLetter;
 import dev.biometry.config.JobConfig;
-import dev.biometry.media.HttpPoster;
+import dev.biometry.net.HttpPoster;
 import dev.biometry.webhook.RetryPolicy;
 import dev.biometry.webhook.WebhookSender;
 import org.apache.flink.api.common.RuntimeExecutionMode;

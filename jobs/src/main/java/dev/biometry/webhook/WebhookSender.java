@@ -1,8 +1,8 @@
 package dev.biometry.webhook;
 
-import dev.biometry.media.GuardedConnector;
-import dev.biometry.media.HttpPoster;
-import dev.biometry.media.TargetRefusedException;
+import dev.biometry.net.HttpPoster;
+import dev.biometry.net.TargetPolicy;
+import dev.biometry.net.TargetRefusedException;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
@@ -73,7 +73,7 @@ public final class WebhookSender implements Serializable, AutoCloseable {
 
     /** Posts {@code body}; never throws. */
     public Result send(String endpoint, String analyseId, String state, byte[] body, long timestampSeconds) {
-        String where = GuardedConnector.redact(endpoint);
+        String where = TargetPolicy.redact(endpoint);
         List<Map.Entry<String, String>> headers = new ArrayList<>();
         headers.add(Map.entry("User-Agent", "biometry-webhook"));
         headers.add(Map.entry("Content-Type", "application/json"));

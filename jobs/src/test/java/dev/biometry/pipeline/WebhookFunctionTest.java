@@ -3,7 +3,7 @@ package dev.biometry.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.biometry.api.DeadLetter;
-import dev.biometry.media.HttpPoster;
+import dev.biometry.net.HttpPoster;
 import dev.biometry.testing.WebhookReceiver;
 import dev.biometry.webhook.RetryPolicy;
 import dev.biometry.webhook.WebhookSender;

@@ -4,8 +4,8 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-import dev.biometry.media.HttpPoster;
-import dev.biometry.media.TargetRefusedException;
+import dev.biometry.net.HttpPoster;
+import dev.biometry.net.TargetRefusedException;
 import dev.biometry.testing.WebhookReceiver;
 import dev.biometry.testing.WebhookReceiver.Request;
 import dev.biometry.webhook.WebhookSender.Outcome;

@@ -3,7 +3,7 @@ package dev.biometry.webhook;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.biometry.media.HttpPoster;
+import dev.biometry.net.HttpPoster;
 import dev.biometry.testing.WebhookReceiver;
 import dev.biometry.testing.WebhookReceiver.Request;
 import java.io.File;

@@ -1,4 +1,4 @@
-package dev.biometry.media;
+package dev.biometry.net;
 
 /**
  * A URL that must not be contacted: malformed, a scheme or host that is not allowed, credentials in it, or a host

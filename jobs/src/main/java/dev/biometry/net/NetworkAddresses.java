@@ -1,4 +1,4 @@
-package dev.biometry.media;
+package dev.biometry.net;
 
 import java.net.Inet4Address;
 import java.net.Inet6Address;

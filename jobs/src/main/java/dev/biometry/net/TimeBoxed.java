@@ -1,4 +1,4 @@
-package dev.biometry.media;
+package dev.biometry.net;
 
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -17,16 +17,14 @@ import java.util.concurrent.TimeoutException;
  * the pool is bounded ({@code threads} threads, {@code queue} waiting calls) and refuses work when full rather than
  * growing.
  */
-final class TimeBoxed {
+public final class TimeBoxed {
 
     /** Host name lookups of media downloads and webhook deliveries. */
     static final TimeBoxed HOST_LOOKUPS = new TimeBoxed("host-lookup", 8, 256);
-    /** Opening and reading {@code file://} media. */
-    static final TimeBoxed FILE_READS = new TimeBoxed("media-file-read", 8, 256);
 
     private final ThreadPoolExecutor pool;
 
-    TimeBoxed(String threadName, int threads, int queue) {
+    public TimeBoxed(String threadName, int threads, int queue) {
         pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(queue), r -> {
             Thread t = new Thread(r, threadName);
             t.setDaemon(true);
@@ -36,11 +34,11 @@ final class TimeBoxed {
     }
 
     /** Why a call did not return a value in time. */
-    static final class Overrun extends Exception {
+    public static final class Overrun extends Exception {
         private static final long serialVersionUID = 1L;
 
         /** True when the pool was full and the call never started. */
-        final boolean rejected;
+        public final boolean rejected;
 
         Overrun(boolean rejected, Throwable cause) {
             super(rejected ? "too many calls in flight" : "deadline passed", cause);
@@ -55,7 +53,7 @@ final class TimeBoxed {
      * @throws ExecutionException wrapping what the call threw
      * @throws InterruptedException when the waiting thread is interrupted (the call is interrupted too)
      */
-    <T> T call(Callable<T> call, long deadlineNanos) throws Overrun, ExecutionException, InterruptedException {
+    public <T> T call(Callable<T> call, long deadlineNanos) throws Overrun, ExecutionException, InterruptedException {
         Future<T> future;
         try {
             future = pool.submit(call);

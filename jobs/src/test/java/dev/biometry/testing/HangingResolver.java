@@ -1,5 +1,6 @@
-package dev.biometry.media;
+package dev.biometry.testing;
 
+import dev.biometry.net.HostResolver;
 import java.net.InetAddress;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -9,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A host resolver that answers loopback only after 30 s (or when closed), like a system resolver waiting on an
  * unanswered DNS server: it ignores interrupts, as a blocked lookup does.
  */
-final class HangingResolver implements GuardedConnector.HostResolver, AutoCloseable {
+public final class HangingResolver implements HostResolver, AutoCloseable {
 
     private static final long serialVersionUID = 1L;
 
@@ -35,7 +36,7 @@ final class HangingResolver implements GuardedConnector.HostResolver, AutoClosea
     }
 
     /** How many lookups were asked for. */
-    int lookups() {
+    public int lookups() {
         return lookups.get();
     }
 
