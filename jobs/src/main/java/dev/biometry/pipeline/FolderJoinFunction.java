@@ -41,8 +41,10 @@ import org.apache.flink.util.OutputTag;
  * media not yet known waits for them with a processing-time timer (pending analyses are keyed by analyse id and
  * request token, so two requests with one analyse id never overwrite each other). For each analysis it emits one
  * {@link AnalysisStart}: PROCESSING with the eligible media when it can start, FAILED when it cannot
- * (threshold_min above its threshold, fewer than two or more than {@code maxMediaPerAnalysis} eligible media, media
- * still missing at the deadline). {@link ClaimFunction} then checks the analyse id and starts it.
+ * (threshold_min above its threshold, {@link AnalysisParams#thresholdMinError}; too few or too many eligible media,
+ * {@link MediaScope#check}; media still missing at the deadline). Which media an analysis covers is the core's rule
+ * ({@link MediaScope}); this operator keeps the folder's media, the pending analyses and their timers.
+ * {@link ClaimFunction} then checks the analyse id and starts it.
  */
 public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef, RequestEnvelope, AnalysisStart> {
 
