@@ -1,5 +1,6 @@
 package dev.biometry.match;
 
+import dev.biometry.api.Excerpt;
 import dev.biometry.api.FaceReport;
 import dev.biometry.api.OzError;
 
@@ -35,6 +36,6 @@ public record FaceOutcome(int facesDetected, float[] embedding, FaceReport face,
     /** This outcome with its error message bounded to {@code maxChars} (messages may quote a URI or name). */
     public FaceOutcome withErrorBounded(int maxChars) {
         return error == null ? this : new FaceOutcome(facesDetected, embedding, face,
-                new OzError(error.code(), dev.biometry.api.Excerpt.of(error.message(), maxChars)), fatal);
+                new OzError(error.code(), Excerpt.of(error.message(), maxChars)), fatal);
     }
 }
