@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.biometry.api.Analysis;
+import dev.biometry.api.FolderRollUp;
 import dev.biometry.api.AnalysisParams;
 import dev.biometry.api.DeadLetter;
 import dev.biometry.api.InputParser;
@@ -332,20 +333,9 @@ public final class ApiServer implements AutoCloseable {
         return view;
     }
 
-    /** The job's folder roll-up rule (README): PROCESSING while any runs, else FAILED if any failed, else FINISHED. */
+    /** The job's folder roll-up rule ({@link FolderRollUp#status}) over the analyses' {@code state}. */
     private static String rollUp(List<ObjectNode> analyses) {
-        if (analyses.isEmpty()) {
-            return "INITIAL";
-        }
-        boolean failed = false;
-        for (ObjectNode a : analyses) {
-            String state = a.path("state").asText();
-            if (Analysis.STATE_PROCESSING.equals(state)) {
-                return "PROCESSING";
-            }
-            failed |= Analysis.STATE_FAILED.equals(state);
-        }
-        return failed ? "FAILED" : "FINISHED";
+        return FolderRollUp.status(analyses.stream().map(a -> a.path("state").asText()).toList());
     }
 
     private void listFolders(Context ctx) {

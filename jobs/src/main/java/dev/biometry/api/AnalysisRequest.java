@@ -32,4 +32,10 @@ public record AnalysisRequest(
         String where = source == null ? "-" : source.topic() + "/" + source.partition() + "/" + source.offset();
         return where + "@" + requestedAtMillis + "/" + folderId;
     }
+
+    /** This analysis' identity, with {@code defaultThreshold} when the request gives no threshold. */
+    public AnalysisIdentity identity(double defaultThreshold) {
+        return new AnalysisIdentity(analyseId, folderId, threshold != null ? threshold : defaultThreshold, thresholdMin,
+                metaDataJson, resolutionEndpoint, requestedAtMillis);
+    }
 }

@@ -264,7 +264,7 @@ public final class InputParser {
             optionalProbability(paramsObject, paramsPath, "threshold_max");
             // Without params.threshold the job's --threshold applies, which the parser does not know: the folder
             // join checks threshold_min against it (a FAILED analysis with error 4 rather than a dead letter).
-            if (threshold != null && thresholdMin != null && thresholdMin > threshold) {
+            if (threshold != null && AnalysisParams.thresholdMinAbove(thresholdMin, threshold)) {
                 throw InvalidInput.value(child(paramsPath, "threshold_min"),
                         "must not exceed threshold (" + threshold + ")");
             }

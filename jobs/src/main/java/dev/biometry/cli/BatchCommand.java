@@ -6,7 +6,7 @@ import dev.biometry.api.RequestLines;
 import dev.biometry.config.JobConfig;
 import dev.biometry.pipeline.BatchEndpoints;
 import dev.biometry.pipeline.BiometryJob;
-import dev.biometry.pipeline.FolderJoinFunction;
+import dev.biometry.pipeline.PipelineMetrics;
 import dev.biometry.pipeline.RequestLinesFormat;
 import dev.biometry.report.BatchReport;
 import java.io.BufferedReader;
@@ -89,7 +89,7 @@ final class BatchCommand {
         }
         JobExecutionResult finished = execution.get();
         double seconds = (System.nanoTime() - t0) / 1e9;
-        Object done = finished.getAccumulatorResult(FolderJoinFunction.PROGRESS_ACCUMULATOR);
+        Object done = finished.getAccumulatorResult(PipelineMetrics.PROGRESS_ACCUMULATOR);
         err.println(progressLine(done instanceof Number n ? n.doubleValue() : 0, total, seconds));
 
         List<String> resultLines = mergeParts(fs, new Path(partsDir, "results"), new Path(output));
@@ -155,7 +155,7 @@ final class BatchCommand {
     private static void printProgress(JobClient job, long total, double seconds, PrintStream err) {
         double done;
         try {
-            Object value = job.getAccumulators().get().get(FolderJoinFunction.PROGRESS_ACCUMULATOR);
+            Object value = job.getAccumulators().get().get(PipelineMetrics.PROGRESS_ACCUMULATOR);
             done = value instanceof Number n ? n.doubleValue() : 0;
         } catch (Exception e) {
             return; // the job has just finished and its local cluster is gone: nothing more to report

@@ -7,8 +7,8 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.biometry.match.PairwiseMatch;
 import dev.biometry.media.ImageDecoder;
+import dev.biometry.match.PairwiseMatch;
 import dev.biometry.media.MediaException;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -65,7 +65,7 @@ public record ActivationRanges(int faces, double minCosine, Map<String, float[]>
                                 widen(ranges, INPUT, input);
                                 float[] embedding = run(env, session, input, ranges);
                                 minCosine = Math.min(minCosine, PairwiseMatch.cosine(
-                                        PairwiseMatch.l2Normalize(embedding), engine.embedAligned(crop)));
+                                        Embeddings.l2Normalize(embedding), engine.embedAligned(crop)));
                                 faces++;
                             }
                         }

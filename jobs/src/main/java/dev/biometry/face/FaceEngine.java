@@ -13,7 +13,6 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.biometry.face.StageTimings.Stage;
-import dev.biometry.match.PairwiseMatch;
 import dev.biometry.media.ImageDecoder;
 import dev.biometry.media.MediaException;
 import java.nio.FloatBuffer;
@@ -391,7 +390,7 @@ public final class FaceEngine implements AutoCloseable {
         embeddingInput(aligned112, alignedBytes, alignedPlanes);
         embedder.input().put(alignedPlanes);
         embedder.run(new String[] {"output"}, embOutputs);
-        float[] embedding = PairwiseMatch.l2Normalize(embOutputs[0]);
+        float[] embedding = Embeddings.l2Normalize(embOutputs[0]);
         timings.add(Stage.EMBED, System.nanoTime() - t0);
         return embedding;
     }

@@ -2,6 +2,8 @@ package dev.biometry.face;
 
 import ai.onnxruntime.OrtException;
 import dev.biometry.api.MediaType;
+import dev.biometry.api.OzError;
+import dev.biometry.match.FaceOutcome;
 import dev.biometry.media.ContentKind;
 import dev.biometry.media.ImageDecoder;
 import dev.biometry.media.ImageHeaderCheck;
@@ -68,6 +70,38 @@ public final class MediaAnalyzer {
             case VIDEO_FOLDER -> video(bytes, kind, name);
             case SHOTS_SET -> shotsSet(bytes, kind, name);
         };
+    }
+
+    /**
+     * The outcome of a media's content, as every entry point (the job, {@code verify}, {@code evaluate}) computes it:
+     * the template of the face chosen under the face policy and quality gate, or why there is none (error 4), or,
+     * when the content cannot be read as its declared kind, a fatal error with the media's Oz error code. Messages
+     * start with {@code name}.
+     *
+     * @throws OrtException when the engine itself fails (a fault of ours, not of the media)
+     */
+    public FaceOutcome outcome(byte[] bytes, MediaType type, boolean idDocument, String name) throws OrtException {
+        MediaFaces.Result result;
+        try {
+            result = analyze(bytes, type, idDocument, name);
+        } catch (MediaException e) {
+            return FaceOutcome.failed(error(e, name));
+        }
+        return outcome(result, name);
+    }
+
+    /** The outcome of a face search: the template, or why there is none (error 4, {@code name: problem}). */
+    public static FaceOutcome outcome(MediaFaces.Result result, String name) {
+        if (result.template() == null) {
+            return FaceOutcome.unusable(result.facesDetected(), result.report(), name + ": " + result.problem());
+        }
+        return FaceOutcome.matched(result.facesDetected(), result.template(), result.report());
+    }
+
+    /** The Oz error of a media that cannot be read or decoded, its message starting with {@code name}. */
+    public static OzError error(MediaException e, String name) {
+        String message = e.getMessage();
+        return new OzError(e.ozErrorCode(), message.startsWith(name) ? message : name + ": " + message);
     }
 
     private MediaFaces.Result photo(byte[] bytes, ContentKind kind, boolean idDocument, String name)

@@ -1,8 +1,8 @@
 package dev.biometry.face;
 
 import ai.onnxruntime.OrtException;
+import dev.biometry.api.FaceReport;
 import dev.biometry.media.MediaException;
-import dev.biometry.match.PairwiseMatch;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -72,7 +72,15 @@ public final class MediaFaces {
      */
     public record Result(
             int facesDetected, FaceMeasure chosen, float[] template, int[] frameIndices, Double bestShotScore,
-            String problem) {}
+            String problem) {
+
+        /** Which face the template comes from, as a result shows it; null when no face was chosen. */
+        public FaceReport report() {
+            return chosen == null ? null : new FaceReport(
+                    new float[] {chosen.box().x1(), chosen.box().y1(), chosen.box().x2(), chosen.box().y2()},
+                    chosen.score(), frameIndices, bestShotScore);
+        }
+    }
 
     private final FaceEngine engine;
     private final FacePolicy policy;
@@ -190,7 +198,7 @@ public final class MediaFaces {
             }
         }
         java.util.Arrays.sort(indices);
-        return new Result(mostFaces, bestMeasure, PairwiseMatch.l2Normalize(sum), indices,
+        return new Result(mostFaces, bestMeasure, Embeddings.l2Normalize(sum), indices,
                 candidates.get(best.get(0)).bestShotScore(), null);
     }
 

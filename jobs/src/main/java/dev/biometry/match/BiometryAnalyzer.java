@@ -1,12 +1,12 @@
 package dev.biometry.match;
 
 import dev.biometry.api.Analysis;
+import dev.biometry.api.AnalysisHeader;
 import dev.biometry.api.AnalysisParams;
 import dev.biometry.api.MediaObject;
 import dev.biometry.api.OzError;
 import dev.biometry.api.ResultMedia;
 import dev.biometry.api.ResultsData;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -24,10 +24,6 @@ public final class BiometryAnalyzer {
         this.calibration = calibration;
     }
 
-    /** The identity and timing of the analysis being finished. */
-    public record AnalysisHeader(
-            String analyseId, String folderId, AnalysisParams params, JsonNode metaData, double timeCreated) {}
-
     public Analysis finish(AnalysisHeader header, List<MediaOutcome> outcomes, double timeUpdated) {
         List<MediaObject> sourceMedia = outcomes.stream().map(MediaOutcome::media).toList();
         for (MediaOutcome o : outcomes) {
@@ -35,16 +31,16 @@ public final class BiometryAnalyzer {
                 return failed(header, sourceMedia, resultsMedia(outcomes, null), o.error(), timeUpdated);
             }
         }
-        if (outcomes.size() < 2) {
+        if (outcomes.size() < PairwiseMatch.MIN_MEDIA) {
             return failed(header, sourceMedia, resultsMedia(outcomes, null), new OzError(OzError.INVALID_VALUE,
                     "biometry needs at least two eligible media, got " + outcomes.size()), timeUpdated);
         }
         AnalysisParams params = header.params() == null ? new AnalysisParams(null, null) : header.params();
-        if (params.thresholdMin() != null && params.thresholdMin() > params.thresholdOrDefault()) {
+        OzError invalidParams =
+                AnalysisParams.thresholdMinError(params.thresholdMin(), params.thresholdOrDefault(), false);
+        if (invalidParams != null) {
             // Input the caller should have refused; a FAILED analysis, never an exception in the pipeline.
-            return failed(header, sourceMedia, resultsMedia(outcomes, null), new OzError(OzError.INVALID_VALUE,
-                    "params.threshold_min (" + params.thresholdMin() + ") must not exceed the threshold ("
-                            + params.thresholdOrDefault() + ")"), timeUpdated);
+            return failed(header, sourceMedia, resultsMedia(outcomes, null), invalidParams, timeUpdated);
         }
         List<float[]> embeddings = outcomes.stream().map(MediaOutcome::embedding).toList();
         PairwiseMatch match = PairwiseMatch.of(embeddings, calibration);

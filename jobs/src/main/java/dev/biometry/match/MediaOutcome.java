@@ -5,31 +5,50 @@ import dev.biometry.api.MediaObject;
 import dev.biometry.api.OzError;
 
 /**
- * What the face engine made of one media of an analysis.
+ * What the face engine made of one media of an analysis: the media as shown in {@code source_media} and its
+ * {@link FaceOutcome}.
  *
  * @param media the media as shown in {@code source_media}
- * @param facesDetected faces found (0 when none, or when the media could not be read)
- * @param embedding the unit-length template of the chosen face; {@code null} when the media has none
- * @param face which face was used (box, score, frames), or null
+ * @param outcome its face, or why it has none
  * @param processingMillis time spent reading and analysing the media, or null when not measured
- * @param error why the media has no usable face (no face, quality gate), or why it could not be used at all
- * @param fatal {@code true} when the media could not be read or decoded: the analysis then FAILS instead of
- *     reaching a verdict
  */
-public record MediaOutcome(
-        MediaObject media, int facesDetected, float[] embedding, FaceReport face, OzError error, boolean fatal,
-        Long processingMillis) {
+public record MediaOutcome(MediaObject media, FaceOutcome outcome, Long processingMillis) {
+
+    /** An outcome given field by field. */
+    public MediaOutcome(MediaObject media, int facesDetected, float[] embedding, FaceReport face, OzError error,
+            boolean fatal, Long processingMillis) {
+        this(media, new FaceOutcome(facesDetected, embedding, face, error, fatal), processingMillis);
+    }
 
     public static MediaOutcome matched(MediaObject media, int facesDetected, float[] embedding, FaceReport face) {
-        return new MediaOutcome(media, facesDetected, embedding, face, null, false, null);
+        return new MediaOutcome(media, FaceOutcome.matched(facesDetected, embedding, face), null);
     }
 
     public static MediaOutcome noFace(MediaObject media) {
-        return new MediaOutcome(media, 0, null, null,
-                new OzError(OzError.INVALID_VALUE, "no face found in media " + media.mediaId()), false, null);
+        return new MediaOutcome(media, FaceOutcome.unusable(0, null, "no face found in media " + media.mediaId()), null);
     }
 
     public static MediaOutcome failed(MediaObject media, OzError error, Long processingMillis) {
-        return new MediaOutcome(media, 0, null, null, error, true, processingMillis);
+        return new MediaOutcome(media, FaceOutcome.failed(error), processingMillis);
+    }
+
+    public int facesDetected() {
+        return outcome.facesDetected();
+    }
+
+    public float[] embedding() {
+        return outcome.embedding();
+    }
+
+    public FaceReport face() {
+        return outcome.face();
+    }
+
+    public OzError error() {
+        return outcome.error();
+    }
+
+    public boolean fatal() {
+        return outcome.fatal();
     }
 }

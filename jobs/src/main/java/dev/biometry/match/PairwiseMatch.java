@@ -17,6 +17,9 @@ import java.util.Objects;
  */
 public final class PairwiseMatch {
 
+    /** The fewest media an analysis compares: one pair. */
+    public static final int MIN_MEDIA = 2;
+
     /** How far the norm of an input embedding may be from 1 before it is rejected as not normalised. */
     public static final double NORM_TOLERANCE = 1e-3;
 
@@ -48,7 +51,7 @@ public final class PairwiseMatch {
     public static PairwiseMatch of(List<float[]> embeddings, Calibration calibration) {
         Objects.requireNonNull(calibration, "calibration");
         int count = embeddings.size();
-        if (count < 2) {
+        if (count < MIN_MEDIA) {
             throw new IllegalArgumentException("need at least 2 media, got " + count);
         }
         // A copy that allows nulls (List.copyOf does not), so later changes to the caller's list do not matter.
@@ -201,23 +204,6 @@ public final class PairwiseMatch {
 
     private static double confidence(double cosine, Calibration calibration) {
         return Double.isNaN(cosine) ? 0.0 : calibration.confidence(cosine);
-    }
-
-    /**
-     * A new array holding {@code v} scaled to unit Euclidean length.
-     *
-     * @throws IllegalArgumentException if {@code v} is empty, all zeros, or contains NaN or an infinity
-     */
-    public static float[] l2Normalize(float[] v) {
-        double norm = Math.sqrt(dot(v, v));
-        if (norm == 0.0 || !Double.isFinite(norm)) {
-            throw new IllegalArgumentException("cannot normalise a vector of norm " + norm);
-        }
-        float[] unit = new float[v.length];
-        for (int k = 0; k < v.length; k++) {
-            unit[k] = (float) (v[k] / norm);
-        }
-        return unit;
     }
 
     /**

@@ -231,12 +231,12 @@ public final class BiometryJob {
                 .build();
     }
 
-    static FacePolicy facePolicy(JobConfig c) {
+    public static FacePolicy facePolicy(JobConfig c) {
         return new FacePolicy(FacePolicy.MultipleFaces.valueOf(c.facePolicy().toUpperCase(java.util.Locale.ROOT)),
                 c.minFaceSide(), c.minEyeDistance(), c.minSharpness(), c.minFaceScore());
     }
 
-    static MediaAnalyzer.Limits mediaLimits(JobConfig c) {
+    public static MediaAnalyzer.Limits mediaLimits(JobConfig c) {
         return new MediaAnalyzer.Limits(c.maxPixels(),
                 new VideoLimits(c.videoMaxDuration(), c.videoMaxFramePixels(), VideoLimits.DEFAULTS.maxFramesRead(),
                         VideoLimits.DEFAULTS.maxDecodeTime()),

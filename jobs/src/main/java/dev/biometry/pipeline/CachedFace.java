@@ -1,16 +1,15 @@
 package dev.biometry.pipeline;
 
-import dev.biometry.api.FaceReport;
+import dev.biometry.match.FaceOutcome;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * A media's face-engine result kept in keyed state, valid while the media's URI and content are unchanged: the
- * SHA-256 of the bytes it was computed from is checked against the bytes read or downloaded for a later request.
+ * A media's face outcome kept in keyed state, valid while the media's URI and content are unchanged: the SHA-256 of
+ * the bytes it was computed from is checked against the bytes read or downloaded for a later request.
  */
-public record CachedFace(String uri, String contentSha256, int facesDetected, float[] embedding, FaceReport face,
-        Integer errorCode, String errorMessage) {
+public record CachedFace(String uri, String contentSha256, FaceOutcome outcome) {
 
     /** Whether this result was computed from {@code bytes} of the media at {@code uri}. */
     boolean isFor(String uri, String contentSha256) {

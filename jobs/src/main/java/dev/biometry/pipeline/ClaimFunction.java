@@ -72,7 +72,7 @@ public class ClaimFunction extends KeyedProcessFunction<String, AnalysisStart, E
                 new ValueStateDescriptor<>("claim", TypeInformation.of(AnalysisClaim.class)));
         refused = getRuntimeContext().getMetricGroup().counter("analysesRefused");
         backstopped = getRuntimeContext().getMetricGroup().counter("analysesBackstopped");
-        analysesAccounted = getRuntimeContext().getDoubleCounter(FolderJoinFunction.PROGRESS_ACCUMULATOR);
+        analysesAccounted = getRuntimeContext().getDoubleCounter(PipelineMetrics.PROGRESS_ACCUMULATOR);
     }
 
     @Override
@@ -108,7 +108,7 @@ public class ClaimFunction extends KeyedProcessFunction<String, AnalysisStart, E
         if (backstops) {
             AnalysisTicket t = held.ticket();
             backstopped.inc();
-            ctx.output(RESULTS, Results.failed(Results.header(t), List.of(), new OzError(OzError.UNKNOWN,
+            ctx.output(RESULTS, Results.failed(t.header(), List.of(), new OzError(OzError.UNKNOWN,
                             "timed out: no result within " + analysisTimeout.toSeconds() + " s"), t.resolutionEndpoint(),
                     timestamp).forRequest(t.token(), 0L, true));
         }

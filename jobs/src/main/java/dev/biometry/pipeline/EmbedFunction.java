@@ -1,6 +1,5 @@
 package dev.biometry.pipeline;
 
-import dev.biometry.api.FaceReport;
 import dev.biometry.api.MediaRef;
 import dev.biometry.api.OzError;
 import dev.biometry.face.EmbeddingPrecision;
@@ -8,7 +7,7 @@ import dev.biometry.face.FaceEngine;
 import dev.biometry.face.FaceEngineConfig;
 import dev.biometry.face.FacePolicy;
 import dev.biometry.face.MediaAnalyzer;
-import dev.biometry.face.MediaFaces;
+import dev.biometry.match.FaceOutcome;
 import dev.biometry.media.MediaException;
 import dev.biometry.media.MediaFetcher;
 import java.nio.file.Path;
@@ -115,7 +114,7 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         mediaFailed = metrics.counter("mediaFailed");
         cacheHits = metrics.counter("embeddingCacheHits");
         embeddingLatencyMs = metrics.histogram("embeddingLatencyMs", new DescriptiveStatisticsHistogram(1000));
-        progress = getRuntimeContext().getDoubleCounter(FolderJoinFunction.PROGRESS_ACCUMULATOR);
+        progress = getRuntimeContext().getDoubleCounter(PipelineMetrics.PROGRESS_ACCUMULATOR);
     }
 
     @Override
@@ -124,7 +123,8 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         progress.add(1.0 / task.ticket().mediaCount());
         if (fetched.failed()) {
             mediaFailed.inc();
-            out.collect(failed(task, fetched.errorCode(), fetched.errorMessage(), 0));
+            out.collect(new EmbeddedMedia(task.ticket(), task.index(), task.media(), FaceOutcome.failed(fetched.error()),
+                    false, 0));
             return;
         }
         long t0 = System.nanoTime();
@@ -134,32 +134,32 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
             bytes = fetched.bytes() != null ? fetched.bytes() : fileFetcher.fetch(task.media().uri());
         } catch (MediaException e) {
             mediaFailed.inc();
-            out.collect(failed(task, e.ozErrorCode(), withName(task, e.getMessage()), millisSince(t0)));
+            out.collect(embedded(task, FaceOutcome.failed(MediaAnalyzer.error(e, mediaName(task))), false, millisSince(t0)));
             return;
         }
         String sha256 = CachedFace.sha256(bytes);
         CachedFace cached = cache == null ? null : cache.value();
         if (cached != null && cached.isFor(task.media().uri(), sha256)) {
             cacheHits.inc();
-            out.collect(embedded(task, cached, true, 0));
+            out.collect(embedded(task, cached.outcome(), true, 0));
             return;
         }
-        CachedFace result;
+        FaceOutcome result;
         try {
-            result = analyze(task, bytes, sha256);
-        } catch (MediaException e) {
-            mediaFailed.inc();
-            out.collect(failed(task, e.ozErrorCode(), withName(task, e.getMessage()), millisSince(t0)));
-            return;
+            MediaRef media = task.media();
+            result = analyzer.outcome(bytes, media.mediaType(), media.hasTag(MediaRef.TAG_PHOTO_ID_FRONT), mediaName(task));
         } catch (Exception e) {
             // A fault of ours or of the runtime, not of the media: the analysis FAILS with UNKNOWN, never a verdict.
             LOG.error("face engine failed on media {} of analysis {}", task.media().mediaId(), task.ticket().analyseId(), e);
-            mediaFailed.inc();
-            out.collect(failed(task, OzError.UNKNOWN, "internal error while analysing media "
-                    + task.media().mediaId() + ": " + e.getClass().getSimpleName(), millisSince(t0)));
-            return;
+            result = FaceOutcome.failed(new OzError(OzError.UNKNOWN, "internal error while analysing media "
+                    + task.media().mediaId() + ": " + e.getClass().getSimpleName()));
         }
         long elapsed = millisSince(t0);
+        if (result.fatal()) {
+            mediaFailed.inc();
+            out.collect(embedded(task, result, false, elapsed));
+            return;
+        }
         embeddingLatencyMs.update(elapsed);
         mediaEmbedded.inc();
         facesDetected.inc(result.facesDetected());
@@ -167,45 +167,21 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
             mediaWithoutFace.inc();
         }
         if (cache != null) {
-            cache.update(result);
+            cache.update(new CachedFace(task.media().uri(), sha256, result));
         }
         out.collect(embedded(task, result, false, elapsed));
-    }
-
-    private static String withName(EmbedTask task, String message) {
-        String name = mediaName(task);
-        return message.startsWith(name) ? message : name + ": " + message;
     }
 
     private static long millisSince(long startNanos) {
         return (System.nanoTime() - startNanos) / 1_000_000;
     }
 
-    private CachedFace analyze(EmbedTask task, byte[] bytes, String sha256) throws Exception {
-        MediaRef media = task.media();
-        MediaFaces.Result r = analyzer.analyze(bytes, media.mediaType(), media.hasTag(MediaRef.TAG_PHOTO_ID_FRONT),
-                mediaName(task));
-        FaceReport report = r.chosen() == null ? null : new FaceReport(
-                new float[] {r.chosen().box().x1(), r.chosen().box().y1(), r.chosen().box().x2(), r.chosen().box().y2()},
-                r.chosen().score(), r.frameIndices(), r.bestShotScore());
-        if (r.template() == null) {
-            return new CachedFace(media.uri(), sha256, r.facesDetected(), null, report, OzError.INVALID_VALUE,
-                    mediaName(task) + ": " + r.problem());
-        }
-        return new CachedFace(media.uri(), sha256, r.facesDetected(), r.template(), report, null, null);
-    }
-
     private static String mediaName(EmbedTask task) {
         return "media " + task.media().mediaId();
     }
 
-    private static EmbeddedMedia embedded(EmbedTask task, CachedFace face, boolean fromCache, long millis) {
-        return new EmbeddedMedia(task.ticket(), task.index(), task.media(), face.facesDetected(), face.embedding(),
-                face.face(), face.errorCode(), face.errorMessage(), false, fromCache, millis);
-    }
-
-    private static EmbeddedMedia failed(EmbedTask task, int code, String message, long millis) {
-        return new EmbeddedMedia(task.ticket(), task.index(), task.media(), 0, null, null, code, message, true, false, millis);
+    private static EmbeddedMedia embedded(EmbedTask task, FaceOutcome outcome, boolean fromCache, long millis) {
+        return new EmbeddedMedia(task.ticket(), task.index(), task.media(), outcome, fromCache, millis);
     }
 
     @Override

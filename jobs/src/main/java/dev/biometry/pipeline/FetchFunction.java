@@ -1,5 +1,6 @@
 package dev.biometry.pipeline;
 
+import dev.biometry.api.OzError;
 import dev.biometry.media.HttpMediaFetcher;
 import dev.biometry.media.MediaException;
 import java.util.List;
@@ -48,20 +49,20 @@ public class FetchFunction extends RichAsyncFunction<EmbedTask, FetchedTask> {
         String uri = task.media().uri();
         String scheme = uri.contains(":") ? uri.substring(0, uri.indexOf(':')).toLowerCase(Locale.ROOT) : "";
         if (!scheme.equals("http") && !scheme.equals("https")) {
-            result.complete(List.of(new FetchedTask(task, null, null, null)));
+            result.complete(List.of(new FetchedTask(task, null, null)));
             return;
         }
         CompletableFuture.runAsync(() -> {
             FetchedTask fetched;
             try {
-                fetched = new FetchedTask(task, fetcher.fetch(uri), null, null);
+                fetched = new FetchedTask(task, fetcher.fetch(uri), null);
                 downloads.inc();
             } catch (MediaException e) {
                 downloadFailures.inc();
-                fetched = new FetchedTask(task, null, e.ozErrorCode(), "media " + task.media().mediaId() + ": " + e.getMessage());
+                fetched = new FetchedTask(task, null, new OzError(e.ozErrorCode(), "media " + task.media().mediaId() + ": " + e.getMessage()));
             } catch (RuntimeException e) {
                 downloadFailures.inc();
-                fetched = new FetchedTask(task, null, 11, "media " + task.media().mediaId() + ": download failed: " + e);
+                fetched = new FetchedTask(task, null, new OzError(OzError.EXTERNAL_SERVICE, "media " + task.media().mediaId() + ": download failed: " + e));
             }
             result.complete(List.of(fetched));
         }, executor);
@@ -70,8 +71,8 @@ public class FetchFunction extends RichAsyncFunction<EmbedTask, FetchedTask> {
     @Override
     public void timeout(EmbedTask task, ResultFuture<FetchedTask> result) {
         downloadFailures.inc();
-        result.complete(List.of(new FetchedTask(task, null, 11,
-                "media " + task.media().mediaId() + ": download timed out")));
+        result.complete(List.of(new FetchedTask(task, null, new OzError(OzError.EXTERNAL_SERVICE,
+                "media " + task.media().mediaId() + ": download timed out"))));
     }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.biometry.pipeline;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.biometry.api.AnalysisIdentity;
+import dev.biometry.api.AnalysisParams;
 import dev.biometry.api.AnalysisRequest;
 import dev.biometry.api.DeadLetter;
 import dev.biometry.api.Excerpt;
@@ -12,6 +14,7 @@ import dev.biometry.api.OzError;
 import dev.biometry.api.RequestEnvelope;
 import dev.biometry.api.Timestamps;
 import dev.biometry.match.BiometryAnalyzer;
+import dev.biometry.match.MediaScope;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -38,8 +41,10 @@ import org.apache.flink.util.OutputTag;
  * media not yet known waits for them with a processing-time timer (pending analyses are keyed by analyse id and
  * request token, so two requests with one analyse id never overwrite each other). For each analysis it emits one
  * {@link AnalysisStart}: PROCESSING with the eligible media when it can start, FAILED when it cannot
- * (threshold_min above its threshold, fewer than two or more than {@code maxMediaPerAnalysis} eligible media, media
- * still missing at the deadline). {@link ClaimFunction} then checks the analyse id and starts it.
+ * (threshold_min above its threshold, {@link AnalysisParams#thresholdMinError}; too few or too many eligible media,
+ * {@link MediaScope#check}; media still missing at the deadline). Which media an analysis covers is the core's rule
+ * ({@link MediaScope}); this operator keeps the folder's media, the pending analyses and their timers.
+ * {@link ClaimFunction} then checks the analyse id and starts it.
  */
 public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef, RequestEnvelope, AnalysisStart> {
 
@@ -52,12 +57,6 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
     /** How many missing media ids an error message names at most. */
     private static final int MAX_IDS_NAMED = 10;
 
-    /**
-     * Accumulator of progress for batch runs: analyses that failed here count 1; {@link EmbedFunction} adds
-     * 1/mediaCount per media embedded, so the sum reaches the number of analyses when all are done.
-     */
-    public static final String PROGRESS_ACCUMULATOR = "analysesEmbedded";
-
     private final Duration mediaWait;
     private final Duration folderTtl;
     private final double defaultThreshold;
@@ -69,6 +68,7 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
     private transient MapState<String, PendingAnalysis> pending;
     private transient ValueState<Long> mediaSequence;
     private transient DoubleCounter analysesAccounted;
+    private transient MediaScope.Folder folder;
 
     /**
      * {@code defaultThreshold} applies to requests that give none, and is echoed in their {@code params}. With
@@ -109,7 +109,8 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         mediaSequence = getRuntimeContext().getState(sequenceDescriptor);
         pending = getRuntimeContext().getMapState(
                 new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)));
-        analysesAccounted = getRuntimeContext().getDoubleCounter(PROGRESS_ACCUMULATOR);
+        analysesAccounted = getRuntimeContext().getDoubleCounter(PipelineMetrics.PROGRESS_ACCUMULATOR);
+        folder = new StateFolder();
     }
 
     @Override
@@ -150,8 +151,9 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         for (AnalysisRequest request : envelope.analyses()) {
             OzError invalidParams = invalidParams(request);
             if (invalidParams != null) {
-                fail(request, mediaObjects(bounded(eligible(scope(request)))), invalidParams, now, out);
-            } else if (missingMedia(request).isEmpty()) {
+                fail(request, mediaObjects(bounded(MediaScope.eligible(MediaScope.of(request, folder)))),
+                        invalidParams, now, out);
+            } else if (MediaScope.missing(request, folder).isEmpty()) {
                 start(request, ctx, out);
             } else {
                 long deadline = now + mediaWait.toMillis();
@@ -193,14 +195,15 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
 
     /** At most the first {@code maxMediaPerAnalysis} media, for the source_media of a record that lists them. */
     private List<MediaRef> bounded(List<MediaRef> media) {
-        return media.size() <= limits.maxMediaPerAnalysis() ? media : media.subList(0, limits.maxMediaPerAnalysis());
+        return MediaScope.bounded(media, limits.maxMediaPerAnalysis());
     }
 
     private void fail(AnalysisRequest request, List<MediaObject> media, OzError error, long now,
             Collector<AnalysisStart> out) {
         analysesAccounted.add(1.0);
-        out.collect(new AnalysisStart(ticket(request, 0), new MediaRef[0],
-                Results.failed(header(request), media, error, request.resolutionEndpoint(), now), request.source()));
+        AnalysisIdentity identity = request.identity(defaultThreshold);
+        out.collect(new AnalysisStart(new AnalysisTicket(identity, 0, request.token(), 0L, 0L), new MediaRef[0],
+                Results.failed(identity.header(), media, error, request.resolutionEndpoint(), now), request.source()));
     }
 
     /** Non-persistent mode: the folder's media go once every analysis that needed them has started or failed. */
@@ -224,8 +227,8 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
             PendingAnalysis p = e.getValue();
             pending.remove(e.getKey());
             AnalysisRequest r = p.request();
-            List<String> missing = missingMedia(r);
-            fail(r, mediaObjects(scope(r)), new OzError(OzError.NOT_EXIST, "media not found in folder "
+            List<String> missing = MediaScope.missing(r, folder);
+            fail(r, mediaObjects(MediaScope.of(r, folder)), new OzError(OzError.NOT_EXIST, "media not found in folder "
                     + Excerpt.of(r.folderId()) + " after " + mediaWait.toSeconds() + " s: "
                     + Excerpt.list(missing, MAX_IDS_NAMED)), timestamp, out);
         }
@@ -244,7 +247,7 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
     private void startReadyAnalyses(Context ctx, Collector<AnalysisStart> out) throws Exception {
         Map<String, PendingAnalysis> ready = new LinkedHashMap<>();
         for (Map.Entry<String, PendingAnalysis> e : pending.entries()) {
-            if (missingMedia(e.getValue().request()).isEmpty()) {
+            if (MediaScope.missing(e.getValue().request(), folder).isEmpty()) {
                 ready.put(e.getKey(), e.getValue());
             }
         }
@@ -268,56 +271,37 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
 
     private void start(AnalysisRequest request, Context ctx, Collector<AnalysisStart> out) throws Exception {
         long now = ctx.timerService().currentProcessingTime();
-        List<MediaRef> scope = scope(request);
-        List<MediaRef> eligible = eligible(scope);
-        if (eligible.size() < 2) {
-            int ignored = scope.size() - eligible.size();
-            fail(request, mediaObjects(eligible), new OzError(OzError.INVALID_VALUE,
-                    "biometry needs at least two eligible media; folder " + Excerpt.of(request.folderId()) + " has "
-                            + eligible.size() + (request.sourceMedia() == null ? "" : " of those named in source_media")
-                            + (ignored > 0 ? " (" + ignored + " tagged photo_id_back ignored)" : "")), now, out);
+        List<MediaRef> scope = MediaScope.of(request, folder);
+        List<MediaRef> eligible = MediaScope.eligible(scope);
+        OzError cannotStart = MediaScope.check(request, scope, eligible, limits.maxMediaPerAnalysis());
+        if (cannotStart != null) {
+            fail(request, mediaObjects(bounded(eligible)), cannotStart, now, out);
             return;
         }
-        if (eligible.size() > limits.maxMediaPerAnalysis()) {
-            fail(request, mediaObjects(bounded(eligible)), new OzError(OzError.INVALID_VALUE,
-                    "biometry compares at most " + limits.maxMediaPerAnalysis() + " media per analysis; folder "
-                            + Excerpt.of(request.folderId()) + " has " + eligible.size()
-                            + " eligible media (name the ones to compare in source_media)"), now, out);
-            return;
+        AnalysisIdentity identity = request.identity(defaultThreshold);
+        out.collect(new AnalysisStart(new AnalysisTicket(identity, eligible.size(), request.token(), 0L, 0L),
+                eligible.toArray(MediaRef[]::new), Results.record(BiometryAnalyzer.processing(identity.header(),
+                        mediaObjects(eligible), Timestamps.epochSeconds(now)), request.resolutionEndpoint()),
+                request.source()));
+    }
+
+    /** The folder's media in keyed state, as the core's scope rules read them. */
+    private final class StateFolder implements MediaScope.Folder {
+        @Override
+        public MediaRef get(String mediaId) throws Exception {
+            FolderMedia fm = media.get(mediaId);
+            return fm == null ? null : fm.media();
         }
-        out.collect(new AnalysisStart(ticket(request, eligible.size()), eligible.toArray(MediaRef[]::new),
-                Results.record(BiometryAnalyzer.processing(header(request), mediaObjects(eligible),
-                        Timestamps.epochSeconds(now)), request.resolutionEndpoint()), request.source()));
-    }
 
-    private AnalysisTicket ticket(AnalysisRequest request, int mediaCount) {
-        return new AnalysisTicket(request.analyseId(), request.folderId(), threshold(request), request.thresholdMin(),
-                request.metaDataJson(), request.resolutionEndpoint(), request.requestedAtMillis(), mediaCount,
-                request.token(), 0L, 0L);
-    }
-
-    /**
-     * The media an analysis covers that the folder knows: those named in source_media (in that order), else every
-     * media of the folder.
-     */
-    private List<MediaRef> scope(AnalysisRequest request) throws Exception {
-        List<MediaRef> scope = new ArrayList<>();
-        if (request.sourceMedia() != null) {
-            for (String id : request.sourceMedia()) {
-                FolderMedia fm = media.get(id);
-                if (fm != null) {
-                    scope.add(fm.media());
-                }
-            }
-        } else {
+        @Override
+        public List<MediaRef> inArrivalOrder() throws Exception {
             List<FolderMedia> all = new ArrayList<>();
             for (Map.Entry<String, FolderMedia> e : media.entries()) {
                 all.add(e.getValue());
             }
             all.sort(Comparator.comparingLong(FolderMedia::sequence));
-            all.forEach(fm -> scope.add(fm.media()));
+            return all.stream().map(FolderMedia::media).toList();
         }
-        return scope;
     }
 
     /**
@@ -325,42 +309,11 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
      * default), which the parser can only check when the request gives its own threshold; null when valid.
      */
     private OzError invalidParams(AnalysisRequest request) {
-        double threshold = threshold(request);
-        if (request.thresholdMin() == null || request.thresholdMin() <= threshold) {
-            return null;
-        }
-        return new OzError(OzError.INVALID_VALUE, "params.threshold_min (" + request.thresholdMin()
-                + ") must not exceed the threshold (" + threshold
-                + (request.threshold() == null ? ", the job's default" : "") + ")");
-    }
-
-    /** The media biometry compares: all but those tagged photo_id_back. */
-    private static List<MediaRef> eligible(List<MediaRef> media) {
-        return media.stream().filter(m -> !m.hasTag(MediaRef.TAG_PHOTO_ID_BACK)).toList();
-    }
-
-    private List<String> missingMedia(AnalysisRequest request) throws Exception {
-        List<String> missing = new ArrayList<>();
-        if (request.sourceMedia() != null) {
-            for (String id : request.sourceMedia()) {
-                if (!media.contains(id)) {
-                    missing.add(id);
-                }
-            }
-        }
-        return missing;
+        return AnalysisParams.thresholdMinError(request.thresholdMin(), request.identity(defaultThreshold).threshold(),
+                request.threshold() == null);
     }
 
     private static List<MediaObject> mediaObjects(List<MediaRef> media) {
         return media.stream().map(MediaObject::of).toList();
-    }
-
-    private BiometryAnalyzer.AnalysisHeader header(AnalysisRequest r) {
-        return Results.header(r.analyseId(), r.folderId(), threshold(r), r.thresholdMin(), r.metaDataJson(),
-                r.requestedAtMillis());
-    }
-
-    private double threshold(AnalysisRequest r) {
-        return r.threshold() != null ? r.threshold() : defaultThreshold;
     }
 }

@@ -1,14 +1,10 @@
 package dev.biometry.pipeline;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.biometry.api.AnalysisStatus;
+import dev.biometry.api.FolderRollUp;
 import dev.biometry.api.Json;
 import dev.biometry.api.MediaRef;
-import java.math.BigDecimal;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -25,13 +21,10 @@ import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * Keeps each folder's roll-up (keyed by folder id) from its media and its analyses' results, and emits the folder
- * object on every change. Folder {@code resolution_status}: INITIAL without analyses, PROCESSING while any runs,
- * else FAILED if any failed, else FINISHED. Also counts final analyses by resolution (metrics).
- *
- * <p>The record stays bounded: it lists at most {@code maxListed} media (by id) and {@code maxListed} analyses
- * (running ones first, then the most recently updated), and gives the totals as {@code media_count} and
- * {@code analyses_count}; a folder keeps at most {@code maxListed} media (later ones are not added).
+ * Keeps each folder's media and analyses' states (keyed by folder id) and emits the folder object that
+ * {@link FolderRollUp} renders from them on every change. Also counts final analyses by resolution (metrics). The
+ * record stays bounded ({@link FolderRollUp} lists at most {@code maxListed} media and analyses); a folder keeps at
+ * most {@code maxListed} media (later ones are not added).
  */
 public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRef, ResultRecord, FolderRecord> {
 
@@ -151,57 +144,9 @@ public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRe
         for (Map.Entry<String, AnalysisStatus> e : analyses.entries()) {
             all.put(e.getKey(), e.getValue());
         }
-        String rollUp = rollUp(all.values());
-        Map<String, AnalysisStatus> sorted = all;
-        if (all.size() > maxListed) {
-            // Running analyses first, then the most recently updated; listed in id order.
-            List<Map.Entry<String, AnalysisStatus>> ranked = new ArrayList<>(all.entrySet());
-            ranked.sort(Comparator.comparing((Map.Entry<String, AnalysisStatus> e) -> !"PROCESSING".equals(e.getValue().state()))
-                    .thenComparing(e -> -e.getValue().updatedMillis()));
-            sorted = new TreeMap<>();
-            for (Map.Entry<String, AnalysisStatus> e : ranked.subList(0, maxListed)) {
-                sorted.put(e.getKey(), e.getValue());
-            }
-        }
-        ObjectNode folder = Json.mapper().createObjectNode();
-        folder.put("folder_id", folderId);
-        folder.put("resolution_status", rollUp);
-        folder.put("time_created", seconds(created.value()));
-        folder.put("time_updated", seconds(now));
-        ArrayNode media = folder.putArray("media");
-        Map<String, String> allMedia = toMap(mediaTypes);
-        for (Map.Entry<String, String> e : allMedia.entrySet()) {
-            if (media.size() == maxListed) {
-                break;
-            }
-            media.addObject().put("media_id", e.getKey()).put("media_type", e.getValue());
-        }
-        folder.put("media_count", allMedia.size());
-        folder.put("analyses_count", all.size());
-        ArrayNode list = folder.putArray("analyses");
-        for (Map.Entry<String, AnalysisStatus> e : sorted.entrySet()) {
-            list.addObject().put("analyse_id", e.getKey()).put("type", "BIOMETRY")
-                    .put("state", e.getValue().state()).put("resolution_status", e.getValue().resolutionStatus())
-                    .put("resolution", e.getValue().resolutionStatus());
-        }
-        return new FolderRecord(folderId, rollUp, Json.write(folder));
-    }
-
-    static String rollUp(Iterable<AnalysisStatus> statuses) {
-        boolean any = false;
-        boolean failed = false;
-        for (AnalysisStatus s : statuses) {
-            any = true;
-            if ("PROCESSING".equals(s.state())) {
-                return "PROCESSING";
-            }
-            failed |= "FAILED".equals(s.state());
-        }
-        return !any ? "INITIAL" : failed ? "FAILED" : "FINISHED";
-    }
-
-    private static BigDecimal seconds(long millis) {
-        return BigDecimal.valueOf(millis, 3);
+        FolderRollUp.Folder folder =
+                FolderRollUp.render(folderId, created.value(), now, toMap(mediaTypes), all, maxListed);
+        return new FolderRecord(folderId, folder.resolutionStatus(), Json.write(folder.json()));
     }
 
     private static Map<String, String> toMap(MapState<String, String> state) throws Exception {

@@ -1,7 +1,6 @@
 package dev.biometry.pipeline;
 
 import dev.biometry.api.Analysis;
-import dev.biometry.api.Excerpt;
 import dev.biometry.api.MediaObject;
 import dev.biometry.api.OzError;
 import dev.biometry.api.Timestamps;
@@ -108,7 +107,7 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
         }
         AnalysisTicket ticket = media.ticket();
         List<MediaOutcome> outcomes = all.stream().map(MatchFunction::outcome).toList();
-        Analysis analysis = analyzer.finish(Results.header(ticket), outcomes,
+        Analysis analysis = analyzer.finish(ticket.header(), outcomes,
                 Timestamps.epochSeconds(ctx.timerService().currentProcessingTime()));
         out.collect(Results.record(analysis, ticket.resolutionEndpoint())
                 .forRequest(ticket.token(), ticket.backstopAtMillis(), false));
@@ -132,7 +131,7 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
         AnalysisTicket ticket = any.ticket();
         List<EmbeddedMedia> all = inOrder(ticket.mediaCount());
         List<MediaObject> media = all.stream().map(m -> MediaObject.of(m.media())).toList();
-        out.collect(Results.failed(Results.header(ticket), media, new OzError(OzError.UNKNOWN,
+        out.collect(Results.failed(ticket.header(), media, new OzError(OzError.UNKNOWN,
                         "timed out after " + timeout.toSeconds() + " s with " + all.size() + " of " + ticket.mediaCount()
                                 + " media analysed"),
                 ticket.resolutionEndpoint(), timestamp).forRequest(ticket.token(), ticket.backstopAtMillis(), false));
@@ -164,12 +163,8 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
     }
 
     static MediaOutcome outcome(EmbeddedMedia m) {
-        MediaObject media = MediaObject.of(m.media());
         // Error messages may quote a media's URI or name: bounded like every echo of client input.
-        OzError error = m.errorCode() == null ? null : new OzError(m.errorCode(), Excerpt.of(m.errorMessage(), MAX_ERROR_CHARS));
-        if (m.fatal()) {
-            return MediaOutcome.failed(media, error, m.processingMillis());
-        }
-        return new MediaOutcome(media, m.facesDetected(), m.embedding(), m.face(), error, false, m.processingMillis());
+        return new MediaOutcome(MediaObject.of(m.media()), m.outcome().withErrorBounded(MAX_ERROR_CHARS),
+                m.processingMillis());
     }
 }

@@ -80,7 +80,7 @@ public final class ParseFunctions {
 
     /**
      * Parses the requests topic; analyses without an id get a random UUID. A rejected request counts as done in the
-     * batch progress ({@link FolderJoinFunction#PROGRESS_ACCUMULATOR}) for as many analyses as the batch total
+     * batch progress ({@link PipelineMetrics#PROGRESS_ACCUMULATOR}) for as many analyses as the batch total
      * counted for its line, so that progress reaches the total.
      */
     public static final class Requests extends ParseStep<RequestEnvelope> {
@@ -99,7 +99,7 @@ public final class ParseFunctions {
         @Override
         public void open(OpenContext openContext) {
             super.open(openContext);
-            progress = getRuntimeContext().getDoubleCounter(FolderJoinFunction.PROGRESS_ACCUMULATOR);
+            progress = getRuntimeContext().getDoubleCounter(PipelineMetrics.PROGRESS_ACCUMULATOR);
         }
 
         @Override

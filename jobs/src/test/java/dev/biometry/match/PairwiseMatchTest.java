@@ -2,10 +2,10 @@ package dev.biometry.match;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.offset;
 import static org.assertj.core.api.Assertions.tuple;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.biometry.face.Embeddings;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -63,8 +63,8 @@ class PairwiseMatchTest {
 
     @Test
     void twoMediaHaveOnePairAndFourEqualNumbers() {
-        float[] a = PairwiseMatch.l2Normalize(new float[] {1f, 2f, 3f, 4f});
-        float[] b = PairwiseMatch.l2Normalize(new float[] {2f, 1f, 4f, 3f});
+        float[] a = Embeddings.l2Normalize(new float[] {1f, 2f, 3f, 4f});
+        float[] b = Embeddings.l2Normalize(new float[] {2f, 1f, 4f, 3f});
 
         PairwiseMatch match = PairwiseMatch.of(List.of(a, b), CALIBRATION);
 
@@ -89,7 +89,7 @@ class PairwiseMatchTest {
             for (int d = 0; d < v.length; d++) {
                 v[d] = (float) random.nextGaussian();
             }
-            embeddings.add(PairwiseMatch.l2Normalize(v));
+            embeddings.add(Embeddings.l2Normalize(v));
         }
 
         PairwiseMatch match = PairwiseMatch.of(embeddings, Calibration.DEFAULT);
@@ -139,27 +139,6 @@ class PairwiseMatchTest {
     }
 
     @Test
-    void l2NormalizeReturnsAUnitCopy() {
-        float[] v = {3f, 4f};
-
-        float[] unit = PairwiseMatch.l2Normalize(v);
-
-        assertThat(unit).containsExactly(new float[] {0.6f, 0.8f}, offset(1e-7f));
-        assertThat(unit).isNotSameAs(v);
-        assertThat(v).containsExactly(3f, 4f);
-    }
-
-    @Test
-    void l2NormalizeRejectsZeroAndNonFiniteVectors() {
-        assertThatThrownBy(() -> PairwiseMatch.l2Normalize(new float[] {0f, 0f, 0f}))
-                .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> PairwiseMatch.l2Normalize(new float[0]))
-                .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> PairwiseMatch.l2Normalize(new float[] {Float.NaN, 1f}))
-                .isInstanceOf(IllegalArgumentException.class);
-    }
-
-    @Test
     void cosineClampsRoundingOverflowAndChecksDimensions() {
         float[] slightlyLong = {1.0000001f};
         assertThat(PairwiseMatch.cosine(slightlyLong, slightlyLong)).isEqualTo(1.0);
@@ -200,7 +179,7 @@ class PairwiseMatchTest {
         List<float[]> embeddings = new ArrayList<>();
         for (int k = 0; k < 40; k++) {
             float[] v = {(float) random.nextGaussian(), (float) random.nextGaussian(), (float) random.nextGaussian()};
-            embeddings.add(k % 7 == 3 ? null : PairwiseMatch.l2Normalize(v));
+            embeddings.add(k % 7 == 3 ? null : Embeddings.l2Normalize(v));
         }
 
         PairwiseMatch match = PairwiseMatch.of(embeddings, CALIBRATION);

@@ -97,7 +97,7 @@ class EmbedFunctionTest {
             assertThat(out.get(1).embedding()).containsExactly(out.get(0).embedding());
             assertDifferentPeople(out.get(0).embedding(), out.get(2).embedding());
             assertThat(out.get(3).fatal()).isTrue();
-            assertThat(out.get(3).errorCode()).isEqualTo(11);
+            assertThat(out.get(3).error().code()).isEqualTo(11);
         }
     }
 

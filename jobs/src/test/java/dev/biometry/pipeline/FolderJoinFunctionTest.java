@@ -66,8 +66,8 @@ class FolderJoinFunctionTest {
             assertThat(t.analyseId()).isEqualTo("an-1");
             assertThat(t.folderId()).isEqualTo(FOLDER);
             assertThat(t.mediaCount()).isEqualTo(2);
-            assertThat(t.threshold()).isEqualTo(0.85);
-            assertThat(t.timeCreatedMillis()).isEqualTo(T0 - 5);
+            assertThat(t.identity().threshold()).isEqualTo(0.85);
+            assertThat(t.identity().timeCreatedMillis()).isEqualTo(T0 - 5);
         });
 
         List<ResultRecord> results = results();
@@ -321,8 +321,8 @@ class FolderJoinFunctionTest {
 
             List<EmbedTask> tasks = tasksOf(lowThreshold);
             assertThat(tasks).extracting(t -> t.ticket().analyseId()).containsOnly("an-own").hasSize(2);
-            assertThat(tasks.get(0).ticket().threshold()).isEqualTo(0.9);
-            assertThat(tasks.get(0).ticket().thresholdMin()).isEqualTo(0.8);
+            assertThat(tasks.get(0).ticket().identity().threshold()).isEqualTo(0.9);
+            assertThat(tasks.get(0).ticket().identity().thresholdMin()).isEqualTo(0.8);
 
             // A valid threshold_min under the job's threshold waits for its media like any request.
             lowThreshold.getOperator().setCurrentKey(FOLDER);
@@ -332,8 +332,8 @@ class FolderJoinFunctionTest {
             lowThreshold.processElement1(new StreamRecord<>(photo("later")));
             EmbedTask started = tasksOf(lowThreshold).get(2);
             assertThat(started.ticket().analyseId()).isEqualTo("an-default");
-            assertThat(started.ticket().threshold()).as("the job's threshold").isEqualTo(0.7);
-            assertThat(started.ticket().thresholdMin()).isEqualTo(0.6);
+            assertThat(started.ticket().identity().threshold()).as("the job's threshold").isEqualTo(0.7);
+            assertThat(started.ticket().identity().thresholdMin()).isEqualTo(0.6);
         }
     }
 

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link FolderStatusFunction} in an operator test harness: the folder object it emits on every change and its
- * {@code resolution_status} roll-up; plus the static {@link FolderStatusFunction#rollUp} on its own.
+ * {@code resolution_status} roll-up (the roll-up rule and the folder JSON on their own: {@code FolderRollUpTest}).
  */
 class FolderStatusFunctionTest {
 
@@ -167,23 +167,6 @@ class FolderStatusFunctionTest {
                 .isEqualByComparingTo("7000.000");
     }
 
-    @Test
-    void rollUpIsInitialWithoutAnalysesProcessingWhileAnyRunsThenFailedIfAnyFailedElseFinished() {
-        assertThat(FolderStatusFunction.rollUp(List.of())).isEqualTo("INITIAL");
-        assertThat(FolderStatusFunction.rollUp(List.of(status("PROCESSING", "PROCESSING")))).isEqualTo("PROCESSING");
-        assertThat(FolderStatusFunction.rollUp(List.of(status("FINISHED", "SUCCESS")))).isEqualTo("FINISHED");
-        assertThat(FolderStatusFunction.rollUp(List.of(status("FINISHED", "DECLINED"), status("FINISHED", "SUCCESS"))))
-                .isEqualTo("FINISHED");
-        assertThat(FolderStatusFunction.rollUp(List.of(status("FINISHED", "SUCCESS"), status("FAILED", "FAILED"))))
-                .isEqualTo("FAILED");
-        assertThat(FolderStatusFunction.rollUp(List.of(status("FAILED", "FAILED"), status("PROCESSING", "PROCESSING"))))
-                .isEqualTo("PROCESSING");
-        assertThat(FolderStatusFunction.rollUp(List.of(status("PROCESSING", "PROCESSING"), status("FAILED", "FAILED"))))
-                .isEqualTo("PROCESSING");
-        // A DECLINED verdict is a finished analysis, not a failure.
-        assertThat(FolderStatusFunction.rollUp(List.of(status("FINISHED", "DECLINED")))).isEqualTo("FINISHED");
-    }
-
     // ---- helpers
 
     /** A folder record lists a bounded number of media and analyses (running ones first) and gives the totals. */
@@ -223,10 +206,6 @@ class FolderStatusFunctionTest {
         List<FolderRecord> out = harness.extractOutputValues();
         assertThat(out).isNotEmpty();
         return out.get(out.size() - 1);
-    }
-
-    private static AnalysisStatus status(String state, String resolution) {
-        return new AnalysisStatus(state, resolution, T0);
     }
 
     private static MediaRef media(String id, MediaType type) {

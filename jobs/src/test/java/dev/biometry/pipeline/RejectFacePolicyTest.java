@@ -77,7 +77,7 @@ class RejectFacePolicyTest {
 
         EmbeddedMedia refused = embedded.stream().filter(e -> e.index() == 1).findFirst().orElseThrow();
         assertThat(refused.fatal()).as("a policy failure is a verdict, not a failure").isFalse();
-        assertThat(refused.errorCode()).isEqualTo(4);
+        assertThat(refused.error().code()).isEqualTo(4);
         assertThat(refused.embedding()).isNull();
         assertThat(refused.facesDetected()).isEqualTo(2);
 
@@ -100,7 +100,7 @@ class RejectFacePolicyTest {
     void theSamePhotoMatchesUnderLargest() throws Exception {
         List<EmbeddedMedia> embedded = embed(FacePolicy.DEFAULT, "an-largest");
 
-        assertThat(embedded).allSatisfy(e -> assertThat(e.errorCode()).isNull());
+        assertThat(embedded).allSatisfy(e -> assertThat(e.error()).isNull());
         JsonNode result = match(embedded);
         assertThat(result.get("resolution_status").asText()).as(result.toString()).isEqualTo("SUCCESS");
         assertThat(result.at("/results_media/1/results_data/faces_detected").asInt()).isEqualTo(2);
