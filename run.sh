@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 bash models/fetch.sh
-if [[ ! -f jobs/target/biometry-local.jar || ! -f api/target/biometry-api.jar \
-      || -n "$(find jobs/src/main launcher pom.xml jobs/pom.xml -newer jobs/target/biometry-local.jar -type f -print -quit)" \
+if [[ ! -f launcher/target/biometry-local.jar || ! -f api/target/biometry-api.jar \
+      || -n "$(find jobs/src/main launcher/src launcher/pom.xml testkit/src testkit/pom.xml pom.xml jobs/pom.xml -newer launcher/target/biometry-local.jar -type f -print -quit)" \
       || -n "$(find jobs/src/main api/src/main api/pom.xml -newer api/target/biometry-api.jar -type f -print -quit)" ]]; then
   mvn -B -ntp -q -DskipTests package
 fi
@@ -23,5 +23,5 @@ java -jar api/target/biometry-api.jar --bootstrap-servers "127.0.0.1:$kafka_port
 api_pid=$!
 trap 'kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true' EXIT
 echo "run.sh: Oz API on http://127.0.0.1:$api_port/api/ (demo@biometry.local / demo-password; log biometry-api-data/api.log)" >&2
-java -jar jobs/target/biometry-local.jar local --kafka-port "$kafka_port" \
+java -jar launcher/target/biometry-local.jar local --kafka-port "$kafka_port" \
   --media-roots "$(pwd)/biometry-api-data/media" "$@"

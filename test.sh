@@ -12,8 +12,8 @@ if [[ -n "${BIOMETRY_FACES_DIR:-}" ]]; then
 fi
 mvn -B -ntp "${faces_opt[@]}" verify "$@"
 
-echo "smoke test: java -jar jobs/target/biometry-local.jar local --requests examples/requests.jsonl --exit-when-done --no-ui"
-out="$(java -jar jobs/target/biometry-local.jar local --requests examples/requests.jsonl --exit-when-done --no-ui --timeout 300)"
+echo "smoke test: java -jar launcher/target/biometry-local.jar local --requests examples/requests.jsonl --exit-when-done --no-ui"
+out="$(java -jar launcher/target/biometry-local.jar local --requests examples/requests.jsonl --exit-when-done --no-ui --timeout 300)"
 finished="$(grep -c '"state":"FINISHED"' <<<"$out" || true)"
 if [[ "$finished" != 2 ]]; then
   echo "smoke test failed: expected 2 FINISHED results, got:" >&2

@@ -8,7 +8,7 @@
 # cluster/target/scenario-<millis>). Every process it starts is stopped on exit, also on failure or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-for f in jobs/target/biometry-job.jar jobs/target/biometry-local.jar cluster/flink/target/lib cluster/target/classes \
+for f in jobs/target/biometry-job.jar launcher/target/biometry-local.jar cluster/flink/target/lib cluster/target/classes \
          cluster/target/kafka-libs models/fr_feature.onnx; do
   if [[ ! -e "$f" ]]; then
     echo "cluster/run.sh: $f is missing; build first: bash models/fetch.sh && mvn -B -ntp -DskipTests package" >&2

@@ -5,10 +5,11 @@
 # ONNX Runtime Java on every face of samples/*.jpg and its mirror image, then makes fr_feature.int8.onnx from the
 # new ranges and prints its sha256 for INT8_SHA in fetch.sh. Check the new model with
 #   java -jar jobs/target/biometry-job.jar evaluate --faces ../shared/faces-dev --embedding-precision int8
-# and re-fit EmbeddingPrecision.INT8's calibration from it. Needs the built jar (mvn -DskipTests package).
+# and re-fit EmbeddingPrecision.INT8's calibration from it. Needs the built standalone jar (activation-ranges is a
+# single-machine tool: mvn -DskipTests package builds launcher/target/biometry-local.jar).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-jar="$here/../jobs/target/biometry-job.jar"
+jar="$here/../launcher/target/biometry-local.jar"
 PYTHON="${BIOMETRY_PYTHON:-/usr/bin/python3}"
 [[ -f "$jar" ]] || { echo "models/calibrate.sh: build $jar first (mvn -B -ntp -DskipTests package)" >&2; exit 1; }
 "$PYTHON" "$here/quantize.py" augment "$here/fr_feature.onnx" "$here/fr_feature.ranges.onnx"

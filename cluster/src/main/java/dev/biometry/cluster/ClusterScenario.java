@@ -90,7 +90,7 @@ public final class ClusterScenario {
         int analyses = Integer.parseInt(options.getOrDefault("analyses", "1000"));
         double rate = Double.parseDouble(options.getOrDefault("rate", "8"));
         Path jobJar = repo.resolve("jobs/target/biometry-job.jar");
-        Path localJar = repo.resolve("jobs/target/biometry-local.jar");
+        Path localJar = repo.resolve("launcher/target/biometry-local.jar");
         Path flinkLib = repo.resolve("cluster/flink/target/lib");
         Path models = repo.resolve("models");
         for (Path p : List.of(jobJar, localJar, flinkLib, models.resolve("fr_feature.onnx"))) {

@@ -6,63 +6,88 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 
 /**
- * Command-line entry of the biometry jar: {@code verify}, {@code evaluate} and {@code bench-engine} run the face
- * engine alone (no Flink needed).
+ * Command-line entry of the cluster jar ({@code biometry-job.jar}): the commands a cluster runs, {@code run} (the
+ * streaming job) and {@code batch}, and the engine's own {@code verify} and {@code evaluate} (no Flink needed).
+ * The single-machine tools ({@code local}, {@code bench}, {@code soak}, ...) are in the standalone jar, whose
+ * entry ({@code LocalMain} in the launcher module) dispatches them and these through {@link #run(String[], Map,
+ * String, PrintStream, PrintStream)}.
  */
 public final class Main {
 
     private Main() {}
 
-    static final String USAGE = """
-            usage: java -jar biometry-job.jar COMMAND [options]
+    /** One command: its arguments after the command name and the output streams; returns the exit code. */
+    @FunctionalInterface
+    interface Command {
+        int run(String[] args, PrintStream out, PrintStream err) throws Exception;
+    }
 
+    /** Where the standalone jar is built, for messages. */
+    static final String LOCAL_JAR = "launcher/target/biometry-local.jar";
+
+    /** The usage lines of the cluster jar's commands (the standalone jar lists them too). */
+    static final String JOB_COMMANDS_USAGE = """
               verify IMG IMG [IMG ...] [--threshold 0.85] [--threshold-min T] [--models DIR] [--embedding-precision int8|fp32]
                   compare the main faces of the images pairwise; print one Oz BIOMETRY analysis (JSON)
               evaluate --faces DIR [--json] [--threads N] [--models DIR] [--embedding-precision int8|fp32]
                   accuracy on a labelled folder (one sub-folder per person): AUC, EER, TAR at FAR, calibration
-              bench-engine [--threads N] [--seconds S] [--images DIR] [--models DIR] [--embedding-precision fp32,int8] [--json]
-                  faces per second and milliseconds per stage of the face chain, fp32 and int8 embedding side by side
-              activation-ranges --augmented FILE [--images DIR] [--out FILE] [--models DIR]
-                  calibration ranges of the int8 embedding model (see models/calibrate.sh)
               run --bootstrap-servers HOST:PORT [job options]
                   the streaming job (on a cluster: flink run jobs/target/biometry-job.jar run ...)
-              local [--requests FILE.jsonl] [--exit-when-done] [--no-ui] [--ui-port 8081] [--timeout 600]
-                    [--bootstrap-servers HOST:PORT | --kafka-port 0] [job options]
-                  in-process Kafka + local Flink with its dashboard; feeds FILE (or demo folders) and prints results
-                  (needs jobs/target/biometry-local.jar, which bundles Flink and the Kafka broker)
               batch --input requests.jsonl --output results.jsonl [--report report.html] [job options]
               batch --from-kafka TOPIC --until latest --bootstrap-servers HOST:PORT --output results.jsonl ...
                   bounded re-verification in Flink BATCH mode: one final analysis per request, progress, HTML report
-              bench [--seconds 15] [--warmup 5] [--max-warmup 120] [--parallelism P] [--json] [--in-flight N] [--load 0.5]
-                    [--checkpoint-interval 3s] [--latency-checkpoint-interval 100ms] [--buffer-timeout MS]
-                    [--object-reuse] [--phases raw,throughput,latency] [--rate R] [--images DIR] [job options]
-                  benchmark on 1920x1080 JPEGs in one process: raw face chain (faces/s), the whole job with an
-                  in-process broker at maximum rate (analyses/s, faces/s), then at --load of it (latency p50/95/99)
-                  (needs jobs/target/biometry-local.jar)
-              soak [--minutes 30] [--rate 4] [--hostile-every 4] [--report-every 60s] [--drain 180s]
-                   [--rss-tolerance 0.10] [--rss-baseline-minute 5] [job options]
-                  steady mixed load with hostile inputs through the whole job; prints results/s, heap, direct
-                  memory, RSS and ORT sessions per interval; fails on a lost or wrong answer, a restart or RSS growth
-                  (needs jobs/target/biometry-local.jar)
-
-            Job options (run, local): see README "Job options"; each is --name value.
-
-            Models are looked up in --models, $BIOMETRY_MODELS_DIR, ./models, then the checkout's models/.
             """;
 
+    /** The usage text of a jar: {@code jar} names it, {@code commands} are its commands' usage lines. */
+    static String usage(String jar, String commands) {
+        return "usage: java -jar " + jar + " COMMAND [options]\n\n" + commands + """
+
+                Job options (run, batch, local, bench, soak): see README "Job options"; each is --name value.
+
+                Models are looked up in --models, $BIOMETRY_MODELS_DIR, ./models, then the checkout's models/.
+                """;
+    }
+
+    static final String USAGE = usage("biometry-job.jar", JOB_COMMANDS_USAGE + """
+
+              local, bench, bench-engine, soak, activation-ranges: single-machine tools, in the standalone jar
+                  (java -jar %s COMMAND ...)
+            """.formatted(LOCAL_JAR));
+
+    /** The commands of the standalone jar only: the cluster jar names them in its error message. */
+    private static final Set<String> STANDALONE_COMMANDS = Set.of("local", "bench", "bench-engine", "soak",
+            "activation-ranges");
+
+    /** The cluster jar's commands by name. */
+    static final Map<String, Command> COMMANDS = Map.copyOf(jobCommands());
+
+    /** The commands of the cluster jar, in usage order; the standalone jar adds its tools to them. */
+    static Map<String, Command> jobCommands() {
+        Map<String, Command> commands = new LinkedHashMap<>();
+        commands.put("verify", VerifyCommand::run);
+        commands.put("evaluate", EvaluateCommand::run);
+        commands.put("run", (args, out, err) -> withFlink(() -> RunCommand.run(args, out, err)));
+        commands.put("batch", (args, out, err) -> withFlink(() -> BatchCommand.run(args, out, err)));
+        return commands;
+    }
+
     /** A command body that needs Flink classes at run time. */
-    private interface FlinkCommand {
+    interface FlinkCommand {
         int run() throws Exception;
     }
 
-    private static int withFlink(FlinkCommand command) throws Exception {
+    /** Runs {@code command}, or explains how to get Flink on the class path when it is missing. */
+    static int withFlink(FlinkCommand command) throws Exception {
         try {
             Class.forName("org.apache.flink.streaming.api.environment.StreamExecutionEnvironment");
         } catch (ClassNotFoundException e) {
             throw new Args.UsageException("this command needs Flink on the class path: run it with "
-                    + "`java -jar jobs/target/biometry-local.jar`, or submit biometry-job.jar with `flink run`");
+                    + "`java -jar " + LOCAL_JAR + "`, or submit biometry-job.jar with `flink run`");
         }
         return command.run();
     }
@@ -75,12 +100,17 @@ public final class Main {
      * failed: Flink then reports the failure to the submitter and keeps running.
      */
     public static void main(String[] args) {
+        main(args, COMMANDS, USAGE);
+    }
+
+    /** {@link #main(String[])} over the given commands: the standalone jar's entry calls it with its own. */
+    static void main(String[] args, Map<String, Command> commands, String usage) {
         if (!calledByFlink()) {
-            System.exit(run(args, System.out, System.err));
+            System.exit(run(args, commands, usage, System.out, System.err));
         }
         ByteArrayOutputStream messages = new ByteArrayOutputStream();
         PrintStream err = new PrintStream(new TeeStream(System.err, messages), true, StandardCharsets.UTF_8);
-        int code = run(args, System.out, err);
+        int code = run(args, commands, usage, System.out, err);
         err.flush();
         if (code != 0) {
             String said = messages.toString(StandardCharsets.UTF_8).strip();
@@ -131,27 +161,29 @@ public final class Main {
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, COMMANDS, USAGE, out, err);
+    }
+
+    /** Runs the command {@code args[0]} of {@code commands}; returns its exit code (2 for a usage error). */
+    static int run(String[] args, Map<String, Command> commands, String usage, PrintStream out,
+            PrintStream err) {
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
-            (args.length == 0 ? err : out).print(USAGE);
+            (args.length == 0 ? err : out).print(usage);
             return args.length == 0 ? 2 : 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         try {
-            return switch (args[0]) {
-                case "verify" -> VerifyCommand.run(rest, out, err);
-                case "evaluate" -> EvaluateCommand.run(rest, out, err);
-                case "bench-engine" -> BenchEngineCommand.run(rest, out, err);
-                case "activation-ranges" -> ActivationRangesCommand.run(rest, out, err);
-                case "run" -> withFlink(() -> RunCommand.run(rest, out, err));
-                case "local" -> withFlink(() -> LocalCommand.run(rest, out, err));
-                case "batch" -> withFlink(() -> BatchCommand.run(rest, out, err));
-                case "bench" -> withFlink(() -> BenchCommand.run(rest, out, err));
-                case "soak" -> withFlink(() -> SoakCommand.run(rest, out, err));
-                default -> throw new Args.UsageException("unknown command '" + args[0] + "'");
-            };
+            Command command = commands.get(args[0]);
+            if (command == null) {
+                throw new Args.UsageException(STANDALONE_COMMANDS.contains(args[0])
+                        ? "'" + args[0] + "' is a single-machine tool of the standalone jar: java -jar " + LOCAL_JAR
+                                + " " + args[0] + " ..."
+                        : "unknown command '" + args[0] + "'");
+            }
+            return command.run(rest, out, err);
         } catch (Args.UsageException e) {
             err.println(args[0] + ": " + e.getMessage());
-            err.print(USAGE);
+            err.print(usage);
             return 2;
         } catch (Exception e) {
             err.println(args[0] + ": failed: " + e);

@@ -42,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code batch}: 200 generated requests give 200 final results, progress up to the total and an HTML report that
  * headless Chromium renders; the run is in Flink's BATCH mode; {@code --from-kafka} reads a topic up to its latest
- * offsets and ends; the same requests give the same results in batch and in streaming ({@code local}) mode.
+ * offsets and ends. (That batch and streaming give the same results: BatchAndLocalAgreeTest in the launcher.)
  */
 class BatchCommandTest {
 
@@ -149,33 +149,8 @@ class BatchCommandTest {
         }
     }
 
-    @Test
-    void batchAndStreamingGiveTheSameResults(@TempDir Path dir) throws Exception {
-        Path requests = writeRequests(dir, 8, 5);
-        Files.writeString(requests, String.join("\n",
-                "{\"folder_id\":\"few\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"too-few\"}],"
-                        + "\"media\":[{\"media_id\":\"lonely\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"photos/sample2.jpg\"}]}",
-                ""), java.nio.file.StandardOpenOption.APPEND);
-        Path batchOut = dir.resolve("batch.jsonl");
-        run("batch", "--input", requests.toString(), "--output", batchOut.toString(),
-                "--models", TestData.modelsDir().toString(), "--parallelism", "2");
-        ByteArrayOutputStream streamOut = new ByteArrayOutputStream();
-        int code = Main.run(new String[] {"local", "--requests", requests.toString(), "--exit-when-done", "--no-ui",
-                "--models", TestData.modelsDir().toString(), "--parallelism", "2", "--timeout", "180"},
-                new PrintStream(streamOut, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream()));
-        assertThat(code).isZero();
-
-        Map<String, JsonNode> batch = byId(readLines(batchOut));
-        Map<String, JsonNode> streaming = byId(parse(streamOut.toString(StandardCharsets.UTF_8)));
-        assertThat(batch).hasSize(9);
-        assertThat(streaming.keySet()).isEqualTo(batch.keySet());
-        for (String id : batch.keySet()) {
-            assertThat(comparable(batch.get(id))).as(id).isEqualTo(comparable(streaming.get(id)));
-        }
-    }
-
     /** {@code count} two-photo requests over copies of the sample photos (relative URIs), one analysis each. */
-    private static Path writeRequests(Path dir, int count, long seed) throws Exception {
+    static Path writeRequests(Path dir, int count, long seed) throws Exception {
         Path photos = Files.createDirectories(dir.resolve("photos"));
         for (int n = 1; n <= 6; n++) {
             Files.copy(TestData.samplePhoto(n), photos.resolve("sample" + n + ".jpg"));
@@ -224,7 +199,7 @@ class BatchCommandTest {
         assertThat(last.group(3)).isEqualTo("0 s");
     }
 
-    private static String run(String... args) {
+    static String run(String... args) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = Main.run(args, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
         String text = err.toString(StandardCharsets.UTF_8);
@@ -232,11 +207,11 @@ class BatchCommandTest {
         return text;
     }
 
-    private static List<JsonNode> readLines(Path file) throws Exception {
+    static List<JsonNode> readLines(Path file) throws Exception {
         return parse(Files.readString(file));
     }
 
-    private static List<JsonNode> parse(String text) throws Exception {
+    static List<JsonNode> parse(String text) throws Exception {
         List<JsonNode> out = new ArrayList<>();
         for (String line : text.split("\n")) {
             if (!line.isBlank()) {
@@ -246,14 +221,14 @@ class BatchCommandTest {
         return out;
     }
 
-    private static Map<String, JsonNode> byId(List<JsonNode> results) {
+    static Map<String, JsonNode> byId(List<JsonNode> results) {
         Map<String, JsonNode> map = new HashMap<>();
         results.forEach(r -> map.put(r.get("analyse_id").asText(), r));
         return map;
     }
 
     /** The result without what differs run to run: timestamps and per-media processing times. */
-    private static JsonNode comparable(JsonNode result) {
+    static JsonNode comparable(JsonNode result) {
         ObjectNode copy = result.deepCopy();
         copy.remove("time_created");
         copy.remove("time_updated");

@@ -21,7 +21,7 @@ class BenchEngineCommandTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
 
-        int code = Main.run(new String[] {"bench-engine", "--seconds", "4", "--json",
+        int code = LocalMain.run(new String[] {"bench-engine", "--seconds", "4", "--json",
                 "--models", TestData.modelsDir().toString()},
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
 

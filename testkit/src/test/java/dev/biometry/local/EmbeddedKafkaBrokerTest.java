@@ -99,7 +99,7 @@ class EmbeddedKafkaBrokerTest {
             taken.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
             assertThatThrownBy(() -> EmbeddedKafkaBroker.builder()
                             .port(taken.getLocalPort())
-                            .startupTimeout(Duration.ofSeconds(20))
+                            .startupTimeout(Duration.ofSeconds(60)) // a loaded machine takes over 20 s to fail
                             .start())
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("127.0.0.1:" + taken.getLocalPort())

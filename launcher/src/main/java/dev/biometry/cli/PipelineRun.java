@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.biometry.api.Json;
 import dev.biometry.config.JobConfig;
+import dev.biometry.local.EmbeddedKafkaBroker;
 import dev.biometry.pipeline.BiometryJob;
 import dev.biometry.pipeline.KafkaEndpoints;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -76,6 +78,33 @@ final class PipelineRun implements AutoCloseable {
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-producer");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
         this.producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
+    }
+
+    /**
+     * The job options of one run, with the run's own topics (created on {@code broker}), ids, media root and
+     * checkpoint interval over the user's {@code jobOptions}.
+     */
+    static JobConfig prepare(EmbeddedKafkaBroker broker, Map<String, String> jobOptions, String run,
+            Duration checkpoint, BenchImages images) {
+        Map<String, String> given = new HashMap<>(jobOptions);
+        String suffix = run + "-" + Long.toString(System.nanoTime(), 36);
+        given.put("bootstrap-servers", broker.bootstrapServers());
+        given.put("media-topic", "bench." + run + ".media");
+        given.put("requests-topic", "bench." + run + ".requests");
+        given.put("results-topic", "bench." + run + ".results");
+        given.put("folders-topic", "bench." + run + ".folders");
+        given.put("dead-letter-topic", "bench." + run + ".dead-letter");
+        given.put("group-id", "bench-" + suffix);
+        given.put("transactional-id-prefix", "bench-" + suffix);
+        given.put("starting-offsets", "earliest");
+        given.put("media-roots", images.root().toString());
+        given.put("checkpoint-interval", checkpoint.toMillis() + "ms");
+        // Checkpoints on disk, as on a cluster (the images' temporary folder), unless --checkpoint-dir is given.
+        given.putIfAbsent("checkpoint-dir", images.root().resolve("checkpoints-" + run).toUri().toString());
+        JobConfig config = JobConfig.fromOptions(given);
+        broker.createTopics(config.parallelism(), config.mediaTopic(), config.requestsTopic(), config.resultsTopic(),
+                config.foldersTopic(), config.deadLetterTopic());
+        return config;
     }
 
     /** Submits the job and starts both result consumers; the topics must exist. */

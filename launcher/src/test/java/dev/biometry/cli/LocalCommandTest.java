@@ -96,7 +96,7 @@ class LocalCommandTest {
     /** Runs {@code local --requests FILE --exit-when-done --no-ui}, asserts exit code 0; returns stderr. */
     private static String runLocal(Path requests, ByteArrayOutputStream out) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(new String[] {"local", "--requests", requests.toString(), "--exit-when-done", "--no-ui",
+        int code = LocalMain.run(new String[] {"local", "--requests", requests.toString(), "--exit-when-done", "--no-ui",
                 "--models", TestData.modelsDir().toString(), "--parallelism", "2", "--timeout", "180"},
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         String errText = err.toString(StandardCharsets.UTF_8);

@@ -21,7 +21,7 @@ class BenchCommandTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
 
-        int code = Main.run(new String[] {"bench", "--seconds", "3", "--warmup", "1", "--max-warmup", "3", "--parallelism", "2",
+        int code = LocalMain.run(new String[] {"bench", "--seconds", "3", "--warmup", "1", "--max-warmup", "3", "--parallelism", "2",
                 "--checkpoint-interval", "300ms", "--json", "--models", TestData.modelsDir().toString()},
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
 

@@ -98,8 +98,8 @@ final class SoakCommand {
         double minutes = args.doubleOption("minutes", 30);
         double rate = args.doubleOption("rate", 4);
         int hostileEvery = args.intOption("hostile-every", 4);
-        Duration reportEvery = BenchCommand.millis("report-every", args.option("report-every", "60s"));
-        Duration drain = BenchCommand.millis("drain", args.option("drain", "180s"));
+        Duration reportEvery = BenchSettings.millis("report-every", args.option("report-every", "60s"));
+        Duration drain = BenchSettings.millis("drain", args.option("drain", "180s"));
         double tolerance = args.doubleOption("rss-tolerance", 0.10);
         double baselineMinute = args.doubleOption("rss-baseline-minute", 5);
         if (minutes <= 0 || rate <= 0 || hostileEvery < 1 || tolerance <= 0 || reportEvery.isZero()) {

@@ -1,0 +1,156 @@
+package dev.biometry.cli;
+
+import static dev.biometry.cli.BenchFigures.fmt;
+import static dev.biometry.cli.BenchFigures.round;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.biometry.api.Json;
+import dev.biometry.face.FaceEngineConfig;
+import dev.biometry.local.EmbeddedKafkaBroker;
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * {@code bench [--seconds S] [--parallelism P] [--json] [job options]}: the benchmark of the whole job on one machine,
+ * in one process, on 1920x1080 JPEGs made from the sample photos.
+ * <ol>
+ *   <li><b>raw</b> ({@link RawPhase}): the face chain (decode, detect, landmarks, align, embed) in a tight loop on
+ *       P threads, one engine each: faces/s, the ceiling;</li>
+ *   <li><b>throughput</b> ({@link ThroughputPhase}): the job (in-process Kafka, Flink, exactly-once sinks,
+ *       checkpointing) at maximum rate, fed by a closed loop that keeps a fixed number of two-photo analyses in
+ *       flight: analyses/s and faces/s read with read_committed over a steady window;</li>
+ *   <li><b>latency</b> ({@link LatencyPhase}): the job again (short checkpoint interval) fed at a fraction (default
+ *       50 %) of that rate by a paced producer: request-to-result latency percentiles, read_committed and
+ *       read_uncommitted.</li>
+ * </ol>
+ * Every analysis names new media ids and new file paths, so the embedding cache never answers. Options are parsed
+ * by {@link BenchSettings}; this class runs the phases and reports the machine, the settings and the targets.
+ */
+final class BenchCommand {
+
+    private static final double TARGET_RATIO = 0.90;
+    private static final double TARGET_ANALYSES_PER_CORE = 15;
+    private static final double TARGET_P99_MS = 250;
+
+    private BenchCommand() {}
+
+    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
+        BenchSettings settings = BenchSettings.parse(argv);
+        int parallelism = settings.parallelism();
+        PrintStream report = settings.json() ? err : out;
+        int cores = Runtime.getRuntime().availableProcessors();
+
+        ObjectNode json = Json.mapper().createObjectNode();
+        ObjectNode machine = json.putObject("machine");
+        machine.put("cores", cores);
+        machine.put("cpu_model", Machine.cpuModel());
+        machine.put("java", System.getProperty("java.version"));
+        machine.put("max_heap_mb", Runtime.getRuntime().maxMemory() >> 20);
+        json.putObject("load_average").put("start", Machine.loadAverage());
+        report.printf(Locale.ROOT, "machine          %d cores, %s, Java %s; load average %s%n", cores, Machine.cpuModel(),
+                System.getProperty("java.version"), Machine.loadAverage());
+
+        try (BenchImages images = BenchImages.prepare(settings.images())) {
+            FaceEngineConfig engineConfig = settings.engineConfig();
+            RawPhase.keepImagesWithAFace(images, engineConfig, settings.facePolicy(), report);
+            writeSettings(json.putObject("settings"), settings, engineConfig, images);
+            report.printf(Locale.ROOT, "images           %d sample photos as %dx%d JPEG (%.0f KB mean); parallelism %d; "
+                    + "window %.0f s after at least %.0f s warm-up (more until the JIT settles, at most %.0f s)%n",
+                    images.images().size(), BenchImages.WIDTH, BenchImages.HEIGHT,
+                    images.meanJpegKilobytes(), parallelism, settings.seconds(), settings.warmup(), settings.maxWarmup());
+
+            double rawFacesPerSecond = Double.NaN;
+            if (settings.phases().contains("raw")) {
+                rawFacesPerSecond = RawPhase.run(settings, images, json, report, err);
+            }
+
+            double analysesPerSecond = Double.NaN;
+            double uncommittedAnalysesPerSecond = Double.NaN;
+            double pipelineFacesPerSecond = Double.NaN;
+            double p99 = Double.NaN;
+            err.println("bench: starting an in-process Kafka broker");
+            try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
+                if (settings.phases().contains("throughput")) {
+                    ObjectNode t = json.putObject("throughput");
+                    ThroughputPhase.run(broker, settings, images, t, report, err);
+                    analysesPerSecond = t.path("analyses_per_s").asDouble();
+                    pipelineFacesPerSecond = t.path("faces_per_s").asDouble();
+                    uncommittedAnalysesPerSecond = t.path("read_uncommitted_analyses_per_s").asDouble();
+                }
+                if (settings.phases().contains("latency")) {
+                    // Without a committed rate (no two commits in the window), the pipeline's own rate is the basis.
+                    double basis = analysesPerSecond > 0 ? analysesPerSecond : uncommittedAnalysesPerSecond;
+                    double rate = settings.rate() != null ? settings.rate() : settings.load() * basis;
+                    ObjectNode l = json.putObject("latency");
+                    LatencyPhase.run(broker, settings, images, rate, l, report, err);
+                    p99 = l.path("read_committed_ms").path("p99").asDouble(Double.NaN);
+                }
+            }
+            summary(json, report, cores, rawFacesPerSecond, analysesPerSecond, pipelineFacesPerSecond, p99);
+        }
+        ((ObjectNode) json.get("load_average")).put("end", Machine.loadAverage());
+        long peakRss = ProcessMemory.peakRssKilobytes();
+        json.put("peak_rss_mb", peakRss < 0 ? -1 : round(peakRss / 1024.0, 0));
+        report.printf(Locale.ROOT, "peak RSS         %.0f MB (VmHWM); load average at end %s%n", peakRss / 1024.0,
+                Machine.loadAverage());
+        if (!settings.json()) {
+            out.println();
+        }
+        BenchFigures.nanToNull(json);
+        out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(json));
+        return 0;
+    }
+
+    private static void writeSettings(ObjectNode settings, BenchSettings given, FaceEngineConfig engineConfig,
+            BenchImages images) {
+        settings.put("seconds", given.seconds());
+        settings.put("warmup_seconds", given.warmup());
+        settings.put("max_warmup_seconds", given.maxWarmup());
+        settings.put("parallelism", given.parallelism());
+        settings.put("images", images.images().size());
+        settings.put("embedding_precision", engineConfig.embeddingPrecision().optionValue());
+        settings.put("image_size", BenchImages.WIDTH + "x" + BenchImages.HEIGHT);
+        settings.put("jpeg_kb_mean", round(images.meanJpegKilobytes(), 1));
+        settings.put("throughput_checkpoint_interval_ms", given.base().checkpointInterval().toMillis());
+        settings.put("latency_checkpoint_interval_ms", given.latencyCheckpoint().toMillis());
+        settings.put("in_flight", given.inFlight());
+        settings.put("load_fraction", given.load());
+        if (given.bufferTimeoutMillis() == null) {
+            settings.putNull("buffer_timeout_ms");
+        } else {
+            settings.put("buffer_timeout_ms", given.bufferTimeoutMillis());
+        }
+        settings.put("object_reuse", given.tuning().objectReuse());
+        settings.put("embedding_cache_ttl", given.base().embeddingCacheTtl().toString());
+    }
+
+    private static void summary(ObjectNode json, PrintStream report, int cores, double raw, double analysesPerSecond,
+            double pipelineFaces, double p99) {
+        ObjectNode targets = json.putObject("targets");
+        double ratio = pipelineFaces / raw;
+        if (!Double.isNaN(ratio)) {
+            json.put("ratio_pipeline_to_raw_faces", round(ratio, 3));
+            report.printf(Locale.ROOT, "ratio            pipeline faces/s / raw faces/s = %.1f / %.1f = %.3f%n",
+                    pipelineFaces, raw, ratio);
+        }
+        target(targets, "pipeline_faces_over_raw", ratio, TARGET_RATIO, true);
+        target(targets, "analyses_per_s_per_core", analysesPerSecond / cores, TARGET_ANALYSES_PER_CORE, true);
+        target(targets, "p99_latency_ms_at_half_load", p99, TARGET_P99_MS, false);
+        report.printf(Locale.ROOT, "targets          pipeline/raw %s (>= %.2f); analyses/s per core %s (>= %.0f); "
+                + "p99 at %s load %s ms (<= %.0f)%n",
+                fmt(ratio, 3), TARGET_RATIO, fmt(analysesPerSecond / cores, 2), TARGET_ANALYSES_PER_CORE,
+                json.path("settings").path("load_fraction").asText(), fmt(p99, 0), TARGET_P99_MS);
+    }
+
+    private static void target(ObjectNode targets, String name, double value, double target, boolean atLeast) {
+        ObjectNode t = targets.putObject(name);
+        t.put("target", target);
+        if (Double.isNaN(value)) {
+            t.putNull("value");
+            t.putNull("met");
+        } else {
+            t.put("value", round(value, 3));
+            t.put("met", atLeast ? value >= target : value <= target);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package dev.biometry.cli;
+
+import static dev.biometry.cli.BenchFigures.pct;
+import static dev.biometry.cli.BenchFigures.percentiles;
+import static dev.biometry.cli.BenchFigures.round;
+import static dev.biometry.cli.BenchFigures.sleepUntil;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.biometry.config.JobConfig;
+import dev.biometry.local.EmbeddedKafkaBroker;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The benchmark's third phase: the job again (short checkpoint interval) fed at a fixed rate by a paced producer;
+ * request-to-result latency percentiles, read_committed (what clients see) and read_uncommitted (the pipeline).
+ */
+final class LatencyPhase {
+
+    private LatencyPhase() {}
+
+    /** Runs the phase at {@code rate} analyses/s and writes its figures into {@code json} and its report lines. */
+    static void run(EmbeddedKafkaBroker broker, BenchSettings settings, BenchImages images, double rate, ObjectNode json,
+            PrintStream report, PrintStream err) throws Exception {
+        if (!(rate > 0)) {
+            throw new IllegalStateException("no rate for the latency run (throughput run gave " + rate + ")");
+        }
+        double seconds = settings.seconds();
+        Duration checkpoint = settings.latencyCheckpoint();
+        JobConfig config = PipelineRun.prepare(broker, settings.jobOptions(), "latency", checkpoint, images);
+        err.printf(Locale.ROOT, "bench: latency run: job with checkpoints every %d ms, paced at %.2f analyses/s%n",
+                checkpoint.toMillis(), rate);
+        try (PipelineRun run = PipelineRun.start(config, settings.tuning(), images, err)) {
+            run.awaitReady(2 * config.parallelism(), Duration.ofMinutes(3));
+            List<String> measured = new ArrayList<>();
+            long start = System.nanoTime();
+            long windowStart = start + (long) (settings.warmup() * 1e9);
+            long windowEnd = windowStart + (long) (seconds * 1e9);
+            long intervalNanos = (long) (1e9 / rate);
+            ThreadCpu.Snapshot cpuStart = null;
+            for (long i = 0; ; i++) {
+                long due = start + i * intervalNanos;
+                if (due >= windowEnd) {
+                    break;
+                }
+                sleepUntil(due);
+                if (cpuStart == null && due >= windowStart) {
+                    cpuStart = ThreadCpu.take();
+                }
+                String id = run.send();
+                if (due >= windowStart) {
+                    measured.add(id);
+                }
+            }
+            ThreadCpu.Breakdown cpu = ThreadCpu.between(cpuStart != null ? cpuStart : ThreadCpu.take(), ThreadCpu.take());
+            run.flush();
+            boolean complete = run.awaitCommitted(measured, Duration.ofSeconds(60));
+            Thread.sleep(200); // the read_uncommitted consumer saw them earlier; let it finish its poll
+            double achieved = (measured.size() - 1) / (seconds);
+            double[] committedMs = latencies(run, measured, run.committed());
+            double[] uncommittedMs = latencies(run, measured, run.uncommitted());
+            json.put("target_analyses_per_s", round(rate, 2));
+            json.put("produced_analyses_per_s", round(achieved, 2));
+            json.put("analyses", measured.size());
+            json.put("missing_results", measured.size() - committedMs.length);
+            json.put("complete", complete);
+            json.put("replayed_results", run.replayedResults());
+            json.put("checkpoint_interval_ms", checkpoint.toMillis());
+            json.set("read_committed_ms", percentiles(committedMs));
+            json.set("read_uncommitted_ms", percentiles(uncommittedMs));
+            ArrayNode trend = json.putArray("read_committed_p50_ms_by_5s");
+            for (int from = 0; from < measured.size(); from += Math.max(1, (int) Math.round(5 * rate))) {
+                List<String> slice = measured.subList(from, Math.min(measured.size(), from + Math.max(1, (int) Math.round(5 * rate))));
+                trend.add(round(pct(latencies(run, slice, run.committed()), 50), 0));
+            }
+            json.put("commit_gap_ms_median", round(medianCommitGapMillis(run, measured), 1));
+            json.put("process_cpu_cores", round(cpu.processCpuSeconds() / cpu.wallSeconds(), 2));
+            json.put("other_processes_cpu_cores", round(cpu.otherProcessesCores(), 2));
+            ObjectNode roles = json.putObject("cpu_cores_by_role");
+            cpu.cpuSecondsByRole().forEach((role, s) -> roles.put(role, round(s / cpu.wallSeconds(), 3)));
+            ObjectNode top = json.putObject("cpu_cores_top_threads");
+            cpu.topThreads().forEach(e -> top.put(e.getKey(), round(e.getValue() / cpu.wallSeconds(), 3)));
+            json.put("load_average", Machine.loadAverage());
+            report.printf(Locale.ROOT, "latency          at %.2f analyses/s (%d analyses, checkpoints every %d ms): "
+                    + "read_committed p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms; commits seen every %.0f ms (median)%n",
+                    rate, measured.size(), checkpoint.toMillis(), pct(committedMs, 50), pct(committedMs, 95),
+                    pct(committedMs, 99), pct(committedMs, 100), medianCommitGapMillis(run, measured));
+            report.printf(Locale.ROOT, "                 read_uncommitted (the pipeline alone, before the commit): "
+                    + "p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms; missing %d; CPU %.2f cores (other processes "
+                    + "%.2f); load average %s%n",
+                    pct(uncommittedMs, 50), pct(uncommittedMs, 95), pct(uncommittedMs, 99), pct(uncommittedMs, 100),
+                    measured.size() - committedMs.length, cpu.processCpuSeconds() / cpu.wallSeconds(),
+                    cpu.otherProcessesCores(), Machine.loadAverage());
+            StringBuilder roleText = new StringBuilder();
+            cpu.cpuSecondsByRole().forEach((role, s) -> {
+                if (s / cpu.wallSeconds() >= 0.005) {
+                    roleText.append(String.format(Locale.ROOT, "%s%.2f %s", roleText.length() == 0 ? "" : ", ",
+                            s / cpu.wallSeconds(), role));
+                }
+            });
+            report.printf(Locale.ROOT, "                 CPU cores by role: %s%n", roleText);
+        }
+    }
+
+    /** Milliseconds from production to arrival of each of {@code ids} that arrived, sorted. */
+    private static double[] latencies(PipelineRun run, List<String> ids, Map<String, PipelineRun.Arrival> arrivals) {
+        return ids.stream().filter(arrivals::containsKey)
+                .mapToDouble(id -> (arrivals.get(id).nanos() - run.producedAt().get(id)) / 1e6).sorted().toArray();
+    }
+
+    /** The median time between two commits seen by the read_committed consumer; NaN when fewer than two. */
+    private static double medianCommitGapMillis(PipelineRun run, List<String> ids) {
+        long[] times = ids.stream().filter(run.committed()::containsKey).mapToLong(id -> run.committed().get(id).nanos())
+                .sorted().distinct().toArray();
+        List<Double> gaps = new ArrayList<>();
+        for (int i = 1; i < times.length; i++) {
+            if (times[i] - times[i - 1] > 5_000_000L) {
+                gaps.add((times[i] - times[i - 1]) / 1e6);
+            }
+        }
+        if (gaps.isEmpty()) {
+            return Double.NaN;
+        }
+        double[] sorted = gaps.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return pct(sorted, 50);
+    }
+}
