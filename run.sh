@@ -9,16 +9,16 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 bash models/fetch.sh
-if [[ ! -f launcher/target/biometry-local.jar || ! -f api/target/biometry-api.jar \
-      || -n "$(find jobs/src/main launcher/src launcher/pom.xml testkit/src testkit/pom.xml pom.xml jobs/pom.xml -newer launcher/target/biometry-local.jar -type f -print -quit)" \
-      || -n "$(find jobs/src/main api/src/main api/pom.xml -newer api/target/biometry-api.jar -type f -print -quit)" ]]; then
+if [[ ! -f launcher/target/biometry-local.jar \
+      || -n "$(find jobs/src/main launcher/src launcher/pom.xml testkit/src testkit/pom.xml api/src/main api/pom.xml \
+               pom.xml jobs/pom.xml -newer launcher/target/biometry-local.jar -type f -print -quit)" ]]; then
   mvn -B -ntp -q -DskipTests package
 fi
 kafka_port="${BIOMETRY_KAFKA_PORT:-9092}"
 api_port="${BIOMETRY_API_PORT:-8080}"
 mkdir -p biometry-api-data/media
 # The API waits for the job's topics, which `local` creates.
-java -jar api/target/biometry-api.jar --bootstrap-servers "127.0.0.1:$kafka_port" --port "$api_port" \
+java -jar launcher/target/biometry-local.jar api --bootstrap-servers "127.0.0.1:$kafka_port" --port "$api_port" \
   --media-dir biometry-api-data/media --demo-user >biometry-api-data/api.log 2>&1 &
 api_pid=$!
 trap 'kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true' EXIT

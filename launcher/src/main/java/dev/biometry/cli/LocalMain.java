@@ -1,12 +1,13 @@
 package dev.biometry.cli;
 
+import dev.biometry.http.ApiMain;
 import java.io.PrintStream;
 import java.util.Map;
 
 /**
  * Command-line entry of the standalone jar ({@code biometry-local.jar}, which bundles Flink and the Kafka broker):
  * the cluster jar's commands ({@link Main}) plus the single-machine tools: {@code local}, {@code bench},
- * {@code bench-engine}, {@code soak} and {@code activation-ranges}.
+ * {@code bench-engine}, {@code soak}, {@code activation-ranges}, and the Oz HTTP API ({@code api}).
  */
 public final class LocalMain {
 
@@ -27,6 +28,8 @@ public final class LocalMain {
                    [--rss-tolerance 0.10] [--rss-baseline-minute 5] [job options]
                   steady mixed load with hostile inputs through the whole job; prints results/s, heap, direct
                   memory, RSS and ORT sessions per interval; fails on a lost or wrong answer, a restart or RSS growth
+              api [serve] --bootstrap-servers HOST:PORT [--port 8080] [--demo-user] [api options] | hash-password | options
+                  the Oz HTTP API (the same as java -jar api/target/biometry-api.jar; docs/http-api.md)
               activation-ranges --augmented FILE [--images DIR] [--out FILE] [--models DIR]
                   calibration ranges of the int8 embedding model (see models/calibrate.sh)
             """;
@@ -43,6 +46,7 @@ public final class LocalMain {
         commands.put("bench-engine", BenchEngineCommand::run);
         commands.put("soak", (args, out, err) -> Main.withFlink(() -> SoakCommand.run(args, out, err)));
         commands.put("activation-ranges", ActivationRangesCommand::run);
+        commands.put("api", (args, out, err) -> ApiMain.run(args, System.in, out, err));
         return Map.copyOf(commands);
     }
 

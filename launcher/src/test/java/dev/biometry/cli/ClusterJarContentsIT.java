@@ -51,6 +51,7 @@ class ClusterJarContentsIT {
         assertThat(entries).as("local, bench, soak, launcher and Kafka broker code")
                 // The broker (kafka_2.13 and its modules), not the org.apache.kafka.server interfaces of kafka-clients.
                 .noneMatch(e -> e.startsWith("dev/biometry/local/") || e.startsWith("kafka/server/")
+                        || e.startsWith("dev/biometry/http/") || e.startsWith("io/javalin/")
                         || e.startsWith("org/apache/kafka/raft/") || e.startsWith("org/apache/kafka/metadata/")
                         || Set.of("Bench", "Soak", "Local", "RawChain", "PipelineRun", "HostileMedia", "ThreadCpu")
                                 .stream().anyMatch(p -> e.startsWith("dev/biometry/cli/" + p)));
@@ -71,10 +72,20 @@ class ClusterJarContentsIT {
         assertThat(help.waitFor(2, TimeUnit.MINUTES)).isTrue();
         assertThat(help.exitValue()).as(usage).isZero();
         for (String command : List.of("verify", "evaluate", "run", "batch", "local", "bench", "bench-engine", "soak",
-                "activation-ranges")) {
+                "activation-ranges", "api")) {
             assertThat(usage).as(command).containsPattern("(?m)^  " + command + " ");
             assertThat(LocalMain.COMMANDS).containsKey(command);
         }
+
+        // The HTTP API runs from this jar too: its command line, with its own classes and dependencies (bcrypt).
+        Process hash = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", LOCAL_JAR.toString(), "api", "hash-password").redirectErrorStream(true).start();
+        hash.getOutputStream().write("demo-password\n".getBytes(StandardCharsets.UTF_8));
+        hash.getOutputStream().close();
+        String hashed = new String(hash.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(hash.waitFor(2, TimeUnit.MINUTES)).isTrue();
+        assertThat(hash.exitValue()).as(hashed).isZero();
+        assertThat(hashed).containsPattern("(?m)^\\$2[aby]\\$\\d\\d\\$[./A-Za-z0-9]{53}$");
     }
 
     private static List<String> classes(Path jar) throws IOException {
