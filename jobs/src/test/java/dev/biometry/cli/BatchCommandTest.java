@@ -44,6 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * headless Chromium renders; the run is in Flink's BATCH mode; {@code --from-kafka} reads a topic up to its latest
  * offsets and ends; the same requests give the same results in batch and in streaming ({@code local}) mode.
  */
+@org.junit.jupiter.api.Tag("integration")
 class BatchCommandTest {
 
     @Test

@@ -1,0 +1,24 @@
+package dev.biometry.pipeline;
+
+import dev.biometry.api.MediaType;
+import dev.biometry.face.FacePolicy;
+import dev.biometry.face.MediaAnalyzer;
+import dev.biometry.face.MediaFaces;
+import java.io.Serializable;
+
+/**
+ * Opens the media analyser each {@link EmbedFunction} instance runs. The job runs the face engine on the models
+ * ({@link MediaAnalyzer}); topology tests pass a fake one to run the whole pipeline without the models.
+ */
+@FunctionalInterface
+public interface EngineFactory extends Serializable {
+
+    /** The face of one media, as {@link MediaAnalyzer#analyze} finds it. */
+    @FunctionalInterface
+    interface Analyzer {
+        MediaFaces.Result analyze(byte[] bytes, MediaType type, boolean idDocument, String name) throws Exception;
+    }
+
+    /** The analyser of one parallel instance, under the job's face policy and media limits. */
+    Analyzer open(FacePolicy policy, MediaAnalyzer.Limits limits) throws Exception;
+}
