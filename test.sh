@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: fetches the models and sample photos (checked against pinned sha256 sums), builds and tests
-# with Maven (unit, harness, MiniCluster + in-process Kafka end-to-end tests), then smoke-tests the packaged
-# standalone jar on examples/requests.jsonl. The labelled dev set is read from ../shared/faces-dev or
+# with Maven (`mvn verify`: surefire runs the unit and harness tests, failsafe the @Tag("integration") ones:
+# MiniCluster, in-process Kafka, the models, the dev set), then smoke-tests the packaged standalone jar on
+# examples/requests.jsonl. Extra arguments go to Maven: `./test.sh -DskipITs` runs the unit tests only,
+# `./test.sh -Dit.test=BiometryJobTest` one integration test class (with the unit tests). The labelled dev set is read from ../shared/faces-dev or
 # $BIOMETRY_FACES_DIR when present; the tests that need it are skipped with a message otherwise.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"

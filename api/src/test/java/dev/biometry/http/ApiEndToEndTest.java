@@ -32,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The Oz flow end to end over real HTTP: the API on a real PostgreSQL server, in-process Kafka, and the biometry
  * job on a 2-slot MiniCluster with the real face models. Each test uses its own folders.
  */
+@org.junit.jupiter.api.Tag("integration")
 class ApiEndToEndTest {
 
     static final Duration TIMEOUT = Duration.ofSeconds(180);

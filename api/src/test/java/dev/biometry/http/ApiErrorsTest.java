@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Bad requests, each answered with its documented Oz error code and HTTP status (spec §6) and changing nothing:
  * no row in PostgreSQL, no file in the media store, no record on the job's input topics.
  */
+@org.junit.jupiter.api.Tag("integration")
 class ApiErrorsTest {
 
     /** --max-file-size of this test: 1 MiB. */

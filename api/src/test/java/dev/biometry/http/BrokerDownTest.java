@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
  * With the broker gone, a call that must publish answers 503 with error 11 (EXTERNAL SERVICE) within
  * {@code --kafka-timeout} and leaves no analysis, media row or file behind; reads keep working from the store.
  */
+@org.junit.jupiter.api.Tag("integration")
 class BrokerDownTest {
 
     @TempDir

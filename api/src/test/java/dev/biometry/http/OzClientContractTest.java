@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and checks what each client reads back, and what the API hands the job on Kafka. No job runs here: analyses stay
  * PROCESSING (the end-to-end test covers their results).
  */
+@org.junit.jupiter.api.Tag("integration")
 class OzClientContractTest {
 
     @TempDir

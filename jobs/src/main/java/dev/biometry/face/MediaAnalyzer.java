@@ -29,7 +29,7 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * frames are decoded one at a time, so the native memory one media takes is bounded by that limit, not by the
  * number of frames times the photo limit.
  */
-public final class MediaAnalyzer {
+public final class MediaAnalyzer implements MediaFaceSearch {
 
     /**
      * Limits and frame selection.
@@ -59,6 +59,7 @@ public final class MediaAnalyzer {
      * @param idDocument search harder for a small portrait (media tagged {@code photo_id_front})
      * @throws MediaException when the content is not of the declared kind, too large, or does not decode
      */
+    @Override
     public MediaFaces.Result analyze(byte[] bytes, MediaType type, boolean idDocument, String name)
             throws MediaException, OrtException {
         if (bytes.length == 0) {
@@ -70,24 +71,6 @@ public final class MediaAnalyzer {
             case VIDEO_FOLDER -> video(bytes, kind, name);
             case SHOTS_SET -> shotsSet(bytes, kind, name);
         };
-    }
-
-    /**
-     * The outcome of a media's content, as every entry point (the job, {@code verify}, {@code evaluate}) computes it:
-     * the template of the face chosen under the face policy and quality gate, or why there is none (error 4), or,
-     * when the content cannot be read as its declared kind, a fatal error with the media's Oz error code. Messages
-     * start with {@code name}.
-     *
-     * @throws OrtException when the engine itself fails (a fault of ours, not of the media)
-     */
-    public FaceOutcome outcome(byte[] bytes, MediaType type, boolean idDocument, String name) throws OrtException {
-        MediaFaces.Result result;
-        try {
-            result = analyze(bytes, type, idDocument, name);
-        } catch (MediaException e) {
-            return FaceOutcome.failed(error(e, name));
-        }
-        return outcome(result, name);
     }
 
     /** The outcome of a face search: the template, or why there is none (error 4, {@code name: problem}). */

@@ -246,6 +246,12 @@ public final class BiometryJob {
 
     /** Adds the topology to {@code env}. */
     public static void build(StreamExecutionEnvironment env, JobConfig config, Endpoints endpoints) {
+        build(env, config, endpoints, null);
+    }
+
+    /** As above, each slot running the analyser {@code engines} opens instead of the face engine (null: the engine). */
+    public static void build(StreamExecutionEnvironment env, JobConfig config, Endpoints endpoints,
+            EngineFactory engines) {
         boolean nonPersistent = config.nonPersistent();
         DataStream<RawRecord> requestsRaw = env
                 .fromSource(endpoints.requests(), WatermarkStrategy.noWatermarks(), "requests-source").uid("requests-source");
@@ -284,7 +290,8 @@ public final class BiometryJob {
                 .process(new EmbedFunction(config.modelsDir(), config.detectionScore(), config.ortThreads(),
                         facePolicy(config), mediaLimits(config),
                         new MediaFetcher(config.mediaRoots(), config.mediaMaxBytes()),
-                        nonPersistent ? Duration.ZERO : config.embeddingCacheTtl(), config.embeddingPrecision()))
+                        nonPersistent ? Duration.ZERO : config.embeddingCacheTtl(), config.embeddingPrecision())
+                        .withEngine(engines))
                 .name("embed-faces").uid("embed-faces");
 
         SingleOutputStreamOperator<ResultRecord> matched = embedded

@@ -7,6 +7,7 @@ import dev.biometry.face.FaceEngine;
 import dev.biometry.face.FaceEngineConfig;
 import dev.biometry.face.FacePolicy;
 import dev.biometry.face.MediaAnalyzer;
+import dev.biometry.face.MediaFaceSearch;
 import dev.biometry.match.FaceOutcome;
 import dev.biometry.media.MediaException;
 import dev.biometry.media.MediaFetcher;
@@ -48,8 +49,11 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
     private final Duration cacheTtl;
     private final EmbeddingPrecision precision;
 
+    /** Opens the analyser instead of the face engine on {@code modelsDir} when not null (tests). */
+    private EngineFactory engineFactory;
+
     private transient FaceEngine engine;
-    private transient MediaAnalyzer analyzer;
+    private transient MediaFaceSearch analyzer;
     private transient ValueState<CachedFace> cache;
     private transient Counter mediaEmbedded;
     private transient Counter facesDetected;
@@ -96,11 +100,21 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         return cacheTtl;
     }
 
+    /** Runs the analyser {@code factory} opens instead of the face engine (null: the face engine). */
+    EmbedFunction withEngine(EngineFactory factory) {
+        this.engineFactory = factory;
+        return this;
+    }
+
     @Override
     public void open(OpenContext openContext) throws Exception {
-        engine = new FaceEngine(new FaceEngineConfig(
-                Path.of(modelsDir), detectionScore, FaceEngineConfig.DEFAULT_NMS_IOU, ortThreads, 1, precision));
-        analyzer = new MediaAnalyzer(engine, policy, limits);
+        if (engineFactory != null) {
+            analyzer = engineFactory.open(policy, limits);
+        } else {
+            engine = new FaceEngine(new FaceEngineConfig(
+                    Path.of(modelsDir), detectionScore, FaceEngineConfig.DEFAULT_NMS_IOU, ortThreads, 1, precision));
+            analyzer = new MediaAnalyzer(engine, policy, limits);
+        }
         if (!cacheTtl.isZero()) {
             ValueStateDescriptor<CachedFace> descriptor =
                     new ValueStateDescriptor<>(cacheStateName(precision), TypeInformation.of(CachedFace.class));

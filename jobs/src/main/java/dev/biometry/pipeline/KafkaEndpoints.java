@@ -4,11 +4,17 @@ import dev.biometry.api.DeadLetter;
 import dev.biometry.api.InputParser;
 import dev.biometry.config.JobConfig;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.function.Function;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
@@ -118,8 +124,11 @@ public final class KafkaEndpoints {
         }
     }
 
-    /** Writes a record as UTF-8 JSON with a UTF-8 string key (or no key). */
-    static final class JsonRecordSerializer<T> implements KafkaRecordSerializationSchema<T> {
+    /**
+     * Writes a record as UTF-8 JSON with a UTF-8 string key (or no key). Names its topic to Flink's lineage, so the
+     * sink's lineage vertex shows the topic and the producer properties it writes with.
+     */
+    static final class JsonRecordSerializer<T> implements KafkaRecordSerializationSchema<T>, KafkaDatasetFacetProvider {
         private static final long serialVersionUID = 1L;
         private final String topic;
         private final SerializableFunction<T, String> key;
@@ -129,6 +138,11 @@ public final class KafkaEndpoints {
             this.topic = topic;
             this.key = key;
             this.value = value;
+        }
+
+        @Override
+        public Optional<KafkaDatasetFacet> getKafkaDatasetFacet() {
+            return Optional.of(new DefaultKafkaDatasetFacet(DefaultKafkaDatasetIdentifier.ofTopics(List.of(topic))));
         }
 
         @Override

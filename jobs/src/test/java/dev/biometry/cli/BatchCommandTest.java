@@ -44,6 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * headless Chromium renders; the run is in Flink's BATCH mode; {@code --from-kafka} reads a topic up to its latest
  * offsets and ends. (That batch and streaming give the same results: BatchAndLocalAgreeTest in the launcher.)
  */
+@org.junit.jupiter.api.Tag("integration")
 class BatchCommandTest {
 
     @Test

@@ -38,6 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * JobManager's JVM (here: this test's JVM), so a {@code System.exit} in it would end this test run. A submission
  * whose topics do not exist is refused with a message naming them, and the cluster and the running job go on.
  */
+@org.junit.jupiter.api.Tag("integration")
 class RestSubmissionTest {
 
     private final HttpClient http = HttpClient.newHttpClient();

@@ -39,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * errors, including a face below the quality gate (blurred) and a photo refused by the face policy {@code reject}
  * (two faces). Before verify went through the job's media analyzer it matched both of those.
  */
+@org.junit.jupiter.api.Tag("integration")
 class VerifyCommandTest {
 
     @Test

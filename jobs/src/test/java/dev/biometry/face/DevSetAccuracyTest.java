@@ -19,6 +19,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Accuracy on the labelled dev set and the committed calibration constants re-fitted from it, for each embedding
  * model. Skipped, with a message, when the dev set is absent.
  */
+@org.junit.jupiter.api.Tag("integration")
 class DevSetAccuracyTest {
 
     /** TAR at FAR 0.1 % of the fp32 model on the dev set (model card); int8 may be at most 0.5 points below. */

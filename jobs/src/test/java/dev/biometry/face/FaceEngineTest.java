@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The face engine on the real models and the sample photos fetched by models/fetch.sh. */
+@org.junit.jupiter.api.Tag("integration")
 class FaceEngineTest {
 
     private static FaceEngine engine;

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * calibration ranges come back when collected again from the fetched model and the sample photos, and its
  * embeddings agree with the fp32 model's on every sample face. The dev-set accuracy is DevSetAccuracyTest's.
  */
+@org.junit.jupiter.api.Tag("integration")
 class Int8EmbeddingModelTest {
 
     @Test

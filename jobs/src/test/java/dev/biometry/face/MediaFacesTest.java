@@ -24,6 +24,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Face policy, quality gate, ID-document tiled search and best-shot templates on the real models. */
+@org.junit.jupiter.api.Tag("integration")
 public class MediaFacesTest {
 
     private static FaceEngine engine;

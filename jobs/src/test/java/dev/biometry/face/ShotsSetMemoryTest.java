@@ -32,6 +32,7 @@ import org.junit.jupiter.api.Test;
  * limit lets such frames through they are decoded one at a time. The process RSS is sampled from another thread
  * while the set is analysed.
  */
+@org.junit.jupiter.api.Tag("integration")
 class ShotsSetMemoryTest {
 
     private static final int WIDTH = 8000;

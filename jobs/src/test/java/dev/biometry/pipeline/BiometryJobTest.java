@@ -39,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The whole job end to end: in-process Kafka, a 2-slot MiniCluster, the real face models. One job run serves
  * every test; each test uses its own folders and reads the committed (read_committed) output.
  */
+@org.junit.jupiter.api.Tag("integration")
 class BiometryJobTest {
 
     private static final InMemoryReporter REPORTER = InMemoryReporter.createWithRetainedMetrics();
@@ -59,7 +60,8 @@ class BiometryJobTest {
 
     @BeforeAll
     static void startKafkaAndPrepareMedia() throws Exception {
-        run = new JobRun(Map.of("media-wait", "3s", "media-roots", mediaRoot.toString()));
+        // A media wait long enough for the late media of mediaArrivingWithinTheWait... on a loaded machine.
+        run = new JobRun(Map.of("media-wait", "10s", "media-roots", mediaRoot.toString()));
         config = run.config();
         results = run.results;
         folders = run.folders;
@@ -118,9 +120,11 @@ class BiometryJobTest {
         assertThat(result.at("/results_media/0/results_data/faces_detected").asInt()).isEqualTo(3);
 
         // PROCESSING first, then exactly one final record, keyed by the analysis id.
-        List<Message> all = results.await(m -> analysis.equals(m.key()), l -> l.size() >= 2, RESULT_TIMEOUT);
-        Thread.sleep(2500); // two more checkpoints: any duplicate would now be visible
-        all = results.await(m -> analysis.equals(m.key()), l -> true, RESULT_TIMEOUT);
+        results.await(m -> analysis.equals(m.key()), l -> l.size() >= 2, RESULT_TIMEOUT);
+        // Two more checkpoints: a duplicate emitted with the final record is committed by then, and read.
+        JobMetrics.awaitMoreCheckpoints(REPORTER, run.job().getJobID(), 2, RESULT_TIMEOUT);
+        results.awaitCaughtUp(RESULT_TIMEOUT);
+        List<Message> all = results.await(m -> analysis.equals(m.key()), l -> true, RESULT_TIMEOUT);
         assertThat(all).extracting(m -> m.value().get("state").asText()).containsExactly("PROCESSING", "FINISHED");
     }
 
@@ -215,7 +219,7 @@ class BiometryJobTest {
         long t0 = System.currentTimeMillis();
         String analysis = request(folder, List.of("a", "ghost"), media(folder, "a", "alice.jpg"));
         JsonNode result = finalResult(analysis);
-        assertThat(System.currentTimeMillis() - t0).isGreaterThanOrEqualTo(3000);
+        assertThat(System.currentTimeMillis() - t0).isGreaterThanOrEqualTo(config.mediaWait().toMillis());
         assertThat(result.get("state").asText()).isEqualTo("FAILED");
         assertThat(result.get("error_code").asInt()).isEqualTo(10);
         assertThat(result.get("error_message").asText()).contains("ghost").doesNotContain("[a");
@@ -225,7 +229,12 @@ class BiometryJobTest {
     void mediaArrivingWithinTheWaitStartTheAnalysis() throws Exception {
         String folder = newId();
         String analysis = request(folder, List.of("a", "late"), media(folder, "a", "alice.jpg"));
-        Thread.sleep(500);
+        // The roll-up shows the request's media once a checkpoint taken after the request completed; its barrier
+        // followed the request into folder-join, so the analysis is waiting there for "late" by then.
+        folders.await(m -> folder.equals(m.key()), l -> !l.isEmpty(), RESULT_TIMEOUT);
+        results.awaitCaughtUp(RESULT_TIMEOUT);
+        assertThat(results.messages()).as("no record of the analysis before its last media")
+                .noneMatch(m -> analysis.equals(m.key()));
         send(config.mediaTopic(), folder, media(folder, "late", "alice-mirrored.jpg"));
         JsonNode result = finalResult(analysis);
         assertThat(result.get("resolution_status").asText()).isEqualTo("SUCCESS");

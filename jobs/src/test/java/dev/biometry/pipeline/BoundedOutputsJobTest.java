@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.biometry.api.Json;
+import dev.biometry.testing.JobMetrics;
 import dev.biometry.testing.JobRun;
 import dev.biometry.testing.KafkaTopicReader.Message;
 import dev.biometry.testing.TestData;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code meta_data} within its cap on each of many media), a 600 KB {@code type} string, a lone surrogate in an id.
  * Every valid analysis keeps its verdict and the job never restarts.
  */
+@org.junit.jupiter.api.Tag("integration")
 class BoundedOutputsJobTest {
 
     private static final InMemoryReporter REPORTER = InMemoryReporter.createWithRetainedMetrics();
@@ -106,8 +108,9 @@ class BoundedOutputsJobTest {
             assertThat(run.finalResult(before).get("resolution_status").asText()).isEqualTo("SUCCESS");
             assertThat(run.finalResult(after).get("resolution_status").asText()).isEqualTo("SUCCESS");
 
-            // Two more checkpoints: any second record of the shared id would now be committed.
-            Thread.sleep(2_500);
+            // Two more checkpoints: any second record of the shared id is committed by then, and read.
+            JobMetrics.awaitMoreCheckpoints(REPORTER, run.job().getJobID(), 2, JobRun.RESULT_TIMEOUT);
+            run.results.awaitCaughtUp(JobRun.RESULT_TIMEOUT);
             List<Message> sharedRecords = run.results.await(m -> shared.equals(m.key()), l -> true, JobRun.RESULT_TIMEOUT);
             assertThat(sharedRecords).extracting(m -> m.value().get("state").asText() + "@" + m.value().get("folder_id").asText())
                     .containsExactly("PROCESSING@" + folder1, "FINISHED@" + folder1);
@@ -153,6 +156,6 @@ class BoundedOutputsJobTest {
     }
 
     private static long oversizedRecords(JobRun run) {
-        return dev.biometry.testing.JobMetrics.counterSum(REPORTER, run.job().getJobID(), "oversizedRecords");
+        return JobMetrics.counterSum(REPORTER, run.job().getJobID(), "oversizedRecords");
     }
 }

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The embedding operator's cache, on the real models: a known media (same URI, same content) skips inference until
  * its TTL, counted from the write, runs out; new content under the same media id and URI is embedded again.
  */
+@org.junit.jupiter.api.Tag("integration")
 class EmbedFunctionTest {
 
     private static final Duration TTL = Duration.ofHours(24);

@@ -1,9 +1,13 @@
 package dev.biometry.pipeline;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.biometry.api.DeadLetter;
+import dev.biometry.api.Json;
 import dev.biometry.config.JobConfig;
 import dev.biometry.local.EmbeddedKafkaBroker;
 import java.lang.reflect.Field;
@@ -13,51 +17,101 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.environment.CheckpointConfig;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.lineage.LineageVertex;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.coordinator.transaction.TransactionStateManagerConfig;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The job's Kafka sinks write exactly once (transactions committed with the checkpoints) with the configured
- * {@code transaction.timeout.ms}, and the job checkpoints. KafkaSink has no public getters, so the settings the
- * sinks are built from ({@link KafkaEndpoints#sinkSettings}) are checked.
+ * The sinks and sources {@link KafkaEndpoints#of} builds: each sink writes exactly once (transactions committed with
+ * the checkpoints) to its own topic with its own transactional-id prefix and the configured producer properties, the
+ * sources read committed records only, and the job checkpoints. Topics and producer properties are read from the
+ * built sinks' Flink lineage; delivery guarantee and prefix from their fields (KafkaSink has no getters for them).
  */
 class KafkaEndpointsTest {
 
     private static final JobConfig CONFIG = JobConfig.fromOptions(Map.of(
             "bootstrap-servers", "broker-1:9092", "transactional-id-prefix", "bio-test",
-            "transaction-timeout", "7m", "checkpoint-interval", "4s"));
-
-    /** The names {@link KafkaEndpoints#of} gives its three sinks. */
-    private static final List<String> SINKS = List.of("results", "folders", "dead-letter");
+            "transaction-timeout", "7m", "checkpoint-interval", "4s", "max-record-bytes", "900000"));
 
     @Test
-    void everySinkIsExactlyOnceWithItsOwnTransactionalIdsAndTheConfiguredTimeout() {
+    void everySinkIsExactlyOnceToItsOwnTopicWithItsOwnTransactionalIdsAndTheConfiguredProducer() throws Exception {
         BiometryJob.Endpoints endpoints = KafkaEndpoints.of(CONFIG);
-        assertThat(List.of(endpoints.results(), endpoints.folders(), endpoints.deadLetters()))
-                .allSatisfy(sink -> assertThat(sink).isInstanceOf(KafkaSink.class));
         assertThat(endpoints.finalResultsOnly()).as("PROCESSING records go to the results topic too").isFalse();
 
-        List<KafkaEndpoints.SinkSettings> settings =
-                SINKS.stream().map(name -> KafkaEndpoints.sinkSettings(CONFIG, name)).toList();
-        assertThat(settings).allSatisfy(s -> {
-            assertThat(s.deliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
-            assertThat(s.transactionalIdPrefix()).startsWith("bio-test-");
-            Properties producer = s.producerProperties();
-            assertThat(producer.getProperty("transaction.timeout.ms")).isEqualTo("420000");
-            assertThat(producer.getProperty("bootstrap.servers")).isEqualTo("broker-1:9092");
+        Map<String, BuiltSink> sinks = Map.of(
+                "results", BuiltSink.of(endpoints.results()),
+                "folders", BuiltSink.of(endpoints.folders()),
+                "dead-letter", BuiltSink.of(endpoints.deadLetters()));
+        assertThat(sinks.get("results").topic()).isEqualTo(CONFIG.resultsTopic());
+        assertThat(sinks.get("folders").topic()).isEqualTo(CONFIG.foldersTopic());
+        assertThat(sinks.get("dead-letter").topic()).isEqualTo(CONFIG.deadLetterTopic());
+        sinks.forEach((name, sink) -> {
+            assertThat(sink.deliveryGuarantee()).as(name).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+            assertThat(sink.transactionalIdPrefix()).as(name).isEqualTo("bio-test-" + name);
+            assertThat(sink.producer()).as(name)
+                    .containsEntry("transaction.timeout.ms", "420000")
+                    .containsEntry("bootstrap.servers", "broker-1:9092")
+                    .containsEntry("max.request.size", String.valueOf(900000 + 16 * 1024));
         });
         // Sinks sharing a prefix would abort each other's transactions on restart.
-        assertThat(settings).extracting(KafkaEndpoints.SinkSettings::transactionalIdPrefix).doesNotHaveDuplicates();
+        assertThat(sinks.values()).extracting(BuiltSink::transactionalIdPrefix).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void eachSinkWritesItsRecordsAsUtf8JsonKeyedByItsId() throws Exception {
+        BiometryJob.Endpoints endpoints = KafkaEndpoints.of(CONFIG);
+
+        ProducerRecord<byte[], byte[]> result = BuiltSink.of(endpoints.results()).serialize(
+                new ResultRecord("an-\u00e9", "folder-1", "FINISHED", "SUCCESS", null, "{\"state\":\"FINISHED\"}"));
+        assertThat(result.topic()).isEqualTo(CONFIG.resultsTopic());
+        assertThat(new String(result.key(), UTF_8)).isEqualTo("an-\u00e9");
+        assertThat(new String(result.value(), UTF_8)).isEqualTo("{\"state\":\"FINISHED\"}");
+
+        ProducerRecord<byte[], byte[]> folder = BuiltSink.of(endpoints.folders())
+                .serialize(new FolderRecord("folder-1", "FINISHED", "{\"folder_id\":\"folder-1\"}"));
+        assertThat(folder.topic()).isEqualTo(CONFIG.foldersTopic());
+        assertThat(new String(folder.key(), UTF_8)).isEqualTo("folder-1");
+
+        ProducerRecord<byte[], byte[]> dead = BuiltSink.of(endpoints.deadLetters())
+                .serialize(new DeadLetter(3, "not JSON", null, CONFIG.requestsTopic(), 1, 42L, "{ x", false));
+        assertThat(dead.topic()).isEqualTo(CONFIG.deadLetterTopic());
+        assertThat(dead.key()).as("dead letters have no key").isNull();
+        JsonNode letter = Json.mapper().readTree(dead.value());
+        assertThat(letter.get("error_code").asInt()).isEqualTo(3);
+        assertThat(letter.at("/source/topic").asText()).isEqualTo(CONFIG.requestsTopic());
+        assertThat(letter.at("/source/offset").asLong()).isEqualTo(42L);
+    }
+
+    @Test
+    void bothSourcesReadCommittedRecordsOfTheirTopicInTheJobsGroup() throws Exception {
+        BiometryJob.Endpoints endpoints = KafkaEndpoints.of(CONFIG);
+        Map<Source<RawRecord, ?, ?>, String> topics = Map.of(
+                endpoints.media(), CONFIG.mediaTopic(), endpoints.requests(), CONFIG.requestsTopic());
+        topics.forEach((source, topic) -> {
+            KafkaDatasetFacet facet = kafkaFacet(((KafkaSource<RawRecord>) source).getLineageVertex());
+            assertThat(facet.getTopicIdentifier().getTopics()).containsExactly(topic);
+            assertThat(facet.getProperties())
+                    .containsEntry("isolation.level", "read_committed")
+                    .containsEntry("bootstrap.servers", "broker-1:9092")
+                    .containsEntry("group.id", CONFIG.groupId());
+        });
     }
 
     /**
@@ -65,10 +119,10 @@ class KafkaEndpointsTest {
      * (checkpoint interval + checkpoint timeout), the longest a transaction stays open (checked at start).
      */
     @Test
-    void theDefaultTransactionTimeoutOutlastsTheCheckpointsAndStaysBelowTheBrokersDefaultMaximum() {
+    void theDefaultTransactionTimeoutOutlastsTheCheckpointsAndStaysBelowTheBrokersDefaultMaximum() throws Exception {
         JobConfig defaults = JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092"));
         long timeout = Long.parseLong(
-                KafkaEndpoints.sinkSettings(defaults, "results").producerProperties().getProperty("transaction.timeout.ms"));
+                BuiltSink.of(KafkaEndpoints.of(defaults).results()).producer().getProperty("transaction.timeout.ms"));
 
         assertThat(timeout).isEqualTo(Duration.ofMinutes(10).toMillis())
                 .isLessThanOrEqualTo(TransactionStateManagerConfig.TRANSACTIONS_MAX_TIMEOUT_MS_DEFAULT - 5 * 60_000L)
@@ -82,6 +136,7 @@ class KafkaEndpointsTest {
 
     /** The in-process broker accepts a transaction of the default timeout and refuses one above its maximum. */
     @Test
+    @Tag("integration")
     void theInProcessBrokerAcceptsTheDefaultTransactionTimeout() {
         JobConfig defaults = JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092"));
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
@@ -108,22 +163,21 @@ class KafkaEndpointsTest {
      * the job and different for another job (another group id), so two jobs never fence each other's producers.
      */
     @Test
-    void theDefaultTransactionalIdPrefixIsPerJob() {
+    void theDefaultTransactionalIdPrefixIsPerJob() throws Exception {
         JobConfig job = JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-a"));
         JobConfig restarted = JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-a"));
         JobConfig other = JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-b"));
         JobConfig otherTopic = JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-a",
                 "results-topic", "tenant-a.results"));
 
-        assertThat(KafkaEndpoints.sinkSettings(job, "results").transactionalIdPrefix())
+        assertThat(resultsPrefix(job))
                 .isEqualTo("tenant-a.biometry.results-results")
-                .isEqualTo(KafkaEndpoints.sinkSettings(restarted, "results").transactionalIdPrefix())
-                .isNotEqualTo(KafkaEndpoints.sinkSettings(other, "results").transactionalIdPrefix())
-                .isNotEqualTo(KafkaEndpoints.sinkSettings(otherTopic, "results").transactionalIdPrefix());
-        assertThat(KafkaEndpoints.sinkSettings(JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092")), "folders")
-                .transactionalIdPrefix()).as("defaults").isEqualTo("biometry.biometry.results-folders");
-        assertThat(KafkaEndpoints.sinkSettings(CONFIG, "results").transactionalIdPrefix())
-                .as("the option wins").isEqualTo("bio-test-results");
+                .isEqualTo(resultsPrefix(restarted))
+                .isNotEqualTo(resultsPrefix(other))
+                .isNotEqualTo(resultsPrefix(otherTopic));
+        assertThat(BuiltSink.of(KafkaEndpoints.of(JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092")))
+                .folders()).transactionalIdPrefix()).as("defaults").isEqualTo("biometry.biometry.results-folders");
+        assertThat(resultsPrefix(CONFIG)).as("the option wins").isEqualTo("bio-test-results");
     }
 
     /**
@@ -131,11 +185,11 @@ class KafkaEndpointsTest {
      * and a record of that size still fits the broker's default message.max.bytes.
      */
     @Test
-    void theProducersMaxRequestSizeCoversTheLargestBoundedRecordAndFitsTheBrokersDefault() {
+    void theProducersMaxRequestSizeCoversTheLargestBoundedRecordAndFitsTheBrokersDefault() throws Exception {
         JobConfig defaults = JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092"));
-        for (String sink : SINKS) {
-            int maxRequestSize = Integer.parseInt(
-                    KafkaEndpoints.sinkSettings(defaults, sink).producerProperties().getProperty("max.request.size"));
+        BiometryJob.Endpoints endpoints = KafkaEndpoints.of(defaults);
+        for (Sink<?> sink : List.of(endpoints.results(), endpoints.folders(), endpoints.deadLetters())) {
+            int maxRequestSize = Integer.parseInt(BuiltSink.of(sink).producer().getProperty("max.request.size"));
             assertThat(maxRequestSize).isEqualTo(defaults.maxRecordBytes() + 16 * 1024);
             // The largest key: a 256-char id of 4-byte characters.
             assertThat(defaults.maxRecordBytes() + 256 * 4 + 1024)
@@ -171,15 +225,14 @@ class KafkaEndpointsTest {
         JobConfig config = JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092",
                 "kafka-properties-file", file.toString(), "transaction-timeout", "7m"));
 
-        Properties producer = KafkaEndpoints.sinkSettings(config, "results").producerProperties();
+        Properties producer = BuiltSink.of(KafkaEndpoints.of(config).results()).producer();
         assertThat(producer).containsEntry("security.protocol", "SASL_SSL")
                 .containsEntry("sasl.mechanism", "SCRAM-SHA-512")
                 .containsEntry("ssl.truststore.location", "/etc/biometry/kafka/truststore.p12")
                 .containsEntry("transaction.timeout.ms", "420000")
                 .containsEntry("bootstrap.servers", "broker-1:9092");
-        Field props = KafkaSource.class.getDeclaredField("props");
-        props.setAccessible(true);
-        Properties consumer = (Properties) props.get(KafkaEndpoints.source(config, "biometry.media"));
+        Properties consumer = kafkaFacet(((KafkaSource<RawRecord>) KafkaEndpoints.of(config).media()).getLineageVertex())
+                .getProperties();
         assertThat(consumer).containsEntry("security.protocol", "SASL_SSL")
                 .containsEntry("ssl.truststore.location", "/etc/biometry/kafka/truststore.p12")
                 .containsEntry("isolation.level", "read_committed")
@@ -194,5 +247,41 @@ class KafkaEndpointsTest {
                 "kafka-properties-file", "/nonexistent/client.properties")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--kafka-properties-file");
+    }
+
+    // ---- helpers
+
+    private static String resultsPrefix(JobConfig config) throws Exception {
+        return BuiltSink.of(KafkaEndpoints.of(config).results()).transactionalIdPrefix();
+    }
+
+    private static KafkaDatasetFacet kafkaFacet(LineageVertex vertex) {
+        assertThat(vertex.datasets()).hasSize(1);
+        return (KafkaDatasetFacet) vertex.datasets().get(0).facets().get(DefaultKafkaDatasetFacet.KAFKA_FACET_NAME);
+    }
+
+    /** What a built KafkaSink writes with. */
+    private record BuiltSink(String topic, Properties producer, DeliveryGuarantee deliveryGuarantee,
+            String transactionalIdPrefix, KafkaRecordSerializationSchema<Object> serializer) {
+
+        @SuppressWarnings("unchecked")
+        static BuiltSink of(Sink<?> sink) throws Exception {
+            assertThat(sink).isInstanceOf(KafkaSink.class);
+            KafkaDatasetFacet facet = kafkaFacet(((KafkaSink<?>) sink).getLineageVertex());
+            assertThat(facet.getTopicIdentifier().getTopics()).hasSize(1);
+            return new BuiltSink(facet.getTopicIdentifier().getTopics().get(0), facet.getProperties(),
+                    (DeliveryGuarantee) field(sink, "deliveryGuarantee"), (String) field(sink, "transactionalIdPrefix"),
+                    (KafkaRecordSerializationSchema<Object>) field(sink, "recordSerializer"));
+        }
+
+        ProducerRecord<byte[], byte[]> serialize(Object element) {
+            return serializer.serialize(element, null, 1L);
+        }
+
+        private static Object field(Sink<?> sink, String name) throws Exception {
+            Field f = KafkaSink.class.getDeclaredField(name);
+            f.setAccessible(true);
+            return f.get(sink);
+        }
     }
 }

@@ -35,6 +35,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@code meta_data} each to one folder, every analysis gets its verdict, several checkpoints of that state complete
  * in the checkpoint directory, and the job never restarts (read from the MiniCluster's REST API).
  */
+@org.junit.jupiter.api.Tag("integration")
 class LargeStateCheckpointTest {
 
     private static final int REQUESTS = 7;

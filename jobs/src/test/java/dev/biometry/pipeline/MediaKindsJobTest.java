@@ -47,6 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * out-of-root, symlinked, non-allow-listed, redirected and unanswered media each give their documented error while
  * the job goes on with the next analysis.
  */
+@org.junit.jupiter.api.Tag("integration")
 class MediaKindsJobTest {
 
     @RegisterExtension

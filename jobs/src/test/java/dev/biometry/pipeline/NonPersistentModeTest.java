@@ -39,6 +39,7 @@ import org.junit.jupiter.api.Test;
  * embedding on the real models, matcher, result ordering, folder roll-up), each in its test harness, and afterwards their keyed
  * state is inspected: nothing is left, and no timer. The option itself is checked on the operators of the built job.
  */
+@org.junit.jupiter.api.Tag("integration")
 class NonPersistentModeTest {
 
     private static final String FOLDER = "instant-folder";

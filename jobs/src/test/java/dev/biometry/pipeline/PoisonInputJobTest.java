@@ -43,6 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
  * dead letter or a FAILED analysis with the right code), every output record must stay within the job's record
  * bound, and the job must not restart once.
  */
+@org.junit.jupiter.api.Tag("integration")
 class PoisonInputJobTest {
 
     private static final InMemoryReporter REPORTER = InMemoryReporter.createWithRetainedMetrics();

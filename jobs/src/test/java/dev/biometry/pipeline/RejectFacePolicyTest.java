@@ -37,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * harness: a selfie against a photo showing that face and a second, smaller one. Under {@code reject} the photo gets
  * error 4 naming the policy and the analysis is DECLINED; under {@code largest} the same two media match.
  */
+@org.junit.jupiter.api.Tag("integration")
 class RejectFacePolicyTest {
 
     private static final long T0 = 2_000_000L;

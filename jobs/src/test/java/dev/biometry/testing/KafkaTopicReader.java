@@ -5,7 +5,9 @@ import dev.biometry.api.Json;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -25,18 +27,19 @@ public final class KafkaTopicReader implements AutoCloseable {
     public record Message(String key, JsonNode value) {}
 
     private final List<Message> messages = new CopyOnWriteArrayList<>();
+    /** The reader's position per partition after its last poll: every record before it is in {@link #messages}. */
+    private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
+    private final String bootstrapServers;
+    private final List<TopicPartition> partitions;
     private final Thread thread;
     private volatile boolean running = true;
 
     public KafkaTopicReader(String bootstrapServers, String topic) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        this.bootstrapServers = bootstrapServers;
+        Properties props = consumerProperties(bootstrapServers);
         KafkaConsumer<String, byte[]> consumer =
                 new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
-        List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+        partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
                 .map(p -> new TopicPartition(topic, p.partition())).toList();
         consumer.assign(partitions);
         consumer.seekToBeginning(partitions);
@@ -49,6 +52,9 @@ public final class KafkaTopicReader implements AutoCloseable {
                         } catch (java.io.IOException e) {
                             throw new IllegalStateException("non-JSON record on " + topic, e);
                         }
+                    }
+                    for (TopicPartition p : partitions) {
+                        positions.put(p, consumer.position(p));
                     }
                 }
             }
@@ -80,6 +86,35 @@ public final class KafkaTopicReader implements AutoCloseable {
             }
             Thread.sleep(100);
         }
+    }
+
+    /**
+     * Waits until this reader has read every record committed on the topic when called (the topic's last stable
+     * offsets): a record that a completed checkpoint committed is then in {@link #messages()}.
+     */
+    public void awaitCaughtUp(Duration timeout) throws InterruptedException {
+        Map<TopicPartition, Long> end;
+        try (KafkaConsumer<byte[], byte[]> probe = new KafkaConsumer<>(consumerProperties(bootstrapServers),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            end = probe.endOffsets(partitions, timeout);
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!end.entrySet().stream().allMatch(e -> positions.getOrDefault(e.getKey(), 0L) >= e.getValue())) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout + " reading up to " + end + "; at " + positions);
+            }
+            Thread.sleep(50); // polls the reader's progress
+        }
+    }
+
+    /** A read_committed consumer from the beginning, without committed offsets of its own. */
+    private static Properties consumerProperties(String bootstrapServers) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        return props;
     }
 
     @Override

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * mode ({@code local}, this module's): moved here from BatchCommandTest, whose request writer and result readers
  * it uses (the jobs test-jar).
  */
+@org.junit.jupiter.api.Tag("integration")
 class BatchAndLocalAgreeTest {
 
     @Test

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
  * A short smoke run of {@code bench --json}: every phase runs (raw chain, the job at maximum rate, the job paced)
  * and the JSON carries positive figures. Speed targets are reported by the command, never asserted here.
  */
+@org.junit.jupiter.api.Tag("integration")
 class BenchCommandTest {
 
     @Test

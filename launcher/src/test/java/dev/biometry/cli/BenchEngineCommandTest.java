@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
  * A short run of {@code bench-engine --json}: the fp32 and int8 embedding models both run, side by side, and the
  * JSON carries their figures, the ratios and the machine. Speeds are reported by the command, never asserted here.
  */
+@org.junit.jupiter.api.Tag("integration")
 class BenchEngineCommandTest {
 
     @Test

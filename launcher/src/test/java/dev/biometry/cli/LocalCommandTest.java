@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code local --requests FILE --exit-when-done --no-ui}, as the README shows it for trying one's own photos:
  * in-process Kafka, local Flink, relative file URIs, generated analysis ids, a bad line.
  */
+@org.junit.jupiter.api.Tag("integration")
 class LocalCommandTest {
 
     @Test

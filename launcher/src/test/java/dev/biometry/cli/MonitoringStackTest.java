@@ -42,6 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * data, the alert rules pass {@code promtool check rules}, are loaded and evaluated by the server without error,
  * and every metric they name is scraped. Needs the Debian package {@code prometheus} ({@code .ci/run} installs it).
  */
+@org.junit.jupiter.api.Tag("integration")
 class MonitoringStackTest {
 
     private static final Path ROOT = TestData.repoRoot();

@@ -41,6 +41,7 @@ import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.metadata.properties.MetaPropertiesEnsemble;
@@ -209,8 +210,18 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private static void awaitLeaders(Admin client, Collection<String> topics, long deadline)
             throws InterruptedException, ExecutionException, TimeoutException {
         while (true) {
-            Map<String, TopicDescription> descriptions =
-                    client.describeTopics(topics).allTopicNames().get(remainingMillis(deadline), TimeUnit.MILLISECONDS);
+            Map<String, TopicDescription> descriptions;
+            try {
+                descriptions = client.describeTopics(topics).allTopicNames()
+                        .get(remainingMillis(deadline), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                // A loaded broker may not know a topic it just created yet: ask again until the deadline.
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() >= deadline) {
+                    throw e;
+                }
+                Thread.sleep(50);
+                continue;
+            }
             boolean ready = descriptions.values().stream()
                     .flatMap(d -> d.partitions().stream())
                     .map(TopicPartitionInfo::leader)

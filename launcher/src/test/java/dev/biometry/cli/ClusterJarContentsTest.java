@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
  * the testkit's in-process broker and hostile media, Kafka's broker); the standalone jar
  * {@code launcher/target/biometry-local.jar} holds both and dispatches every command.
  */
-class ClusterJarContentsIT {
+@org.junit.jupiter.api.Tag("integration")
+class ClusterJarContentsTest {
 
     private static final Path JOB_JAR = Path.of(System.getProperty("biometry.job.jar", "../jobs/target/biometry-job.jar"));
     private static final Path LOCAL_JAR = Path.of(System.getProperty("biometry.local.jar", "target/biometry-local.jar"));
