@@ -14,10 +14,28 @@ import java.util.Map;
  * {@code $BIOMETRY_API_DB_PASSWORD}.
  */
 public record ApiConfig(
-        String host, int port, String publicUrl, String bootstrapServers, String mediaTopic, String requestsTopic,
-        String resultsTopic, String foldersTopic, String groupId, String dbUrl, String dbUser, String dbPassword,
-        int dbPoolSize, Path mediaDir, Duration sessionTtl, Duration serviceSessionTtl, Path usersFile,
-        boolean demoUser, int maxFilesPerFolder, long maxFileBytes, Duration syncTimeout, Duration kafkaTimeout) {
+        String host,
+        int port,
+        String publicUrl,
+        String bootstrapServers,
+        String mediaTopic,
+        String requestsTopic,
+        String resultsTopic,
+        String foldersTopic,
+        String groupId,
+        String dbUrl,
+        String dbUser,
+        String dbPassword,
+        int dbPoolSize,
+        Path mediaDir,
+        Duration sessionTtl,
+        Duration serviceSessionTtl,
+        Path usersFile,
+        boolean demoUser,
+        int maxFilesPerFolder,
+        long maxFileBytes,
+        Duration syncTimeout,
+        Duration kafkaTimeout) {
 
     /** One option: name, default ("" = none) and meaning; the README's table lists them all. */
     public record Option(String name, String defaultValue, String description, boolean flag) {}
@@ -34,24 +52,33 @@ public record ApiConfig(
             new Option("results-topic", "biometry.results", "analysis results read (read_committed)", false),
             new Option("folders-topic", "biometry.folders", "folder roll-ups read (read_committed)", false),
             new Option("group-id", "biometry-api", "consumer group storing results (shared by all instances)", false),
-            new Option("db-url", "jdbc:h2:file:./biometry-api-data/db;MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE",
-                    "JDBC URL: PostgreSQL (jdbc:postgresql://...) or the embedded H2 default", false),
-            new Option("db-user", "sa", "database user", false),
-            new Option("db-password-file", "", "file holding the database password (or $" + DB_PASSWORD_ENV + ")",
+            new Option(
+                    "db-url",
+                    "jdbc:h2:file:./biometry-api-data/db;MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE",
+                    "JDBC URL: PostgreSQL (jdbc:postgresql://...) or the embedded H2 default",
                     false),
+            new Option("db-user", "sa", "database user", false),
+            new Option(
+                    "db-password-file", "", "file holding the database password (or $" + DB_PASSWORD_ENV + ")", false),
             new Option("db-pool-size", "16", "pooled database connections (HikariCP)", false),
-            new Option("media-dir", "./biometry-api-data/media",
-                    "media store directory; the job's --media-roots must include it", false),
+            new Option(
+                    "media-dir",
+                    "./biometry-api-data/media",
+                    "media store directory; the job's --media-roots must include it",
+                    false),
             new Option("session-ttl", "15m", "session lifetime of ordinary users (extended on use)", false),
             new Option("service-session-ttl", "1825d", "session lifetime of service users (is_service)", false),
             new Option("users-file", "", "JSON users file (bcrypt hashes) loaded into the database at start", false),
             new Option("demo-user", "", "create demo@biometry.local / demo-password (local demos only)", true),
             new Option("max-files", "10", "most media files per folder", false),
             new Option("max-file-size", "10485760", "largest media file, in bytes", false),
-            new Option("sync-timeout", "60s",
-                    "how long single-request and instant calls wait for their analyses to finish", false),
-            new Option("kafka-timeout", "15s", "how long a publish to Kafka may take before the call fails (503)",
-                    false));
+            new Option(
+                    "sync-timeout",
+                    "60s",
+                    "how long single-request and instant calls wait for their analyses to finish",
+                    false),
+            new Option(
+                    "kafka-timeout", "15s", "how long a publish to Kafka may take before the call fails (503)", false));
 
     /** Parses {@code --name value} / {@code --flag} arguments over the defaults. */
     public static ApiConfig fromArgs(String[] args, Map<String, String> env) {
@@ -64,7 +91,9 @@ public record ApiConfig(
                 throw new IllegalArgumentException("unexpected argument '" + args[i] + "'");
             }
             String name = args[i].substring(2);
-            Option option = OPTIONS.stream().filter(o -> o.name().equals(name)).findFirst()
+            Option option = OPTIONS.stream()
+                    .filter(o -> o.name().equals(name))
+                    .findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("unknown option --" + name));
             if (option.flag()) {
                 values.put(name, "true");
@@ -94,14 +123,28 @@ public record ApiConfig(
                 throw new IllegalArgumentException("cannot read --db-password-file: " + e.getMessage(), e);
             }
         }
-        return new ApiConfig(host, port, publicUrl, v.get("bootstrap-servers"), v.get("media-topic"),
-                v.get("requests-topic"), v.get("results-topic"), v.get("folders-topic"), v.get("group-id"),
-                v.get("db-url"), v.get("db-user"), password, Integer.parseInt(v.get("db-pool-size")),
-                Path.of(v.get("media-dir")).toAbsolutePath().normalize(), duration(v.get("session-ttl")),
+        return new ApiConfig(
+                host,
+                port,
+                publicUrl,
+                v.get("bootstrap-servers"),
+                v.get("media-topic"),
+                v.get("requests-topic"),
+                v.get("results-topic"),
+                v.get("folders-topic"),
+                v.get("group-id"),
+                v.get("db-url"),
+                v.get("db-user"),
+                password,
+                Integer.parseInt(v.get("db-pool-size")),
+                Path.of(v.get("media-dir")).toAbsolutePath().normalize(),
+                duration(v.get("session-ttl")),
                 duration(v.get("service-session-ttl")),
                 v.get("users-file").isBlank() ? null : Path.of(v.get("users-file")),
-                Boolean.parseBoolean(v.get("demo-user")), Integer.parseInt(v.get("max-files")),
-                Long.parseLong(v.get("max-file-size")), duration(v.get("sync-timeout")),
+                Boolean.parseBoolean(v.get("demo-user")),
+                Integer.parseInt(v.get("max-files")),
+                Long.parseLong(v.get("max-file-size")),
+                duration(v.get("sync-timeout")),
                 duration(v.get("kafka-timeout")));
     }
 
@@ -144,7 +187,12 @@ public record ApiConfig(
         StringBuilder sb = new StringBuilder("| option | default | meaning |\n|---|---|---|\n");
         for (Option o : OPTIONS) {
             String def = o.flag() ? "(flag)" : o.defaultValue().isEmpty() ? "" : "`" + o.defaultValue() + "`";
-            sb.append("| `--").append(o.name()).append("` | ").append(def).append(" | ").append(o.description())
+            sb.append("| `--")
+                    .append(o.name())
+                    .append("` | ")
+                    .append(def)
+                    .append(" | ")
+                    .append(o.description())
                     .append(" |\n");
         }
         return sb.toString();

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.biometry.api.Analysis;
-import dev.biometry.api.FolderRollUp;
 import dev.biometry.api.AnalysisParams;
 import dev.biometry.api.DeadLetter;
+import dev.biometry.api.FolderRollUp;
 import dev.biometry.api.InputParser;
 import dev.biometry.api.Json;
 import dev.biometry.api.MediaObject;
@@ -57,12 +57,19 @@ public final class ApiServer implements AutoCloseable {
 
     /** Every route: method and path, as registered and as {@code /api/openapi.json} describes them. */
     public static final List<String> ROUTES = List.of(
-            "POST /api/authorize/auth", "POST /api/authorize/refresh",
-            "POST /api/folders", "GET /api/folders", "GET /api/folders/{folder_id}",
-            "POST /api/folders/{folder_id}/media", "GET /api/folders/{folder_id}/media",
-            "POST /api/folders/{folder_id}/analyses", "GET /api/folders/{folder_id}/analyses",
-            "GET /api/analyses/{analyse_id}", "GET /api/media/{media_id}/file",
-            "POST /api/instant/folders", "GET /api/openapi.json");
+            "POST /api/authorize/auth",
+            "POST /api/authorize/refresh",
+            "POST /api/folders",
+            "GET /api/folders",
+            "GET /api/folders/{folder_id}",
+            "POST /api/folders/{folder_id}/media",
+            "GET /api/folders/{folder_id}/media",
+            "POST /api/folders/{folder_id}/analyses",
+            "GET /api/folders/{folder_id}/analyses",
+            "GET /api/analyses/{analyse_id}",
+            "GET /api/media/{media_id}/file",
+            "POST /api/instant/folders",
+            "GET /api/openapi.json");
 
     private final ApiConfig config;
     private final Store store;
@@ -76,7 +83,8 @@ public final class ApiServer implements AutoCloseable {
         this.store = store;
         this.auth = auth;
         this.pipeline = pipeline;
-        this.views = new Views(() -> config.publicUrl() != null ? config.publicUrl()
+        this.views = new Views(() -> config.publicUrl() != null
+                ? config.publicUrl()
                 : "http://" + (config.host().equals("0.0.0.0") ? "localhost" : config.host()) + ":" + port());
         this.app = Javalin.create(c -> {
             c.showJavalinBanner = false;
@@ -112,10 +120,17 @@ public final class ApiServer implements AutoCloseable {
             LOG.error("database failure on {} {}", ctx.method(), ctx.path(), e);
             error(ctx, OzError.UNKNOWN, "database unavailable", null);
         });
-        app.exception(HttpResponseException.class, (e, ctx) -> error(ctx,
-                e.getStatus() == 405 ? ApiError.NOT_ALLOWED : e.getStatus() == 404 ? OzError.NOT_EXIST
-                        : e.getStatus() == 413 ? OzError.INVALID_VALUE : OzError.INVALID_STRUCTURE,
-                e.getMessage(), null));
+        app.exception(
+                HttpResponseException.class,
+                (e, ctx) -> error(
+                        ctx,
+                        e.getStatus() == 405
+                                ? ApiError.NOT_ALLOWED
+                                : e.getStatus() == 404
+                                        ? OzError.NOT_EXIST
+                                        : e.getStatus() == 413 ? OzError.INVALID_VALUE : OzError.INVALID_STRUCTURE,
+                        e.getMessage(),
+                        null));
         app.exception(Exception.class, (e, ctx) -> {
             LOG.error("unexpected failure on {} {}", ctx.method(), ctx.path(), e);
             error(ctx, OzError.UNKNOWN, "Unknown server side error occurred", null);
@@ -200,8 +215,15 @@ public final class ApiServer implements AutoCloseable {
     // ---- folders and media
 
     /** One uploaded file after the checks: part name, client file name, kind and where its bytes wait. */
-    private record Upload(String part, String originalName, MediaType type, ContentKind kind, Path temp, long size,
-            List<String> tags, JsonNode metaData) {}
+    private record Upload(
+            String part,
+            String originalName,
+            MediaType type,
+            ContentKind kind,
+            Path temp,
+            long size,
+            List<String> tags,
+            JsonNode metaData) {}
 
     /** The multipart body: file parts and the parsed {@code payload} part. */
     private record Multipart(List<Upload> uploads, ObjectNode payload) {}
@@ -215,12 +237,13 @@ public final class ApiServer implements AutoCloseable {
             long now = System.currentTimeMillis();
             JsonNode folderMeta = objectOrEmpty(body.payload(), "folder:meta_data");
             List<Store.Media> media = storeFiles(folderId, body.uploads(), now, 0);
-            Store.Folder folder = new Store.Folder(folderId, p.companyId(), p.user().userId(), "INITIAL",
-                    folderMeta.toString(), null, now, now);
+            Store.Folder folder = new Store.Folder(
+                    folderId, p.companyId(), p.user().userId(), "INITIAL", folderMeta.toString(), null, now, now);
             PreparedRequest request;
             try {
                 // Analyses are validated before anything is stored.
-                request = analysesNode == null ? null
+                request = analysesNode == null
+                        ? null
                         : prepareAnalyses(folderId, wrap(analysesNode, body.payload()), media, now);
                 store.insertFolder(folder, metaIndex(folderMeta), media);
                 try {
@@ -239,8 +262,8 @@ public final class ApiServer implements AutoCloseable {
                 return;
             }
             // Single-request mode: start the analyses and answer once they are finished (or at --sync-timeout).
-            Map<String, JsonNode> finals = runAndWait(folder, request, "INITIAL",
-                    !"false".equalsIgnoreCase(ctx.queryParam("wait")));
+            Map<String, JsonNode> finals =
+                    runAndWait(folder, request, "INITIAL", !"false".equalsIgnoreCase(ctx.queryParam("wait")));
             json(ctx, 201, folderView(store.folder(folderId).orElseThrow(), true, finals));
         } finally {
             deleteTemps(body.uploads());
@@ -278,7 +301,8 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private ApiError tooManyFiles() {
-        return ApiError.value("too many files: a folder holds at most " + config.maxFilesPerFolder() + " media",
+        return ApiError.value(
+                "too many files: a folder holds at most " + config.maxFilesPerFolder() + " media",
                 "max_files=" + config.maxFilesPerFolder());
     }
 
@@ -296,15 +320,16 @@ public final class ApiServer implements AutoCloseable {
         ownFolder(p, m.folderId());
         Path file = Path.of(m.filePath());
         ContentKind kind = MediaSniffer.sniff(file);
-        ctx.contentType(switch (kind) {
-            case JPEG -> "image/jpeg";
-            case PNG -> "image/png";
-            case MP4 -> "video/mp4";
-            case WEBM -> "video/webm";
-            case AVI -> "video/x-msvideo";
-            case ZIP -> "application/zip";
-            default -> "application/octet-stream";
-        });
+        ctx.contentType(
+                switch (kind) {
+                    case JPEG -> "image/jpeg";
+                    case PNG -> "image/png";
+                    case MP4 -> "video/mp4";
+                    case WEBM -> "video/webm";
+                    case AVI -> "video/x-msvideo";
+                    case ZIP -> "application/zip";
+                    default -> "application/octet-stream";
+                });
         ctx.header("Content-Disposition", "attachment");
         ctx.result(Files.newInputStream(file));
     }
@@ -335,7 +360,8 @@ public final class ApiServer implements AutoCloseable {
 
     /** The job's folder roll-up rule ({@link FolderRollUp#status}) over the analyses' {@code state}. */
     private static String rollUp(List<ObjectNode> analyses) {
-        return FolderRollUp.status(analyses.stream().map(a -> a.path("state").asText()).toList());
+        return FolderRollUp.status(
+                analyses.stream().map(a -> a.path("state").asText()).toList());
     }
 
     private void listFolders(Context ctx) {
@@ -363,19 +389,27 @@ public final class ApiServer implements AutoCloseable {
                 throw ApiError.value("meta_data filter must be key==value or key!=value", "meta_data");
             }
         }
-        String sorting = ctx.queryParam("sorting") == null ? "time_created{desc}"
+        String sorting = ctx.queryParam("sorting") == null
+                ? "time_created{desc}"
                 : ctx.queryParam("sorting").strip().toLowerCase(Locale.ROOT);
         String column = sorting.startsWith("time_updated") ? "time_updated" : "time_created";
         if (!sorting.matches("-?(time_created|time_updated)(\\{(asc|desc)})?")) {
             throw ApiError.value("sorting must be time_created{asc|desc} or time_updated{asc|desc}", "sorting");
         }
         boolean ascending = sorting.endsWith("{asc}");
-        var page = store.folders(new Store.FolderQuery(p.companyId(),
+        var page = store.folders(new Store.FolderQuery(
+                p.companyId(),
                 Lenient.epochMillis(ctx.queryParam("time_created.min"), "time_created.min"),
                 Lenient.epochMillis(ctx.queryParam("time_created.max"), "time_created.max"),
                 Lenient.epochMillis(ctx.queryParam("time_updated.min"), "time_updated.min"),
                 Lenient.epochMillis(ctx.queryParam("time_updated.max"), "time_updated.max"),
-                statuses, metaEquals, metaNotEquals, column, ascending, offset, limit));
+                statuses,
+                metaEquals,
+                metaNotEquals,
+                column,
+                ascending,
+                offset,
+                limit));
         boolean withAnalyses = "true".equalsIgnoreCase(ctx.queryParam("with_analyses"));
         ObjectNode out = Json.mapper().createObjectNode();
         out.put("total_count", page.getKey());
@@ -453,15 +487,16 @@ public final class ApiServer implements AutoCloseable {
         message.put("folder_id", folderId);
         ArrayNode out = message.putArray("analyses");
         Set<String> inline = new LinkedHashSet<>();
-        String endpoint = body.path("resolution_endpoint").isTextual() ? body.get("resolution_endpoint").asText()
+        String endpoint = body.path("resolution_endpoint").isTextual()
+                ? body.get("resolution_endpoint").asText()
                 : null;
         List<String> ids = new ArrayList<>();
         List<List<String>> scopes = new ArrayList<>();
         for (int i = 0; i < analyses.size(); i++) {
             JsonNode a = analyses.get(i);
             if (!a.isObject()) {
-                throw new ApiError(OzError.INVALID_TYPE, "analyses[" + i + "] must be a JSON object",
-                        "analyses[" + i + "]");
+                throw new ApiError(
+                        OzError.INVALID_TYPE, "analyses[" + i + "] must be a JSON object", "analyses[" + i + "]");
             }
             ObjectNode copy = ((ObjectNode) a).deepCopy();
             String id = UUID.randomUUID().toString();
@@ -489,8 +524,9 @@ public final class ApiServer implements AutoCloseable {
                 for (JsonNode s : sourceMedia) {
                     String mediaId = s.isObject() ? s.path("media_id").asText() : s.asText();
                     if (!byId.containsKey(mediaId)) {
-                        throw ApiError.value("analyses[" + i + "].source_media: media " + mediaId
-                                + " is not in folder " + folderId, "analyses[" + i + "].source_media");
+                        throw ApiError.value(
+                                "analyses[" + i + "].source_media: media " + mediaId + " is not in folder " + folderId,
+                                "analyses[" + i + "].source_media");
                     }
                     scope.add(mediaId);
                 }
@@ -522,13 +558,34 @@ public final class ApiServer implements AutoCloseable {
         var requests = parsed.value().analyses();
         for (int i = 0; i < requests.length; i++) {
             var r = requests[i];
-            List<MediaObject> source = scopes.get(i).stream().map(id -> mediaObject(byId.get(id))).toList();
-            Analysis created = new Analysis(ids.get(i), folderId, Analysis.TYPE_BIOMETRY,
-                    Analysis.STATE_PROCESSING, Analysis.STATE_PROCESSING, Analysis.STATE_PROCESSING,
-                    now / 1000.0, now / 1000.0, new AnalysisParams(r.threshold(), r.thresholdMin()), source, null,
-                    null, null, null, Json.parseOrNull(r.metaDataJson()));
-            rows.add(new Store.Analysis(ids.get(i), folderId, Analysis.TYPE_BIOMETRY, Analysis.STATE_PROCESSING,
-                    Analysis.STATE_PROCESSING, Json.write(created), null, now, now));
+            List<MediaObject> source =
+                    scopes.get(i).stream().map(id -> mediaObject(byId.get(id))).toList();
+            Analysis created = new Analysis(
+                    ids.get(i),
+                    folderId,
+                    Analysis.TYPE_BIOMETRY,
+                    Analysis.STATE_PROCESSING,
+                    Analysis.STATE_PROCESSING,
+                    Analysis.STATE_PROCESSING,
+                    now / 1000.0,
+                    now / 1000.0,
+                    new AnalysisParams(r.threshold(), r.thresholdMin()),
+                    source,
+                    null,
+                    null,
+                    null,
+                    null,
+                    Json.parseOrNull(r.metaDataJson()));
+            rows.add(new Store.Analysis(
+                    ids.get(i),
+                    folderId,
+                    Analysis.TYPE_BIOMETRY,
+                    Analysis.STATE_PROCESSING,
+                    Analysis.STATE_PROCESSING,
+                    Json.write(created),
+                    null,
+                    now,
+                    now));
         }
         return new PreparedRequest(text, rows);
     }
@@ -544,9 +601,10 @@ public final class ApiServer implements AutoCloseable {
      * Stores the analyses (unless the folder is not stored: instant mode), publishes the request and, when asked,
      * waits for their final records; returns the final records received.
      */
-    private Map<String, JsonNode> runAndWait(Store.Folder folder, PreparedRequest request, String previousStatus,
-            boolean wait) {
-        List<String> ids = request.analyses().stream().map(Store.Analysis::analyseId).toList();
+    private Map<String, JsonNode> runAndWait(
+            Store.Folder folder, PreparedRequest request, String previousStatus, boolean wait) {
+        List<String> ids =
+                request.analyses().stream().map(Store.Analysis::analyseId).toList();
         Map<String, CompletableFuture<JsonNode>> futures = new LinkedHashMap<>();
         if (wait) {
             ids.forEach(id -> futures.put(id, pipeline.awaitFinal(id)));
@@ -556,7 +614,8 @@ public final class ApiServer implements AutoCloseable {
                 store.insertAnalyses(folder.folderId(), request.analyses(), System.currentTimeMillis());
             }
             try {
-                pipeline.publish(config.requestsTopic(), request.analyses().get(0).folderId(), request.message());
+                pipeline.publish(
+                        config.requestsTopic(), request.analyses().get(0).folderId(), request.message());
             } catch (RuntimeException e) {
                 if (folder != null) {
                     store.deleteAnalyses(folder.folderId(), ids, previousStatus);
@@ -567,8 +626,9 @@ public final class ApiServer implements AutoCloseable {
             long deadline = System.nanoTime() + config.syncTimeout().toNanos();
             for (Map.Entry<String, CompletableFuture<JsonNode>> f : futures.entrySet()) {
                 try {
-                    finals.put(f.getKey(), f.getValue().get(Math.max(0, deadline - System.nanoTime()),
-                            TimeUnit.NANOSECONDS));
+                    finals.put(
+                            f.getKey(),
+                            f.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
                 } catch (TimeoutException e) {
                     LOG.info("analysis {} not finished within {}", f.getKey(), config.syncTimeout());
                 } catch (InterruptedException e) {
@@ -599,14 +659,26 @@ public final class ApiServer implements AutoCloseable {
                 analysesNode = Json.mapper().createArrayNode().add(biometry);
             }
             media = storeFiles("instant/" + folderId, body.uploads(), now, 0).stream()
-                    .map(m -> new Store.Media(m.mediaId(), folderId, m.seq(), m.mediaType(), m.tags(),
-                            m.originalName(), m.metaData(), m.filePath(), m.sizeBytes(), m.timeCreated()))
+                    .map(m -> new Store.Media(
+                            m.mediaId(),
+                            folderId,
+                            m.seq(),
+                            m.mediaType(),
+                            m.tags(),
+                            m.originalName(),
+                            m.metaData(),
+                            m.filePath(),
+                            m.sizeBytes(),
+                            m.timeCreated()))
                     .toList();
             PreparedRequest request = prepareAnalyses(folderId, wrap(analysesNode, body.payload()), media, now);
             Map<String, JsonNode> finals = runAndWait(null, request, null, true);
             if (finals.size() < request.analyses().size()) {
-                throw new ApiError(OzError.EXTERNAL_SERVICE, "the analyses did not finish within "
-                        + config.syncTimeout().toSeconds() + " s", folderId);
+                throw new ApiError(
+                        OzError.EXTERNAL_SERVICE,
+                        "the analyses did not finish within "
+                                + config.syncTimeout().toSeconds() + " s",
+                        folderId);
             }
             Map<String, ObjectNode> byId = new HashMap<>();
             media.forEach(m -> byId.put(m.mediaId(), views.media(m, false)));
@@ -615,8 +687,15 @@ public final class ApiServer implements AutoCloseable {
                 analyses.add(views.analysis(a, finals.get(a.analyseId()), byId));
             }
             JsonNode folderMeta = objectOrEmpty(body.payload(), "folder:meta_data");
-            Store.Folder folder = new Store.Folder(folderId, null, null, rollUp(analyses), folderMeta.toString(),
-                    null, now, System.currentTimeMillis());
+            Store.Folder folder = new Store.Folder(
+                    folderId,
+                    null,
+                    null,
+                    rollUp(analyses),
+                    folderMeta.toString(),
+                    null,
+                    now,
+                    System.currentTimeMillis());
             ObjectNode view = views.folder(folder, List.of(), analyses);
             view.remove(List.of("company_id", "user_id"));
             ArrayNode mediaOut = view.putArray("media");
@@ -652,7 +731,8 @@ public final class ApiServer implements AutoCloseable {
         } catch (RuntimeException e) {
             String message = String.valueOf(e.getMessage());
             if (message.contains("exceeds") || message.contains("too large") || message.contains("max")) {
-                throw ApiError.value("file too large: at most " + config.maxFileBytes() + " bytes per file",
+                throw ApiError.value(
+                        "file too large: at most " + config.maxFileBytes() + " bytes per file",
                         "max_file_size=" + config.maxFileBytes());
             }
             throw ApiError.structure("malformed multipart body: " + message, null);
@@ -702,19 +782,25 @@ public final class ApiServer implements AutoCloseable {
 
     private Upload checkUpload(String part, UploadedFile f, JsonNode tags, JsonNode metaData) {
         if (f.size() > config.maxFileBytes()) {
-            throw ApiError.value(part + ": file of " + f.size() + " bytes is too large: at most "
-                    + config.maxFileBytes() + " bytes per file", part);
+            throw ApiError.value(
+                    part + ": file of " + f.size() + " bytes is too large: at most " + config.maxFileBytes()
+                            + " bytes per file",
+                    part);
         }
         List<String> tagList = new ArrayList<>();
         JsonNode t = tags.get(part);
         if (t != null && !t.isNull()) {
             if (!t.isArray()) {
-                throw new ApiError(OzError.INVALID_TYPE, "media:tags." + part + " must be an array of strings",
+                throw new ApiError(
+                        OzError.INVALID_TYPE,
+                        "media:tags." + part + " must be an array of strings",
                         "media:tags." + part);
             }
             for (JsonNode tag : t) {
                 if (!tag.isTextual()) {
-                    throw new ApiError(OzError.INVALID_TYPE, "media:tags." + part + " must be an array of strings",
+                    throw new ApiError(
+                            OzError.INVALID_TYPE,
+                            "media:tags." + part + " must be an array of strings",
                             "media:tags." + part);
                 }
                 tagList.add(tag.asText().strip().toLowerCase(Locale.ROOT));
@@ -722,7 +808,9 @@ public final class ApiServer implements AutoCloseable {
         }
         JsonNode meta = metaData.get(part);
         if (meta != null && !meta.isNull() && !meta.isObject()) {
-            throw new ApiError(OzError.INVALID_TYPE, "media:meta_data." + part + " must be a JSON object",
+            throw new ApiError(
+                    OzError.INVALID_TYPE,
+                    "media:meta_data." + part + " must be a JSON object",
                     "media:meta_data." + part);
         }
         Path temp;
@@ -737,21 +825,31 @@ public final class ApiServer implements AutoCloseable {
         try {
             long size = Files.size(temp);
             if (size > config.maxFileBytes()) {
-                throw ApiError.value(part + ": file too large: at most " + config.maxFileBytes() + " bytes per file",
-                        part);
+                throw ApiError.value(
+                        part + ": file too large: at most " + config.maxFileBytes() + " bytes per file", part);
             }
             ContentKind kind = MediaSniffer.sniff(temp);
             MediaType type = switch (kind) {
                 case JPEG, PNG -> MediaType.IMAGE_FOLDER;
                 case MP4, WEBM, AVI -> MediaType.VIDEO_FOLDER;
                 case ZIP -> MediaType.SHOTS_SET;
-                default -> throw ApiError.value(part + ": content is not a supported photo (JPEG, PNG), video (MP4,"
-                        + " MOV, WebM, AVI) or ZIP shots set" + (kind == ContentKind.UNKNOWN ? "" : " (" + kind + ")"),
-                        part);
+                default ->
+                    throw ApiError.value(
+                            part + ": content is not a supported photo (JPEG, PNG), video (MP4,"
+                                    + " MOV, WebM, AVI) or ZIP shots set"
+                                    + (kind == ContentKind.UNKNOWN ? "" : " (" + kind + ")"),
+                            part);
             };
             String name = f.filename() == null || f.filename().isBlank() ? part : f.filename();
-            return new Upload(part, name.length() > 512 ? name.substring(0, 512) : name, type, kind, temp, size,
-                    tagList, meta == null || meta.isNull() ? null : meta);
+            return new Upload(
+                    part,
+                    name.length() > 512 ? name.substring(0, 512) : name,
+                    type,
+                    kind,
+                    temp,
+                    size,
+                    tagList,
+                    meta == null || meta.isNull() ? null : meta);
         } catch (IOException e) {
             deleteQuietly(temp);
             throw new UncheckedIOException(e);
@@ -772,9 +870,17 @@ public final class ApiServer implements AutoCloseable {
                 String id = UUID.randomUUID().toString();
                 Path target = dir.resolve(id + "." + extension(u.kind()));
                 Files.move(u.temp(), target, StandardCopyOption.ATOMIC_MOVE);
-                media.add(new Store.Media(id, folderDir, seq++, u.type().name(),
-                        Json.write(u.tags()), u.originalName(), u.metaData() == null ? null : u.metaData().toString(),
-                        target.toString(), u.size(), now));
+                media.add(new Store.Media(
+                        id,
+                        folderDir,
+                        seq++,
+                        u.type().name(),
+                        Json.write(u.tags()),
+                        u.originalName(),
+                        u.metaData() == null ? null : u.metaData().toString(),
+                        target.toString(),
+                        u.size(),
+                        now));
             }
             return media;
         } catch (IOException e) {
@@ -798,8 +904,8 @@ public final class ApiServer implements AutoCloseable {
     private void publishMedia(List<Store.Media> media) {
         for (Store.Media m : media) {
             String message = mediaMessage(m).toString();
-            ParseResult<?> parsed = InputParser.parseMedia(message.getBytes(StandardCharsets.UTF_8),
-                    new SourceRef("http", -1, -1));
+            ParseResult<?> parsed =
+                    InputParser.parseMedia(message.getBytes(StandardCharsets.UTF_8), new SourceRef("http", -1, -1));
             if (!parsed.isOk()) {
                 throw fromDeadLetter(parsed.deadLetter());
             }
@@ -825,7 +931,12 @@ public final class ApiServer implements AutoCloseable {
     private static MediaObject mediaObject(Store.Media m) {
         List<String> tags = new ArrayList<>();
         Json.parseOrNull(m.tags()).forEach(t -> tags.add(t.asText()));
-        return new MediaObject(m.mediaId(), m.folderId(), MediaType.valueOf(m.mediaType()), tags, m.originalName(),
+        return new MediaObject(
+                m.mediaId(),
+                m.folderId(),
+                MediaType.valueOf(m.mediaType()),
+                tags,
+                m.originalName(),
                 Json.parseOrNull(m.metaData()));
     }
 
@@ -872,7 +983,9 @@ public final class ApiServer implements AutoCloseable {
         Map<String, String> out = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = metaData.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            if (e.getValue().isValueNode() && !e.getValue().isNull() && e.getKey().length() <= 256
+            if (e.getValue().isValueNode()
+                    && !e.getValue().isNull()
+                    && e.getKey().length() <= 256
                     && e.getValue().asText().length() <= 1024) {
                 out.put(e.getKey(), e.getValue().asText());
             }

@@ -31,8 +31,7 @@ public final class Auth {
     public static final String DEMO_PASSWORD = "demo-password";
     private static final int BCRYPT_COST = 10;
     /** A hash compared when the e-mail is unknown, so that both failures take the same time. */
-    private static final byte[] DUMMY_HASH =
-            BCrypt.withDefaults().hash(BCRYPT_COST, "no such user".toCharArray());
+    private static final byte[] DUMMY_HASH = BCrypt.withDefaults().hash(BCRYPT_COST, "no such user".toCharArray());
 
     private final Store store;
     private final Duration ttl;
@@ -65,9 +64,19 @@ public final class Auth {
 
     /** The demo user of local runs ({@value #DEMO_EMAIL} / {@value #DEMO_PASSWORD}) in company "demo". */
     public void addDemoUser() {
-        addUser("00000000-0000-4000-8000-000000000001", "demo", new Store.User(
-                "00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-000000000001", DEMO_EMAIL,
-                hash(DEMO_PASSWORD), "CLIENT", "Demo", "User", false, false));
+        addUser(
+                "00000000-0000-4000-8000-000000000001",
+                "demo",
+                new Store.User(
+                        "00000000-0000-4000-8000-000000000002",
+                        "00000000-0000-4000-8000-000000000001",
+                        DEMO_EMAIL,
+                        hash(DEMO_PASSWORD),
+                        "CLIENT",
+                        "Demo",
+                        "User",
+                        false,
+                        false));
     }
 
     /**
@@ -88,10 +97,19 @@ public final class Auth {
             }
             String companyName = u.path("company_name").asText("default");
             String companyId = u.path("company_id").asText(nameUuid("company:" + companyName));
-            addUser(companyId, companyName, new Store.User(u.path("user_id").asText(nameUuid("user:" + email)),
-                    companyId, email, hash, u.path("user_type").asText("CLIENT"), u.path("first_name").asText(null),
-                    u.path("last_name").asText(null), u.path("is_admin").asBoolean(false),
-                    u.path("is_service").asBoolean(false)));
+            addUser(
+                    companyId,
+                    companyName,
+                    new Store.User(
+                            u.path("user_id").asText(nameUuid("user:" + email)),
+                            companyId,
+                            email,
+                            hash,
+                            u.path("user_type").asText("CLIENT"),
+                            u.path("first_name").asText(null),
+                            u.path("last_name").asText(null),
+                            u.path("is_admin").asBoolean(false),
+                            u.path("is_service").asBoolean(false)));
         }
     }
 
@@ -102,7 +120,8 @@ public final class Auth {
     /** {@code POST /api/authorize/auth/}: the session answer, or error 7 (HTTP 401) for bad credentials. */
     public ObjectNode login(String email, String password) {
         Optional<Store.User> user = store.userByEmail(email);
-        byte[] hash = user.map(u -> u.passwordHash().getBytes(StandardCharsets.UTF_8)).orElse(DUMMY_HASH);
+        byte[] hash =
+                user.map(u -> u.passwordHash().getBytes(StandardCharsets.UTF_8)).orElse(DUMMY_HASH);
         boolean ok = BCrypt.verifyer().verify(password.toCharArray(), hash).verified;
         if (user.isEmpty() || !ok) {
             throw new ApiError(ApiError.AUTH_INVALID, "Invalid credentials", null);
@@ -119,7 +138,9 @@ public final class Auth {
         Store.Session session = store.sessionByExpire(digest(expireToken))
                 .filter(s -> s.refreshUntil() > System.currentTimeMillis())
                 .orElseThrow(() -> new ApiError(ApiError.AUTH_INVALID, "Session not found", null));
-        if (headerToken != null && !headerToken.isBlank() && !digest(headerToken).equals(session.accessHash())) {
+        if (headerToken != null
+                && !headerToken.isBlank()
+                && !digest(headerToken).equals(session.accessHash())) {
             throw ApiError.forbidden("You have not access to refresh this session");
         }
         Store.User user = store.user(session.userId())
@@ -132,7 +153,11 @@ public final class Auth {
         String expire = token();
         long now = System.currentTimeMillis();
         long expiresAt = now + ttlOf(user).toMillis();
-        Store.Session session = new Store.Session(digest(access), digest(expire), user.userId(), expiresAt,
+        Store.Session session = new Store.Session(
+                digest(access),
+                digest(expire),
+                user.userId(),
+                expiresAt,
                 expiresAt + ttlOf(user).toMillis());
         if (replacing == null) {
             store.insertSession(session);
@@ -150,8 +175,8 @@ public final class Auth {
     /** The caller of a request: error 6 without a token, 7 for an unknown one, 8 for an expired one (all 401). */
     public Principal authenticate(String token) {
         if (token == null || token.isBlank()) {
-            throw new ApiError(ApiError.AUTH_NOT_PROVIDED, "Authentication credentials were not provided",
-                    TOKEN_HEADER);
+            throw new ApiError(
+                    ApiError.AUTH_NOT_PROVIDED, "Authentication credentials were not provided", TOKEN_HEADER);
         }
         String hash = digest(token.trim());
         Map.Entry<Store.Session, Store.User> found = store.sessionWithUser(hash)
@@ -195,8 +220,8 @@ public final class Auth {
 
     static String digest(String token) {
         try {
-            return HexFormat.of().formatHex(
-                    MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -40,7 +40,8 @@ final class Lenient {
             for (String pair : text.split("&")) {
                 int eq = pair.indexOf('=');
                 if (eq > 0) {
-                    form.put(URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8),
+                    form.put(
+                            URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8),
                             URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
                 }
             }
@@ -73,7 +74,9 @@ final class Lenient {
         }
         try {
             BigDecimal v = new BigDecimal(value.strip());
-            return v.doubleValue() > MILLIS_ABOVE ? v.longValue() : v.movePointRight(3).longValue();
+            return v.doubleValue() > MILLIS_ABOVE
+                    ? v.longValue()
+                    : v.movePointRight(3).longValue();
         } catch (NumberFormatException e) {
             throw new ApiError(OzError.INVALID_TYPE, name + " must be epoch seconds or milliseconds", name);
         }

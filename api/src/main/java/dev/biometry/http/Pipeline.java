@@ -55,8 +55,10 @@ public final class Pipeline implements AutoCloseable {
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) config.kafkaTimeout().toMillis());
-        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(config.kafkaTimeout().toMillis(), 30_000));
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int)
+                config.kafkaTimeout().toMillis());
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int)
+                Math.min(config.kafkaTimeout().toMillis(), 30_000));
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, config.kafkaTimeout().toMillis());
         p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
@@ -67,8 +69,7 @@ public final class Pipeline implements AutoCloseable {
         storeConsumer = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
         storeConsumer.subscribe(List.of(config.resultsTopic(), config.foldersTopic()));
 
-        waitConsumer = new KafkaConsumer<>(consumerProperties(), new StringDeserializer(),
-                new ByteArrayDeserializer());
+        waitConsumer = new KafkaConsumer<>(consumerProperties(), new StringDeserializer(), new ByteArrayDeserializer());
         List<TopicPartition> partitions = resultPartitions();
         waitConsumer.assign(partitions);
         waitConsumer.seekToEnd(partitions);
@@ -97,7 +98,9 @@ public final class Pipeline implements AutoCloseable {
                 // The broker is not up yet: keep waiting until the deadline.
             }
             if (info != null && !info.isEmpty()) {
-                return info.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+                return info.stream()
+                        .map(i -> new TopicPartition(i.topic(), i.partition()))
+                        .toList();
             }
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("topic " + config.resultsTopic() + " does not exist on "
@@ -126,8 +129,8 @@ public final class Pipeline implements AutoCloseable {
     /** Publishes one record and waits for the broker's acknowledgement; error 11 (HTTP 503) if it fails. */
     public void publish(String topic, String key, String json) {
         try {
-            producer.send(new ProducerRecord<>(topic, key, json)).get(config.kafkaTimeout().toMillis(),
-                    TimeUnit.MILLISECONDS);
+            producer.send(new ProducerRecord<>(topic, key, json))
+                    .get(config.kafkaTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ApiError(dev.biometry.api.OzError.EXTERNAL_SERVICE, "interrupted while publishing", topic);
@@ -162,7 +165,11 @@ public final class Pipeline implements AutoCloseable {
                         records = null;
                         break;
                     } catch (RuntimeException e) {
-                        LOG.warn("skipping unusable record {}-{}@{}: {}", r.topic(), r.partition(), r.offset(),
+                        LOG.warn(
+                                "skipping unusable record {}-{}@{}: {}",
+                                r.topic(),
+                                r.partition(),
+                                r.offset(),
                                 e.toString());
                     }
                 }
@@ -203,12 +210,21 @@ public final class Pipeline implements AutoCloseable {
         String text = new String(r.value(), StandardCharsets.UTF_8);
         if (r.topic().equals(config.resultsTopic())) {
             String id = json.path("analyse_id").asText(r.key());
-            store.applyResult(id, json.path("state").asText(), json.path("resolution_status").asText(), text, now);
+            store.applyResult(
+                    id,
+                    json.path("state").asText(),
+                    json.path("resolution_status").asText(),
+                    text,
+                    now);
         } else {
             List<String> ids = new ArrayList<>();
             json.path("analyses").forEach(a -> ids.add(a.path("analyse_id").asText()));
-            store.applyRollup(json.path("folder_id").asText(r.key()), json.path("resolution_status").asText(), text,
-                    ids, now);
+            store.applyRollup(
+                    json.path("folder_id").asText(r.key()),
+                    json.path("resolution_status").asText(),
+                    text,
+                    ids,
+                    now);
         }
     }
 

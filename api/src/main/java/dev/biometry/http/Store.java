@@ -22,28 +22,70 @@ import org.flywaydb.core.Flyway;
 public final class Store implements AutoCloseable {
 
     /** A user as stored: the bcrypt hash never leaves this class except to the password check. */
-    public record User(String userId, String companyId, String email, String passwordHash, String userType,
-            String firstName, String lastName, boolean admin, boolean service) {}
+    public record User(
+            String userId,
+            String companyId,
+            String email,
+            String passwordHash,
+            String userType,
+            String firstName,
+            String lastName,
+            boolean admin,
+            boolean service) {}
 
     /** A session row: token digests, owner, expiry of the access token and of the refresh window (epoch ms). */
     public record Session(String accessHash, String expireHash, String userId, long expiresAt, long refreshUntil) {}
 
     /** A folder row; {@code metaData} and {@code rollup} are JSON text or null. */
-    public record Folder(String folderId, String companyId, String userId, String resolutionStatus, String metaData,
-            String rollup, long timeCreated, long timeUpdated) {}
+    public record Folder(
+            String folderId,
+            String companyId,
+            String userId,
+            String resolutionStatus,
+            String metaData,
+            String rollup,
+            long timeCreated,
+            long timeUpdated) {}
 
     /** A media row; {@code tags} is a JSON array, {@code filePath} where the media store keeps the bytes. */
-    public record Media(String mediaId, String folderId, int seq, String mediaType, String tags, String originalName,
-            String metaData, String filePath, long sizeBytes, long timeCreated) {}
+    public record Media(
+            String mediaId,
+            String folderId,
+            int seq,
+            String mediaType,
+            String tags,
+            String originalName,
+            String metaData,
+            String filePath,
+            long sizeBytes,
+            long timeCreated) {}
 
     /** An analysis row: the object made at creation and the latest record of the results topic (or null). */
-    public record Analysis(String analyseId, String folderId, String type, String state, String resolutionStatus,
-            String createdJson, String resultJson, long timeCreated, long timeUpdated) {}
+    public record Analysis(
+            String analyseId,
+            String folderId,
+            String type,
+            String state,
+            String resolutionStatus,
+            String createdJson,
+            String resultJson,
+            long timeCreated,
+            long timeUpdated) {}
 
     /** Filters of {@code GET /api/folders/}: null = no bound. */
-    public record FolderQuery(String companyId, Long createdMin, Long createdMax, Long updatedMin, Long updatedMax,
-            List<String> statuses, Map<String, String> metaEquals, Map<String, String> metaNotEquals,
-            String sortColumn, boolean ascending, int offset, int limit) {}
+    public record FolderQuery(
+            String companyId,
+            Long createdMin,
+            Long createdMax,
+            Long updatedMin,
+            Long updatedMax,
+            List<String> statuses,
+            Map<String, String> metaEquals,
+            Map<String, String> metaNotEquals,
+            String sortColumn,
+            boolean ascending,
+            int offset,
+            int limit) {}
 
     private final HikariDataSource dataSource;
 
@@ -61,7 +103,11 @@ public final class Store implements AutoCloseable {
         config.setPoolName("biometry-api");
         HikariDataSource ds = new HikariDataSource(config);
         try {
-            Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+            Flyway.configure()
+                    .dataSource(ds)
+                    .locations("classpath:db/migration")
+                    .load()
+                    .migrate();
         } catch (RuntimeException e) {
             ds.close();
             throw e;
@@ -89,15 +135,33 @@ public final class Store implements AutoCloseable {
         tx(c -> {
             update(c, "DELETE FROM users WHERE email = ? AND user_id <> ?", u.email(), u.userId());
             if (exists(c, "SELECT 1 FROM users WHERE user_id = ?", u.userId())) {
-                update(c, "UPDATE users SET company_id = ?, email = ?, password_hash = ?, user_type = ?, first_name = ?,"
-                        + " last_name = ?, is_admin = ?, is_service = ? WHERE user_id = ?", u.companyId(), u.email(),
-                        u.passwordHash(), u.userType(), u.firstName(), u.lastName(), u.admin(), u.service(),
+                update(
+                        c,
+                        "UPDATE users SET company_id = ?, email = ?, password_hash = ?, user_type = ?, first_name = ?,"
+                                + " last_name = ?, is_admin = ?, is_service = ? WHERE user_id = ?",
+                        u.companyId(),
+                        u.email(),
+                        u.passwordHash(),
+                        u.userType(),
+                        u.firstName(),
+                        u.lastName(),
+                        u.admin(),
+                        u.service(),
                         u.userId());
             } else {
-                update(c, "INSERT INTO users (user_id, company_id, email, password_hash, user_type, first_name,"
-                        + " last_name, is_admin, is_service) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", u.userId(),
-                        u.companyId(), u.email(), u.passwordHash(), u.userType(), u.firstName(), u.lastName(),
-                        u.admin(), u.service());
+                update(
+                        c,
+                        "INSERT INTO users (user_id, company_id, email, password_hash, user_type, first_name,"
+                                + " last_name, is_admin, is_service) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        u.userId(),
+                        u.companyId(),
+                        u.email(),
+                        u.passwordHash(),
+                        u.userType(),
+                        u.firstName(),
+                        u.lastName(),
+                        u.admin(),
+                        u.service());
             }
             return null;
         });
@@ -112,16 +176,24 @@ public final class Store implements AutoCloseable {
     }
 
     public void insertSession(Session s) {
-        tx(c -> update(c, "INSERT INTO sessions (access_hash, expire_hash, user_id, expires_at, refresh_until)"
-                + " VALUES (?, ?, ?, ?, ?)", s.accessHash(), s.expireHash(), s.userId(), s.expiresAt(),
+        tx(c -> update(
+                c,
+                "INSERT INTO sessions (access_hash, expire_hash, user_id, expires_at, refresh_until)"
+                        + " VALUES (?, ?, ?, ?, ?)",
+                s.accessHash(),
+                s.expireHash(),
+                s.userId(),
+                s.expiresAt(),
                 s.refreshUntil()));
     }
 
     /** The session of an access token with its user, in one query. */
     public Optional<Map.Entry<Session, User>> sessionWithUser(String accessHash) {
-        return one("SELECT s.access_hash, s.expire_hash, s.expires_at, s.refresh_until, u.* FROM sessions s"
-                + " JOIN users u ON u.user_id = s.user_id WHERE s.access_hash = ?",
-                rs -> Map.entry(session(rs), user(rs)), accessHash);
+        return one(
+                "SELECT s.access_hash, s.expire_hash, s.expires_at, s.refresh_until, u.* FROM sessions s"
+                        + " JOIN users u ON u.user_id = s.user_id WHERE s.access_hash = ?",
+                rs -> Map.entry(session(rs), user(rs)),
+                accessHash);
     }
 
     public Optional<Session> sessionByExpire(String expireHash) {
@@ -129,8 +201,12 @@ public final class Store implements AutoCloseable {
     }
 
     public void extendSession(String accessHash, long expiresAt, long refreshUntil) {
-        tx(c -> update(c, "UPDATE sessions SET expires_at = ?, refresh_until = ? WHERE access_hash = ?",
-                expiresAt, refreshUntil, accessHash));
+        tx(c -> update(
+                c,
+                "UPDATE sessions SET expires_at = ?, refresh_until = ? WHERE access_hash = ?",
+                expiresAt,
+                refreshUntil,
+                accessHash));
     }
 
     /** Replaces a session by a new one (refresh): the old pair stops working at once. */
@@ -139,9 +215,15 @@ public final class Store implements AutoCloseable {
             if (update(c, "DELETE FROM sessions WHERE access_hash = ?", oldAccessHash) != 1) {
                 return false;
             }
-            update(c, "INSERT INTO sessions (access_hash, expire_hash, user_id, expires_at, refresh_until)"
-                    + " VALUES (?, ?, ?, ?, ?)", next.accessHash(), next.expireHash(), next.userId(),
-                    next.expiresAt(), next.refreshUntil());
+            update(
+                    c,
+                    "INSERT INTO sessions (access_hash, expire_hash, user_id, expires_at, refresh_until)"
+                            + " VALUES (?, ?, ?, ?, ?)",
+                    next.accessHash(),
+                    next.expireHash(),
+                    next.userId(),
+                    next.expiresAt(),
+                    next.refreshUntil());
             return true;
         });
     }
@@ -155,12 +237,25 @@ public final class Store implements AutoCloseable {
     /** Inserts a folder with its media and meta_data index. */
     public void insertFolder(Folder f, Map<String, String> metaIndex, List<Media> media) {
         tx(c -> {
-            update(c, "INSERT INTO folders (folder_id, company_id, user_id, resolution_status, meta_data, rollup,"
-                    + " time_created, time_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", f.folderId(), f.companyId(),
-                    f.userId(), f.resolutionStatus(), f.metaData(), f.rollup(), f.timeCreated(), f.timeUpdated());
+            update(
+                    c,
+                    "INSERT INTO folders (folder_id, company_id, user_id, resolution_status, meta_data, rollup,"
+                            + " time_created, time_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f.folderId(),
+                    f.companyId(),
+                    f.userId(),
+                    f.resolutionStatus(),
+                    f.metaData(),
+                    f.rollup(),
+                    f.timeCreated(),
+                    f.timeUpdated());
             for (Map.Entry<String, String> e : metaIndex.entrySet()) {
-                update(c, "INSERT INTO folder_meta (folder_id, meta_key, meta_value) VALUES (?, ?, ?)",
-                        f.folderId(), e.getKey(), e.getValue());
+                update(
+                        c,
+                        "INSERT INTO folder_meta (folder_id, meta_key, meta_value) VALUES (?, ?, ?)",
+                        f.folderId(),
+                        e.getKey(),
+                        e.getValue());
             }
             insertMedia(c, media);
             return null;
@@ -185,10 +280,20 @@ public final class Store implements AutoCloseable {
 
     private static void insertMedia(Connection c, List<Media> media) throws SQLException {
         for (Media m : media) {
-            update(c, "INSERT INTO media (media_id, folder_id, seq, media_type, tags, original_name, meta_data,"
-                    + " file_path, size_bytes, time_created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", m.mediaId(),
-                    m.folderId(), m.seq(), m.mediaType(), m.tags(), m.originalName(), m.metaData(), m.filePath(),
-                    m.sizeBytes(), m.timeCreated());
+            update(
+                    c,
+                    "INSERT INTO media (media_id, folder_id, seq, media_type, tags, original_name, meta_data,"
+                            + " file_path, size_bytes, time_created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    m.mediaId(),
+                    m.folderId(),
+                    m.seq(),
+                    m.mediaType(),
+                    m.tags(),
+                    m.originalName(),
+                    m.metaData(),
+                    m.filePath(),
+                    m.sizeBytes(),
+                    m.timeCreated());
         }
     }
 
@@ -226,7 +331,9 @@ public final class Store implements AutoCloseable {
         bound(where, params, "f.time_updated >= ?", q.updatedMin());
         bound(where, params, "f.time_updated <= ?", q.updatedMax());
         if (q.statuses() != null && !q.statuses().isEmpty()) {
-            where.append(" AND f.resolution_status IN (").append("?,".repeat(q.statuses().size() - 1)).append("?)");
+            where.append(" AND f.resolution_status IN (")
+                    .append("?,".repeat(q.statuses().size() - 1))
+                    .append("?)");
             params.addAll(q.statuses());
         }
         q.metaEquals().forEach((k, v) -> {
@@ -248,8 +355,11 @@ public final class Store implements AutoCloseable {
             pageParams.add(q.limit());
             pageParams.add(q.offset());
             // sortColumn is one of two fixed names chosen by the caller, never client text.
-            List<Folder> page = list(c, "SELECT f.* FROM folders f" + where + " ORDER BY f." + q.sortColumn()
-                    + (q.ascending() ? " ASC" : " DESC") + ", f.folder_id LIMIT ? OFFSET ?", Store::folder,
+            List<Folder> page = list(
+                    c,
+                    "SELECT f.* FROM folders f" + where + " ORDER BY f." + q.sortColumn()
+                            + (q.ascending() ? " ASC" : " DESC") + ", f.folder_id LIMIT ? OFFSET ?",
+                    Store::folder,
                     pageParams.toArray());
             return Map.entry(total, page);
         });
@@ -268,13 +378,25 @@ public final class Store implements AutoCloseable {
     public void insertAnalyses(String folderId, List<Analysis> analyses, long now) {
         tx(c -> {
             for (Analysis a : analyses) {
-                update(c, "INSERT INTO analyses (analyse_id, folder_id, type, state, resolution_status, created_json,"
-                        + " result_json, time_created, time_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        a.analyseId(), a.folderId(), a.type(), a.state(), a.resolutionStatus(), a.createdJson(),
-                        a.resultJson(), a.timeCreated(), a.timeUpdated());
+                update(
+                        c,
+                        "INSERT INTO analyses (analyse_id, folder_id, type, state, resolution_status, created_json,"
+                                + " result_json, time_created, time_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        a.analyseId(),
+                        a.folderId(),
+                        a.type(),
+                        a.state(),
+                        a.resolutionStatus(),
+                        a.createdJson(),
+                        a.resultJson(),
+                        a.timeCreated(),
+                        a.timeUpdated());
             }
-            update(c, "UPDATE folders SET resolution_status = 'PROCESSING', time_updated = ? WHERE folder_id = ?",
-                    now, folderId);
+            update(
+                    c,
+                    "UPDATE folders SET resolution_status = 'PROCESSING', time_updated = ? WHERE folder_id = ?",
+                    now,
+                    folderId);
             return null;
         });
     }
@@ -292,8 +414,11 @@ public final class Store implements AutoCloseable {
 
     /** An analysis with the company owning its folder, in one query. */
     public Optional<Map.Entry<Analysis, String>> analysisWithCompany(String analyseId) {
-        return one("SELECT a.*, f.company_id FROM analyses a JOIN folders f ON f.folder_id = a.folder_id"
-                + " WHERE a.analyse_id = ?", rs -> Map.entry(analysis(rs), rs.getString("company_id")), analyseId);
+        return one(
+                "SELECT a.*, f.company_id FROM analyses a JOIN folders f ON f.folder_id = a.folder_id"
+                        + " WHERE a.analyse_id = ?",
+                rs -> Map.entry(analysis(rs), rs.getString("company_id")),
+                analyseId);
     }
 
     public Optional<Analysis> analysis(String analyseId) {
@@ -301,7 +426,9 @@ public final class Store implements AutoCloseable {
     }
 
     public List<Analysis> analysesOfFolder(String folderId) {
-        return list("SELECT * FROM analyses WHERE folder_id = ? ORDER BY time_created, analyse_id", Store::analysis,
+        return list(
+                "SELECT * FROM analyses WHERE folder_id = ? ORDER BY time_created, analyse_id",
+                Store::analysis,
                 folderId);
     }
 
@@ -310,9 +437,17 @@ public final class Store implements AutoCloseable {
      * (a redelivered record after a rebalance); returns false for an analysis this API did not create.
      */
     public boolean applyResult(String analyseId, String state, String resolutionStatus, String json, long now) {
-        return tx(c -> update(c, "UPDATE analyses SET state = ?, resolution_status = ?, result_json = ?,"
-                + " time_updated = ? WHERE analyse_id = ? AND (state = 'PROCESSING' OR ? <> 'PROCESSING')",
-                state, resolutionStatus, json, now, analyseId, state) == 1);
+        return tx(c -> update(
+                        c,
+                        "UPDATE analyses SET state = ?, resolution_status = ?, result_json = ?,"
+                                + " time_updated = ? WHERE analyse_id = ? AND (state = 'PROCESSING' OR ? <> 'PROCESSING')",
+                        state,
+                        resolutionStatus,
+                        json,
+                        now,
+                        analyseId,
+                        state)
+                == 1);
     }
 
     /**
@@ -325,7 +460,9 @@ public final class Store implements AutoCloseable {
                     + " resolution_status = CASE WHEN NOT EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = ?");
             List<Object> params = new ArrayList<>(List.of(json, now, folderId));
             if (!analyseIds.isEmpty()) {
-                sql.append(" AND a.analyse_id NOT IN (").append("?,".repeat(analyseIds.size() - 1)).append("?)");
+                sql.append(" AND a.analyse_id NOT IN (")
+                        .append("?,".repeat(analyseIds.size() - 1))
+                        .append("?)");
                 params.addAll(analyseIds);
             }
             sql.append(") AND EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = ?) THEN ? ELSE resolution_status"
@@ -382,14 +519,14 @@ public final class Store implements AutoCloseable {
         return read(c -> list(c, sql, rows, params));
     }
 
-    private static <T> Optional<T> one(Connection c, String sql, Rows<T> rows, Object... params)
-            throws SQLException {
+    private static <T> Optional<T> one(Connection c, String sql, Rows<T> rows, Object... params) throws SQLException {
         List<T> all = list(c, sql, rows, params);
         return all.isEmpty() ? Optional.empty() : Optional.of(all.get(0));
     }
 
     private static <T> List<T> list(Connection c, String sql, Rows<T> rows, Object... params) throws SQLException {
-        try (PreparedStatement ps = prepare(c, sql, params); ResultSet rs = ps.executeQuery()) {
+        try (PreparedStatement ps = prepare(c, sql, params);
+                ResultSet rs = ps.executeQuery()) {
             List<T> out = new ArrayList<>();
             while (rs.next()) {
                 out.add(rows.map(rs));
@@ -417,33 +554,64 @@ public final class Store implements AutoCloseable {
     }
 
     private static User user(ResultSet rs) throws SQLException {
-        return new User(rs.getString("user_id"), rs.getString("company_id"), rs.getString("email"),
-                rs.getString("password_hash"), rs.getString("user_type"), rs.getString("first_name"),
-                rs.getString("last_name"), rs.getBoolean("is_admin"), rs.getBoolean("is_service"));
+        return new User(
+                rs.getString("user_id"),
+                rs.getString("company_id"),
+                rs.getString("email"),
+                rs.getString("password_hash"),
+                rs.getString("user_type"),
+                rs.getString("first_name"),
+                rs.getString("last_name"),
+                rs.getBoolean("is_admin"),
+                rs.getBoolean("is_service"));
     }
 
     private static Session session(ResultSet rs) throws SQLException {
-        return new Session(rs.getString("access_hash"), rs.getString("expire_hash"), rs.getString("user_id"),
-                rs.getLong("expires_at"), rs.getLong("refresh_until"));
+        return new Session(
+                rs.getString("access_hash"),
+                rs.getString("expire_hash"),
+                rs.getString("user_id"),
+                rs.getLong("expires_at"),
+                rs.getLong("refresh_until"));
     }
 
     private static Folder folder(ResultSet rs) throws SQLException {
-        return new Folder(rs.getString("folder_id"), rs.getString("company_id"), rs.getString("user_id"),
-                rs.getString("resolution_status"), rs.getString("meta_data"), rs.getString("rollup"),
-                rs.getLong("time_created"), rs.getLong("time_updated"));
+        return new Folder(
+                rs.getString("folder_id"),
+                rs.getString("company_id"),
+                rs.getString("user_id"),
+                rs.getString("resolution_status"),
+                rs.getString("meta_data"),
+                rs.getString("rollup"),
+                rs.getLong("time_created"),
+                rs.getLong("time_updated"));
     }
 
     private static Media media(ResultSet rs) throws SQLException {
-        return new Media(rs.getString("media_id"), rs.getString("folder_id"), rs.getInt("seq"),
-                rs.getString("media_type"), rs.getString("tags"), rs.getString("original_name"),
-                rs.getString("meta_data"), rs.getString("file_path"), rs.getLong("size_bytes"),
+        return new Media(
+                rs.getString("media_id"),
+                rs.getString("folder_id"),
+                rs.getInt("seq"),
+                rs.getString("media_type"),
+                rs.getString("tags"),
+                rs.getString("original_name"),
+                rs.getString("meta_data"),
+                rs.getString("file_path"),
+                rs.getLong("size_bytes"),
                 rs.getLong("time_created"));
     }
 
     private static Analysis analysis(ResultSet rs) throws SQLException {
-        return new Analysis(rs.getString("analyse_id"), rs.getString("folder_id"), rs.getString("type"),
-                rs.getString("state"), rs.getString("resolution_status"), rs.getString("created_json"),
-                rs.getString("result_json"), rs.getLong("time_created"), rs.getLong("time_updated"));
+        return new Analysis(
+                rs.getString("analyse_id"),
+                rs.getString("folder_id"),
+                rs.getString("type"),
+                rs.getString("state"),
+                rs.getString("resolution_status"),
+                rs.getString("created_json"),
+                rs.getString("result_json"),
+                rs.getLong("time_created"),
+                rs.getLong("time_updated"));
     }
 
     /** A database failure (answered as error 0, HTTP 500). */

@@ -54,8 +54,8 @@ final class Views {
      */
     ObjectNode analysis(Store.Analysis a, JsonNode finalRecord, Map<String, ObjectNode> mediaById) {
         JsonNode created = Json.parseOrNull(a.createdJson());
-        JsonNode base = finalRecord != null ? finalRecord
-                : a.resultJson() != null ? Json.parseOrNull(a.resultJson()) : created;
+        JsonNode base =
+                finalRecord != null ? finalRecord : a.resultJson() != null ? Json.parseOrNull(a.resultJson()) : created;
         ObjectNode o = ((ObjectNode) base).deepCopy();
         o.put("analyse_id", a.analyseId());
         o.put("folder_id", a.folderId());

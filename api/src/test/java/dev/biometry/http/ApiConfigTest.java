@@ -14,8 +14,10 @@ class ApiConfigTest {
 
     @Test
     void defaultsAndParsing() {
-        ApiConfig c = ApiConfig.fromArgs(new String[] {"--bootstrap-servers", "k:9092", "--session-ttl", "90s",
-                "--demo-user", "--max-files", "3"}, Map.of());
+        ApiConfig c = ApiConfig.fromArgs(
+                new String[] {"--bootstrap-servers", "k:9092", "--session-ttl", "90s", "--demo-user", "--max-files", "3"
+                },
+                Map.of());
         assertThat(c.port()).isEqualTo(8080);
         assertThat(c.host()).isEqualTo("127.0.0.1");
         assertThat(c.sessionTtl()).isEqualTo(Duration.ofSeconds(90));
@@ -32,19 +34,25 @@ class ApiConfigTest {
     void refusesWhatItCannotUse() {
         assertThatThrownBy(() -> ApiConfig.fromArgs(new String[0], Map.of()))
                 .hasMessageContaining("--bootstrap-servers");
-        assertThatThrownBy(() -> ApiConfig.fromArgs(new String[] {"--bootstrap-servers", "k", "--db-password", "x"},
-                Map.of())).hasMessageContaining("unknown option --db-password");
+        assertThatThrownBy(() ->
+                        ApiConfig.fromArgs(new String[] {"--bootstrap-servers", "k", "--db-password", "x"}, Map.of()))
+                .hasMessageContaining("unknown option --db-password");
         assertThatThrownBy(() -> ApiConfig.duration("soon")).hasMessageContaining("bad duration");
     }
 
     @Test
-    void databasePasswordComesFromAFileOrTheEnvironment(@org.junit.jupiter.api.io.TempDir Path dir)
-            throws Exception {
-        assertThat(ApiConfig.fromArgs(new String[] {"--bootstrap-servers", "k"},
-                Map.of(ApiConfig.DB_PASSWORD_ENV, "from-env")).dbPassword()).isEqualTo("from-env");
+    void databasePasswordComesFromAFileOrTheEnvironment(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        assertThat(ApiConfig.fromArgs(
+                                new String[] {"--bootstrap-servers", "k"},
+                                Map.of(ApiConfig.DB_PASSWORD_ENV, "from-env"))
+                        .dbPassword())
+                .isEqualTo("from-env");
         Path file = Files.writeString(dir.resolve("pw"), "from-file\n");
-        assertThat(ApiConfig.fromArgs(new String[] {"--bootstrap-servers", "k", "--db-password-file", file.toString()},
-                Map.of(ApiConfig.DB_PASSWORD_ENV, "from-env")).dbPassword()).isEqualTo("from-file");
+        assertThat(ApiConfig.fromArgs(
+                                new String[] {"--bootstrap-servers", "k", "--db-password-file", file.toString()},
+                                Map.of(ApiConfig.DB_PASSWORD_ENV, "from-env"))
+                        .dbPassword())
+                .isEqualTo("from-file");
     }
 
     @Test

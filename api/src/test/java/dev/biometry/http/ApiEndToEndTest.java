@@ -38,8 +38,8 @@ class ApiEndToEndTest {
     static final Duration TIMEOUT = Duration.ofSeconds(180);
 
     @RegisterExtension
-    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(() ->
-            new MiniClusterResourceConfiguration.Builder()
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(() -> new MiniClusterResourceConfiguration.Builder()
                     .setNumberTaskManagers(1)
                     .setNumberSlotsPerTaskManager(2)
                     .build());
@@ -59,8 +59,15 @@ class ApiEndToEndTest {
     static void start() throws Exception {
         postgres = PostgresServer.start();
         Path media = Files.createDirectories(work.resolve("media"));
-        run = new JobRun(Map.of("media-roots", media.toString(), "webhook-allow-http", "true",
-                "webhook-allow-hosts", "127.0.0.1", "webhook-allow-private", "true"));
+        run = new JobRun(Map.of(
+                "media-roots",
+                media.toString(),
+                "webhook-allow-http",
+                "true",
+                "webhook-allow-hosts",
+                "127.0.0.1",
+                "webhook-allow-private",
+                "true"));
         alice = TestData.read(TestData.samplePhoto(3));
         bob = TestData.read(TestData.samplePhoto(1));
         try (FaceEngine engine = new FaceEngine(FaceEngineConfig.defaults(TestData.modelsDir()))) {
@@ -96,10 +103,13 @@ class ApiEndToEndTest {
         return new OzClient.Multipart()
                 .file("photo_selfie_1", "selfie.jpg", "image/jpeg", selfie)
                 .file("photo_id_1", "passport.jpg", "image/jpeg", idFront)
-                .field("payload", "{\"media:tags\": {\"photo_selfie_1\": [\"photo_selfie\"],"
-                        + " \"photo_id_1\": [\"photo_id\", \"photo_id_front\"]},"
-                        + " \"folder:meta_data\": {\"transaction_id\": \"" + JobRun.newId() + "\"}" + extraPayload
-                        + "}");
+                .field(
+                        "payload",
+                        "{\"media:tags\": {\"photo_selfie_1\": [\"photo_selfie\"],"
+                                + " \"photo_id_1\": [\"photo_id\", \"photo_id_front\"]},"
+                                + " \"folder:meta_data\": {\"transaction_id\": \"" + JobRun.newId() + "\"}"
+                                + extraPayload
+                                + "}");
     }
 
     /** The seed's flow: authenticate, folder with two photos, start BIOMETRY, poll, read the verdict. */
@@ -112,25 +122,28 @@ class ApiEndToEndTest {
         assertThat(folder.at("/media/1/tags").toString()).isEqualTo("[\"photo_id\",\"photo_id_front\"]");
         assertThat(folder.at("/media/0/original_url").asText()).startsWith(client.base() + "/api/media/");
 
-        OzClient.Answer started = client.postJson("/api/folders/" + folderId + "/analyses/",
-                "{\"analyses\": [{\"type\": \"biometry\"}]}");
+        OzClient.Answer started = client.postJson(
+                "/api/folders/" + folderId + "/analyses/", "{\"analyses\": [{\"type\": \"biometry\"}]}");
         assertThat(started.status()).as(started.text()).isEqualTo(201);
         assertThat(started.json().isArray()).isTrue();
         String analyseId = started.at("/0/analyse_id").asText();
         assertThat(started.at("/0/resolution").asText()).isEqualTo("PROCESSING");
         assertThat(started.at("/0/source_media")).hasSize(2);
 
-        JsonNode analysis = client.pollUntilDone("/api/analyses/" + analyseId, "/resolution_status", TIMEOUT).json();
+        JsonNode analysis = client.pollUntilDone("/api/analyses/" + analyseId, "/resolution_status", TIMEOUT)
+                .json();
         assertThat(analysis.get("analyse_id").asText()).isEqualTo(analyseId);
         assertThat(analysis.get("folder_id").asText()).isEqualTo(folderId);
         assertThat(analysis.get("type").asText()).isEqualTo("BIOMETRY");
         assertThat(analysis.get("state").asText()).isEqualTo("FINISHED");
-        assertThat(analysis.get("resolution").asText()).isEqualTo(analysis.get("resolution_status").asText());
+        assertThat(analysis.get("resolution").asText())
+                .isEqualTo(analysis.get("resolution_status").asText());
         assertThat(analysis.get("results_media")).hasSize(2);
         assertThat(analysis.at("/source_media/0/original_name").asText()).isEqualTo("selfie.jpg");
 
-        JsonNode folderView = client.pollUntilDone("/api/folders/" + folderId + "?with_analyses=true",
-                "/resolution_status", TIMEOUT).json();
+        JsonNode folderView = client.pollUntilDone(
+                        "/api/folders/" + folderId + "?with_analyses=true", "/resolution_status", TIMEOUT)
+                .json();
         assertThat(folderView.get("resolution_status").asText()).isEqualTo("FINISHED");
         assertThat(folderView.at("/analyses/0/type").asText()).isEqualTo("BIOMETRY");
         assertThat(folderView.at("/analyses/0/resolution_status").asText())
@@ -160,8 +173,12 @@ class ApiEndToEndTest {
 
     @Test
     void singleRequestModeAnswersWithTheFinishedAnalyses() throws Exception {
-        OzClient.Answer answer = client.postMultipart("/api/folders/", twoPhotos(alice, aliceMirrored,
-                ", \"analyses\": [{\"type\": \"biometry\", \"meta_data\": {\"case\": \"single\"}}]"));
+        OzClient.Answer answer = client.postMultipart(
+                "/api/folders/",
+                twoPhotos(
+                        alice,
+                        aliceMirrored,
+                        ", \"analyses\": [{\"type\": \"biometry\", \"meta_data\": {\"case\": \"single\"}}]"));
         assertThat(answer.status()).as(answer.text()).isEqualTo(201);
         JsonNode folder = answer.json();
         assertThat(folder.get("resolution_status").asText()).isEqualTo("FINISHED");
@@ -169,11 +186,13 @@ class ApiEndToEndTest {
         assertThat(folder.at("/analyses/0/state").asText()).isEqualTo("FINISHED");
         assertThat(folder.at("/analyses/0/resolution_status").asText()).isEqualTo("SUCCESS");
         assertThat(folder.at("/analyses/0/meta_data/case").asText()).isEqualTo("single");
-        assertThat(folder.at("/analyses/0/results_data/min_confidence").asDouble()).isGreaterThanOrEqualTo(0.85);
+        assertThat(folder.at("/analyses/0/results_data/min_confidence").asDouble())
+                .isGreaterThanOrEqualTo(0.85);
 
         // Stored like any folder: polling reads the same verdict.
         String analyseId = folder.at("/analyses/0/analyse_id").asText();
-        JsonNode polled = client.pollUntilDone("/api/analyses/" + analyseId, "/resolution_status", TIMEOUT).json();
+        JsonNode polled = client.pollUntilDone("/api/analyses/" + analyseId, "/resolution_status", TIMEOUT)
+                .json();
         assertThat(polled.get("resolution_status").asText()).isEqualTo("SUCCESS");
     }
 
@@ -182,18 +201,21 @@ class ApiEndToEndTest {
         long foldersBefore = count("folders");
         long mediaBefore = count("media");
         long analysesBefore = count("analyses");
-        OzClient.Answer answer = client.postMultipart("/api/instant/folders/", twoPhotos(alice, bob,
-                ", \"analyses\": [{\"type\": \"BIOMETRY\"}]"));
+        OzClient.Answer answer = client.postMultipart(
+                "/api/instant/folders/", twoPhotos(alice, bob, ", \"analyses\": [{\"type\": \"BIOMETRY\"}]"));
         assertThat(answer.status()).as(answer.text()).isEqualTo(200);
         JsonNode folder = answer.json();
         assertThat(folder.get("media")).hasSize(2);
         assertThat(folder.at("/analyses/0/state").asText()).isEqualTo("FINISHED");
         assertThat(folder.at("/analyses/0/resolution_status").asText()).isEqualTo("DECLINED");
-        assertThat(folder.at("/analyses/0/results_data/min_confidence").isNumber()).isTrue();
+        assertThat(folder.at("/analyses/0/results_data/min_confidence").isNumber())
+                .isTrue();
 
         String folderId = folder.get("folder_id").asText();
         assertThat(client.get("/api/folders/" + folderId).status()).isEqualTo(404);
-        assertThat(client.get("/api/analyses/" + folder.at("/analyses/0/analyse_id").asText()).status())
+        assertThat(client.get("/api/analyses/"
+                                + folder.at("/analyses/0/analyse_id").asText())
+                        .status())
                 .isEqualTo(404);
         assertThat(count("folders")).isEqualTo(foldersBefore);
         assertThat(count("media")).isEqualTo(mediaBefore);
@@ -208,7 +230,8 @@ class ApiEndToEndTest {
         try (WebhookReceiver receiver = WebhookReceiver.answering(200)) {
             OzClient.Answer folder = client.postMultipart("/api/folders", twoPhotos(alice, aliceMirrored, ""));
             String folderId = folder.json().get("folder_id").asText();
-            OzClient.Answer started = client.postJson("/api/folders/" + folderId + "/analyses",
+            OzClient.Answer started = client.postJson(
+                    "/api/folders/" + folderId + "/analyses",
                     "{\"analyses\": [{\"type\": \"biometry\"}], \"resolution_endpoint\": \""
                             + receiver.url("127.0.0.1", "/hooks/oz") + "\"}");
             assertThat(started.status()).as(started.text()).isEqualTo(201);
@@ -229,7 +252,10 @@ class ApiEndToEndTest {
         OzClient.Multipart upload = new OzClient.Multipart()
                 .file("media_key1", "a.jpg", "application/octet-stream", alice)
                 .field("payload", "{\"folder:meta_data\": {\"transaction_id\": \"" + tx + "\"}}");
-        String folderId = client.postMultipart("/api/folders/", upload).json().get("folder_id").asText();
+        String folderId = client.postMultipart("/api/folders/", upload)
+                .json()
+                .get("folder_id")
+                .asText();
 
         OzClient.Answer list = client.get("/api/folders/?meta_data=transaction_id==" + tx
                 + "&with_analyses=true&time_created.min=" + startSeconds);
@@ -239,13 +265,27 @@ class ApiEndToEndTest {
         assertThat(list.at("/items/0/analyses")).isEmpty();
         // Milliseconds work as well as seconds; a bound after the folder excludes it.
         assertThat(client.get("/api/folders?meta_data=transaction_id==" + tx + "&time_created.min="
-                + startSeconds * 1000).json().get("total_count").asLong()).isEqualTo(1);
+                                + startSeconds * 1000)
+                        .json()
+                        .get("total_count")
+                        .asLong())
+                .isEqualTo(1);
         assertThat(client.get("/api/folders?meta_data=transaction_id==" + tx + "&time_created.min="
-                + (System.currentTimeMillis() + 60_000)).json().get("total_count").asLong()).isZero();
+                                + (System.currentTimeMillis() + 60_000))
+                        .json()
+                        .get("total_count")
+                        .asLong())
+                .isZero();
         assertThat(client.get("/api/folders?meta_data=transaction_id==" + tx + "&resolution_status=initial")
-                .json().get("total_count").asLong()).isEqualTo(1);
+                        .json()
+                        .get("total_count")
+                        .asLong())
+                .isEqualTo(1);
         assertThat(client.get("/api/folders?meta_data=transaction_id==" + tx + "&resolution_status=FINISHED")
-                .json().get("total_count").asLong()).isZero();
+                        .json()
+                        .get("total_count")
+                        .asLong())
+                .isZero();
     }
 
     /**
@@ -255,13 +295,15 @@ class ApiEndToEndTest {
      */
     @Test
     void twoHundredPollersWhileAnalysesRun() throws Exception {
-        String folderId = client.postMultipart("/api/folders/", twoPhotos(alice, bob, "")).json().get("folder_id")
+        String folderId = client.postMultipart("/api/folders/", twoPhotos(alice, bob, ""))
+                .json()
+                .get("folder_id")
                 .asText();
         List<String> ids = new java.util.concurrent.CopyOnWriteArrayList<>();
         java.util.function.Supplier<String> startOne = () -> {
             try {
-                OzClient.Answer a = client.postJson("/api/folders/" + folderId + "/analyses/",
-                        "{\"analyses\": [{\"type\": \"biometry\"}]}");
+                OzClient.Answer a = client.postJson(
+                        "/api/folders/" + folderId + "/analyses/", "{\"analyses\": [{\"type\": \"biometry\"}]}");
                 assertThat(a.status()).as(a.text()).isEqualTo(201);
                 return a.at("/0/analyse_id").asText();
             } catch (Exception e) {
@@ -288,7 +330,9 @@ class ApiEndToEndTest {
             }
         });
         java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
-                .version(java.net.http.HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+                .version(java.net.http.HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10))
+                .build();
         List<long[]> latencies = new java.util.concurrent.CopyOnWriteArrayList<>();
         java.util.concurrent.CountDownLatch ready = new java.util.concurrent.CountDownLatch(pollers);
         java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
@@ -296,36 +340,42 @@ class ApiEndToEndTest {
         java.util.concurrent.atomic.AtomicLong startNanos = new java.util.concurrent.atomic.AtomicLong();
         for (int t = 0; t < pollers; t++) {
             int seed = t;
-            Thread thread = new Thread(() -> {
-                long[] mine = new long[200_000];
-                int n = 0;
-                java.util.Random random = new java.util.Random(seed);
-                ready.countDown();
-                try {
-                    go.await();
-                    long end = startNanos.get() + window.toNanos();
-                    while (System.nanoTime() < end && n < mine.length) {
-                        String id = ids.get(random.nextInt(ids.size()));
-                        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
-                                java.net.URI.create(client.base() + "/api/analyses/" + id))
-                                .header("X-Forensic-Access-Token", client.token).timeout(Duration.ofSeconds(60))
-                                .GET().build();
-                        long t0 = System.nanoTime();
+            Thread thread = new Thread(
+                    () -> {
+                        long[] mine = new long[200_000];
+                        int n = 0;
+                        java.util.Random random = new java.util.Random(seed);
+                        ready.countDown();
                         try {
-                            var response = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
-                            if (response.statusCode() != 200 || !response.body().contains(id)) {
-                                errors.incrementAndGet();
+                            go.await();
+                            long end = startNanos.get() + window.toNanos();
+                            while (System.nanoTime() < end && n < mine.length) {
+                                String id = ids.get(random.nextInt(ids.size()));
+                                java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
+                                                java.net.URI.create(client.base() + "/api/analyses/" + id))
+                                        .header("X-Forensic-Access-Token", client.token)
+                                        .timeout(Duration.ofSeconds(60))
+                                        .GET()
+                                        .build();
+                                long t0 = System.nanoTime();
+                                try {
+                                    var response =
+                                            http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+                                    if (response.statusCode() != 200
+                                            || !response.body().contains(id)) {
+                                        errors.incrementAndGet();
+                                    }
+                                } catch (java.io.IOException e) {
+                                    errors.incrementAndGet();
+                                }
+                                mine[n++] = System.nanoTime() - t0;
                             }
-                        } catch (java.io.IOException e) {
-                            errors.incrementAndGet();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
                         }
-                        mine[n++] = System.nanoTime() - t0;
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                latencies.add(java.util.Arrays.copyOf(mine, n));
-            }, "poller-" + t);
+                        latencies.add(java.util.Arrays.copyOf(mine, n));
+                    },
+                    "poller-" + t);
             threads.add(thread);
             thread.start();
         }
@@ -340,21 +390,36 @@ class ApiEndToEndTest {
         double seconds = (System.nanoTime() - startNanos.get()) / 1e9;
         stop.set(true);
         feeder.join();
-        long[] all = latencies.stream().flatMapToLong(java.util.Arrays::stream).sorted().toArray();
+        long[] all = latencies.stream()
+                .flatMapToLong(java.util.Arrays::stream)
+                .sorted()
+                .toArray();
         long finishedAfter = ids.stream().filter(ApiEndToEndTest::finished).count();
-        System.out.printf(java.util.Locale.ROOT,
+        System.out.printf(
+                java.util.Locale.ROOT,
                 "LOAD: %d pollers on GET /api/analyses/{id}, %.1f s, %d requests: %.0f requests/s, p50 %.1f ms,"
                         + " p99 %.1f ms, max %.1f ms, errors %d; %d analyses started, %d finished during the window;"
                         + " %d cores, PostgreSQL%n",
-                pollers, seconds, all.length, all.length / seconds, all[all.length / 2] / 1e6,
-                all[(int) (all.length * 0.99)] / 1e6, all[all.length - 1] / 1e6, errors.get(), started.get(),
-                finishedAfter - finishedBefore, Runtime.getRuntime().availableProcessors());
+                pollers,
+                seconds,
+                all.length,
+                all.length / seconds,
+                all[all.length / 2] / 1e6,
+                all[(int) (all.length * 0.99)] / 1e6,
+                all[all.length - 1] / 1e6,
+                errors.get(),
+                started.get(),
+                finishedAfter - finishedBefore,
+                Runtime.getRuntime().availableProcessors());
         assertThat(errors.get()).isZero();
         assertThat(all.length).isGreaterThan(pollers);
     }
 
     private static boolean finished(String analyseId) {
-        return api.store().analysis(analyseId).map(a -> !a.state().equals("PROCESSING")).orElse(false);
+        return api.store()
+                .analysis(analyseId)
+                .map(a -> !a.state().equals("PROCESSING"))
+                .orElse(false);
     }
 
     static long count(String table) throws Exception {

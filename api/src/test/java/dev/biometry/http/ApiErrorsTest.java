@@ -46,12 +46,16 @@ class ApiErrorsTest {
         demo = new OzClient(stack.api.port());
         assertThat(demo.login(Auth.DEMO_EMAIL, Auth.DEMO_PASSWORD).status()).isEqualTo(200);
         other = new OzClient(stack.api.port());
-        assertThat(other.login(KafkaOnlyStack.OTHER_EMAIL, KafkaOnlyStack.OTHER_PASSWORD).status()).isEqualTo(200);
+        assertThat(other.login(KafkaOnlyStack.OTHER_EMAIL, KafkaOnlyStack.OTHER_PASSWORD)
+                        .status())
+                .isEqualTo(200);
         photo = TestData.read(TestData.samplePhoto(3));
         assertThat(photo.length).isLessThan(MAX_FILE);
-        OzClient.Answer folder = demo.postMultipart("/api/folders/", new OzClient.Multipart()
-                .file("photo1", "a.jpg", "image/jpeg", photo)
-                .field("payload", "{\"media:tags\": {\"photo1\": [\"photo_selfie\"]}}"));
+        OzClient.Answer folder = demo.postMultipart(
+                "/api/folders/",
+                new OzClient.Multipart()
+                        .file("photo1", "a.jpg", "image/jpeg", photo)
+                        .field("payload", "{\"media:tags\": {\"photo1\": [\"photo_selfie\"]}}"));
         assertThat(folder.status()).isEqualTo(201);
         folderId = folder.json().get("folder_id").asText();
     }
@@ -101,8 +105,11 @@ class ApiErrorsTest {
         OzClient anonymous = new OzClient(stack.api.port());
         expectError(401, 6, () -> anonymous.get("/api/folders/" + folderId));
         expectError(401, 6, () -> anonymous.postMultipart("/api/folders/", onePhoto()));
-        expectError(401, 6, () -> anonymous.postJson("/api/folders/" + folderId + "/analyses/",
-                "{\"analyses\": [{\"type\": \"biometry\"}]}"));
+        expectError(
+                401,
+                6,
+                () -> anonymous.postJson(
+                        "/api/folders/" + folderId + "/analyses/", "{\"analyses\": [{\"type\": \"biometry\"}]}"));
     }
 
     @Test
@@ -112,33 +119,46 @@ class ApiErrorsTest {
         session.login(Auth.DEMO_EMAIL, Auth.DEMO_PASSWORD);
         assertThat(session.get("/api/folders/" + folderId).status()).isEqualTo(200);
         try (Connection c = stack.api.store().dataSource().getConnection();
-                PreparedStatement ps = c.prepareStatement(
-                        "UPDATE sessions SET expires_at = ? WHERE access_hash = ?")) {
+                PreparedStatement ps = c.prepareStatement("UPDATE sessions SET expires_at = ? WHERE access_hash = ?")) {
             ps.setLong(1, System.currentTimeMillis() - 1000);
             ps.setString(2, Auth.digest(session.token));
             assertThat(ps.executeUpdate()).isEqualTo(1);
         }
         expectError(401, 8, () -> session.get("/api/folders/" + folderId));
         expectError(401, 8, () -> session.postMultipart("/api/folders/", onePhoto()));
-        expectError(401, 7, () -> new OzClient(stack.api.port()).postJson("/api/authorize/auth/",
-                "{\"credentials\": {\"email\": \"" + Auth.DEMO_EMAIL + "\", \"password\": \"wrong\"}}"));
+        expectError(
+                401,
+                7,
+                () -> new OzClient(stack.api.port())
+                        .postJson(
+                                "/api/authorize/auth/",
+                                "{\"credentials\": {\"email\": \"" + Auth.DEMO_EMAIL
+                                        + "\", \"password\": \"wrong\"}}"));
     }
 
     @Test
     void malformedJsonIs3() throws Exception {
-        expectError(400, 3, () -> demo.postMultipart("/api/folders/", onePhoto().field("payload", "{\"media:tags\": ")));
+        expectError(
+                400, 3, () -> demo.postMultipart("/api/folders/", onePhoto().field("payload", "{\"media:tags\": ")));
         expectError(400, 3, () -> demo.postJson("/api/folders/" + folderId + "/analyses/", "{\"analyses\": [{"));
         expectError(400, 3, () -> demo.postJson("/api/folders/" + folderId + "/analyses/", "{}"));
-        expectError(400, 5, () -> demo.postMultipart("/api/folders/",
-                onePhoto().field("payload", "{\"media:tags\": {\"photo1\": \"photo_selfie\"}}")));
+        expectError(
+                400,
+                5,
+                () -> demo.postMultipart(
+                        "/api/folders/",
+                        onePhoto().field("payload", "{\"media:tags\": {\"photo1\": \"photo_selfie\"}}")));
     }
 
     @Test
     void unknownFolderIs10() throws Exception {
         String unknown = "00000000-0000-4000-8000-00000000dead";
         expectError(404, 10, () -> demo.get("/api/folders/" + unknown));
-        expectError(404, 10, () -> demo.postJson("/api/folders/" + unknown + "/analyses/",
-                "{\"analyses\": [{\"type\": \"biometry\"}]}"));
+        expectError(
+                404,
+                10,
+                () -> demo.postJson(
+                        "/api/folders/" + unknown + "/analyses/", "{\"analyses\": [{\"type\": \"biometry\"}]}"));
         expectError(404, 10, () -> demo.postMultipart("/api/folders/" + unknown + "/media/", onePhoto()));
         expectError(404, 10, () -> demo.get("/api/analyses/" + unknown));
         expectError(404, 10, () -> demo.get("/api/no-such-endpoint"));
@@ -147,12 +167,17 @@ class ApiErrorsTest {
     @Test
     void anotherCompanysFolderIs9() throws Exception {
         expectError(403, 9, () -> other.get("/api/folders/" + folderId + "?with_analyses=true"));
-        expectError(403, 9, () -> other.postJson("/api/folders/" + folderId + "/analyses/",
-                "{\"analyses\": [{\"type\": \"biometry\"}]}"));
+        expectError(
+                403,
+                9,
+                () -> other.postJson(
+                        "/api/folders/" + folderId + "/analyses/", "{\"analyses\": [{\"type\": \"biometry\"}]}"));
         expectError(403, 9, () -> other.postMultipart("/api/folders/" + folderId + "/media/", onePhoto()));
-        String mediaId = demo.get("/api/folders/" + folderId).at("/media/0/media_id").asText();
+        String mediaId =
+                demo.get("/api/folders/" + folderId).at("/media/0/media_id").asText();
         expectError(403, 9, () -> other.get("/api/media/" + mediaId + "/file"));
-        assertThat(other.get("/api/folders/").json().get("total_count").asLong()).isZero();
+        assertThat(other.get("/api/folders/").json().get("total_count").asLong())
+                .isZero();
     }
 
     @Test
@@ -173,43 +198,81 @@ class ApiErrorsTest {
     @Test
     void oversizedFileIs4() throws Exception {
         byte[] justTooBig = jpegOfSize(MAX_FILE + 1);
-        expectError(400, 4, () -> demo.postMultipart("/api/folders/", new OzClient.Multipart()
-                .file("photo1", "big.jpg", "image/jpeg", justTooBig)));
+        expectError(
+                400,
+                4,
+                () -> demo.postMultipart(
+                        "/api/folders/", new OzClient.Multipart().file("photo1", "big.jpg", "image/jpeg", justTooBig)));
         byte[] farTooBig = jpegOfSize(3 * MAX_FILE);
-        expectError(400, 4, () -> demo.postMultipart("/api/folders/" + folderId + "/media/", new OzClient.Multipart()
-                .file("photo1", "big.jpg", "image/jpeg", farTooBig)));
+        expectError(
+                400,
+                4,
+                () -> demo.postMultipart(
+                        "/api/folders/" + folderId + "/media/",
+                        new OzClient.Multipart().file("photo1", "big.jpg", "image/jpeg", farTooBig)));
     }
 
     @Test
     void textSentAsAPhotoIs4() throws Exception {
         byte[] text = "this is not a photo at all\n".getBytes(StandardCharsets.UTF_8);
-        expectError(400, 4, () -> demo.postMultipart("/api/folders/", new OzClient.Multipart()
-                .file("photo1", "selfie.jpg", "image/jpeg", text)
-                .field("payload", "{\"media:tags\": {\"photo1\": [\"photo_selfie\"]}}")));
-        expectError(400, 4, () -> demo.postMultipart("/api/folders/" + folderId + "/media/", new OzClient.Multipart()
-                .file("photo1", "selfie.jpg", "image/jpeg", text)));
+        expectError(
+                400,
+                4,
+                () -> demo.postMultipart(
+                        "/api/folders/",
+                        new OzClient.Multipart()
+                                .file("photo1", "selfie.jpg", "image/jpeg", text)
+                                .field("payload", "{\"media:tags\": {\"photo1\": [\"photo_selfie\"]}}")));
+        expectError(
+                400,
+                4,
+                () -> demo.postMultipart(
+                        "/api/folders/" + folderId + "/media/",
+                        new OzClient.Multipart().file("photo1", "selfie.jpg", "image/jpeg", text)));
     }
 
     @Test
     void unknownAnalysisTypeIs4() throws Exception {
-        expectError(400, 4, () -> demo.postJson("/api/folders/" + folderId + "/analyses/",
-                "{\"analyses\": [{\"type\": \"liveness\"}]}"));
-        expectError(400, 4, () -> demo.postJson("/api/folders/" + folderId + "/analyses/",
-                "{\"analyses\": [{\"type\": \"biometry\"}, {\"type\": \"quality\"}]}"));
-        expectError(400, 4, () -> demo.postJson("/api/folders/" + folderId + "/analyses/",
-                "{\"analyses\": [{\"type\": \"biometry\", \"source_media\": [\"not-in-this-folder\"]}]}"));
-        expectError(400, 4, () -> demo.postJson("/api/folders/" + folderId + "/analyses/",
-                "{\"analyses\": [{\"type\": \"biometry\", \"params\": {\"threshold\": 1.5}}]}"));
+        expectError(
+                400,
+                4,
+                () -> demo.postJson(
+                        "/api/folders/" + folderId + "/analyses/", "{\"analyses\": [{\"type\": \"liveness\"}]}"));
+        expectError(
+                400,
+                4,
+                () -> demo.postJson(
+                        "/api/folders/" + folderId + "/analyses/",
+                        "{\"analyses\": [{\"type\": \"biometry\"}, {\"type\": \"quality\"}]}"));
+        expectError(
+                400,
+                4,
+                () -> demo.postJson(
+                        "/api/folders/" + folderId + "/analyses/",
+                        "{\"analyses\": [{\"type\": \"biometry\", \"source_media\": [\"not-in-this-folder\"]}]}"));
+        expectError(
+                400,
+                4,
+                () -> demo.postJson(
+                        "/api/folders/" + folderId + "/analyses/",
+                        "{\"analyses\": [{\"type\": \"biometry\", \"params\": {\"threshold\": 1.5}}]}"));
         // Single-request mode validates its analyses before storing the folder.
-        expectError(400, 4, () -> demo.postMultipart("/api/folders/", onePhoto()
-                .field("payload", "{\"analyses\": [{\"type\": \"collection\"}]}")));
+        expectError(
+                400,
+                4,
+                () -> demo.postMultipart(
+                        "/api/folders/", onePhoto().field("payload", "{\"analyses\": [{\"type\": \"collection\"}]}")));
     }
 
     @Test
     void wrongMethodIs1() throws Exception {
-        expectError(405, 1, () -> demo.send(java.net.http.HttpRequest.newBuilder(
-                java.net.URI.create(demo.base() + "/api/analyses/x")).header("X-Forensic-Access-Token", demo.token)
-                .DELETE()));
+        expectError(
+                405,
+                1,
+                () -> demo.send(
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create(demo.base() + "/api/analyses/x"))
+                                .header("X-Forensic-Access-Token", demo.token)
+                                .DELETE()));
     }
 
     /** A JPEG signature followed by padding: passes the content check, fails the size check. */

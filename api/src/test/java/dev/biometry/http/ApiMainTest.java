@@ -16,16 +16,21 @@ class ApiMainTest {
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
     private int run(String stdin, String... args) throws Exception {
-        return ApiMain.run(args, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return ApiMain.run(
+                args,
+                new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
     }
 
     @Test
     void hashPasswordPrintsABcryptHashOfStdin() throws Exception {
         assertThat(run("correct horse\n", "hash-password")).isZero();
         String hash = out.toString(StandardCharsets.UTF_8).strip();
-        assertThat(BCrypt.verifyer().verify("correct horse".toCharArray(), hash).verified).isTrue();
-        assertThat(BCrypt.verifyer().verify("wrong".toCharArray(), hash).verified).isFalse();
+        assertThat(BCrypt.verifyer().verify("correct horse".toCharArray(), hash).verified)
+                .isTrue();
+        assertThat(BCrypt.verifyer().verify("wrong".toCharArray(), hash).verified)
+                .isFalse();
     }
 
     @Test
@@ -37,7 +42,9 @@ class ApiMainTest {
     @Test
     void anUnknownOptionIsAUsageErrorWithTheUsage() throws Exception {
         assertThat(run("", "serve", "--no-such-option", "x")).isEqualTo(2);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("no-such-option").contains("usage:");
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("no-such-option")
+                .contains("usage:");
     }
 
     @Test

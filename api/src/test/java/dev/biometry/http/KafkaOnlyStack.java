@@ -35,8 +35,10 @@ final class KafkaOnlyStack implements AutoCloseable {
         kafka.createTopics(2, "biometry.media", "biometry.requests", "biometry.results", "biometry.folders");
         mediaDir = Files.createDirectories(work.resolve("media"));
         Path users = work.resolve("users.json");
-        Files.writeString(users, "[{\"email\": \"" + OTHER_EMAIL + "\", \"password_hash\": \""
-                + Auth.hash(OTHER_PASSWORD) + "\", \"company_name\": \"other company\", \"first_name\": \"Other\"}]");
+        Files.writeString(
+                users,
+                "[{\"email\": \"" + OTHER_EMAIL + "\", \"password_hash\": \"" + Auth.hash(OTHER_PASSWORD)
+                        + "\", \"company_name\": \"other company\", \"first_name\": \"Other\"}]");
         Map<String, String> options = new HashMap<>();
         options.put("bootstrap-servers", kafka.bootstrapServers());
         options.put("port", "0");
@@ -53,8 +55,11 @@ final class KafkaOnlyStack implements AutoCloseable {
     long records(String topic) {
         try (KafkaConsumer<String, String> c = consumer()) {
             List<TopicPartition> parts = c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            return c.endOffsets(parts).values().stream().mapToLong(Long::longValue).sum();
+                    .map(p -> new TopicPartition(topic, p.partition()))
+                    .toList();
+            return c.endOffsets(parts).values().stream()
+                    .mapToLong(Long::longValue)
+                    .sum();
         }
     }
 
@@ -62,7 +67,8 @@ final class KafkaOnlyStack implements AutoCloseable {
     List<ConsumerRecord<String, String>> readAll(String topic) {
         try (KafkaConsumer<String, String> c = consumer()) {
             List<TopicPartition> parts = c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+                    .map(p -> new TopicPartition(topic, p.partition()))
+                    .toList();
             c.assign(parts);
             c.seekToBeginning(parts);
             Map<TopicPartition, Long> end = c.endOffsets(parts);

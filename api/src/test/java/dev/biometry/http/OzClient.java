@@ -30,8 +30,8 @@ final class OzClient {
         private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
         Multipart file(String name, String filename, String contentType, byte[] bytes) {
-            write("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\""
-                    + filename + "\"\r\nContent-Type: " + contentType + "\r\n\r\n");
+            write("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\"" + filename
+                    + "\"\r\nContent-Type: " + contentType + "\r\n\r\n");
             out.writeBytes(bytes);
             write("\r\n");
             return this;
@@ -65,8 +65,10 @@ final class OzClient {
 
     OzClient(int port) {
         this.base = "http://127.0.0.1:" + port;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(10)).build();
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10))
+                .build();
     }
 
     OzClient withToken(String token) {
@@ -77,8 +79,10 @@ final class OzClient {
 
     /** Logs in (JSON body) and keeps the token; returns the answer. */
     Answer login(String email, String password) throws Exception {
-        Answer a = postJson("/api/authorize/auth/", "{\"credentials\": {\"email\": \"" + email + "\", \"password\": \""
-                + password + "\"}}", "application/json");
+        Answer a = postJson(
+                "/api/authorize/auth/",
+                "{\"credentials\": {\"email\": \"" + email + "\", \"password\": \"" + password + "\"}}",
+                "application/json");
         if (a.status() == 200) {
             token = a.json().get("access_token").asText();
         }
@@ -90,8 +94,7 @@ final class OzClient {
     }
 
     Answer postJson(String path, String body, String contentType) throws Exception {
-        return send(request(path).header("Content-Type", contentType)
-                .POST(HttpRequest.BodyPublishers.ofString(body)));
+        return send(request(path).header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofString(body)));
     }
 
     Answer postJson(String path, String body) throws Exception {
@@ -99,7 +102,8 @@ final class OzClient {
     }
 
     Answer postMultipart(String path, Multipart multipart) throws Exception {
-        return send(request(path).header("Content-Type", multipart.contentType())
+        return send(request(path)
+                .header("Content-Type", multipart.contentType())
                 .POST(HttpRequest.BodyPublishers.ofByteArray(multipart.body())));
     }
 

@@ -35,8 +35,8 @@ class OzClientContractTest {
 
     @BeforeAll
     static void start() throws Exception {
-        stack = new KafkaOnlyStack(work, "jdbc:h2:file:" + work.resolve("db") + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE",
-                "sa", Map.of());
+        stack = new KafkaOnlyStack(
+                work, "jdbc:h2:file:" + work.resolve("db") + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE", "sa", Map.of());
         photo = TestData.read(TestData.samplePhoto(2));
     }
 
@@ -51,24 +51,31 @@ class OzClientContractTest {
     @Test
     void iosSdkFlow() throws Exception {
         OzClient ios = new OzClient(stack.api.port());
-        OzClient.Answer auth = ios.postJson("/api/authorize/auth/", "{\"credentials\":{\"email\":\""
-                + Auth.DEMO_EMAIL + "\",\"password\":\"" + Auth.DEMO_PASSWORD + "\"}}", FORM);
+        OzClient.Answer auth = ios.postJson(
+                "/api/authorize/auth/",
+                "{\"credentials\":{\"email\":\"" + Auth.DEMO_EMAIL + "\",\"password\":\"" + Auth.DEMO_PASSWORD + "\"}}",
+                FORM);
         assertThat(auth.status()).as(auth.text()).isEqualTo(200);
         assertThat(auth.json().get("access_token").asText()).hasSize(64);
         assertThat(auth.json().get("expire_token").asText()).hasSize(64);
         assertThat(auth.json().get("expire_date").asDouble())
-                .isBetween(System.currentTimeMillis() / 1000.0 + 14 * 60, System.currentTimeMillis() / 1000.0 + 16 * 60);
+                .isBetween(
+                        System.currentTimeMillis() / 1000.0 + 14 * 60, System.currentTimeMillis() / 1000.0 + 16 * 60);
         assertThat(auth.json().at("/user/email").asText()).isEqualTo(Auth.DEMO_EMAIL);
         ios.token = auth.json().get("access_token").asText();
 
         // Upload: any part names, tags keyed by them, device info in folder:meta_data.phone_info.
-        OzClient.Answer folder = ios.postMultipart("/api/folders/", new OzClient.Multipart()
-                .file("photo_document_front", "document.jpg", "image/jpeg", photo)
-                .file("media_key1", "selfie.jpg", "application/octet-stream", photo)
-                .field("payload", "{\"media:tags\":{\"photo_document_front\":[\"photo_id\",\"photo_id_front\"],"
-                        + "\"media_key1\":[\"photo_selfie\"]},\"folder:meta_data\":{\"phone_info\":{\"manufacturer\":"
-                        + "\"Apple\",\"model\":\"iPhone\",\"os_version\":\"17.0\",\"version_liveness_sdk\":\"8.0\"}},"
-                        + "\"unknown:field\":1}"));
+        OzClient.Answer folder = ios.postMultipart(
+                "/api/folders/",
+                new OzClient.Multipart()
+                        .file("photo_document_front", "document.jpg", "image/jpeg", photo)
+                        .file("media_key1", "selfie.jpg", "application/octet-stream", photo)
+                        .field(
+                                "payload",
+                                "{\"media:tags\":{\"photo_document_front\":[\"photo_id\",\"photo_id_front\"],"
+                                        + "\"media_key1\":[\"photo_selfie\"]},\"folder:meta_data\":{\"phone_info\":{\"manufacturer\":"
+                                        + "\"Apple\",\"model\":\"iPhone\",\"os_version\":\"17.0\",\"version_liveness_sdk\":\"8.0\"}},"
+                                        + "\"unknown:field\":1}"));
         assertThat(folder.status()).as(folder.text()).isEqualTo(201);
         String folderId = folder.json().get("folder_id").asText();
         assertThat(folder.json().get("media")).hasSize(2);
@@ -82,7 +89,8 @@ class OzClientContractTest {
         // Start: uppercase type, explicit source_media, JSON as a form body; the SDK reads [0].analyse_id.
         String media0 = folder.at("/media/0/media_id").asText();
         String media1 = folder.at("/media/1/media_id").asText();
-        OzClient.Answer started = ios.postJson("/api/folders/" + folderId + "/analyses/",
+        OzClient.Answer started = ios.postJson(
+                "/api/folders/" + folderId + "/analyses/",
                 "{\"analyses\":[{\"type\":\"BIOMETRY\",\"source_media\":[\"" + media0 + "\",\"" + media1 + "\"]}]}",
                 FORM);
         assertThat(started.status()).as(started.text()).isEqualTo(201);
@@ -116,15 +124,19 @@ class OzClientContractTest {
         OzClient rn = new OzClient(stack.api.port());
         rn.login(Auth.DEMO_EMAIL, Auth.DEMO_PASSWORD);
         // A folder first without payload, then media added to it: the answer is an array.
-        OzClient.Answer folder = rn.postMultipart("/api/folders", new OzClient.Multipart()
-                .file("video_0", "selfie.jpg", "image/jpeg", photo));
+        OzClient.Answer folder = rn.postMultipart(
+                "/api/folders", new OzClient.Multipart().file("video_0", "selfie.jpg", "image/jpeg", photo));
         assertThat(folder.status()).as(folder.text()).isEqualTo(201);
         String folderId = folder.json().get("folder_id").asText();
         assertThat(folder.at("/media/0/tags")).isEmpty();
-        OzClient.Answer media = rn.postMultipart("/api/folders/" + folderId + "/media/", new OzClient.Multipart()
-                .file("photo1", "id.jpg", "image/jpeg", photo)
-                .field("payload", "{\"media:tags\": {\"photo1\": [\"photo_id\", \"photo_id_front\"]},"
-                        + " \"media:meta_data\": {\"photo1\": {\"source\": \"camera\"}}}"));
+        OzClient.Answer media = rn.postMultipart(
+                "/api/folders/" + folderId + "/media/",
+                new OzClient.Multipart()
+                        .file("photo1", "id.jpg", "image/jpeg", photo)
+                        .field(
+                                "payload",
+                                "{\"media:tags\": {\"photo1\": [\"photo_id\", \"photo_id_front\"]},"
+                                        + " \"media:meta_data\": {\"photo1\": {\"source\": \"camera\"}}}"));
         assertThat(media.status()).as(media.text()).isEqualTo(201);
         assertThat(media.json().isArray()).isTrue();
         assertThat(media.at("/0/media_id").asText()).isNotBlank();
@@ -132,7 +144,8 @@ class OzClientContractTest {
         assertThat(media.at("/0/original_url").asText()).endsWith("/file");
 
         // threshold_min / threshold_max: the upper bound is the threshold.
-        OzClient.Answer started = rn.postJson("/api/folders/" + folderId + "/analyses",
+        OzClient.Answer started = rn.postJson(
+                "/api/folders/" + folderId + "/analyses",
                 "{\"analyses\": [{\"type\": \"biometry\", \"params\": {\"threshold_min\": 0.75,"
                         + " \"threshold_max\": 0.9}}]}");
         assertThat(started.status()).as(started.text()).isEqualTo(201);
@@ -157,7 +170,8 @@ class OzClientContractTest {
         OzClient proxy = new OzClient(stack.api.port());
         JsonNode session = proxy.login(Auth.DEMO_EMAIL, Auth.DEMO_PASSWORD).json();
         // Refresh: expire_token in the body, the access token in the header; the old pair stops working.
-        OzClient.Answer refreshed = proxy.postJson("/api/authorize/refresh/",
+        OzClient.Answer refreshed = proxy.postJson(
+                "/api/authorize/refresh/",
                 "{\"expire_token\": \"" + session.get("expire_token").asText() + "\"}");
         assertThat(refreshed.status()).as(refreshed.text()).isEqualTo(200);
         String newToken = refreshed.json().get("access_token").asText();
@@ -166,15 +180,25 @@ class OzClientContractTest {
         proxy.token = newToken;
         assertThat(proxy.get("/api/folders/").status()).isEqualTo(200);
         assertThat(proxy.postJson("/api/authorize/refresh/", "{}").status()).isEqualTo(400);
-        assertThat(proxy.postJson("/api/authorize/refresh/", "{\"expire_token\": \"" + session.get("expire_token")
-                .asText() + "\"}").json().get("error_code").asInt()).isEqualTo(7);
+        assertThat(proxy.postJson(
+                                "/api/authorize/refresh/",
+                                "{\"expire_token\": \""
+                                        + session.get("expire_token").asText() + "\"}")
+                        .json()
+                        .get("error_code")
+                        .asInt())
+                .isEqualTo(7);
 
         String tx = "tx-" + System.nanoTime();
         long createdAfter = System.currentTimeMillis() / 1000 - 5;
-        String folderId = proxy.postMultipart("/api/folders/", new OzClient.Multipart()
-                .file("media_key1", "a.jpg", "image/jpeg", photo)
-                .field("payload", "{\"folder:meta_data\": {\"transaction_id\": \"" + tx + "\"}}"))
-                .json().get("folder_id").asText();
+        String folderId = proxy.postMultipart(
+                        "/api/folders/",
+                        new OzClient.Multipart()
+                                .file("media_key1", "a.jpg", "image/jpeg", photo)
+                                .field("payload", "{\"folder:meta_data\": {\"transaction_id\": \"" + tx + "\"}}"))
+                .json()
+                .get("folder_id")
+                .asText();
         OzClient.Answer found = proxy.get("/api/folders/?meta_data=transaction_id==" + tx
                 + "&with_analyses=true&time_created.min=" + createdAfter);
         assertThat(found.status()).as(found.text()).isEqualTo(200);
@@ -190,10 +214,16 @@ class OzClientContractTest {
     void angularClientReadsAnalysisFields() throws Exception {
         OzClient web = new OzClient(stack.api.port());
         web.login(Auth.DEMO_EMAIL, Auth.DEMO_PASSWORD);
-        String folderId = web.postMultipart("/api/folders/", new OzClient.Multipart()
-                .file("photo1", "a.jpg", "image/jpeg", photo).file("photo2", "b.jpg", "image/jpeg", photo))
-                .json().get("folder_id").asText();
-        OzClient.Answer started = web.postJson("/api/folders/" + folderId + "/analyses/",
+        String folderId = web.postMultipart(
+                        "/api/folders/",
+                        new OzClient.Multipart()
+                                .file("photo1", "a.jpg", "image/jpeg", photo)
+                                .file("photo2", "b.jpg", "image/jpeg", photo))
+                .json()
+                .get("folder_id")
+                .asText();
+        OzClient.Answer started = web.postJson(
+                "/api/folders/" + folderId + "/analyses/",
                 "{\"analyses\": [{\"type\": \"biometry\", \"analysis_id\": \"client-chosen\"}]}");
         String analyseId = started.at("/0/analyse_id").asText();
         // Ids are made by the server.
@@ -211,8 +241,12 @@ class OzClientContractTest {
         JsonNode spec = new OzClient(stack.api.port()).get("/api/openapi.json").json();
         assertThat(spec.get("openapi").asText()).startsWith("3.");
         java.util.Set<String> documented = new java.util.TreeSet<>();
-        spec.get("paths").fields().forEachRemaining(p -> p.getValue().fieldNames().forEachRemaining(
-                method -> documented.add(method.toUpperCase(java.util.Locale.ROOT) + " " + p.getKey())));
+        spec.get("paths")
+                .fields()
+                .forEachRemaining(p -> p.getValue()
+                        .fieldNames()
+                        .forEachRemaining(method ->
+                                documented.add(method.toUpperCase(java.util.Locale.ROOT) + " " + p.getKey())));
         assertThat(documented).containsExactlyInAnyOrderElementsOf(stack.routes);
         assertThat(stack.routes).containsExactlyInAnyOrderElementsOf(ApiServer.ROUTES);
     }
@@ -220,10 +254,14 @@ class OzClientContractTest {
     /** The last message on the requests topic for a folder, parsed by the job's own parser. */
     static RequestEnvelope lastRequest(String folderId) {
         List<ConsumerRecord<String, String>> records = stack.readAll("biometry.requests").stream()
-                .filter(r -> folderId.equals(r.key())).toList();
+                .filter(r -> folderId.equals(r.key()))
+                .toList();
         assertThat(records).isNotEmpty();
-        var parsed = InputParser.parseRequest(records.get(records.size() - 1).value().getBytes(StandardCharsets.UTF_8),
-                new SourceRef("test", 0, 0), System.currentTimeMillis(), () -> "generated");
+        var parsed = InputParser.parseRequest(
+                records.get(records.size() - 1).value().getBytes(StandardCharsets.UTF_8),
+                new SourceRef("test", 0, 0),
+                System.currentTimeMillis(),
+                () -> "generated");
         assertThat(parsed.isOk()).as(String.valueOf(parsed)).isTrue();
         return parsed.value();
     }

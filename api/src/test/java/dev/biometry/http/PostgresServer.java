@@ -48,14 +48,37 @@ final class PostgresServer implements AutoCloseable {
             port = s.getLocalPort();
         }
         PostgresServer server = new PostgresServer(dir, bin, port, runAs);
-        run(List.of(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", "test",
-                "--auth=trust", "-E", "UTF8", "--no-sync"), runAs, dir);
-        run(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l",
-                dir.resolve("log").toString(), "-w", "-t", "120", "-o",
-                "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-                "start"), runAs, dir);
-        try (Connection c = DriverManager.getConnection(
-                "jdbc:postgresql://127.0.0.1:" + port + "/postgres", "test", "");
+        run(
+                List.of(
+                        bin.resolve("initdb").toString(),
+                        "-D",
+                        dir.resolve("data").toString(),
+                        "-U",
+                        "test",
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        "--no-sync"),
+                runAs,
+                dir);
+        run(
+                List.of(
+                        bin.resolve("pg_ctl").toString(),
+                        "-D",
+                        dir.resolve("data").toString(),
+                        "-l",
+                        dir.resolve("log").toString(),
+                        "-w",
+                        "-t",
+                        "120",
+                        "-o",
+                        "-p " + port + " -k " + dir
+                                + " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+                        "start"),
+                runAs,
+                dir);
+        try (Connection c =
+                        DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", "test", "");
                 Statement st = c.createStatement()) {
             st.execute("CREATE DATABASE biometry");
         }
@@ -68,8 +91,8 @@ final class PostgresServer implements AutoCloseable {
 
     /** A fresh database on this server (each test class its own). */
     String newDatabase(String name) throws Exception {
-        try (Connection c = DriverManager.getConnection(
-                "jdbc:postgresql://127.0.0.1:" + port + "/postgres", "test", "");
+        try (Connection c =
+                        DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", "test", "");
                 Statement st = c.createStatement()) {
             st.execute("CREATE DATABASE " + name);
         }
@@ -80,7 +103,8 @@ final class PostgresServer implements AutoCloseable {
         Path root = Path.of("/usr/lib/postgresql");
         if (Files.isDirectory(root)) {
             try (Stream<Path> versions = Files.list(root)) {
-                var found = versions.map(v -> v.resolve("bin")).filter(b -> Files.isExecutable(b.resolve("initdb")))
+                var found = versions.map(v -> v.resolve("bin"))
+                        .filter(b -> Files.isExecutable(b.resolve("initdb")))
                         .max(Comparator.comparing(Path::toString));
                 if (found.isPresent()) {
                     return found.get();
@@ -92,7 +116,8 @@ final class PostgresServer implements AutoCloseable {
     }
 
     private static boolean userExists(String user) throws Exception {
-        Process p = new ProcessBuilder("id", "-u", user).redirectErrorStream(true).start();
+        Process p =
+                new ProcessBuilder("id", "-u", user).redirectErrorStream(true).start();
         p.getInputStream().readAllBytes();
         return p.waitFor() == 0;
     }
@@ -103,14 +128,16 @@ final class PostgresServer implements AutoCloseable {
             full.addAll(List.of("runuser", "-u", runAs, "--"));
         }
         full.addAll(command);
-        Process p = new ProcessBuilder(full).directory(cwd.toFile()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(full)
+                .directory(cwd.toFile())
+                .redirectErrorStream(true)
+                .start();
         // pg_ctl's server keeps the pipe open: read what is there once the command itself has ended.
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new IllegalStateException("timed out: " + full);
         }
-        String out = new String(p.getInputStream().readNBytes(p.getInputStream().available()),
-                StandardCharsets.UTF_8);
+        String out = new String(p.getInputStream().readNBytes(p.getInputStream().available()), StandardCharsets.UTF_8);
         if (p.exitValue() != 0) {
             throw new IllegalStateException("failed (" + p.exitValue() + "): " + full + "\n" + out);
         }
@@ -119,8 +146,17 @@ final class PostgresServer implements AutoCloseable {
     @Override
     public void close() throws Exception {
         try {
-            run(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate",
-                    "-w", "stop"), runAs, dir);
+            run(
+                    List.of(
+                            bin.resolve("pg_ctl").toString(),
+                            "-D",
+                            dir.resolve("data").toString(),
+                            "-m",
+                            "immediate",
+                            "-w",
+                            "stop"),
+                    runAs,
+                    dir);
         } finally {
             try (Stream<Path> files = Files.walk(dir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

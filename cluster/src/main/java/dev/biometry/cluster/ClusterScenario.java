@@ -38,8 +38,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 public final class ClusterScenario {
 
-    private static final List<String> TOPICS = List.of("biometry.media", "biometry.requests", "biometry.results",
-            "biometry.folders", "biometry.dead-letter");
+    private static final List<String> TOPICS = List.of(
+            "biometry.media", "biometry.requests", "biometry.results", "biometry.folders", "biometry.dead-letter");
 
     private final Map<String, String> options;
     private final Path repo;
@@ -52,8 +52,11 @@ public final class ClusterScenario {
     private ClusterScenario(Map<String, String> options) {
         this.options = options;
         this.repo = Path.of(options.getOrDefault("repo", ".")).toAbsolutePath().normalize();
-        this.work = Path.of(options.getOrDefault("work",
-                repo.resolve("cluster/target/scenario-" + System.currentTimeMillis()).toString())).toAbsolutePath();
+        this.work = Path.of(options.getOrDefault(
+                        "work",
+                        repo.resolve("cluster/target/scenario-" + System.currentTimeMillis())
+                                .toString()))
+                .toAbsolutePath();
     }
 
     public static void main(String[] args) throws Exception {
@@ -65,7 +68,8 @@ public final class ClusterScenario {
             options.put(args[i].substring(2), args[i + 1]);
         }
         if (args.length % 2 != 0) {
-            throw new IllegalArgumentException("usage: ClusterScenario [--analyses 1000] [--rate 8] [--repo DIR] [--work DIR]");
+            throw new IllegalArgumentException(
+                    "usage: ClusterScenario [--analyses 1000] [--rate 8] [--repo DIR] [--work DIR]");
         }
         ClusterScenario scenario = new ClusterScenario(options);
         int code;
@@ -95,7 +99,8 @@ public final class ClusterScenario {
         Path models = repo.resolve("models");
         for (Path p : List.of(jobJar, localJar, flinkLib, models.resolve("fr_feature.onnx"))) {
             if (!Files.exists(p)) {
-                throw new IllegalStateException(p + " is missing: build first (bash models/fetch.sh && mvn -B -ntp -DskipTests package)");
+                throw new IllegalStateException(
+                        p + " is missing: build first (bash models/fetch.sh && mvn -B -ntp -DskipTests package)");
             }
         }
         Files.createDirectories(work);
@@ -112,7 +117,8 @@ public final class ClusterScenario {
 
             cluster.formatKafka();
             cluster.startKafka();
-            log("Kafka broker up on " + cluster.bootstrapServers() + " (pid " + cluster.kafka().pid() + ")");
+            log("Kafka broker up on " + cluster.bootstrapServers() + " (pid "
+                    + cluster.kafka().pid() + ")");
             createTopics(cluster.bootstrapServers(), 2);
             Path sharedConfig = repo.resolve("docker/flink/config.yaml");
             Map<String, String> overridden = cluster.writeFlinkConfig(sharedConfig);
@@ -122,19 +128,39 @@ public final class ClusterScenario {
             cluster.startTaskManager();
             cluster.startTaskManager();
             FlinkRest rest = new FlinkRest(cluster.restUrl());
-            awaitCondition("2 TaskManagers registered", Duration.ofMinutes(2),
-                    () -> silently(() -> rest.get("/taskmanagers").get("taskmanagers").size() >= 2));
+            awaitCondition(
+                    "2 TaskManagers registered",
+                    Duration.ofMinutes(2),
+                    () -> silently(
+                            () -> rest.get("/taskmanagers").get("taskmanagers").size() >= 2));
             log("Flink cluster up: REST " + cluster.restUrl() + ", TaskManagers " + cluster.taskManagers.keySet());
 
             String jarId = rest.uploadJar(jobJar);
-            List<String> jobArgs = new ArrayList<>(List.of("run", "--bootstrap-servers", cluster.bootstrapServers(),
-                    "--checkpoint-interval", "1s", "--models", models.toString(),
-                    "--media-roots", workload.mediaRoot.toString(),
-                    "--webhook-allow-hosts", "127.0.0.1", "--webhook-allow-http", "true",
-                    "--webhook-allow-private", "true", "--webhook-secret-file", secretFile.toString(),
-                    "--webhook-initial-backoff", "1s", "--webhook-max-backoff", "5s"));
+            List<String> jobArgs = new ArrayList<>(List.of(
+                    "run",
+                    "--bootstrap-servers",
+                    cluster.bootstrapServers(),
+                    "--checkpoint-interval",
+                    "1s",
+                    "--models",
+                    models.toString(),
+                    "--media-roots",
+                    workload.mediaRoot.toString(),
+                    "--webhook-allow-hosts",
+                    "127.0.0.1",
+                    "--webhook-allow-http",
+                    "true",
+                    "--webhook-allow-private",
+                    "true",
+                    "--webhook-secret-file",
+                    secretFile.toString(),
+                    "--webhook-initial-backoff",
+                    "1s",
+                    "--webhook-max-backoff",
+                    "5s"));
             String jobId = rest.runJar(jarId, withParallelism(jobArgs, 2), null);
-            log("submitted " + jobJar.getFileName() + " through REST (jar " + jarId + "): job " + jobId + ", parallelism 2");
+            log("submitted " + jobJar.getFileName() + " through REST (jar " + jarId + "): job " + jobId
+                    + ", parallelism 2");
             String running = jobId;
             awaitCondition("job running", Duration.ofMinutes(3), () -> silently(() -> rest.allTasksRunning(running)));
 
@@ -150,59 +176,64 @@ public final class ClusterScenario {
                 // pauses when a failure is due while the previous one has not recovered yet.
                 AtomicInteger released = new AtomicInteger(analyses * 15 / 100);
                 long start = System.nanoTime();
-                Thread feeder = new Thread(() -> {
-                    long due = System.nanoTime();
-                    while (produced.get() < analyses) {
-                        while (produced.get() >= released.get()) {
-                            try {
-                                Thread.sleep(20);
-                            } catch (InterruptedException e) {
-                                return;
+                Thread feeder = new Thread(
+                        () -> {
+                            long due = System.nanoTime();
+                            while (produced.get() < analyses) {
+                                while (produced.get() >= released.get()) {
+                                    try {
+                                        Thread.sleep(20);
+                                    } catch (InterruptedException e) {
+                                        return;
+                                    }
+                                    due = System.nanoTime();
+                                }
+                                Workload.Request r;
+                                try {
+                                    r = workload.next();
+                                } catch (java.io.IOException e) {
+                                    sendErrors.incrementAndGet();
+                                    return;
+                                }
+                                due += (long) (1e9 / rate);
+                                long wait = due - System.nanoTime();
+                                if (wait > 0) {
+                                    try {
+                                        TimeUnit.NANOSECONDS.sleep(wait);
+                                    } catch (InterruptedException e) {
+                                        return;
+                                    }
+                                }
+                                producer.send(
+                                        new ProducerRecord<>("biometry.requests", r.folderId(), r.json()), (md, e) -> {
+                                            if (e != null) {
+                                                sendErrors.incrementAndGet();
+                                            }
+                                        });
+                                produced.incrementAndGet();
                             }
-                            due = System.nanoTime();
-                        }
-                        Workload.Request r;
-                        try {
-                            r = workload.next();
-                        } catch (java.io.IOException e) {
-                            sendErrors.incrementAndGet();
-                            return;
-                        }
-                        due += (long) (1e9 / rate);
-                        long wait = due - System.nanoTime();
-                        if (wait > 0) {
-                            try {
-                                TimeUnit.NANOSECONDS.sleep(wait);
-                            } catch (InterruptedException e) {
-                                return;
-                            }
-                        }
-                        producer.send(new ProducerRecord<>("biometry.requests", r.folderId(), r.json()), (md, e) -> {
-                            if (e != null) {
-                                sendErrors.incrementAndGet();
-                            }
-                        });
-                        produced.incrementAndGet();
-                    }
-                }, "feeder");
+                        },
+                        "feeder");
                 feeder.setDaemon(true);
                 feeder.start();
                 PrometheusScraper scraper = new PrometheusScraper();
-                Thread scraping = new Thread(() -> {
-                    while (!Thread.currentThread().isInterrupted()) {
-                        cluster.taskManagers.forEach((id, tm) -> {
-                            if (tm.alive()) {
-                                scraper.scrape(id, cluster.prometheusPorts.get(id));
-                                tm.peakRssMb();
+                Thread scraping = new Thread(
+                        () -> {
+                            while (!Thread.currentThread().isInterrupted()) {
+                                cluster.taskManagers.forEach((id, tm) -> {
+                                    if (tm.alive()) {
+                                        scraper.scrape(id, cluster.prometheusPorts.get(id));
+                                        tm.peakRssMb();
+                                    }
+                                });
+                                try {
+                                    Thread.sleep(2000);
+                                } catch (InterruptedException e) {
+                                    return;
+                                }
                             }
-                        });
-                        try {
-                            Thread.sleep(2000);
-                        } catch (InterruptedException e) {
-                            return;
-                        }
-                    }
-                }, "prometheus-scraper");
+                        },
+                        "prometheus-scraper");
                 scraping.setDaemon(true);
                 scraping.start();
 
@@ -212,7 +243,11 @@ public final class ClusterScenario {
                 cluster.taskManagers.get(victim).kill9();
                 released.set(analyses * 35 / 100);
                 String replacement = cluster.startTaskManager();
-                failure("kill -9 TaskManager " + victim + " (running tasks), replacement " + replacement, results, rest, jobId);
+                failure(
+                        "kill -9 TaskManager " + victim + " (running tasks), replacement " + replacement,
+                        results,
+                        rest,
+                        jobId);
 
                 // (2) kill -9 of the broker, restart on the same log directory and port.
                 awaitProduced(produced, released.get());
@@ -229,8 +264,13 @@ public final class ClusterScenario {
                 restartsOfEarlierJobs += restartsBefore;
                 released.set(analyses * 75 / 100);
                 jobId = rest.runJar(jarId, withParallelism(jobArgs, 1), savepoint);
-                failure("stop-with-savepoint (" + Path.of(java.net.URI.create(savepoint)).getFileName()
-                        + "), resubmitted through REST with parallelism 2 -> 1 as job " + jobId, results, rest, jobId);
+                failure(
+                        "stop-with-savepoint ("
+                                + Path.of(java.net.URI.create(savepoint)).getFileName()
+                                + "), resubmitted through REST with parallelism 2 -> 1 as job " + jobId,
+                        results,
+                        rest,
+                        jobId);
 
                 // (4) kill -9 of the TaskManager running the job while a checkpoint is in progress.
                 awaitProduced(produced, released.get());
@@ -241,14 +281,19 @@ public final class ClusterScenario {
                 cluster.taskManagers.get(victim).kill9();
                 released.set(analyses);
                 replacement = cluster.startTaskManager();
-                failure("kill -9 TaskManager " + victim + " during a checkpoint, replacement " + replacement,
-                        results, rest, jobId);
+                failure(
+                        "kill -9 TaskManager " + victim + " during a checkpoint, replacement " + replacement,
+                        results,
+                        rest,
+                        jobId);
                 String job = jobId;
                 String[] outcome = {"IN_PROGRESS"};
-                awaitQuietly(Duration.ofMinutes(2), () -> silently(() -> {
-                    outcome[0] = rest.checkpointOutcome(job, trigger);
-                    return !outcome[0].equals("IN_PROGRESS");
-                }));
+                awaitQuietly(
+                        Duration.ofMinutes(2),
+                        () -> silently(() -> {
+                            outcome[0] = rest.checkpointOutcome(job, trigger);
+                            return !outcome[0].equals("IN_PROGRESS");
+                        }));
                 log("  the checkpoint triggered just before the kill: " + outcome[0]);
                 figures.put("checkpoint_at_kill", outcome[0]);
 
@@ -257,18 +302,22 @@ public final class ClusterScenario {
                 int total = produced.get();
                 long producedAt = System.nanoTime();
                 log("all " + total + " requests produced; waiting for their final results");
-                awaitCondition("a final result for every analysis", Duration.ofMinutes(10),
-                        () -> results.analysesWithFinal() >= total, 1000);
+                awaitCondition(
+                        "a final result for every analysis",
+                        Duration.ofMinutes(10),
+                        () -> results.analysesWithFinal() >= total,
+                        1000);
                 double seconds = (results.lastFinalNanos.get() - start) / 1e9;
                 Set<String> expectedKeys = new TreeSet<>();
                 for (Workload.Request r : workload.made()) {
                     List<JsonNode> f = results.finals.get(r.analysisId());
                     if (r.endpoint() != null && f != null) {
-                        expectedKeys.add(r.analysisId() + ":" + f.get(0).get("state").asText());
+                        expectedKeys.add(
+                                r.analysisId() + ":" + f.get(0).get("state").asText());
                     }
                 }
-                boolean delivered = awaitQuietly(Duration.ofMinutes(3),
-                        () -> receiver.accepted.keySet().containsAll(expectedKeys));
+                boolean delivered = awaitQuietly(
+                        Duration.ofMinutes(3), () -> receiver.accepted.keySet().containsAll(expectedKeys));
                 // Late duplicates would show up within a few checkpoints.
                 Thread.sleep(5000);
                 cluster.taskManagers.forEach((id, tm) -> {
@@ -298,7 +347,8 @@ public final class ClusterScenario {
                 figures.put("job_state_at_end", finalState);
                 figures.put("throughput_analyses_per_s", Math.round(analyses / seconds * 100) / 100.0);
                 figures.put("seconds_first_request_to_last_result", Math.round(seconds));
-                figures.put("seconds_after_last_request", Math.round((results.lastFinalNanos.get() - producedAt) / 1e9));
+                figures.put(
+                        "seconds_after_last_request", Math.round((results.lastFinalNanos.get() - producedAt) / 1e9));
                 figures.put("peak_rss_mb_taskmanagers", rss);
                 figures.put("peak_rss_mb_jobmanager", jobManagerRss);
                 figures.put("peak_rss_mb_kafka", kafkaRss);
@@ -310,18 +360,35 @@ public final class ClusterScenario {
     }
 
     /** The failure-free run of the same requests: `batch` of the standalone jar in one JVM. */
-    private Map<String, JsonNode> referenceRun(Path localJar, Path requests, Path models, Path mediaRoot) throws Exception {
+    private Map<String, JsonNode> referenceRun(Path localJar, Path requests, Path models, Path mediaRoot)
+            throws Exception {
         Path output = work.resolve("reference.jsonl");
         log("reference: failure-free `batch` run of the same " + requests.getFileName() + " (standalone jar)");
         long t0 = System.nanoTime();
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g",
-                "-Djava.io.tmpdir=" + work.resolve("tmp"), "-Dorg.bytedeco.javacpp.cachedir=" + work.resolve("javacpp-cache"),
-                "-jar", localJar.toString(), "batch", "--input", requests.toString(), "--output", output.toString(),
-                "--models", models.toString(), "--media-roots", mediaRoot.toString(), "--parallelism", "2");
+        List<String> cmd = List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx2g",
+                "-Djava.io.tmpdir=" + work.resolve("tmp"),
+                "-Dorg.bytedeco.javacpp.cachedir=" + work.resolve("javacpp-cache"),
+                "-jar",
+                localJar.toString(),
+                "batch",
+                "--input",
+                requests.toString(),
+                "--output",
+                output.toString(),
+                "--models",
+                models.toString(),
+                "--media-roots",
+                mediaRoot.toString(),
+                "--parallelism",
+                "2");
         Files.createDirectories(work.resolve("tmp"));
         Files.createDirectories(work.resolve("log"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(work.resolve("log/reference.out").toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(work.resolve("log/reference.out").toFile())
+                .start();
         if (!p.waitFor(20, TimeUnit.MINUTES) || p.exitValue() != 0) {
             p.destroyForcibly();
             throw new IllegalStateException("reference batch run failed; see " + work.resolve("log/reference.out"));
@@ -338,8 +405,14 @@ public final class ClusterScenario {
         return byId;
     }
 
-    private void verify(Workload workload, ResultsReader results, Map<String, JsonNode> reference,
-            WebhookReceiver receiver, Set<String> expectedKeys, boolean delivered, PrometheusScraper scraper,
+    private void verify(
+            Workload workload,
+            ResultsReader results,
+            Map<String, JsonNode> reference,
+            WebhookReceiver receiver,
+            Set<String> expectedKeys,
+            boolean delivered,
+            PrometheusScraper scraper,
             int sendErrors) {
         int lost = 0;
         int duplicated = 0;
@@ -358,7 +431,8 @@ public final class ClusterScenario {
             }
             JsonNode got = f.get(0);
             JsonNode want = reference.get(r.analysisId());
-            String verdict = got.path("state").asText() + "/" + got.path("resolution_status").asText();
+            String verdict = got.path("state").asText() + "/"
+                    + got.path("resolution_status").asText();
             verdicts.merge(verdict, 1, Integer::sum);
             if (want == null || !same(got, want)) {
                 wrong++;
@@ -368,8 +442,11 @@ public final class ClusterScenario {
                 }
             }
         }
-        long foreign = results.finals.keySet().stream().filter(k -> !ids.contains(k)).count();
-        figures.put("final_records_read", results.finals.values().stream().mapToInt(List::size).sum());
+        long foreign =
+                results.finals.keySet().stream().filter(k -> !ids.contains(k)).count();
+        figures.put(
+                "final_records_read",
+                results.finals.values().stream().mapToInt(List::size).sum());
         figures.put("processing_records_read", results.processingRecords.get());
         figures.put("lost", lost);
         figures.put("duplicated", duplicated);
@@ -394,7 +471,8 @@ public final class ClusterScenario {
             problems.add(results.unreadable.get() + " unreadable result records");
         }
 
-        int redeliveries = receiver.accepted.values().stream().mapToInt(a -> a.get() - 1).sum();
+        int redeliveries =
+                receiver.accepted.values().stream().mapToInt(a -> a.get() - 1).sum();
         Set<String> missing = new TreeSet<>(expectedKeys);
         missing.removeAll(receiver.accepted.keySet());
         Set<String> unexpected = new TreeSet<>(receiver.accepted.keySet());
@@ -405,18 +483,20 @@ public final class ClusterScenario {
         figures.put("webhook_503_on_purpose_then_retried", receiver.refusedOnPurpose.get());
         figures.put("webhook_redeliveries_deduplicated_by_key", redeliveries);
         if (!delivered || !missing.isEmpty()) {
-            problems.add(missing.size() + " webhook deliveries never received, e.g. " + missing.stream().limit(3).toList());
+            problems.add(missing.size() + " webhook deliveries never received, e.g. "
+                    + missing.stream().limit(3).toList());
         }
         if (!unexpected.isEmpty()) {
-            problems.add(unexpected.size() + " webhook deliveries with unexpected keys, e.g. " + unexpected.stream().limit(3).toList());
+            problems.add(unexpected.size() + " webhook deliveries with unexpected keys, e.g. "
+                    + unexpected.stream().limit(3).toList());
         }
         if (receiver.badSignatures.get() > 0) {
             problems.add(receiver.badSignatures.get() + " webhook attempts without a valid signature");
         }
 
         Map<String, Double> metrics = new LinkedHashMap<>();
-        for (String m : List.of("mediaEmbedded", "facesDetected", "embeddingLatencyMs", "embeddingCacheHits",
-                "analysesSuccess")) {
+        for (String m : List.of(
+                "mediaEmbedded", "facesDetected", "embeddingLatencyMs", "embeddingCacheHits", "analysesSuccess")) {
             metrics.put(m, scraper.max(m));
             if (!(scraper.max(m) > 0)) {
                 problems.add("Prometheus: no TaskManager reported a non-zero " + m);
@@ -429,9 +509,12 @@ public final class ClusterScenario {
     /** Same outcome as the failure-free run: state, resolution, confidences, per-media results. */
     private static boolean same(JsonNode got, JsonNode want) {
         if (!got.path("state").asText().equals(want.path("state").asText())
-                || !got.path("resolution_status").asText().equals(want.path("resolution_status").asText())
+                || !got.path("resolution_status")
+                        .asText()
+                        .equals(want.path("resolution_status").asText())
                 || got.path("error_code").asInt(-1) != want.path("error_code").asInt(-1)
-                || got.path("results_media").size() != want.path("results_media").size()) {
+                || got.path("results_media").size()
+                        != want.path("results_media").size()) {
             return false;
         }
         for (String f : List.of("min_confidence", "max_confidence")) {
@@ -457,16 +540,22 @@ public final class ClusterScenario {
         int before = results.analysesWithFinal();
         failuresInjected.add(what);
         log("failure " + failuresInjected.size() + ": " + what);
-        awaitCondition("job running again after failure " + failuresInjected.size(), Duration.ofMinutes(5),
-                () -> silently(() -> rest.allTasksRunning(jobId)), 250);
-        awaitCondition("new final results after failure " + failuresInjected.size(), Duration.ofMinutes(5),
-                () -> results.analysesWithFinal() > before + 5 && results.lastFinalNanos.get() > at, 250);
+        awaitCondition(
+                "job running again after failure " + failuresInjected.size(),
+                Duration.ofMinutes(5),
+                () -> silently(() -> rest.allTasksRunning(jobId)),
+                250);
+        awaitCondition(
+                "new final results after failure " + failuresInjected.size(),
+                Duration.ofMinutes(5),
+                () -> results.analysesWithFinal() > before + 5 && results.lastFinalNanos.get() > at,
+                250);
         long recovery = Math.round((System.nanoTime() - at) / 1e8) / 10;
         log("  recovered: tasks running and results flowing " + recovery + " s after the failure ("
                 + results.analysesWithFinal() + " analyses final so far)");
         @SuppressWarnings("unchecked")
-        Map<String, Long> recoveries = (Map<String, Long>) figures.computeIfAbsent("recovery_seconds",
-                k -> new LinkedHashMap<String, Long>());
+        Map<String, Long> recoveries =
+                (Map<String, Long>) figures.computeIfAbsent("recovery_seconds", k -> new LinkedHashMap<String, Long>());
         recoveries.put("failure " + failuresInjected.size(), recovery);
     }
 
@@ -478,8 +567,11 @@ public final class ClusterScenario {
 
     private static void createTopics(String bootstrap, int partitions) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-            admin.createTopics(TOPICS.stream().map(t -> new NewTopic(t, partitions, (short) 1)).toList())
-                    .all().get(60, TimeUnit.SECONDS);
+            admin.createTopics(TOPICS.stream()
+                            .map(t -> new NewTopic(t, partitions, (short) 1))
+                            .toList())
+                    .all()
+                    .get(60, TimeUnit.SECONDS);
         }
     }
 
@@ -514,7 +606,8 @@ public final class ClusterScenario {
         }
     }
 
-    private static void awaitCondition(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+    private static void awaitCondition(String what, Duration timeout, BooleanSupplier condition)
+            throws InterruptedException {
         awaitCondition(what, timeout, condition, 500);
     }
 
@@ -545,7 +638,9 @@ public final class ClusterScenario {
         ObjectNode json = FlinkRest.JSON.valueToTree(figures);
         json.putPOJO("failures", failuresInjected);
         json.putPOJO("problems", problems);
-        Files.writeString(work.resolve("summary.json"), FlinkRest.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
+        Files.writeString(
+                work.resolve("summary.json"),
+                FlinkRest.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
         System.out.println();
         System.out.println("=== cluster scenario summary (" + work.resolve("summary.json") + ") ===");
         figures.forEach((k, v) -> System.out.println(String.format("%-44s %s", k, v)));
@@ -553,7 +648,9 @@ public final class ClusterScenario {
         for (int i = 0; i < failuresInjected.size(); i++) {
             System.out.println("  " + (i + 1) + ". " + failuresInjected.get(i));
         }
-        System.out.println(problems.isEmpty() ? "RESULT: PASS (nothing lost, duplicated or wrong)"
-                : "RESULT: FAIL\n  " + String.join("\n  ", problems));
+        System.out.println(
+                problems.isEmpty()
+                        ? "RESULT: PASS (nothing lost, duplicated or wrong)"
+                        : "RESULT: FAIL\n  " + String.join("\n  ", problems));
     }
 }

@@ -20,7 +20,8 @@ import java.util.Map;
 final class FlinkRest {
 
     static final ObjectMapper JSON = new ObjectMapper();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String base;
 
     FlinkRest(String base) {
@@ -32,13 +33,15 @@ final class FlinkRest {
         String boundary = "----biometry-cluster-" + System.nanoTime();
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
-                + jar.getFileName() + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n")
+                        + jar.getFileName() + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
         body.write(Files.readAllBytes(jar));
         body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII));
-        JsonNode r = send(HttpRequest.newBuilder(URI.create(base + "/jars/upload"))
-                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())), 200);
+        JsonNode r = send(
+                HttpRequest.newBuilder(URI.create(base + "/jars/upload"))
+                        .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())),
+                200);
         return Path.of(r.get("filename").asText()).getFileName().toString();
     }
 
@@ -49,14 +52,21 @@ final class FlinkRest {
         if (savepoint != null) {
             request.put("savepointPath", savepoint);
         }
-        JsonNode r = send(HttpRequest.newBuilder(URI.create(base + "/jars/" + jarId + "/run"))
-                .header("Content-Type", "application/json").timeout(Duration.ofMinutes(3))
-                .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(request))), 200);
+        JsonNode r = send(
+                HttpRequest.newBuilder(URI.create(base + "/jars/" + jarId + "/run"))
+                        .header("Content-Type", "application/json")
+                        .timeout(Duration.ofMinutes(3))
+                        .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(request))),
+                200);
         return r.get("jobid").asText();
     }
 
     JsonNode get(String path) throws Exception {
-        return send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(20)).GET(), 200);
+        return send(
+                HttpRequest.newBuilder(URI.create(base + path))
+                        .timeout(Duration.ofSeconds(20))
+                        .GET(),
+                200);
     }
 
     /** The job's state (RUNNING, RESTARTING, ...) and whether all its tasks run. */
@@ -90,9 +100,11 @@ final class FlinkRest {
 
     /** POST /jobs/{id}/checkpoints: triggers a checkpoint now; returns the trigger id (the checkpoint is pending). */
     String triggerCheckpoint(String jobId) throws Exception {
-        JsonNode r = send(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "/checkpoints"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"checkpointType\":\"CONFIGURED\"}")), 202);
+        JsonNode r = send(
+                HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "/checkpoints"))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"checkpointType\":\"CONFIGURED\"}")),
+                202);
         return r.get("request-id").asText();
     }
 
@@ -129,9 +141,13 @@ final class FlinkRest {
 
     /** Stop-with-savepoint (no drain); waits for it and returns the savepoint's location. */
     String stopWithSavepoint(String jobId, Path dir, Duration timeout) throws Exception {
-        String body = JSON.writeValueAsString(Map.of("targetDirectory", dir.toUri().toString(), "drain", false));
-        JsonNode r = send(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "/stop"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)), 202);
+        String body =
+                JSON.writeValueAsString(Map.of("targetDirectory", dir.toUri().toString(), "drain", false));
+        JsonNode r = send(
+                HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "/stop"))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body)),
+                202);
         String trigger = r.get("request-id").asText();
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
@@ -149,15 +165,17 @@ final class FlinkRest {
     }
 
     void cancel(String jobId) throws Exception {
-        send(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "?mode=cancel"))
-                .method("PATCH", HttpRequest.BodyPublishers.noBody()), 202);
+        send(
+                HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "?mode=cancel"))
+                        .method("PATCH", HttpRequest.BodyPublishers.noBody()),
+                202);
     }
 
     private JsonNode send(HttpRequest.Builder request, int expected) throws IOException, InterruptedException {
         HttpResponse<String> r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != expected) {
-            throw new IllegalStateException(r.request().method() + " " + r.request().uri() + " answered "
-                    + r.statusCode() + ": " + r.body());
+            throw new IllegalStateException(
+                    r.request().method() + " " + r.request().uri() + " answered " + r.statusCode() + ": " + r.body());
         }
         return r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());
     }

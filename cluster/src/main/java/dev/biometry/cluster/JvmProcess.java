@@ -23,7 +23,8 @@ final class JvmProcess {
 
     /** Starts {@code command} with stdout and stderr into {@code output}; records its pid in {@code pidFile}. */
     static JvmProcess start(String name, List<String> command, Path output, Path pidFile) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+        ProcessBuilder pb = new ProcessBuilder(command)
+                .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
         Process p = pb.start();
         Files.writeString(pidFile, p.pid() + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);

@@ -33,11 +33,13 @@ final class LocalCluster implements AutoCloseable {
     private final Path work;
     /** env.java.opts.all of the written config: Flink's scripts put it on every JobManager and TaskManager JVM. */
     private String javaOptsAll = "";
+
     private final Path flinkLib;
     private final Path conf;
     private final Path logs;
     private final Path pids;
-    private final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    private final String java =
+            Path.of(System.getProperty("java.home"), "bin", "java").toString();
     final int kafkaPort;
     final int kafkaControllerPort;
     final int restPort;
@@ -51,6 +53,7 @@ final class LocalCluster implements AutoCloseable {
     final Map<String, JvmProcess> taskManagers = new ConcurrentSkipListMap<>();
     /** Prometheus port of each TaskManager. */
     final Map<String, Integer> prometheusPorts = new ConcurrentSkipListMap<>();
+
     private final List<JvmProcess> all = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     LocalCluster(Path work, Path flinkLib) throws IOException {
@@ -91,7 +94,8 @@ final class LocalCluster implements AutoCloseable {
     /** Writes server.properties and formats the log directory (KRaft, one combined broker/controller node). */
     void formatKafka() throws Exception {
         Path logDir = kafkaDir.resolve("data");
-        String props = String.join("\n",
+        String props = String.join(
+                "\n",
                 "process.roles=broker,controller",
                 "node.id=1",
                 "controller.quorum.voters=1@127.0.0.1:" + kafkaControllerPort,
@@ -118,16 +122,24 @@ final class LocalCluster implements AutoCloseable {
                 "broker.session.timeout.ms=20000",
                 "initial.broker.registration.timeout.ms=180000",
                 "auto.create.topics.enable=false",
-                "") ;
+                "");
         Files.writeString(kafkaDir.resolve("server.properties"), props);
         Files.writeString(kafkaDir.resolve("log4j2.properties"), log4j("INFO"));
         List<String> cmd = kafkaJava("-Xmx256m");
-        cmd.addAll(List.of("kafka.tools.StorageTool", "format", "-t", Uuid.randomUuid().toString(),
-                "-c", kafkaDir.resolve("server.properties").toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(logs.resolve("kafka-format.out").toFile()).start();
+        cmd.addAll(List.of(
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                Uuid.randomUuid().toString(),
+                "-c",
+                kafkaDir.resolve("server.properties").toString()));
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(logs.resolve("kafka-format.out").toFile())
+                .start();
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IllegalStateException("kafka storage format failed: " + Files.readString(logs.resolve("kafka-format.out")));
+            throw new IllegalStateException(
+                    "kafka storage format failed: " + Files.readString(logs.resolve("kafka-format.out")));
         }
     }
 
@@ -145,10 +157,14 @@ final class LocalCluster implements AutoCloseable {
     }
 
     private List<String> kafkaJava(String heap) {
-        List<String> cmd = new ArrayList<>(List.of(java, heap, "-Djava.io.tmpdir=" + work.resolve("tmp"),
+        List<String> cmd = new ArrayList<>(List.of(
+                java,
+                heap,
+                "-Djava.io.tmpdir=" + work.resolve("tmp"),
                 "-Dlog4j2.configurationFile=" + kafkaDir.resolve("log4j2.properties"),
                 "-Dlog.file=" + logs.resolve("kafka.log"),
-                "-cp", System.getProperty("java.class.path")));
+                "-cp",
+                System.getProperty("java.class.path")));
         return cmd;
     }
 
@@ -165,9 +181,11 @@ final class LocalCluster implements AutoCloseable {
         Map<String, String> replaced = new LinkedHashMap<>();
         oneMachineOverrides().forEach((key, value) -> replaced.put(key, config.put(key, value)));
         javaOptsAll = config.getOrDefault("env.java.opts.all", "");
-        FlinkConfigFile.write(conf.resolve("config.yaml"),
+        FlinkConfigFile.write(
+                conf.resolve("config.yaml"),
                 "Written by the cluster harness: " + sharedConfig + "\nwith these keys overridden for one machine: "
-                        + String.join(", ", replaced.keySet()), config);
+                        + String.join(", ", replaced.keySet()),
+                config);
         Files.writeString(conf.resolve("log4j.properties"), log4j("WARN"));
         return replaced;
     }
@@ -253,15 +271,24 @@ final class LocalCluster implements AutoCloseable {
 
     /** The JVM flags and the dynamic memory settings Flink's scripts compute with BashJavaUtils. */
     private String[] resourceParams(String command) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx128m", "-cp", flinkLib + "/*",
-                "org.apache.flink.runtime.util.bash.BashJavaUtils", command, "--configDir", conf.toString()));
+        List<String> cmd = new ArrayList<>(List.of(
+                java,
+                "-Xmx128m",
+                "-cp",
+                flinkLib + "/*",
+                "org.apache.flink.runtime.util.bash.BashJavaUtils",
+                command,
+                "--configDir",
+                conf.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new IllegalStateException("BashJavaUtils " + command + " failed:\n" + out);
         }
-        List<String> results = out.lines().filter(l -> l.startsWith("BASH_JAVA_UTILS_EXEC_RESULT:"))
-                .map(l -> l.substring("BASH_JAVA_UTILS_EXEC_RESULT:".length()).trim()).toList();
+        List<String> results = out.lines()
+                .filter(l -> l.startsWith("BASH_JAVA_UTILS_EXEC_RESULT:"))
+                .map(l -> l.substring("BASH_JAVA_UTILS_EXEC_RESULT:".length()).trim())
+                .toList();
         if (results.size() < 2) {
             throw new IllegalStateException("BashJavaUtils " + command + ": unexpected output:\n" + out);
         }
@@ -270,7 +297,9 @@ final class LocalCluster implements AutoCloseable {
 
     /** "-D k=v -D k2=v2" as separate arguments. */
     private static List<String> dynamic(String line) {
-        return Arrays.stream(line.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList();
+        return Arrays.stream(line.trim().split("\\s+"))
+                .filter(s -> !s.isEmpty())
+                .toList();
     }
 
     private List<String> flinkJava(String jvmParams, String role, String logFile) {
@@ -291,7 +320,8 @@ final class LocalCluster implements AutoCloseable {
     /** A log4j2 configuration writing to the file named by the system property log.file (as Flink's does). */
     private static String log4j(String kafkaLevel) {
         String file = "${sys:log.file}";
-        return String.join("\n",
+        return String.join(
+                "\n",
                 "rootLogger.level = INFO",
                 "rootLogger.appenderRef.main.ref = MainAppender",
                 "appender.main.name = MainAppender",
@@ -330,8 +360,8 @@ final class LocalCluster implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.alive()) {
-                throw new IllegalStateException(process.name + " exited (" + process.process.exitValue()
-                        + "); see " + process.output);
+                throw new IllegalStateException(
+                        process.name + " exited (" + process.process.exitValue() + "); see " + process.output);
             }
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress("127.0.0.1", port), 500);

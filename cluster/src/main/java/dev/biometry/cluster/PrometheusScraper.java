@@ -16,19 +16,30 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class PrometheusScraper {
 
-    static final List<String> METRICS = List.of("mediaEmbedded", "facesDetected", "embeddingLatencyMs",
-            "embeddingCacheHits", "analysesSuccess", "analysesDeclined");
+    static final List<String> METRICS = List.of(
+            "mediaEmbedded",
+            "facesDetected",
+            "embeddingLatencyMs",
+            "embeddingCacheHits",
+            "analysesSuccess",
+            "analysesDeclined");
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     /** TaskManager id -> metric -> largest value seen. */
     final Map<String, Map<String, Double>> maxima = new ConcurrentHashMap<>();
+
     final Map<String, Integer> scrapes = new ConcurrentHashMap<>();
 
     void scrape(String taskManager, int port) {
         String text;
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-                    .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                            .timeout(Duration.ofSeconds(5))
+                            .GET()
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() != 200) {
                 return;
             }
@@ -63,7 +74,10 @@ final class PrometheusScraper {
 
     /** The largest value of {@code metric} over all TaskManagers. */
     double max(String metric) {
-        return maxima.values().stream().mapToDouble(m -> m.getOrDefault(metric, 0.0)).max().orElse(0);
+        return maxima.values().stream()
+                .mapToDouble(m -> m.getOrDefault(metric, 0.0))
+                .max()
+                .orElse(0);
     }
 
     Map<String, Double> perTaskManager(String metric) {

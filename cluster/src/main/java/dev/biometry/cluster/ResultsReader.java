@@ -20,6 +20,7 @@ final class ResultsReader implements AutoCloseable {
 
     /** Final records (FINISHED / FAILED) per analysis id, in the order read. */
     final Map<String, List<JsonNode>> finals = new ConcurrentHashMap<>();
+
     final AtomicInteger processingRecords = new AtomicInteger();
     final AtomicInteger unreadable = new AtomicInteger();
     final AtomicLong lastFinalNanos = new AtomicLong();
@@ -32,34 +33,40 @@ final class ResultsReader implements AutoCloseable {
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
+        KafkaConsumer<String, String> consumer =
+                new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
         List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(60)).stream()
-                .map(p -> new TopicPartition(topic, p.partition())).toList();
+                .map(p -> new TopicPartition(topic, p.partition()))
+                .toList();
         consumer.assign(partitions);
         consumer.seekToBeginning(partitions);
-        thread = new Thread(() -> {
-            try (consumer) {
-                while (running) {
-                    for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                        JsonNode v;
-                        try {
-                            v = FlinkRest.JSON.readTree(r.value());
-                        } catch (Exception e) {
-                            unreadable.incrementAndGet();
-                            continue;
+        thread = new Thread(
+                () -> {
+                    try (consumer) {
+                        while (running) {
+                            for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                                JsonNode v;
+                                try {
+                                    v = FlinkRest.JSON.readTree(r.value());
+                                } catch (Exception e) {
+                                    unreadable.incrementAndGet();
+                                    continue;
+                                }
+                                if (v.path("state").asText().equals("PROCESSING")) {
+                                    processingRecords.incrementAndGet();
+                                } else {
+                                    finals.computeIfAbsent(
+                                                    v.path("analyse_id").asText(), k -> new CopyOnWriteArrayList<>())
+                                            .add(v);
+                                    lastFinalNanos.set(System.nanoTime());
+                                }
+                            }
                         }
-                        if (v.path("state").asText().equals("PROCESSING")) {
-                            processingRecords.incrementAndGet();
-                        } else {
-                            finals.computeIfAbsent(v.path("analyse_id").asText(), k -> new CopyOnWriteArrayList<>()).add(v);
-                            lastFinalNanos.set(System.nanoTime());
-                        }
+                    } catch (Throwable t) {
+                        failure = t;
                     }
-                }
-            } catch (Throwable t) {
-                failure = t;
-            }
-        }, "results-reader");
+                },
+                "results-reader");
         thread.setDaemon(true);
         thread.start();
     }

@@ -27,6 +27,7 @@ final class WebhookReceiver implements AutoCloseable {
     private final int failEvery;
     /** Accepted (2xx) attempts per idempotency key; more than one = a redelivery the key deduplicates. */
     final Map<String, AtomicInteger> accepted = new ConcurrentHashMap<>();
+
     final AtomicInteger attempts = new AtomicInteger();
     final AtomicInteger refusedOnPurpose = new AtomicInteger();
     final AtomicInteger badSignatures = new AtomicInteger();
@@ -76,8 +77,8 @@ final class WebhookReceiver implements AutoCloseable {
             mac.init(new SecretKeySpec(secret, "HmacSHA256"));
             mac.update((timestamp + ".").getBytes(StandardCharsets.US_ASCII));
             String expected = "sha256=" + HexFormat.of().formatHex(mac.doFinal(body));
-            return MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII),
-                    signature.getBytes(StandardCharsets.US_ASCII));
+            return MessageDigest.isEqual(
+                    expected.getBytes(StandardCharsets.US_ASCII), signature.getBytes(StandardCharsets.US_ASCII));
         } catch (java.security.GeneralSecurityException e) {
             return false;
         }

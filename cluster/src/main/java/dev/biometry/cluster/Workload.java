@@ -31,12 +31,13 @@ final class Workload {
         this.receiver = receiver;
     }
 
-    static Workload create(String tag, Path samples, Path mediaRoot, WebhookReceiver receiver)
-            throws IOException {
+    static Workload create(String tag, Path samples, Path mediaRoot, WebhookReceiver receiver) throws IOException {
         Files.createDirectories(mediaRoot);
         List<Path> photos;
         try (Stream<Path> s = Files.list(samples)) {
-            photos = s.filter(p -> p.getFileName().toString().endsWith(".jpg")).sorted().toList();
+            photos = s.filter(p -> p.getFileName().toString().endsWith(".jpg"))
+                    .sorted()
+                    .toList();
         }
         if (photos.size() < 4) {
             throw new IllegalStateException("need at least 4 sample photos in " + samples + ", found " + photos.size());
@@ -77,7 +78,9 @@ final class Workload {
         ArrayNode media = r.putArray("media");
         for (int j = 0; j < mediaCount; j++) {
             int photo = samePerson ? base : (base + j) % n;
-            Path file = samePerson && j % 2 == 1 ? copies.get(photo) : mediaRoot.resolve(photos.get(photo).getFileName());
+            Path file = samePerson && j % 2 == 1
+                    ? copies.get(photo)
+                    : mediaRoot.resolve(photos.get(photo).getFileName());
             // 3 media in 5 re-use a media id (with its URI) that other analyses use too: embedding cache hits.
             boolean shared = Math.floorMod(i * 3 + j, 5) < 3;
             ObjectNode m = media.addObject();

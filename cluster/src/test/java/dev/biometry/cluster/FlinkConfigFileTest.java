@@ -42,10 +42,16 @@ class FlinkConfigFileTest {
                 }
             });
             // ... and the production choices are among them, not re-declared by the harness.
-            assertThat(replaced).doesNotContainKeys("state.backend.type", "execution.checkpointing.incremental",
-                    "execution.checkpointing.timeout", "execution.checkpointing.tolerable-failed-checkpoints",
-                    "restart-strategy.type", "classloader.parent-first-patterns.additional",
-                    "metrics.reporter.prom.factory.class", "env.java.opts.all");
+            assertThat(replaced)
+                    .doesNotContainKeys(
+                            "state.backend.type",
+                            "execution.checkpointing.incremental",
+                            "execution.checkpointing.timeout",
+                            "execution.checkpointing.tolerable-failed-checkpoints",
+                            "restart-strategy.type",
+                            "classloader.parent-first-patterns.additional",
+                            "metrics.reporter.prom.factory.class",
+                            "env.java.opts.all");
         }
     }
 
@@ -53,21 +59,27 @@ class FlinkConfigFileTest {
     void flinkReadsTheFlattenedFileAsTheNestedOne() throws Exception {
         try (LocalCluster cluster = new LocalCluster(work, work.resolve("lib"))) {
             cluster.writeFlinkConfig(SHARED);
-            Configuration written = GlobalConfiguration.loadConfiguration(cluster.configYaml().getParent().toString());
-            Configuration shared = GlobalConfiguration.loadConfiguration(SHARED.getParent().toString());
+            Configuration written = GlobalConfiguration.loadConfiguration(
+                    cluster.configYaml().getParent().toString());
+            Configuration shared =
+                    GlobalConfiguration.loadConfiguration(SHARED.getParent().toString());
 
-            assertThat(written.get(StateBackendOptions.STATE_BACKEND)).isEqualTo("rocksdb")
+            assertThat(written.get(StateBackendOptions.STATE_BACKEND))
+                    .isEqualTo("rocksdb")
                     .isEqualTo(shared.get(StateBackendOptions.STATE_BACKEND));
-            assertThat(written.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT)).isEqualTo(Duration.ofMinutes(2))
+            assertThat(written.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT))
+                    .isEqualTo(Duration.ofMinutes(2))
                     .isEqualTo(shared.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT));
-            assertThat(written.get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isTrue();
+            assertThat(written.get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS))
+                    .isTrue();
             assertThat(written.get(RestartStrategyOptions.RESTART_STRATEGY)).isEqualTo("exponential-delay");
             assertThat(written.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY))
                     .isEqualTo(work.resolve("checkpoints").toUri().toString());
             assertThat(written.get(TaskManagerOptions.NUM_TASK_SLOTS)).isEqualTo(1);
             assertThat(shared.get(TaskManagerOptions.NUM_TASK_SLOTS)).isEqualTo(2);
             assertThat(written.get(TaskManagerOptions.TOTAL_PROCESS_MEMORY)).isEqualTo(MemorySize.parse("2048m"));
-            assertThat(written.getString("env.java.opts.all", "")).isEqualTo(shared.getString("env.java.opts.all", ""))
+            assertThat(written.getString("env.java.opts.all", ""))
+                    .isEqualTo(shared.getString("env.java.opts.all", ""))
                     .contains("--add-opens=java.base/java.util=ALL-UNNAMED");
             assertThat(Files.readString(cluster.configYaml())).startsWith("# Written by the cluster harness");
         }

@@ -15,8 +15,13 @@ public record Analysis(
         @JsonProperty("state") String state,
         @JsonProperty("resolution_status") String resolutionStatus,
         @JsonProperty("resolution") String resolution,
-        @JsonProperty("time_created") @JsonSerialize(using = EpochSecondsSerializer.class) double timeCreated,
-        @JsonProperty("time_updated") @JsonSerialize(using = EpochSecondsSerializer.class) double timeUpdated,
+
+        @JsonProperty("time_created") @JsonSerialize(using = EpochSecondsSerializer.class)
+        double timeCreated,
+
+        @JsonProperty("time_updated") @JsonSerialize(using = EpochSecondsSerializer.class)
+        double timeUpdated,
+
         @JsonProperty("params") AnalysisParams params,
         @JsonProperty("source_media") List<MediaObject> sourceMedia,
         @JsonProperty("results_data") ResultsData resultsData,

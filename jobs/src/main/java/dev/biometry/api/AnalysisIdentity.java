@@ -12,14 +12,23 @@ package dev.biometry.api;
  * @param timeCreatedMillis when the request was read (epoch ms): the analysis' {@code time_created}
  */
 public record AnalysisIdentity(
-        String analyseId, String folderId, Double threshold, Double thresholdMin, String metaDataJson,
-        String resolutionEndpoint, long timeCreatedMillis) {
+        String analyseId,
+        String folderId,
+        Double threshold,
+        Double thresholdMin,
+        String metaDataJson,
+        String resolutionEndpoint,
+        long timeCreatedMillis) {
 
     /** The analysis' identity, parameters, meta data and creation time as results show them. */
     public AnalysisHeader header() {
-        AnalysisParams params = threshold == null && thresholdMin == null ? null : new AnalysisParams(threshold, thresholdMin);
-        return new AnalysisHeader(analyseId, folderId, params, Json.parseOrNull(metaDataJson),
+        AnalysisParams params =
+                threshold == null && thresholdMin == null ? null : new AnalysisParams(threshold, thresholdMin);
+        return new AnalysisHeader(
+                analyseId,
+                folderId,
+                params,
+                Json.parseOrNull(metaDataJson),
                 Timestamps.epochSeconds(timeCreatedMillis));
     }
-
 }

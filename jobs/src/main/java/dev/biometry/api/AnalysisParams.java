@@ -9,7 +9,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record AnalysisParams(
-        @JsonProperty("threshold") Double threshold, @JsonProperty("threshold_min") Double thresholdMin) {
+        @JsonProperty("threshold") Double threshold,
+        @JsonProperty("threshold_min") Double thresholdMin) {
 
     public static final double DEFAULT_THRESHOLD = 0.85;
 
@@ -33,8 +34,11 @@ public record AnalysisParams(
         if (!thresholdMinAbove(thresholdMin, threshold)) {
             return null;
         }
-        return new OzError(OzError.INVALID_VALUE, "params.threshold_min (" + thresholdMin
-                + ") must not exceed the threshold (" + threshold + (thresholdIsDefault ? ", the job's default" : "")
-                + ")");
+        return new OzError(
+                OzError.INVALID_VALUE,
+                "params.threshold_min (" + thresholdMin
+                        + ") must not exceed the threshold (" + threshold
+                        + (thresholdIsDefault ? ", the job's default" : "")
+                        + ")");
     }
 }

@@ -13,14 +13,36 @@ package dev.biometry.api;
  * @param source the requests-topic record this analysis came from (names it in a dead letter), or null
  */
 public record AnalysisRequest(
-        String folderId, String analyseId, String[] sourceMedia, Double threshold, Double thresholdMin,
-        String metaDataJson, String resolutionEndpoint, long requestedAtMillis, SourceRef source) {
+        String folderId,
+        String analyseId,
+        String[] sourceMedia,
+        Double threshold,
+        Double thresholdMin,
+        String metaDataJson,
+        String resolutionEndpoint,
+        long requestedAtMillis,
+        SourceRef source) {
 
     /** A request without a known source record (tests, tools). */
-    public AnalysisRequest(String folderId, String analyseId, String[] sourceMedia, Double threshold,
-            Double thresholdMin, String metaDataJson, String resolutionEndpoint, long requestedAtMillis) {
-        this(folderId, analyseId, sourceMedia, threshold, thresholdMin, metaDataJson, resolutionEndpoint,
-                requestedAtMillis, null);
+    public AnalysisRequest(
+            String folderId,
+            String analyseId,
+            String[] sourceMedia,
+            Double threshold,
+            Double thresholdMin,
+            String metaDataJson,
+            String resolutionEndpoint,
+            long requestedAtMillis) {
+        this(
+                folderId,
+                analyseId,
+                sourceMedia,
+                threshold,
+                thresholdMin,
+                metaDataJson,
+                resolutionEndpoint,
+                requestedAtMillis,
+                null);
     }
 
     /**
@@ -35,7 +57,13 @@ public record AnalysisRequest(
 
     /** This analysis' identity, with {@code defaultThreshold} when the request gives no threshold. */
     public AnalysisIdentity identity(double defaultThreshold) {
-        return new AnalysisIdentity(analyseId, folderId, threshold != null ? threshold : defaultThreshold, thresholdMin,
-                metaDataJson, resolutionEndpoint, requestedAtMillis);
+        return new AnalysisIdentity(
+                analyseId,
+                folderId,
+                threshold != null ? threshold : defaultThreshold,
+                thresholdMin,
+                metaDataJson,
+                resolutionEndpoint,
+                requestedAtMillis);
     }
 }

@@ -14,13 +14,36 @@ import java.util.Base64;
  * @param payloadTruncated true when {@code payload} holds only the start of the record (see {@link #withPayloadCapped})
  */
 public record DeadLetter(
-        int errorCode, String errorMessage, String details, String sourceTopic, int sourcePartition,
-        long sourceOffset, String payload, boolean payloadBase64, boolean payloadTruncated) {
+        int errorCode,
+        String errorMessage,
+        String details,
+        String sourceTopic,
+        int sourcePartition,
+        long sourceOffset,
+        String payload,
+        boolean payloadBase64,
+        boolean payloadTruncated) {
 
     /** A dead letter whose payload is complete. */
-    public DeadLetter(int errorCode, String errorMessage, String details, String sourceTopic, int sourcePartition,
-            long sourceOffset, String payload, boolean payloadBase64) {
-        this(errorCode, errorMessage, details, sourceTopic, sourcePartition, sourceOffset, payload, payloadBase64, false);
+    public DeadLetter(
+            int errorCode,
+            String errorMessage,
+            String details,
+            String sourceTopic,
+            int sourcePartition,
+            long sourceOffset,
+            String payload,
+            boolean payloadBase64) {
+        this(
+                errorCode,
+                errorMessage,
+                details,
+                sourceTopic,
+                sourcePartition,
+                sourceOffset,
+                payload,
+                payloadBase64,
+                false);
     }
 
     /**
@@ -46,8 +69,16 @@ public record DeadLetter(
             }
             capped = utf8Prefix(payload, maxBytes);
         }
-        return new DeadLetter(errorCode, errorMessage, details, sourceTopic, sourcePartition, sourceOffset, capped,
-                payloadBase64, true);
+        return new DeadLetter(
+                errorCode,
+                errorMessage,
+                details,
+                sourceTopic,
+                sourcePartition,
+                sourceOffset,
+                capped,
+                payloadBase64,
+                true);
     }
 
     /** UTF-8 length of {@code text} (a lone surrogate counts as the one byte it is encoded as, {@code ?}). */
@@ -59,7 +90,9 @@ public record DeadLetter(
                 n++;
             } else if (c < 0x800) {
                 n += 2;
-            } else if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+            } else if (Character.isHighSurrogate(c)
+                    && i + 1 < text.length()
+                    && Character.isLowSurrogate(text.charAt(i + 1))) {
                 n += 4;
                 i++;
             } else if (Character.isSurrogate(c)) {
@@ -73,8 +106,10 @@ public record DeadLetter(
 
     /** The longest prefix of {@code text} whose UTF-8 encoding fits in {@code maxBytes}, never splitting a character. */
     static String utf8Prefix(String text, int maxBytes) {
-        CharsetEncoder encoder = StandardCharsets.UTF_8.newEncoder()
-                .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
+        CharsetEncoder encoder = StandardCharsets.UTF_8
+                .newEncoder()
+                .onMalformedInput(CodingErrorAction.REPLACE)
+                .onUnmappableCharacter(CodingErrorAction.REPLACE);
         CharBuffer in = CharBuffer.wrap(text);
         encoder.encode(in, ByteBuffer.allocate(maxBytes), true);
         return text.substring(0, in.position());

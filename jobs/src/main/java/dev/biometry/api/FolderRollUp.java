@@ -46,16 +46,21 @@ public final class FolderRollUp {
      * @param mediaTypes the folder's media: id to media type name
      * @param analyses the folder's analyses by analyse id
      */
-    public static Folder render(String folderId, long createdMillis, long updatedMillis, Map<String, String> mediaTypes,
-            Map<String, AnalysisStatus> analyses, int maxListed) {
+    public static Folder render(
+            String folderId,
+            long createdMillis,
+            long updatedMillis,
+            Map<String, String> mediaTypes,
+            Map<String, AnalysisStatus> analyses,
+            int maxListed) {
         SortedMap<String, AnalysisStatus> all = new TreeMap<>(analyses);
         String rollUp = status(all.values().stream().map(AnalysisStatus::state).toList());
         SortedMap<String, AnalysisStatus> listed = all;
         if (all.size() > maxListed) {
             // Running analyses first, then the most recently updated; listed in id order.
             List<Map.Entry<String, AnalysisStatus>> ranked = new ArrayList<>(all.entrySet());
-            ranked.sort(Comparator.comparing(
-                            (Map.Entry<String, AnalysisStatus> e) -> !Analysis.STATE_PROCESSING.equals(e.getValue().state()))
+            ranked.sort(Comparator.comparing((Map.Entry<String, AnalysisStatus> e) ->
+                            !Analysis.STATE_PROCESSING.equals(e.getValue().state()))
                     .thenComparing(e -> -e.getValue().updatedMillis()));
             listed = new TreeMap<>();
             for (Map.Entry<String, AnalysisStatus> e : ranked.subList(0, maxListed)) {
@@ -79,8 +84,11 @@ public final class FolderRollUp {
         folder.put("analyses_count", all.size());
         ArrayNode list = folder.putArray("analyses");
         for (Map.Entry<String, AnalysisStatus> e : listed.entrySet()) {
-            list.addObject().put("analyse_id", e.getKey()).put("type", Analysis.TYPE_BIOMETRY)
-                    .put("state", e.getValue().state()).put("resolution_status", e.getValue().resolutionStatus())
+            list.addObject()
+                    .put("analyse_id", e.getKey())
+                    .put("type", Analysis.TYPE_BIOMETRY)
+                    .put("state", e.getValue().state())
+                    .put("resolution_status", e.getValue().resolutionStatus())
                     .put("resolution", e.getValue().resolutionStatus());
         }
         return new Folder(rollUp, folder);

@@ -15,8 +15,12 @@ import java.io.Serializable;
  *     bytes before base64); a longer record is cut and the dead letter flagged {@code payload_truncated}
  */
 public record InputLimits(
-        int maxMetaDataBytes, int maxOriginalNameChars, int maxMediaPerAnalysis, int maxMediaPerFolder,
-        int maxDeadLetterPayloadBytes) implements Serializable {
+        int maxMetaDataBytes,
+        int maxOriginalNameChars,
+        int maxMediaPerAnalysis,
+        int maxMediaPerFolder,
+        int maxDeadLetterPayloadBytes)
+        implements Serializable {
 
     /** The job's defaults (see {@code JobConfig}). */
     public static final InputLimits DEFAULTS = new InputLimits(4096, 255, 100, 1000, 65536);
@@ -34,7 +38,10 @@ public record InputLimits(
     public static final int MAX_ECHO_CHARS = 64;
 
     public InputLimits {
-        if (maxMetaDataBytes < 2 || maxOriginalNameChars < 1 || maxMediaPerAnalysis < 2 || maxMediaPerFolder < 2
+        if (maxMetaDataBytes < 2
+                || maxOriginalNameChars < 1
+                || maxMediaPerAnalysis < 2
+                || maxMediaPerFolder < 2
                 || maxDeadLetterPayloadBytes < 0) {
             throw new IllegalArgumentException("input limits out of range: " + this);
         }

@@ -118,19 +118,32 @@ public final class InputParser {
     private <T> ParseResult<T> parse(byte[] value, SourceRef source, RootReader<T> reader) {
         Objects.requireNonNull(source, "source");
         if (value == null || value.length == 0) {
-            return reject(new InvalidInput(OzError.INVALID_STRUCTURE, "empty message", null),
-                    source, value == null ? null : "", false);
+            return reject(
+                    new InvalidInput(OzError.INVALID_STRUCTURE, "empty message", null),
+                    source,
+                    value == null ? null : "",
+                    false);
         }
         if (value.length > MAX_MESSAGE_BYTES) {
-            return reject(new InvalidInput(OzError.INVALID_VALUE, "message of " + value.length
-                    + " bytes exceeds the limit of " + MAX_MESSAGE_BYTES + " bytes", null), source, null, false);
+            return reject(
+                    new InvalidInput(
+                            OzError.INVALID_VALUE,
+                            "message of " + value.length + " bytes exceeds the limit of " + MAX_MESSAGE_BYTES
+                                    + " bytes",
+                            null),
+                    source,
+                    null,
+                    false);
         }
         String text;
         try {
             text = decodeUtf8(value);
         } catch (CharacterCodingException e) {
-            return reject(new InvalidInput(OzError.INVALID_STRUCTURE, "message is not valid UTF-8", null),
-                    source, Base64.getEncoder().encodeToString(value), true);
+            return reject(
+                    new InvalidInput(OzError.INVALID_STRUCTURE, "message is not valid UTF-8", null),
+                    source,
+                    Base64.getEncoder().encodeToString(value),
+                    true);
         }
         try {
             return ParseResult.ok(reader.read(readJsonObject(text)));
@@ -140,13 +153,21 @@ public final class InputParser {
     }
 
     private <T> ParseResult<T> reject(InvalidInput e, SourceRef source, String payload, boolean base64) {
-        return ParseResult.rejected(new DeadLetter(e.code, e.getMessage(), e.path,
-                source.topic(), source.partition(), source.offset(), payload, base64)
+        return ParseResult.rejected(new DeadLetter(
+                        e.code,
+                        e.getMessage(),
+                        e.path,
+                        source.topic(),
+                        source.partition(),
+                        source.offset(),
+                        payload,
+                        base64)
                 .withPayloadCapped(limits.maxDeadLetterPayloadBytes()));
     }
 
     private String decodeUtf8(byte[] value) throws CharacterCodingException {
-        return StandardCharsets.UTF_8.newDecoder()
+        return StandardCharsets.UTF_8
+                .newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT)
                 .decode(ByteBuffer.wrap(value))
@@ -172,12 +193,14 @@ public final class InputParser {
 
     /** Jackson's one-line reason plus line and column, without the source excerpt or a stack trace. */
     private String shortReason(JsonProcessingException e) {
-        String reason = String.valueOf(e.getOriginalMessage()).replaceAll("\\s+", " ").trim();
+        String reason =
+                String.valueOf(e.getOriginalMessage()).replaceAll("\\s+", " ").trim();
         if (reason.length() > MAX_JSON_REASON_LENGTH) {
             reason = reason.substring(0, MAX_JSON_REASON_LENGTH) + "...";
         }
         JsonLocation location = e.getLocation();
-        return location == null ? reason
+        return location == null
+                ? reason
                 : reason + " (line " + location.getLineNr() + ", column " + location.getColumnNr() + ")";
     }
 
@@ -199,10 +222,17 @@ public final class InputParser {
         Set<String> analyseIds = new HashSet<>();
         for (int i = 0; i < analysesNode.size(); i++) {
             String path = "analyses[" + i + "]";
-            AnalysisRequest analysis = readAnalysis(requireObject(analysesNode.get(i), path), path, folderId,
-                    resolutionEndpoint, source, nowMillis, idGenerator);
+            AnalysisRequest analysis = readAnalysis(
+                    requireObject(analysesNode.get(i), path),
+                    path,
+                    folderId,
+                    resolutionEndpoint,
+                    source,
+                    nowMillis,
+                    idGenerator);
             if (!analyseIds.add(analysis.analyseId())) {
-                throw InvalidInput.value(path + ".analyse_id",
+                throw InvalidInput.value(
+                        path + ".analyse_id",
                         "duplicates an earlier analyse_id in this message: " + Excerpt.of(analysis.analyseId()));
             }
             analyses.add(analysis);
@@ -219,8 +249,10 @@ public final class InputParser {
             throw InvalidInput.type("media", "must be an array");
         }
         if (mediaNode.size() > limits.maxMediaPerFolder()) {
-            throw InvalidInput.value("media", "has " + mediaNode.size() + " media; at most " + limits.maxMediaPerFolder()
-                    + " are allowed per folder");
+            throw InvalidInput.value(
+                    "media",
+                    "has " + mediaNode.size() + " media; at most " + limits.maxMediaPerFolder()
+                            + " are allowed per folder");
         }
         MediaRef[] media = new MediaRef[mediaNode.size()];
         Set<String> mediaIds = new HashSet<>();
@@ -228,20 +260,27 @@ public final class InputParser {
             String path = "media[" + i + "]";
             media[i] = readMedia(requireObject(mediaNode.get(i), path), path, folderId);
             if (!mediaIds.add(media[i].mediaId())) {
-                throw InvalidInput.value(path + ".media_id",
+                throw InvalidInput.value(
+                        path + ".media_id",
                         "duplicates an earlier media_id in this message: " + Excerpt.of(media[i].mediaId()));
             }
         }
         return media;
     }
 
-    private AnalysisRequest readAnalysis(ObjectNode node, String path, String folderId,
-            String resolutionEndpoint, SourceRef source, long nowMillis, Supplier<String> idGenerator)
+    private AnalysisRequest readAnalysis(
+            ObjectNode node,
+            String path,
+            String folderId,
+            String resolutionEndpoint,
+            SourceRef source,
+            long nowMillis,
+            Supplier<String> idGenerator)
             throws InvalidInput {
         String type = requiredString(node, path, "type");
         if (!type.toLowerCase(Locale.ROOT).equals(ANALYSIS_TYPE_BIOMETRY)) {
-            throw InvalidInput.value(child(path, "type"),
-                    "\"" + Excerpt.of(type) + "\" is not supported: only biometry is supported");
+            throw InvalidInput.value(
+                    child(path, "type"), "\"" + Excerpt.of(type) + "\" is not supported: only biometry is supported");
         }
         String analyseId = optionalId(node, path, "analyse_id");
         String analysisId = optionalId(node, path, "analysis_id");
@@ -265,12 +304,20 @@ public final class InputParser {
             // Without params.threshold the job's --threshold applies, which the parser does not know: the folder
             // join checks threshold_min against it (a FAILED analysis with error 4 rather than a dead letter).
             if (threshold != null && AnalysisParams.thresholdMinAbove(thresholdMin, threshold)) {
-                throw InvalidInput.value(child(paramsPath, "threshold_min"),
-                        "must not exceed threshold (" + threshold + ")");
+                throw InvalidInput.value(
+                        child(paramsPath, "threshold_min"), "must not exceed threshold (" + threshold + ")");
             }
         }
-        return new AnalysisRequest(folderId, id, sourceMedia, threshold, thresholdMin,
-                optionalMetaData(node, path), resolutionEndpoint, nowMillis, source);
+        return new AnalysisRequest(
+                folderId,
+                id,
+                sourceMedia,
+                threshold,
+                thresholdMin,
+                optionalMetaData(node, path),
+                resolutionEndpoint,
+                nowMillis,
+                source);
     }
 
     /** Null when absent (= every media of the folder); otherwise the distinct ids in first-seen order. */
@@ -291,8 +338,10 @@ public final class InputParser {
             String elementPath = sourceMediaPath + "[" + i + "]";
             ids.add(requireId(requireString(sourceMedia.get(i), elementPath), elementPath));
             if (ids.size() > limits.maxMediaPerAnalysis()) {
-                throw InvalidInput.value(sourceMediaPath, "names more than " + limits.maxMediaPerAnalysis()
-                        + " media; at most " + limits.maxMediaPerAnalysis() + " are allowed per analysis");
+                throw InvalidInput.value(
+                        sourceMediaPath,
+                        "names more than " + limits.maxMediaPerAnalysis() + " media; at most "
+                                + limits.maxMediaPerAnalysis() + " are allowed per analysis");
             }
         }
         return ids.toArray(String[]::new);
@@ -345,8 +394,8 @@ public final class InputParser {
             throw InvalidInput.type(tagsPath, "must be an array of strings");
         }
         if (tags.size() > InputLimits.MAX_TAGS) {
-            throw InvalidInput.value(tagsPath, "has " + tags.size() + " tags; at most " + InputLimits.MAX_TAGS
-                    + " are allowed");
+            throw InvalidInput.value(
+                    tagsPath, "has " + tags.size() + " tags; at most " + InputLimits.MAX_TAGS + " are allowed");
         }
         String[] result = new String[tags.size()];
         for (int i = 0; i < result.length; i++) {
@@ -407,8 +456,8 @@ public final class InputParser {
         String json = requireObject(metaData, metaPath).toString();
         long bytes = DeadLetter.utf8Length(json);
         if (bytes > limits.maxMetaDataBytes()) {
-            throw InvalidInput.value(metaPath, "is " + bytes + " bytes as JSON; at most " + limits.maxMetaDataBytes()
-                    + " are allowed");
+            throw InvalidInput.value(
+                    metaPath, "is " + bytes + " bytes as JSON; at most " + limits.maxMetaDataBytes() + " are allowed");
         }
         // Keys and values were read without a check: a lone surrogate would be published as '?'.
         requireValidUnicode(json, metaPath);
@@ -417,8 +466,8 @@ public final class InputParser {
 
     private String requireMaxLength(String text, int maxChars, String path) throws InvalidInput {
         if (text.length() > maxChars) {
-            throw InvalidInput.value(path, "is " + text.length() + " characters long; at most " + maxChars
-                    + " are allowed");
+            throw InvalidInput.value(
+                    path, "is " + text.length() + " characters long; at most " + maxChars + " are allowed");
         }
         return text;
     }
@@ -473,8 +522,8 @@ public final class InputParser {
     private JsonNode required(ObjectNode node, String path, String field) throws InvalidInput {
         JsonNode value = optional(node, field);
         if (value == null) {
-            throw new InvalidInput(OzError.INVALID_STRUCTURE, "missing required field " + child(path, field),
-                    child(path, field));
+            throw new InvalidInput(
+                    OzError.INVALID_STRUCTURE, "missing required field " + child(path, field), child(path, field));
         }
         return value;
     }

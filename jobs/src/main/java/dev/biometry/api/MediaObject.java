@@ -17,7 +17,12 @@ public record MediaObject(
 
     /** The Oz view of a received media reference. */
     public static MediaObject of(MediaRef ref) {
-        return new MediaObject(ref.mediaId(), ref.folderId(), ref.mediaType(), List.of(ref.tags()), ref.originalName(),
+        return new MediaObject(
+                ref.mediaId(),
+                ref.folderId(),
+                ref.mediaType(),
+                List.of(ref.tags()),
+                ref.originalName(),
                 Json.parseOrNull(ref.metaDataJson()));
     }
 }

@@ -11,7 +11,12 @@ package dev.biometry.api;
  * @param metaDataJson the media's {@code meta_data} object as JSON text, or null
  */
 public record MediaRef(
-        String folderId, String mediaId, MediaType mediaType, String[] tags, String uri, String originalName,
+        String folderId,
+        String mediaId,
+        MediaType mediaType,
+        String[] tags,
+        String uri,
+        String originalName,
         String metaDataJson) {
 
     public static final String TAG_PHOTO_ID_BACK = "photo_id_back";

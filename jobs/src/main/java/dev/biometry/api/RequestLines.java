@@ -46,7 +46,9 @@ public final class RequestLines {
         }
         if (request.get("media") instanceof ArrayNode media) {
             for (JsonNode m : media) {
-                if (m instanceof ObjectNode mo && mo.get("uri") != null && mo.get("uri").isTextual()) {
+                if (m instanceof ObjectNode mo
+                        && mo.get("uri") != null
+                        && mo.get("uri").isTextual()) {
                     mo.put("uri", absolute.apply(mo.get("uri").asText()));
                 }
             }
@@ -64,7 +66,9 @@ public final class RequestLines {
                 }
             }
         }
-        String folder = request.get("folder_id") == null ? null : request.get("folder_id").asText();
+        String folder = request.get("folder_id") == null
+                ? null
+                : request.get("folder_id").asText();
         return new Line(folder, Json.write(request), ids);
     }
 
@@ -73,7 +77,8 @@ public final class RequestLines {
      * for none, or is not JSON, becomes one dead letter).
      */
     public static int analysesCounted(String raw) {
-        return Math.max(1, prepare(raw, UnaryOperator.identity(), () -> "").analyseIds().size());
+        return Math.max(
+                1, prepare(raw, UnaryOperator.identity(), () -> "").analyseIds().size());
     }
 
     /** A URI without a scheme is a path relative to {@code base}. */
@@ -98,8 +103,12 @@ public final class RequestLines {
         }
         String path = baseFolder.getPath() == null || baseFolder.getPath().isEmpty() ? "/" : baseFolder.getPath();
         try {
-            URI folder = new URI(baseFolder.getScheme(), baseFolder.getAuthority(),
-                    path.endsWith("/") ? path : path + "/", null, null);
+            URI folder = new URI(
+                    baseFolder.getScheme(),
+                    baseFolder.getAuthority(),
+                    path.endsWith("/") ? path : path + "/",
+                    null,
+                    null);
             return folder.resolve(new URI(null, null, uri, null)).normalize().toString();
         } catch (URISyntaxException e) {
             return uri; // left as it is: the media fetch reports it as an invalid URI

@@ -18,10 +18,12 @@ public record ResultMedia(
         @JsonProperty("error") OzError error) {
 
     public static ResultMedia of(String mediaId, MediaType type, ResultsData data, OzError error) {
-        return new ResultMedia(mediaId,
+        return new ResultMedia(
+                mediaId,
                 type == MediaType.IMAGE_FOLDER ? mediaId : null,
                 type == MediaType.VIDEO_FOLDER ? mediaId : null,
                 type == MediaType.SHOTS_SET ? mediaId : null,
-                data, error);
+                data,
+                error);
     }
 }

@@ -36,8 +36,14 @@ public record ResultsData(
                 box[i] = Math.round(face.box()[i]);
             }
         }
-        return new ResultsData(min, max, facesDetected, box,
-                face.score() == null ? null : Math.round(face.score() * 10000) / 10000.0, face.frameIndices(),
-                face.bestShotScore() == null ? null : Math.round(face.bestShotScore() * 10) / 10.0, processingMs);
+        return new ResultsData(
+                min,
+                max,
+                facesDetected,
+                box,
+                face.score() == null ? null : Math.round(face.score() * 10000) / 10000.0,
+                face.frameIndices(),
+                face.bestShotScore() == null ? null : Math.round(face.bestShotScore() * 10) / 10.0,
+                processingMs);
     }
 }

@@ -15,7 +15,6 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -61,7 +60,9 @@ final class BatchCommand {
         String baseDir = args.option("base-dir", input == null ? "." : RequestLinesFormat.baseDirOf(input));
         boolean localBase = RequestLinesFormat.isLocal(baseDir);
         if (localBase) {
-            baseDir = java.nio.file.Path.of(new Path(baseDir).toUri().getPath()).toAbsolutePath().normalize()
+            baseDir = java.nio.file.Path.of(new Path(baseDir).toUri().getPath())
+                    .toAbsolutePath()
+                    .normalize()
                     .toString();
         }
         String workingDir = java.nio.file.Path.of("").toAbsolutePath().toString();
@@ -76,9 +77,12 @@ final class BatchCommand {
         fs.delete(new Path(partsDir), true);
 
         StreamExecutionEnvironment env = batchEnvironment(config);
-        BiometryJob.build(env, config, input != null
-                ? BatchEndpoints.fromFile(input, baseDir, partsDir)
-                : BatchEndpoints.fromKafka(config, topic, partsDir));
+        BiometryJob.build(
+                env,
+                config,
+                input != null
+                        ? BatchEndpoints.fromFile(input, baseDir, partsDir)
+                        : BatchEndpoints.fromKafka(config, topic, partsDir));
 
         long t0 = System.nanoTime();
         JobClient job = env.executeAsync("biometry batch");
@@ -93,14 +97,22 @@ final class BatchCommand {
         err.println(progressLine(done instanceof Number n ? n.doubleValue() : 0, total, seconds));
 
         List<String> resultLines = mergeParts(fs, new Path(partsDir, "results"), new Path(output));
-        List<String> deadLines = mergeParts(fs, new Path(partsDir, "dead-letters"), new Path(output + ".dead-letters.jsonl"));
+        List<String> deadLines =
+                mergeParts(fs, new Path(partsDir, "dead-letters"), new Path(output + ".dead-letters.jsonl"));
         if (deadLines.isEmpty()) {
             fs.delete(new Path(output + ".dead-letters.jsonl"), false);
         }
         fs.delete(new Path(partsDir), true);
-        err.printf(Locale.ROOT, "batch: %d results written to %s in %.1f s (%.2f analyses/s)%s%n", resultLines.size(),
-                output, seconds, resultLines.size() / seconds,
-                deadLines.isEmpty() ? "" : "; " + deadLines.size() + " invalid lines in " + output + ".dead-letters.jsonl");
+        err.printf(
+                Locale.ROOT,
+                "batch: %d results written to %s in %.1f s (%.2f analyses/s)%s%n",
+                resultLines.size(),
+                output,
+                seconds,
+                resultLines.size() / seconds,
+                deadLines.isEmpty()
+                        ? ""
+                        : "; " + deadLines.size() + " invalid lines in " + output + ".dead-letters.jsonl");
 
         String report = args.option("report");
         if (report != null) {
@@ -108,11 +120,17 @@ final class BatchCommand {
             for (String line : resultLines) {
                 results.add(Json.mapper().readTree(line));
             }
-            String html = BatchReport.html(results, new BatchReport.RunInfo(input != null ? input : "topic " + topic,
-                    total < 0 ? results.size() + deadLines.size() : total, deadLines.size(), seconds,
-                    Runtime.getRuntime().availableProcessors() + " cores, " + Machine.cpuModel(),
-                    config.defaultThreshold()));
-            try (OutputStream o = new Path(report).getFileSystem().create(new Path(report), FileSystem.WriteMode.OVERWRITE)) {
+            String html = BatchReport.html(
+                    results,
+                    new BatchReport.RunInfo(
+                            input != null ? input : "topic " + topic,
+                            total < 0 ? results.size() + deadLines.size() : total,
+                            deadLines.size(),
+                            seconds,
+                            Runtime.getRuntime().availableProcessors() + " cores, " + Machine.cpuModel(),
+                            config.defaultThreshold()));
+            try (OutputStream o =
+                    new Path(report).getFileSystem().create(new Path(report), FileSystem.WriteMode.OVERWRITE)) {
                 o.write(html.getBytes(StandardCharsets.UTF_8));
             }
             err.println("batch: report written to " + report);
@@ -139,8 +157,8 @@ final class BatchCommand {
     static long countAnalyses(String input) throws IOException {
         long total = 0;
         Path path = new Path(input);
-        try (BufferedReader reader = new BufferedReader(
-                new InputStreamReader(path.getFileSystem().open(path), StandardCharsets.UTF_8))) {
+        try (BufferedReader reader =
+                new BufferedReader(new InputStreamReader(path.getFileSystem().open(path), StandardCharsets.UTF_8))) {
             String line;
             while ((line = reader.readLine()) != null) {
                 String t = line.trim();
@@ -171,7 +189,12 @@ final class BatchCommand {
         double rate = done / Math.max(seconds, 1e-9);
         if (total > 0) {
             double eta = rate > 0 ? Math.max(0, total - done) / rate : Double.NaN;
-            return String.format(Locale.ROOT, "batch: %.0f / %d analyses embedded, %.2f/s, ETA %s", done, total, rate,
+            return String.format(
+                    Locale.ROOT,
+                    "batch: %.0f / %d analyses embedded, %.2f/s, ETA %s",
+                    done,
+                    total,
+                    rate,
                     Double.isNaN(eta) ? "?" : String.format(Locale.ROOT, "%.0f s", eta));
         }
         return String.format(Locale.ROOT, "batch: %.0f analyses embedded, %.2f/s", done, rate);
@@ -189,8 +212,8 @@ final class BatchCommand {
             }
             parts.sort((a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
             for (FileStatus part : parts) {
-                try (BufferedReader reader = new BufferedReader(
-                        new InputStreamReader(fs.open(part.getPath()), StandardCharsets.UTF_8))) {
+                try (BufferedReader reader =
+                        new BufferedReader(new InputStreamReader(fs.open(part.getPath()), StandardCharsets.UTF_8))) {
                     reader.lines().filter(l -> !l.isBlank()).forEach(lines::add);
                 }
             }
@@ -203,5 +226,4 @@ final class BatchCommand {
         }
         return lines;
     }
-
 }

@@ -34,7 +34,8 @@ final class EvaluateCommand {
     record LabelledFile(String identity, Path file) {}
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Args args = Args.parse(argv, Set.of("faces", "threads", "models", "score-threshold", "embedding-precision"), Set.of("json"));
+        Args args = Args.parse(
+                argv, Set.of("faces", "threads", "models", "score-threshold", "embedding-precision"), Set.of("json"));
         String faces = args.option("faces");
         if (faces == null) {
             throw new Args.UsageException("evaluate needs --faces DIR (one sub-folder per person)");
@@ -48,16 +49,19 @@ final class EvaluateCommand {
             throw new Args.UsageException("no .jpg/.jpeg/.png images in sub-folders of " + root);
         }
         FaceEngineConfig config = FaceEngineConfig.defaults(ModelsLocator.locate(args.option("models")))
-                .withDetectionScoreThreshold((float) args.doubleOption(
-                        "score-threshold", FaceEngineConfig.DEFAULT_DETECTION_SCORE))
+                .withDetectionScoreThreshold(
+                        (float) args.doubleOption("score-threshold", FaceEngineConfig.DEFAULT_DETECTION_SCORE))
                 .withEmbeddingPrecision(embeddingPrecision(args));
         int threads = args.intOption("threads", Runtime.getRuntime().availableProcessors());
         long identities = files.stream().map(LabelledFile::identity).distinct().count();
-        err.printf(Locale.ROOT, "embedding %d images of %d identities on %d threads%n", files.size(), identities, threads);
+        err.printf(
+                Locale.ROOT, "embedding %d images of %d identities on %d threads%n", files.size(), identities, threads);
 
         long t0 = System.nanoTime();
         List<BatchEmbedder.Embedded> embedded = BatchEmbedder.embedAll(
-                files.stream().map(LabelledFile::file).toList(), config, threads,
+                files.stream().map(LabelledFile::file).toList(),
+                config,
+                threads,
                 done -> {
                     if (done % 100 == 0 || done == files.size()) {
                         err.printf(Locale.ROOT, "  %d/%d%n", done, files.size());
@@ -85,8 +89,11 @@ final class EvaluateCommand {
             throw new Args.UsageException("need at least two identities and one identity with two usable images");
         }
         VerificationMetrics m = scores.metrics();
-        Calibration fitted = Calibration.fit(scores.genuine(), scores.impostor(),
-                Calibration.DEFAULT_ANCHOR_FAR, Calibration.DEFAULT_ANCHOR_CONFIDENCE);
+        Calibration fitted = Calibration.fit(
+                scores.genuine(),
+                scores.impostor(),
+                Calibration.DEFAULT_ANCHOR_FAR,
+                Calibration.DEFAULT_ANCHOR_CONFIDENCE);
         Calibration used = config.embeddingPrecision().calibration();
 
         if (args.flag("json")) {
@@ -115,35 +122,66 @@ final class EvaluateCommand {
             cal.put("anchor_far", fitted.anchorFar());
             ArrayNode table = o.putArray("calibration_table");
             for (CalibrationRow row : used.table(m, TABLE_CONFIDENCES)) {
-                table.addObject().put("confidence", row.confidence()).put("cosine", row.cosine())
-                        .put("far", row.far()).put("tar", row.tar());
+                table.addObject()
+                        .put("confidence", row.confidence())
+                        .put("cosine", row.cosine())
+                        .put("far", row.far())
+                        .put("tar", row.tar());
             }
             missed.forEach(o.putArray("missed_files")::add);
             failed.forEach(o.putArray("failed_files")::add);
             out.println(Json.mapper().writeValueAsString(o));
         } else {
-            out.printf(Locale.ROOT, "images              %d (%d identities), embedded in %.1f s (%s embedding model)%n",
-                    files.size(), identities, seconds, config.embeddingPrecision().optionValue());
+            out.printf(
+                    Locale.ROOT,
+                    "images              %d (%d identities), embedded in %.1f s (%s embedding model)%n",
+                    files.size(),
+                    identities,
+                    seconds,
+                    config.embeddingPrecision().optionValue());
             out.printf(Locale.ROOT, "missed detections   %d%s%n", missed.size(), missed.isEmpty() ? "" : " " + missed);
             if (!failed.isEmpty()) {
                 out.printf(Locale.ROOT, "unreadable          %d %s%n", failed.size(), failed);
             }
-            out.printf(Locale.ROOT, "pairs               %d genuine, %d impostor%n",
-                    scores.genuine().length, scores.impostor().length);
+            out.printf(
+                    Locale.ROOT,
+                    "pairs               %d genuine, %d impostor%n",
+                    scores.genuine().length,
+                    scores.impostor().length);
             out.printf(Locale.ROOT, "ROC AUC             %.4f%n", m.auc());
             out.printf(Locale.ROOT, "EER                 %.2f %% (cosine %.3f)%n", 100 * m.eer(), m.eerThreshold());
             for (double far : new double[] {1e-2, 1e-3}) {
                 double t = m.thresholdAtFar(far);
-                out.printf(Locale.ROOT, "TAR @ FAR %-5s     %.2f %% (cosine %.3f, confidence %.3f)%n",
-                        far == 1e-2 ? "1 %" : "0.1 %", 100 * m.tarAtFar(far), t, used.confidence(t));
+                out.printf(
+                        Locale.ROOT,
+                        "TAR @ FAR %-5s     %.2f %% (cosine %.3f, confidence %.3f)%n",
+                        far == 1e-2 ? "1 %" : "0.1 %",
+                        100 * m.tarAtFar(far),
+                        t,
+                        used.confidence(t));
             }
-            out.printf(Locale.ROOT, "calibration in use  anchor cosine %.4f -> %.2f, slope %.3f%n",
-                    used.anchorCosine(), used.anchorConfidence(), used.slope());
-            out.printf(Locale.ROOT, "fitted on this set  anchor cosine %.4f (FAR %s) -> %.2f, slope %.3f%n",
-                    fitted.anchorCosine(), fitted.anchorFar(), fitted.anchorConfidence(), fitted.slope());
+            out.printf(
+                    Locale.ROOT,
+                    "calibration in use  anchor cosine %.4f -> %.2f, slope %.3f%n",
+                    used.anchorCosine(),
+                    used.anchorConfidence(),
+                    used.slope());
+            out.printf(
+                    Locale.ROOT,
+                    "fitted on this set  anchor cosine %.4f (FAR %s) -> %.2f, slope %.3f%n",
+                    fitted.anchorCosine(),
+                    fitted.anchorFar(),
+                    fitted.anchorConfidence(),
+                    fitted.slope());
             out.println("confidence  cosine   FAR        TAR");
             for (CalibrationRow row : used.table(m, TABLE_CONFIDENCES)) {
-                out.printf(Locale.ROOT, "%-10.2f  %-7.4f  %-9.5f  %.4f%n", row.confidence(), row.cosine(), row.far(), row.tar());
+                out.printf(
+                        Locale.ROOT,
+                        "%-10.2f  %-7.4f  %-9.5f  %.4f%n",
+                        row.confidence(),
+                        row.cosine(),
+                        row.far(),
+                        row.tar());
             }
         }
         return 0;
@@ -152,7 +190,8 @@ final class EvaluateCommand {
     /** The {@code --embedding-precision} option (fp32 or int8; default {@link EmbeddingPrecision#DEFAULT}). */
     static EmbeddingPrecision embeddingPrecision(Args args) {
         try {
-            return EmbeddingPrecision.parse(args.option("embedding-precision", EmbeddingPrecision.DEFAULT.optionValue()));
+            return EmbeddingPrecision.parse(
+                    args.option("embedding-precision", EmbeddingPrecision.DEFAULT.optionValue()));
         } catch (IllegalArgumentException e) {
             throw new Args.UsageException(e.getMessage());
         }
@@ -163,8 +202,10 @@ final class EvaluateCommand {
         try (Stream<Path> dirs = Files.list(root)) {
             for (Path dir : dirs.filter(Files::isDirectory).sorted().toList()) {
                 try (Stream<Path> images = Files.list(dir)) {
-                    images.filter(EvaluateCommand::isImage).sorted()
-                            .forEach(p -> out.add(new LabelledFile(dir.getFileName().toString(), p)));
+                    images.filter(EvaluateCommand::isImage)
+                            .sorted()
+                            .forEach(p ->
+                                    out.add(new LabelledFile(dir.getFileName().toString(), p)));
                 }
             }
         }

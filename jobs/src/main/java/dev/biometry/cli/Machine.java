@@ -17,7 +17,8 @@ final class Machine {
             List<String> flags = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
                     .filter(l -> l.startsWith("flags"))
                     .map(l -> List.of(l.substring(l.indexOf(':') + 1).trim().split("\\s+")))
-                    .findFirst().orElse(List.of());
+                    .findFirst()
+                    .orElse(List.of());
             List<String> shown = new ArrayList<>();
             for (String f : List.of("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")) {
                 if (flags.contains(f)) {
@@ -45,7 +46,8 @@ final class Machine {
             return Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
                     .filter(l -> l.startsWith("model name"))
                     .map(l -> l.substring(l.indexOf(':') + 1).trim())
-                    .findFirst().orElse("unknown CPU");
+                    .findFirst()
+                    .orElse("unknown CPU");
         } catch (IOException e) {
             return "unknown CPU";
         }

@@ -60,8 +60,8 @@ public final class Main {
             """.formatted(LOCAL_JAR));
 
     /** The commands of the standalone jar only: the cluster jar names them in its error message. */
-    private static final Set<String> STANDALONE_COMMANDS = Set.of("local", "bench", "bench-engine", "soak",
-            "activation-ranges");
+    private static final Set<String> STANDALONE_COMMANDS =
+            Set.of("local", "bench", "bench-engine", "soak", "activation-ranges");
 
     /** The cluster jar's commands by name. */
     static final Map<String, Command> COMMANDS = Map.copyOf(jobCommands());
@@ -86,8 +86,8 @@ public final class Main {
         try {
             Class.forName("org.apache.flink.streaming.api.environment.StreamExecutionEnvironment");
         } catch (ClassNotFoundException e) {
-            throw new Args.UsageException("this command needs Flink on the class path: run it with "
-                    + "`java -jar " + LOCAL_JAR + "`, or submit biometry-job.jar with `flink run`");
+            throw new Args.UsageException("this command needs Flink on the class path: run it with " + "`java -jar "
+                    + LOCAL_JAR + "`, or submit biometry-job.jar with `flink run`");
         }
         return command.run();
     }
@@ -117,8 +117,8 @@ public final class Main {
             if (said.length() > MAX_REPORTED_CHARS) {
                 said = said.substring(0, MAX_REPORTED_CHARS) + " ...";
             }
-            throw new IllegalStateException("biometry " + (args.length == 0 ? "" : args[0] + " ")
-                    + "failed (exit code " + code + ")" + (said.isEmpty() ? "" : ": " + said));
+            throw new IllegalStateException("biometry " + (args.length == 0 ? "" : args[0] + " ") + "failed (exit code "
+                    + code + ")" + (said.isEmpty() ? "" : ": " + said));
         }
     }
 
@@ -127,8 +127,9 @@ public final class Main {
 
     /** Whether Flink's client code ({@code PackagedProgram}) called this {@code main}, in any process. */
     static boolean calledByFlink() {
-        return StackWalker.getInstance().walk(frames -> frames.anyMatch(
-                f -> f.getClassName().startsWith("org.apache.flink.client.program.PackagedProgram")));
+        return StackWalker.getInstance()
+                .walk(frames -> frames.anyMatch(
+                        f -> f.getClassName().startsWith("org.apache.flink.client.program.PackagedProgram")));
     }
 
     /** Writes to two streams: the process's stderr and the messages a failure reports to Flink. */
@@ -165,8 +166,7 @@ public final class Main {
     }
 
     /** Runs the command {@code args[0]} of {@code commands}; returns its exit code (2 for a usage error). */
-    static int run(String[] args, Map<String, Command> commands, String usage, PrintStream out,
-            PrintStream err) {
+    static int run(String[] args, Map<String, Command> commands, String usage, PrintStream out, PrintStream err) {
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
             (args.length == 0 ? err : out).print(usage);
             return args.length == 0 ? 2 : 0;
@@ -175,10 +175,11 @@ public final class Main {
         try {
             Command command = commands.get(args[0]);
             if (command == null) {
-                throw new Args.UsageException(STANDALONE_COMMANDS.contains(args[0])
-                        ? "'" + args[0] + "' is a single-machine tool of the standalone jar: java -jar " + LOCAL_JAR
-                                + " " + args[0] + " ..."
-                        : "unknown command '" + args[0] + "'");
+                throw new Args.UsageException(
+                        STANDALONE_COMMANDS.contains(args[0])
+                                ? "'" + args[0] + "' is a single-machine tool of the standalone jar: java -jar "
+                                        + LOCAL_JAR + " " + args[0] + " ..."
+                                : "unknown command '" + args[0] + "'");
             }
             return command.run(rest, out, err);
         } catch (Args.UsageException e) {

@@ -31,13 +31,17 @@ final class ModelsLocator {
                 return c.toAbsolutePath().normalize();
             }
         }
-        throw new Args.UsageException("face models not found (looked in " + candidates
-                + "); run models/fetch.sh or pass --models DIR");
+        throw new Args.UsageException(
+                "face models not found (looked in " + candidates + "); run models/fetch.sh or pass --models DIR");
     }
 
     private static java.util.Optional<Path> jarDir() {
         try {
-            Path location = Path.of(ModelsLocator.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path location = Path.of(ModelsLocator.class
+                    .getProtectionDomain()
+                    .getCodeSource()
+                    .getLocation()
+                    .toURI());
             return java.util.Optional.ofNullable(location.getParent());
         } catch (URISyntaxException | RuntimeException e) {
             return java.util.Optional.empty();

@@ -46,8 +46,8 @@ final class VerifyCommand {
     private VerifyCommand() {}
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Set<String> valueOptions = new java.util.HashSet<>(Set.of("threshold", "threshold-min", "models",
-                "embedding-precision"));
+        Set<String> valueOptions =
+                new java.util.HashSet<>(Set.of("threshold", "threshold-min", "models", "embedding-precision"));
         valueOptions.addAll(FACE_OPTIONS);
         Args args = Args.parse(argv, valueOptions, Set.of());
         List<String> images = args.positionals();
@@ -56,7 +56,8 @@ final class VerifyCommand {
         }
         double threshold = args.doubleOption("threshold", AnalysisParams.DEFAULT_THRESHOLD);
         Double thresholdMin = args.option("threshold-min") == null ? null : args.doubleOption("threshold-min", 0);
-        if (!(threshold >= 0 && threshold <= 1) || (thresholdMin != null && !(thresholdMin >= 0))
+        if (!(threshold >= 0 && threshold <= 1)
+                || (thresholdMin != null && !(thresholdMin >= 0))
                 || AnalysisParams.thresholdMinAbove(thresholdMin, threshold)) {
             throw new Args.UsageException("--threshold must be in [0,1] and --threshold-min in [0, threshold]");
         }
@@ -77,13 +78,19 @@ final class VerifyCommand {
         List<MediaOutcome> outcomes = new ArrayList<>();
         EmbeddingPrecision precision = EvaluateCommand.embeddingPrecision(args);
         try (FaceEngine engine = new FaceEngine(FaceEngineConfig.defaults(ModelsLocator.locate(args.option("models")))
-                .withDetectionScoreThreshold(face.detectionScore()).withEmbeddingPrecision(precision))) {
+                .withDetectionScoreThreshold(face.detectionScore())
+                .withEmbeddingPrecision(precision))) {
             MediaAnalyzer analyzer =
                     new MediaAnalyzer(engine, BiometryJob.facePolicy(face), BiometryJob.mediaLimits(face));
             for (int i = 0; i < images.size(); i++) {
                 String name = Path.of(images.get(i)).getFileName().toString();
-                MediaObject media = new MediaObject(UUID.randomUUID().toString(), null, MediaType.IMAGE_FOLDER,
-                        List.of("photo_selfie"), name, null);
+                MediaObject media = new MediaObject(
+                        UUID.randomUUID().toString(),
+                        null,
+                        MediaType.IMAGE_FOLDER,
+                        List.of("photo_selfie"),
+                        name,
+                        null);
                 FaceOutcome outcome = analyzer.outcome(contents.get(i), MediaType.IMAGE_FOLDER, false, images.get(i));
                 if (outcome.fatal()) {
                     err.println("verify: " + outcome.error().message());
@@ -93,8 +100,11 @@ final class VerifyCommand {
             }
         }
         BiometryAnalyzer analyzer = new BiometryAnalyzer(precision.calibration());
-        Analysis analysis = analyzer.finish(new AnalysisHeader(UUID.randomUUID().toString(), null,
-                new AnalysisParams(threshold, thresholdMin), null, created), outcomes, Timestamps.now());
+        Analysis analysis = analyzer.finish(
+                new AnalysisHeader(
+                        UUID.randomUUID().toString(), null, new AnalysisParams(threshold, thresholdMin), null, created),
+                outcomes,
+                Timestamps.now());
         out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(analysis));
         return 0;
     }

@@ -7,8 +7,8 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.biometry.media.ImageDecoder;
 import dev.biometry.match.PairwiseMatch;
+import dev.biometry.media.ImageDecoder;
 import dev.biometry.media.MediaException;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -64,8 +64,10 @@ public record ActivationRanges(int faces, double minCosine, Map<String, float[]>
                                 float[] input = FaceEngine.embeddingInput(crop);
                                 widen(ranges, INPUT, input);
                                 float[] embedding = run(env, session, input, ranges);
-                                minCosine = Math.min(minCosine, PairwiseMatch.cosine(
-                                        Embeddings.l2Normalize(embedding), engine.embedAligned(crop)));
+                                minCosine = Math.min(
+                                        minCosine,
+                                        PairwiseMatch.cosine(
+                                                Embeddings.l2Normalize(embedding), engine.embedAligned(crop)));
                                 faces++;
                             }
                         }
@@ -104,7 +106,8 @@ public record ActivationRanges(int faces, double minCosine, Map<String, float[]>
     }
 
     private static void widen(Map<String, float[]> ranges, String name, float[] values) {
-        float[] range = ranges.computeIfAbsent(name, n -> new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY});
+        float[] range =
+                ranges.computeIfAbsent(name, n -> new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY});
         for (float v : values) {
             range[0] = Math.min(range[0], v);
             range[1] = Math.max(range[1], v);
@@ -115,7 +118,9 @@ public record ActivationRanges(int faces, double minCosine, Map<String, float[]>
     public static List<Path> photosIn(Path folder) throws IOException {
         List<Path> photos = new ArrayList<>();
         try (var files = Files.list(folder)) {
-            files.filter(p -> p.getFileName().toString().endsWith(".jpg")).sorted().forEach(photos::add);
+            files.filter(p -> p.getFileName().toString().endsWith(".jpg"))
+                    .sorted()
+                    .forEach(photos::add);
         }
         return photos;
     }

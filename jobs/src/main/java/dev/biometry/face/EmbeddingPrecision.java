@@ -11,8 +11,9 @@ import java.util.Locale;
 public enum EmbeddingPrecision {
     FP32("fr_feature.onnx", Calibration.DEFAULT),
     // Fitted on shared/faces-dev by `evaluate --embedding-precision int8`; DevSetAccuracyTest re-fits and compares.
-    INT8("fr_feature.int8.onnx", new Calibration(0.34122, 28.89,
-            Calibration.DEFAULT_ANCHOR_CONFIDENCE, Calibration.DEFAULT_ANCHOR_FAR));
+    INT8(
+            "fr_feature.int8.onnx",
+            new Calibration(0.34122, 28.89, Calibration.DEFAULT_ANCHOR_CONFIDENCE, Calibration.DEFAULT_ANCHOR_FAR));
 
     /**
      * The precision used when none is given: int8, which meets the accuracy bar on the dev set (0 missed, AUC 0.9994,

@@ -12,7 +12,12 @@ import java.util.List;
  * @param embedding unit-length embedding of the chosen face; {@code null} without a face
  */
 public record FaceAnalysis(
-        int imageWidth, int imageHeight, List<DetectedFace> faces, DetectedFace chosen, float[] landmarks, float[] embedding) {
+        int imageWidth,
+        int imageHeight,
+        List<DetectedFace> faces,
+        DetectedFace chosen,
+        float[] landmarks,
+        float[] embedding) {
 
     public int facesDetected() {
         return faces.size();

@@ -16,7 +16,8 @@ public final class FaceCrops {
     private FaceCrops() {}
 
     /** The main face cropped at three times its box, mirrored, as JPEG; null when the photo has no face. */
-    public static byte[] mirroredCrop(FaceEngine engine, byte[] photo, String name) throws MediaException, OrtException {
+    public static byte[] mirroredCrop(FaceEngine engine, byte[] photo, String name)
+            throws MediaException, OrtException {
         FaceAnalysis analysis = engine.analyze(photo, name);
         if (!analysis.hasFace()) {
             return null;

@@ -1,8 +1,8 @@
 package dev.biometry.face;
 
 import static org.bytedeco.opencv.global.opencv_core.CV_64F;
-import static org.bytedeco.opencv.global.opencv_imgproc.COLOR_BGR2GRAY;
 import static org.bytedeco.opencv.global.opencv_core.meanStdDev;
+import static org.bytedeco.opencv.global.opencv_imgproc.COLOR_BGR2GRAY;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_LINEAR;
 import static org.bytedeco.opencv.global.opencv_imgproc.Laplacian;
 import static org.bytedeco.opencv.global.opencv_imgproc.cvtColor;
@@ -91,18 +91,21 @@ public final class FaceEngine implements AutoCloseable {
             options.addConfigEntry("session.inter_op.allow_spinning", "0");
             // Flushing denormals to zero measured 13.0 vs 13.9 ms per embedding here, with identical scores.
             options.addConfigEntry("session.set_denormal_as_zero", "1");
-            det = new OnnxModel(env, options, config.modelsDir().resolve("fr_detect.onnx"), "input",
-                    new long[] {1, 3, DET_H, DET_W});
-            lm = new OnnxModel(env, options, config.modelsDir().resolve("fr_landmark.onnx"), "input",
-                    new long[] {1, 1, LM_SIZE, LM_SIZE});
+            det = new OnnxModel(
+                    env, options, config.modelsDir().resolve("fr_detect.onnx"), "input", new long[] {1, 3, DET_H, DET_W
+                    });
+            lm = new OnnxModel(env, options, config.modelsDir().resolve("fr_landmark.onnx"), "input", new long[] {
+                1, 1, LM_SIZE, LM_SIZE
+            });
             if (config.embeddingPrecision() == EmbeddingPrecision.INT8
                     && !java.nio.file.Files.isRegularFile(config.embeddingModel())) {
-                throw new IllegalStateException("model file not found: " + config.embeddingModel() + " (models/fetch.sh "
-                        + "makes it from fr_feature.onnx with python3-onnx and python3-numpy; or run with "
-                        + "--embedding-precision fp32)");
+                throw new IllegalStateException(
+                        "model file not found: " + config.embeddingModel() + " (models/fetch.sh "
+                                + "makes it from fr_feature.onnx with python3-onnx and python3-numpy; or run with "
+                                + "--embedding-precision fp32)");
             }
-            this.embedder = new OnnxModel(env, options, config.embeddingModel(), "input",
-                    new long[] {1, 3, ALIGNED_SIZE, ALIGNED_SIZE});
+            this.embedder = new OnnxModel(
+                    env, options, config.embeddingModel(), "input", new long[] {1, 3, ALIGNED_SIZE, ALIGNED_SIZE});
         } catch (OrtException | RuntimeException e) {
             closeQuietly(lm);
             closeQuietly(det);
@@ -166,14 +169,16 @@ public final class FaceEngine implements AutoCloseable {
      * decode {@code redecode} makes ({@link #finerReduction}). Box, landmarks and eye distance of the result are in
      * the full image's pixels.
      */
-    public FaceMeasure measureFound(Mat decoded, int reduction, DetectedFace face, boolean withEmbedding,
-            Redecode redecode) throws OrtException, MediaException {
+    public FaceMeasure measureFound(
+            Mat decoded, int reduction, DetectedFace face, boolean withEmbedding, Redecode redecode)
+            throws OrtException, MediaException {
         if (reduction == 1 || face.box().height() >= REDUCED_DECODE_MIN_FACE) {
             return measure(decoded, face, withEmbedding).scaled(reduction);
         }
         int finer = finerReduction(face.box().height(), reduction);
         try (Mat image = redecode.decode(finer)) {
-            return measure(image, face.scaled((float) reduction / finer), withEmbedding).scaled(finer);
+            return measure(image, face.scaled((float) reduction / finer), withEmbedding)
+                    .scaled(finer);
         }
     }
 
@@ -190,14 +195,20 @@ public final class FaceEngine implements AutoCloseable {
             }
             int[] size = ImageDecoder.fullSize(encoded, image, reduction);
             List<DetectedFace> faces = detect(image);
-            List<DetectedFace> fullSizeFaces = faces.stream().map(f -> f.scaled(reduction)).toList();
+            List<DetectedFace> fullSizeFaces =
+                    faces.stream().map(f -> f.scaled(reduction)).toList();
             DetectedFace chosen = chooseMainFace(faces, image.cols(), image.rows());
             if (chosen == null) {
                 return new FaceAnalysis(size[0], size[1], fullSizeFaces, null, null, null);
             }
-            FaceMeasure measured = measureFound(image, reduction, chosen, true,
-                    finer -> decodeTimed(encoded, name, finer));
-            return new FaceAnalysis(size[0], size[1], fullSizeFaces, chosen.scaled(reduction), measured.landmarks(),
+            FaceMeasure measured =
+                    measureFound(image, reduction, chosen, true, finer -> decodeTimed(encoded, name, finer));
+            return new FaceAnalysis(
+                    size[0],
+                    size[1],
+                    fullSizeFaces,
+                    chosen.scaled(reduction),
+                    measured.landmarks(),
                     measured.embedding());
         }
     }
@@ -242,7 +253,8 @@ public final class FaceEngine implements AutoCloseable {
             float score = scores[2 * i + 1];
             if (score >= config.detectionScoreThreshold()) {
                 // Boxes come out already decoded and normalised to 0..1 (no prior boxes to apply).
-                Box box = new Box(boxes[4 * i] * sx, boxes[4 * i + 1] * sy, boxes[4 * i + 2] * sx, boxes[4 * i + 3] * sy);
+                Box box =
+                        new Box(boxes[4 * i] * sx, boxes[4 * i + 1] * sy, boxes[4 * i + 2] * sx, boxes[4 * i + 3] * sy);
                 if (box.width() > 1 && box.height() > 1) {
                     candidates.add(new DetectedFace(box, score));
                 }
@@ -274,7 +286,8 @@ public final class FaceEngine implements AutoCloseable {
             if (face.box().area() < MAIN_FACE_AREA_TIE * largest) {
                 continue;
             }
-            double distance = Math.hypot(face.box().centerX() - imageWidth / 2.0, face.box().centerY() - imageHeight / 2.0);
+            double distance = Math.hypot(
+                    face.box().centerX() - imageWidth / 2.0, face.box().centerY() - imageHeight / 2.0);
             if (distance < bestDistance) {
                 best = face;
                 bestDistance = distance;
@@ -358,7 +371,8 @@ public final class FaceEngine implements AutoCloseable {
      * faces. The border is left out so that hair, background and the crop's edge do not count.
      */
     double sharpness(Mat aligned112) {
-        try (Rect inner = new Rect(24, 32, 64, 72); Mat face = new Mat(aligned112, inner)) {
+        try (Rect inner = new Rect(24, 32, 64, 72);
+                Mat face = new Mat(aligned112, inner)) {
             cvtColor(face, sharpGray, COLOR_BGR2GRAY);
         }
         Laplacian(sharpGray, laplacian, CV_64F);

@@ -13,13 +13,27 @@ import java.nio.file.Path;
  * @param embeddingPrecision which embedding model runs: fp32 or its int8 copy (default {@link EmbeddingPrecision#DEFAULT})
  */
 public record FaceEngineConfig(
-        Path modelsDir, float detectionScoreThreshold, float nmsIouThreshold, int intraOpThreads, int interOpThreads,
+        Path modelsDir,
+        float detectionScoreThreshold,
+        float nmsIouThreshold,
+        int intraOpThreads,
+        int interOpThreads,
         EmbeddingPrecision embeddingPrecision) {
 
     /** The settings with the default embedding precision. */
     public FaceEngineConfig(
-            Path modelsDir, float detectionScoreThreshold, float nmsIouThreshold, int intraOpThreads, int interOpThreads) {
-        this(modelsDir, detectionScoreThreshold, nmsIouThreshold, intraOpThreads, interOpThreads, EmbeddingPrecision.DEFAULT);
+            Path modelsDir,
+            float detectionScoreThreshold,
+            float nmsIouThreshold,
+            int intraOpThreads,
+            int interOpThreads) {
+        this(
+                modelsDir,
+                detectionScoreThreshold,
+                nmsIouThreshold,
+                intraOpThreads,
+                interOpThreads,
+                EmbeddingPrecision.DEFAULT);
     }
 
     public static final float DEFAULT_DETECTION_SCORE = 0.65f;
@@ -30,7 +44,8 @@ public record FaceEngineConfig(
             throw new IllegalArgumentException("modelsDir is required");
         }
         if (!(detectionScoreThreshold > 0 && detectionScoreThreshold < 1)) {
-            throw new IllegalArgumentException("detectionScoreThreshold must be in (0,1), got " + detectionScoreThreshold);
+            throw new IllegalArgumentException(
+                    "detectionScoreThreshold must be in (0,1), got " + detectionScoreThreshold);
         }
         if (!(nmsIouThreshold > 0 && nmsIouThreshold <= 1)) {
             throw new IllegalArgumentException("nmsIouThreshold must be in (0,1], got " + nmsIouThreshold);
@@ -48,18 +63,18 @@ public record FaceEngineConfig(
     }
 
     public FaceEngineConfig withIntraOpThreads(int threads) {
-        return new FaceEngineConfig(modelsDir, detectionScoreThreshold, nmsIouThreshold, threads, interOpThreads,
-                embeddingPrecision);
+        return new FaceEngineConfig(
+                modelsDir, detectionScoreThreshold, nmsIouThreshold, threads, interOpThreads, embeddingPrecision);
     }
 
     public FaceEngineConfig withDetectionScoreThreshold(float threshold) {
-        return new FaceEngineConfig(modelsDir, threshold, nmsIouThreshold, intraOpThreads, interOpThreads,
-                embeddingPrecision);
+        return new FaceEngineConfig(
+                modelsDir, threshold, nmsIouThreshold, intraOpThreads, interOpThreads, embeddingPrecision);
     }
 
     public FaceEngineConfig withEmbeddingPrecision(EmbeddingPrecision precision) {
-        return new FaceEngineConfig(modelsDir, detectionScoreThreshold, nmsIouThreshold, intraOpThreads, interOpThreads,
-                precision);
+        return new FaceEngineConfig(
+                modelsDir, detectionScoreThreshold, nmsIouThreshold, intraOpThreads, interOpThreads, precision);
     }
 
     /** The embedding model file for {@link #embeddingPrecision}. */

@@ -4,7 +4,8 @@ package dev.biometry.face;
  * One face measured for matching: where it is, how sure the detector is, its landmarks, the distance between the
  * eye centres, the sharpness of the aligned face (variance of its Laplacian) and, once computed, its embedding.
  */
-public record FaceMeasure(Box box, float score, float[] landmarks, double interOcular, double sharpness, float[] embedding) {
+public record FaceMeasure(
+        Box box, float score, float[] landmarks, double interOcular, double sharpness, float[] embedding) {
 
     public FaceMeasure withEmbedding(float[] e) {
         return new FaceMeasure(box, score, landmarks, interOcular, sharpness, e);
@@ -15,8 +16,8 @@ public record FaceMeasure(Box box, float score, float[] landmarks, double interO
         if (factor == 1) {
             return this;
         }
-        return new FaceMeasure(box.scale(factor, factor), score, scale(landmarks, factor), interOcular * factor,
-                sharpness, embedding);
+        return new FaceMeasure(
+                box.scale(factor, factor), score, scale(landmarks, factor), interOcular * factor, sharpness, embedding);
     }
 
     static float[] scale(float[] points, float factor) {

@@ -14,13 +14,20 @@ import java.io.Serializable;
  * @param minDetectorScore smallest accepted detector score of the chosen face (default 0.8)
  */
 public record FacePolicy(
-        MultipleFaces multipleFaces, int minFaceSide, double minInterOcular, double minSharpness, double minDetectorScore)
+        MultipleFaces multipleFaces,
+        int minFaceSide,
+        double minInterOcular,
+        double minSharpness,
+        double minDetectorScore)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
     /** What to do with a media that shows more than one face. */
-    public enum MultipleFaces { LARGEST, REJECT }
+    public enum MultipleFaces {
+        LARGEST,
+        REJECT
+    }
 
     public static final FacePolicy DEFAULT = new FacePolicy(MultipleFaces.LARGEST, 40, 16, 15, 0.8);
 
@@ -31,19 +38,32 @@ public record FacePolicy(
     public String qualityProblem(FaceMeasure face) {
         float side = Math.min(face.box().width(), face.box().height());
         if (side < minFaceSide) {
-            return String.format(java.util.Locale.ROOT, "face quality too low: face is %.0f px, the minimum is %d px", side, minFaceSide);
+            return String.format(
+                    java.util.Locale.ROOT,
+                    "face quality too low: face is %.0f px, the minimum is %d px",
+                    side,
+                    minFaceSide);
         }
         if (face.interOcular() < minInterOcular) {
-            return String.format(java.util.Locale.ROOT, "face quality too low: eyes are %.1f px apart, the minimum is %.1f px",
-                    face.interOcular(), minInterOcular);
+            return String.format(
+                    java.util.Locale.ROOT,
+                    "face quality too low: eyes are %.1f px apart, the minimum is %.1f px",
+                    face.interOcular(),
+                    minInterOcular);
         }
         if (face.score() < minDetectorScore) {
-            return String.format(java.util.Locale.ROOT, "face quality too low: detector score %.4f, the minimum is %.4f",
-                    face.score(), minDetectorScore);
+            return String.format(
+                    java.util.Locale.ROOT,
+                    "face quality too low: detector score %.4f, the minimum is %.4f",
+                    face.score(),
+                    minDetectorScore);
         }
         if (face.sharpness() < minSharpness) {
-            return String.format(java.util.Locale.ROOT, "face quality too low: sharpness %.1f, the minimum is %.1f (blurred?)",
-                    face.sharpness(), minSharpness);
+            return String.format(
+                    java.util.Locale.ROOT,
+                    "face quality too low: sharpness %.1f, the minimum is %.1f (blurred?)",
+                    face.sharpness(),
+                    minSharpness);
         }
         return null;
     }

@@ -90,7 +90,8 @@ public final class MediaAnalyzer implements MediaFaceSearch {
     private MediaFaces.Result photo(byte[] bytes, ContentKind kind, boolean idDocument, String name)
             throws MediaException, OrtException {
         if (!kind.isSupportedImage()) {
-            throw new MediaException(MediaException.Kind.UNDECODABLE,
+            throw new MediaException(
+                    MediaException.Kind.UNDECODABLE,
                     name + ": content is " + describe(kind) + ", not a JPEG or PNG image");
         }
         ImageHeaderCheck.checkPixels(bytes, limits.maxPixels());
@@ -103,7 +104,8 @@ public final class MediaAnalyzer implements MediaFaceSearch {
 
     private MediaFaces.Result video(byte[] bytes, ContentKind kind, String name) throws MediaException, OrtException {
         if (!kind.isVideo()) {
-            throw new MediaException(MediaException.Kind.UNDECODABLE,
+            throw new MediaException(
+                    MediaException.Kind.UNDECODABLE,
                     name + ": content is " + describe(kind) + ", not an MP4, MOV, WebM or AVI video");
         }
         try (SampledFrames sampled = new VideoFrames(limits.video()).sample(bytes, name, limits.framesToSample())) {
@@ -120,9 +122,11 @@ public final class MediaAnalyzer implements MediaFaceSearch {
      * per-frame limit {@link VideoLimits#maxFramePixels()}, as for video frames) before any is decoded; then they are
      * decoded one at a time as {@link MediaFaces} asks for them, so at most one decoded frame is held at once.
      */
-    private MediaFaces.Result shotsSet(byte[] bytes, ContentKind kind, String name) throws MediaException, OrtException {
+    private MediaFaces.Result shotsSet(byte[] bytes, ContentKind kind, String name)
+            throws MediaException, OrtException {
         if (kind != ContentKind.ZIP) {
-            throw new MediaException(MediaException.Kind.UNDECODABLE,
+            throw new MediaException(
+                    MediaException.Kind.UNDECODABLE,
                     name + ": content is " + describe(kind) + ", not a ZIP of JPEG/PNG frames");
         }
         List<ShotsSetImage> images = new ShotsSetReader(limits.zip()).read(bytes, name);
@@ -138,26 +142,28 @@ public final class MediaAnalyzer implements MediaFaceSearch {
             ImageHeaderCheck.checkPixels(image.bytes(), limits.maxPixels());
             checkFramePixels(ImageHeaderCheck.pixels(image.bytes()), frameName, image);
         }
-        return faces.frames(new MediaFaces.FrameSource() {
-            @Override
-            public int size() {
-                return count;
-            }
+        return faces.frames(
+                new MediaFaces.FrameSource() {
+                    @Override
+                    public int size() {
+                        return count;
+                    }
 
-            @Override
-            public MediaFaces.Frame open(int k) throws MediaException {
-                ShotsSetImage image = images.get(picked[k]);
-                Mat decoded = ImageDecoder.decode(image.bytes(), frameName(name, image));
-                try {
-                    // The header said so already; a decoder that disagrees with it is held to the same limit.
-                    checkFramePixels((long) decoded.cols() * decoded.rows(), frameName(name, image), image);
-                } catch (MediaException e) {
-                    decoded.close();
-                    throw e;
-                }
-                return new MediaFaces.Frame(picked[k], decoded);
-            }
-        }, limits.bestFrames());
+                    @Override
+                    public MediaFaces.Frame open(int k) throws MediaException {
+                        ShotsSetImage image = images.get(picked[k]);
+                        Mat decoded = ImageDecoder.decode(image.bytes(), frameName(name, image));
+                        try {
+                            // The header said so already; a decoder that disagrees with it is held to the same limit.
+                            checkFramePixels((long) decoded.cols() * decoded.rows(), frameName(name, image), image);
+                        } catch (MediaException e) {
+                            decoded.close();
+                            throw e;
+                        }
+                        return new MediaFaces.Frame(picked[k], decoded);
+                    }
+                },
+                limits.bestFrames());
     }
 
     private static String frameName(String name, ShotsSetImage image) {
@@ -168,9 +174,12 @@ public final class MediaAnalyzer implements MediaFaceSearch {
         long limit = limits.video().maxFramePixels();
         if (pixels > limit) {
             var size = ImageHeaderCheck.dimensions(image.bytes());
-            throw new MediaException(MediaException.Kind.TOO_LARGE, frameName + ": shots-set frames are limited to "
-                    + limit + " pixels like video frames, this one is "
-                    + size.map(d -> d.width() + "x" + d.height() + " (" + pixels + " pixels)").orElse(pixels + " pixels"));
+            throw new MediaException(
+                    MediaException.Kind.TOO_LARGE,
+                    frameName + ": shots-set frames are limited to "
+                            + limit + " pixels like video frames, this one is "
+                            + size.map(d -> d.width() + "x" + d.height() + " (" + pixels + " pixels)")
+                                    .orElse(pixels + " pixels"));
         }
     }
 

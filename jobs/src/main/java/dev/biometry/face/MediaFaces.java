@@ -71,14 +71,27 @@ public final class MediaFaces {
      * @param problem why the media has no usable face (no face, quality gate, face policy), else null
      */
     public record Result(
-            int facesDetected, FaceMeasure chosen, float[] template, int[] frameIndices, Double bestShotScore,
+            int facesDetected,
+            FaceMeasure chosen,
+            float[] template,
+            int[] frameIndices,
+            Double bestShotScore,
             String problem) {
 
         /** Which face the template comes from, as a result shows it; null when no face was chosen. */
         public FaceReport report() {
-            return chosen == null ? null : new FaceReport(
-                    new float[] {chosen.box().x1(), chosen.box().y1(), chosen.box().x2(), chosen.box().y2()},
-                    chosen.score(), frameIndices, bestShotScore);
+            return chosen == null
+                    ? null
+                    : new FaceReport(
+                            new float[] {
+                                chosen.box().x1(),
+                                chosen.box().y1(),
+                                chosen.box().x2(),
+                                chosen.box().y2()
+                            },
+                            chosen.score(),
+                            frameIndices,
+                            bestShotScore);
         }
     }
 
@@ -104,7 +117,8 @@ public final class MediaFaces {
      * is measured as {@link FaceEngine#measureFound} does. Boxes, landmarks and distances in the result (and those
      * the quality gate judges) are in the full image's pixels.
      */
-    public Result photo(Mat bgr, boolean idDocument, int reduction, FaceEngine.Redecode redecode) throws OrtException, MediaException {
+    public Result photo(Mat bgr, boolean idDocument, int reduction, FaceEngine.Redecode redecode)
+            throws OrtException, MediaException {
         List<DetectedFace> faces = engine.detect(bgr);
         if (faces.isEmpty() && idDocument) {
             faces = detectOnTiles(bgr);
@@ -113,8 +127,13 @@ public final class MediaFaces {
             return new Result(0, null, null, null, null, "no face found");
         }
         if (policy.multipleFaces() == FacePolicy.MultipleFaces.REJECT && faces.size() > 1) {
-            return new Result(faces.size(), null, null, null, null, faces.size()
-                    + " faces found; the face policy 'reject' accepts media with exactly one face");
+            return new Result(
+                    faces.size(),
+                    null,
+                    null,
+                    null,
+                    null,
+                    faces.size() + " faces found; the face policy 'reject' accepts media with exactly one face");
         }
         DetectedFace main = FaceEngine.chooseMainFace(faces, bgr.cols(), bgr.rows());
         FaceMeasure measure = engine.measureFound(bgr, reduction, main, true, redecode);
@@ -155,12 +174,23 @@ public final class MediaFaces {
                     continue;
                 }
                 if (policy.multipleFaces() == FacePolicy.MultipleFaces.REJECT && faces.size() > 1) {
-                    return new Result(faces.size(), null, null, null, null, String.format(Locale.ROOT,
-                            "%d faces found in frame %d; the face policy 'reject' accepts media with exactly one face",
-                            faces.size(), frame.index()));
+                    return new Result(
+                            faces.size(),
+                            null,
+                            null,
+                            null,
+                            null,
+                            String.format(
+                                    Locale.ROOT,
+                                    "%d faces found in frame %d; the face policy 'reject' accepts media with exactly one face",
+                                    faces.size(),
+                                    frame.index()));
                 }
-                FaceMeasure m = engine.measure(frame.bgr(),
-                        FaceEngine.chooseMainFace(faces, frame.bgr().cols(), frame.bgr().rows()), false);
+                FaceMeasure m = engine.measure(
+                        frame.bgr(),
+                        FaceEngine.chooseMainFace(
+                                faces, frame.bgr().cols(), frame.bgr().rows()),
+                        false);
                 String problem = policy.qualityProblem(m);
                 if (problem != null) {
                     lastProblem = problem + " (frame " + frame.index() + ")";
@@ -177,7 +207,8 @@ public final class MediaFaces {
         for (int i = 0; i < candidates.size(); i++) {
             order.add(i);
         }
-        order.sort(Comparator.comparingDouble((Integer i) -> candidates.get(i).bestShotScore()).reversed());
+        order.sort(Comparator.comparingDouble((Integer i) -> candidates.get(i).bestShotScore())
+                .reversed());
         List<Integer> best = order.subList(0, Math.min(bestK, order.size()));
         float[] sum = null;
         FaceMeasure bestMeasure = null;
@@ -185,8 +216,8 @@ public final class MediaFaces {
         for (int k = 0; k < best.size(); k++) {
             FaceMeasure candidate = candidates.get(best.get(k));
             try (Frame frame = source.open(candidateFrames.get(best.get(k)))) {
-                FaceMeasure embedded = engine.measure(frame.bgr(),
-                        new DetectedFace(candidate.box(), candidate.score()), true);
+                FaceMeasure embedded =
+                        engine.measure(frame.bgr(), new DetectedFace(candidate.box(), candidate.score()), true);
                 if (k == 0) {
                     bestMeasure = embedded;
                     sum = new float[embedded.embedding().length];
@@ -198,8 +229,13 @@ public final class MediaFaces {
             }
         }
         java.util.Arrays.sort(indices);
-        return new Result(mostFaces, bestMeasure, Embeddings.l2Normalize(sum), indices,
-                candidates.get(best.get(0)).bestShotScore(), null);
+        return new Result(
+                mostFaces,
+                bestMeasure,
+                Embeddings.l2Normalize(sum),
+                indices,
+                candidates.get(best.get(0)).bestShotScore(),
+                null);
     }
 
     /**
@@ -218,10 +254,12 @@ public final class MediaFaces {
                     int y = grid == 1 ? 0 : Math.round((bgr.rows() - tileH) * row / (float) (grid - 1));
                     int w = Math.min(tileW, bgr.cols() - x);
                     int h = Math.min(tileH, bgr.rows() - y);
-                    try (Rect rect = new Rect(x, y, w, h); Mat tile = new Mat(bgr, rect)) {
+                    try (Rect rect = new Rect(x, y, w, h);
+                            Mat tile = new Mat(bgr, rect)) {
                         for (DetectedFace f : engine.detect(tile)) {
                             Box b = f.box();
-                            found.add(new DetectedFace(new Box(b.x1() + x, b.y1() + y, b.x2() + x, b.y2() + y), f.score()));
+                            found.add(new DetectedFace(
+                                    new Box(b.x1() + x, b.y1() + y, b.x2() + x, b.y2() + y), f.score()));
                         }
                     }
                 }

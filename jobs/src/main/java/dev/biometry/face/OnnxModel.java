@@ -51,14 +51,16 @@ final class OnnxModel implements AutoCloseable {
         }
         OPEN_SESSIONS.incrementAndGet();
         int elements = Math.toIntExact(Arrays.stream(inputShape).reduce(1, (x, y) -> x * y));
-        this.input = ByteBuffer.allocateDirect(elements * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        this.input = ByteBuffer.allocateDirect(elements * Float.BYTES)
+                .order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
     }
 
     private void checkInput() throws OrtException {
         NodeInfo info = session.getInputInfo().get(inputName);
         if (info == null || !(info.getInfo() instanceof TensorInfo tensor)) {
-            throw new IllegalStateException(fileName + ": no tensor input named '" + inputName + "', inputs are "
-                    + session.getInputNames());
+            throw new IllegalStateException(
+                    fileName + ": no tensor input named '" + inputName + "', inputs are " + session.getInputNames());
         }
         long[] declared = tensor.getShape();
         boolean compatible = declared.length == inputShape.length;
@@ -84,11 +86,12 @@ final class OnnxModel implements AutoCloseable {
                 OrtSession.Result result = session.run(Map.of(inputName, tensor))) {
             for (int i = 0; i < outputNames.length; i++) {
                 OnnxValue value = result.get(outputNames[i])
-                        .orElseThrow(() -> new IllegalStateException(fileName + ": no output " + Arrays.toString(outputNames)));
+                        .orElseThrow(() ->
+                                new IllegalStateException(fileName + ": no output " + Arrays.toString(outputNames)));
                 FloatBuffer data = ((OnnxTensor) value).getFloatBuffer();
                 if (data.remaining() != outputs[i].length) {
-                    throw new IllegalStateException(fileName + ": output " + outputNames[i] + " has "
-                            + data.remaining() + " values, expected " + outputs[i].length);
+                    throw new IllegalStateException(fileName + ": output " + outputNames[i] + " has " + data.remaining()
+                            + " values, expected " + outputs[i].length);
                 }
                 data.get(outputs[i]);
             }

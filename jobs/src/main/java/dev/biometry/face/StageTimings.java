@@ -7,7 +7,13 @@ import java.util.Map;
 public final class StageTimings {
 
     /** The stages of the chain, in order. */
-    public enum Stage { DECODE, DETECT, LANDMARKS, ALIGN, EMBED }
+    public enum Stage {
+        DECODE,
+        DETECT,
+        LANDMARKS,
+        ALIGN,
+        EMBED
+    }
 
     private final long[] nanos = new long[Stage.values().length];
     private final long[] calls = new long[Stage.values().length];

@@ -41,7 +41,8 @@ public record Calibration(double anchorCosine, double slope, double anchorConfid
      * {@code dev.biometry.face.EmbeddingPrecision#calibration()}.
      */
     public static final Calibration DEFAULT =
-            // Fitted on shared/faces-dev (899 images, 177 people) by `evaluate`; DevSetAccuracyTest re-fits and compares.
+            // Fitted on shared/faces-dev (899 images, 177 people) by `evaluate`; DevSetAccuracyTest re-fits and
+            // compares.
             new Calibration(0.34138, 28.45, DEFAULT_ANCHOR_CONFIDENCE, DEFAULT_ANCHOR_FAR);
 
     /** Validates the parameters. */
@@ -133,8 +134,8 @@ public record Calibration(double anchorCosine, double slope, double anchorConfid
         return new Calibration(anchorCosine, slope, anchorConfidence, anchorFar);
     }
 
-    private static double maximumLikelihoodSlope(double[] genuine, double[] impostor,
-                                                 double anchorCosine, double intercept) {
+    private static double maximumLikelihoodSlope(
+            double[] genuine, double[] impostor, double anchorCosine, double intercept) {
         double lo = MIN_FIT_SLOPE;
         double hi = MAX_FIT_SLOPE;
         if (derivatives(genuine, impostor, anchorCosine, intercept, lo)[0] <= 0.0) {
@@ -170,8 +171,8 @@ public record Calibration(double anchorCosine, double slope, double anchorConfid
      * (1/m) &Sigma;<sub>genuine</sub> log p + (1/n) &Sigma;<sub>impostor</sub> log(1 &minus; p),
      * with p = sigmoid(slope &middot; (c &minus; anchorCosine) + intercept).
      */
-    private static double[] derivatives(double[] genuine, double[] impostor,
-                                        double anchorCosine, double intercept, double slope) {
+    private static double[] derivatives(
+            double[] genuine, double[] impostor, double anchorCosine, double intercept, double slope) {
         double firstGenuine = 0;
         double secondGenuine = 0;
         for (double score : genuine) {

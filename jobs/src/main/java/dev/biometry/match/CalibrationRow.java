@@ -9,5 +9,4 @@ package dev.biometry.match;
  * @param far        fraction of impostor scores &ge; {@code cosine}
  * @param tar        fraction of genuine scores &ge; {@code cosine}
  */
-public record CalibrationRow(double confidence, double cosine, double far, double tar) {
-}
+public record CalibrationRow(double confidence, double cosine, double far, double tar) {}

@@ -35,7 +35,13 @@ public record FaceOutcome(int facesDetected, float[] embedding, FaceReport face,
 
     /** This outcome with its error message bounded to {@code maxChars} (messages may quote a URI or name). */
     public FaceOutcome withErrorBounded(int maxChars) {
-        return error == null ? this : new FaceOutcome(facesDetected, embedding, face,
-                new OzError(error.code(), Excerpt.of(error.message(), maxChars)), fatal);
+        return error == null
+                ? this
+                : new FaceOutcome(
+                        facesDetected,
+                        embedding,
+                        face,
+                        new OzError(error.code(), Excerpt.of(error.message(), maxChars)),
+                        fatal);
     }
 }

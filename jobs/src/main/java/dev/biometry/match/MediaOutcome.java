@@ -15,8 +15,14 @@ import dev.biometry.api.OzError;
 public record MediaOutcome(MediaObject media, FaceOutcome outcome, Long processingMillis) {
 
     /** An outcome given field by field. */
-    public MediaOutcome(MediaObject media, int facesDetected, float[] embedding, FaceReport face, OzError error,
-            boolean fatal, Long processingMillis) {
+    public MediaOutcome(
+            MediaObject media,
+            int facesDetected,
+            float[] embedding,
+            FaceReport face,
+            OzError error,
+            boolean fatal,
+            Long processingMillis) {
         this(media, new FaceOutcome(facesDetected, embedding, face, error, fatal), processingMillis);
     }
 
@@ -25,7 +31,8 @@ public record MediaOutcome(MediaObject media, FaceOutcome outcome, Long processi
     }
 
     public static MediaOutcome noFace(MediaObject media) {
-        return new MediaOutcome(media, FaceOutcome.unusable(0, null, "no face found in media " + media.mediaId()), null);
+        return new MediaOutcome(
+                media, FaceOutcome.unusable(0, null, "no face found in media " + media.mediaId()), null);
     }
 
     public static MediaOutcome failed(MediaObject media, OzError error, Long processingMillis) {

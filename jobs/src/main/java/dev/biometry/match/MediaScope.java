@@ -68,19 +68,24 @@ public final class MediaScope {
      * Error 4 when the analysis cannot start on {@code eligible} (the eligible media of {@code scope}): fewer than
      * {@link PairwiseMatch#MIN_MEDIA} or more than {@code maxMediaPerAnalysis}; null when it can.
      */
-    public static OzError check(AnalysisRequest request, List<MediaRef> scope, List<MediaRef> eligible,
-            int maxMediaPerAnalysis) {
+    public static OzError check(
+            AnalysisRequest request, List<MediaRef> scope, List<MediaRef> eligible, int maxMediaPerAnalysis) {
         if (eligible.size() < PairwiseMatch.MIN_MEDIA) {
             int ignored = scope.size() - eligible.size();
-            return new OzError(OzError.INVALID_VALUE, "biometry needs at least two eligible media; folder "
-                    + Excerpt.of(request.folderId()) + " has " + eligible.size()
-                    + (request.sourceMedia() == null ? "" : " of those named in source_media")
-                    + (ignored > 0 ? " (" + ignored + " tagged photo_id_back ignored)" : ""));
+            return new OzError(
+                    OzError.INVALID_VALUE,
+                    "biometry needs at least two eligible media; folder "
+                            + Excerpt.of(request.folderId()) + " has " + eligible.size()
+                            + (request.sourceMedia() == null ? "" : " of those named in source_media")
+                            + (ignored > 0 ? " (" + ignored + " tagged photo_id_back ignored)" : ""));
         }
         if (eligible.size() > maxMediaPerAnalysis) {
-            return new OzError(OzError.INVALID_VALUE, "biometry compares at most " + maxMediaPerAnalysis
-                    + " media per analysis; folder " + Excerpt.of(request.folderId()) + " has " + eligible.size()
-                    + " eligible media (name the ones to compare in source_media)");
+            return new OzError(
+                    OzError.INVALID_VALUE,
+                    "biometry compares at most " + maxMediaPerAnalysis
+                            + " media per analysis; folder " + Excerpt.of(request.folderId()) + " has "
+                            + eligible.size()
+                            + " eligible media (name the ones to compare in source_media)");
         }
         return null;
     }

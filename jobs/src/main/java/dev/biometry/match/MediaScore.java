@@ -7,5 +7,4 @@ package dev.biometry.match;
  * @param minConfidence lowest confidence of any pair including this media
  * @param maxConfidence highest confidence of any pair including this media
  */
-public record MediaScore(int index, double minConfidence, double maxConfidence) {
-}
+public record MediaScore(int index, double minConfidence, double maxConfidence) {}

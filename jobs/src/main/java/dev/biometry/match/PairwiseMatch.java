@@ -29,8 +29,12 @@ public final class PairwiseMatch {
     private final double maxConfidence;
     private final List<MediaScore> media;
 
-    private PairwiseMatch(List<float[]> embeddings, Calibration calibration, double minConfidence,
-            double maxConfidence, List<MediaScore> media) {
+    private PairwiseMatch(
+            List<float[]> embeddings,
+            Calibration calibration,
+            double minConfidence,
+            double maxConfidence,
+            List<MediaScore> media) {
         this.embeddings = embeddings;
         this.calibration = calibration;
         this.minConfidence = minConfidence;
@@ -63,8 +67,8 @@ public final class PairwiseMatch {
                 continue;
             }
             if (dimension >= 0 && embedding.length != dimension) {
-                throw new IllegalArgumentException("dimension mismatch: embedding " + k + " has "
-                        + embedding.length + " values, an earlier one " + dimension);
+                throw new IllegalArgumentException("dimension mismatch: embedding " + k + " has " + embedding.length
+                        + " values, an earlier one " + dimension);
             }
             dimension = embedding.length;
             double norm = Math.sqrt(dot(embedding, embedding));

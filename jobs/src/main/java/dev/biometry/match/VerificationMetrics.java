@@ -149,8 +149,8 @@ public final class VerificationMetrics {
 
     @Override
     public String toString() {
-        return "VerificationMetrics[genuine=" + genuine.length + ", impostor=" + impostor.length
-                + ", auc=" + auc + ", eer=" + eer + ", eerThreshold=" + eerThreshold + "]";
+        return "VerificationMetrics[genuine=" + genuine.length + ", impostor=" + impostor.length + ", auc=" + auc
+                + ", eer=" + eer + ", eerThreshold=" + eerThreshold + "]";
     }
 
     private static double fractionAtLeast(double[] sorted, double t) {
@@ -229,11 +229,11 @@ public final class VerificationMetrics {
         long previousImpostorsAccepted = 0;
         long previousGenuineRejected = 0;
         while (gi < m || ii < n) {
-            double t = Math.min(gi < m ? genuine[gi] : Double.POSITIVE_INFINITY,
-                    ii < n ? impostor[ii] : Double.POSITIVE_INFINITY);
+            double t = Math.min(
+                    gi < m ? genuine[gi] : Double.POSITIVE_INFINITY, ii < n ? impostor[ii] : Double.POSITIVE_INFINITY);
             if ((n - ii) * m - gi * n <= 0) {
-                return crossing(m, n, previousThreshold, previousImpostorsAccepted, previousGenuineRejected,
-                        t, n - ii, gi);
+                return crossing(
+                        m, n, previousThreshold, previousImpostorsAccepted, previousGenuineRejected, t, n - ii, gi);
             }
             previousThreshold = t;
             previousImpostorsAccepted = n - ii;
@@ -246,17 +246,30 @@ public final class VerificationMetrics {
             }
         }
         // Reached "accept nothing" (FAR 0, FRR 1) with FAR > FRR still holding at the largest score.
-        return crossing(m, n, previousThreshold, previousImpostorsAccepted, previousGenuineRejected,
-                Double.POSITIVE_INFINITY, 0, m);
+        return crossing(
+                m,
+                n,
+                previousThreshold,
+                previousImpostorsAccepted,
+                previousGenuineRejected,
+                Double.POSITIVE_INFINITY,
+                0,
+                m);
     }
 
     /**
      * EER between operating point 0 (FAR &gt; FRR; absent when threshold0 is NaN) and operating point 1
      * (FAR &le; FRR), each given by its count of accepted impostors and rejected genuine scores.
      */
-    private static double[] crossing(long m, long n,
-                                     double threshold0, long impostorsAccepted0, long genuineRejected0,
-                                     double threshold1, long impostorsAccepted1, long genuineRejected1) {
+    private static double[] crossing(
+            long m,
+            long n,
+            double threshold0,
+            long impostorsAccepted0,
+            long genuineRejected0,
+            double threshold1,
+            long impostorsAccepted1,
+            long genuineRejected1) {
         double far1 = impostorsAccepted1 / (double) n;
         long gap1 = impostorsAccepted1 * m - genuineRejected1 * n;
         if (gap1 == 0 || Double.isNaN(threshold0)) {

@@ -96,7 +96,8 @@ public final class HttpMediaFetcher implements Serializable, AutoCloseable {
                     return outcome.body;
                 }
                 if (redirects >= maxRedirects) {
-                    throw new MediaException(MediaException.Kind.REMOTE,
+                    throw new MediaException(
+                            MediaException.Kind.REMOTE,
                             "too many redirects (more than " + maxRedirects + ") fetching " + redact(uri));
                 }
                 uri = redirectTarget(uri, outcome.location);
@@ -106,8 +107,8 @@ public final class HttpMediaFetcher implements Serializable, AutoCloseable {
             if (redirects == 0) {
                 throw e;
             }
-            throw new MediaException(e.kind(), e.getMessage() + " (redirected from " + redact(original) + ")",
-                    e.getCause());
+            throw new MediaException(
+                    e.kind(), e.getMessage() + " (redirected from " + redact(original) + ")", e.getCause());
         }
     }
 
@@ -136,14 +137,15 @@ public final class HttpMediaFetcher implements Serializable, AutoCloseable {
             if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
                 String location = response.header("Location");
                 if (location == null || location.isBlank()) {
-                    throw new MediaException(MediaException.Kind.REMOTE,
+                    throw new MediaException(
+                            MediaException.Kind.REMOTE,
                             "HTTP " + status + " without a Location header from " + redact(uri));
                 }
                 return new Outcome(null, location);
             }
             if (status == 404 || status == 410) {
-                throw new MediaException(MediaException.Kind.NOT_FOUND, "HTTP " + status + ": media not found at "
-                        + redact(uri));
+                throw new MediaException(
+                        MediaException.Kind.NOT_FOUND, "HTTP " + status + ": media not found at " + redact(uri));
             }
             throw new MediaException(MediaException.Kind.REMOTE, "HTTP " + status + " from " + redact(uri));
         } catch (TargetRefusedException e) {
@@ -154,18 +156,21 @@ public final class HttpMediaFetcher implements Serializable, AutoCloseable {
             String size = e.declared >= 0
                     ? " declares " + e.declared + " bytes; the limit is "
                     : " is larger than the limit of ";
-            throw new MediaException(MediaException.Kind.TOO_LARGE, "media " + redact(uri) + size + maxBytes + " bytes");
+            throw new MediaException(
+                    MediaException.Kind.TOO_LARGE, "media " + redact(uri) + size + maxBytes + " bytes");
         } catch (SocketTimeoutException e) {
             throw timeout(uri, e);
         } catch (SSLException e) {
-            throw new MediaException(MediaException.Kind.REMOTE,
-                    "TLS failure fetching " + redact(uri) + ": " + e.getMessage(), e);
+            throw new MediaException(
+                    MediaException.Kind.REMOTE, "TLS failure fetching " + redact(uri) + ": " + e.getMessage(), e);
         } catch (GuardedHttpClient.MalformedResponseException e) {
-            throw new MediaException(MediaException.Kind.REMOTE,
-                    "malformed HTTP response from " + redact(uri) + ": " + e.getMessage(), e);
+            throw new MediaException(
+                    MediaException.Kind.REMOTE,
+                    "malformed HTTP response from " + redact(uri) + ": " + e.getMessage(),
+                    e);
         } catch (IOException e) {
-            throw new MediaException(MediaException.Kind.REMOTE,
-                    "failed fetching " + redact(uri) + ": " + e.getMessage(), e);
+            throw new MediaException(
+                    MediaException.Kind.REMOTE, "failed fetching " + redact(uri) + ": " + e.getMessage(), e);
         }
     }
 
@@ -176,14 +181,14 @@ public final class HttpMediaFetcher implements Serializable, AutoCloseable {
         } catch (URISyntaxException | IllegalArgumentException e) {
             throw new MediaException(MediaException.Kind.REMOTE, "invalid redirect location from " + redact(from));
         } catch (MediaException e) {
-            throw new MediaException(MediaException.Kind.FORBIDDEN,
-                    "invalid redirect location from " + redact(from), e);
+            throw new MediaException(
+                    MediaException.Kind.FORBIDDEN, "invalid redirect location from " + redact(from), e);
         }
     }
 
     private MediaException timeout(URI uri, Exception cause) {
-        return new MediaException(MediaException.Kind.REMOTE,
-                "timed out after " + timeoutMillis + " ms fetching " + redact(uri), cause);
+        return new MediaException(
+                MediaException.Kind.REMOTE, "timed out after " + timeoutMillis + " ms fetching " + redact(uri), cause);
     }
 
     /** {@code scheme://host[:port]/path}: no user info, query or fragment. */

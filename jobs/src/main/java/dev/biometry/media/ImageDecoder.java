@@ -39,7 +39,8 @@ public final class ImageDecoder {
             return 1;
         }
         long shorter = ImageHeaderCheck.dimensions(bytes)
-                .map(d -> Math.min(d.width(), d.height())).orElse(0L);
+                .map(d -> Math.min(d.width(), d.height()))
+                .orElse(0L);
         for (int reduction : new int[] {8, 4, 2}) {
             if (shorter / reduction >= minSide) {
                 return reduction;
@@ -70,14 +71,15 @@ public final class ImageDecoder {
             try {
                 image = imdecode(encoded, flags);
             } catch (RuntimeException e) {
-                throw new MediaException(MediaException.Kind.UNDECODABLE,
-                        name + ": not a decodable image (" + e.getMessage() + ")", e);
+                throw new MediaException(
+                        MediaException.Kind.UNDECODABLE, name + ": not a decodable image (" + e.getMessage() + ")", e);
             }
             if (image == null || image.empty()) {
                 if (image != null) {
                     image.close();
                 }
-                throw new MediaException(MediaException.Kind.UNDECODABLE,
+                throw new MediaException(
+                        MediaException.Kind.UNDECODABLE,
                         name + ": not a decodable JPEG or PNG image (" + bytes.length + " bytes)");
             }
             return image;

@@ -55,8 +55,10 @@ public final class ImageHeaderCheck {
         }
         Dimensions d = dimensions.get();
         if (d.pixels() > maxPixels) {
-            throw new MediaException(MediaException.Kind.TOO_LARGE, "image declares " + d.width() + " x " + d.height()
-                    + " pixels (" + megapixels(d.pixels()) + " MP); the limit is " + megapixels(maxPixels) + " MP");
+            throw new MediaException(
+                    MediaException.Kind.TOO_LARGE,
+                    "image declares " + d.width() + " x " + d.height() + " pixels (" + megapixels(d.pixels())
+                            + " MP); the limit is " + megapixels(maxPixels) + " MP");
         }
         return d.pixels();
     }
@@ -131,7 +133,10 @@ public final class ImageHeaderCheck {
     }
 
     private static String megapixels(long pixels) {
-        return BigDecimal.valueOf(pixels).movePointLeft(6).setScale(1, RoundingMode.HALF_UP).stripTrailingZeros()
+        return BigDecimal.valueOf(pixels)
+                .movePointLeft(6)
+                .setScale(1, RoundingMode.HALF_UP)
+                .stripTrailingZeros()
                 .toPlainString();
     }
 
@@ -140,7 +145,9 @@ public final class ImageHeaderCheck {
     }
 
     private static long u32(byte[] b, int at) {
-        return ((long) (b[at] & 0xFF) << 24) | ((b[at + 1] & 0xFF) << 16) | ((b[at + 2] & 0xFF) << 8)
+        return ((long) (b[at] & 0xFF) << 24)
+                | ((b[at + 1] & 0xFF) << 16)
+                | ((b[at + 2] & 0xFF) << 8)
                 | (b[at + 3] & 0xFF);
     }
 }

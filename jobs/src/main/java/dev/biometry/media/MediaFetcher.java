@@ -72,7 +72,8 @@ public final class MediaFetcher implements Serializable {
             throw new MediaException(MediaException.Kind.FORBIDDEN, "invalid media URI " + uriText);
         }
         if (!"file".equalsIgnoreCase(uri.getScheme())) {
-            throw new MediaException(MediaException.Kind.FORBIDDEN,
+            throw new MediaException(
+                    MediaException.Kind.FORBIDDEN,
                     "media URI scheme '" + uri.getScheme() + "' is not supported (only file:// under the media roots)");
         }
         Path requested;
@@ -88,7 +89,8 @@ public final class MediaFetcher implements Serializable {
             checkInsideRoots(realPathOfMissing(requested.toAbsolutePath().normalize()), uriText);
             throw new MediaException(MediaException.Kind.NOT_FOUND, "media file not found: " + uriText);
         } catch (IOException e) {
-            throw new MediaException(MediaException.Kind.UNREADABLE, "cannot read media " + uriText + ": " + e.getMessage(), e);
+            throw new MediaException(
+                    MediaException.Kind.UNREADABLE, "cannot read media " + uriText + ": " + e.getMessage(), e);
         }
         Path root = checkInsideRoots(real, uriText);
         return readWithin(() -> openAndRead(root, real, uriText), uriText);
@@ -100,9 +102,12 @@ public final class MediaFetcher implements Serializable {
         try {
             return FILE_READS.call(read, deadline);
         } catch (TimeBoxed.Overrun e) {
-            throw new MediaException(MediaException.Kind.UNREADABLE, e.rejected
-                    ? "cannot read media " + uriText + ": too many file reads in flight"
-                    : "reading media " + uriText + " did not finish within " + readTimeoutMillis + " ms", e);
+            throw new MediaException(
+                    MediaException.Kind.UNREADABLE,
+                    e.rejected
+                            ? "cannot read media " + uriText + ": too many file reads in flight"
+                            : "reading media " + uriText + " did not finish within " + readTimeoutMillis + " ms",
+                    e);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof MediaException m) {
                 throw m;
@@ -120,15 +125,15 @@ public final class MediaFetcher implements Serializable {
             if (!(top instanceof SecureDirectoryStream<Path> rootFolder)) {
                 // No openat on this platform: the last component at least is opened without following a link.
                 checkRegular(Files.readAttributes(real, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS), uriText);
-                try (SeekableByteChannel channel = Files.newByteChannel(real, Set.of(StandardOpenOption.READ,
-                        LinkOption.NOFOLLOW_LINKS))) {
+                try (SeekableByteChannel channel =
+                        Files.newByteChannel(real, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
                     return read(channel, uriText);
                 }
             }
             Path relative = root.relativize(real);
             if (relative.toString().isEmpty()) {
-                throw new MediaException(MediaException.Kind.FORBIDDEN,
-                        "media " + uriText + " is not a regular file (a folder)");
+                throw new MediaException(
+                        MediaException.Kind.FORBIDDEN, "media " + uriText + " is not a regular file (a folder)");
             }
             List<SecureDirectoryStream<Path>> opened = new ArrayList<>();
             try {
@@ -138,10 +143,12 @@ public final class MediaFetcher implements Serializable {
                     opened.add(folder);
                 }
                 Path name = relative.getFileName();
-                checkRegular(folder.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
-                        .readAttributes(), uriText);
-                try (SeekableByteChannel channel = folder.newByteChannel(name, Set.of(StandardOpenOption.READ,
-                        LinkOption.NOFOLLOW_LINKS))) {
+                checkRegular(
+                        folder.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                                .readAttributes(),
+                        uriText);
+                try (SeekableByteChannel channel =
+                        folder.newByteChannel(name, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
                     return read(channel, uriText);
                 }
             } finally {
@@ -157,8 +164,11 @@ public final class MediaFetcher implements Serializable {
             String reason = String.valueOf(e.getReason());
             if (reason.contains("symbolic link") || reason.contains("Not a directory")) {
                 // ELOOP or ENOTDIR from a no-follow open: a folder or the file was replaced after the path was checked.
-                throw new MediaException(MediaException.Kind.FORBIDDEN, "media " + uriText
-                        + " changed while it was opened (a symbolic link or a file replaced part of its path)", e);
+                throw new MediaException(
+                        MediaException.Kind.FORBIDDEN,
+                        "media " + uriText
+                                + " changed while it was opened (a symbolic link or a file replaced part of its path)",
+                        e);
             }
             throw unreadable(uriText, e);
         } catch (IOException e) {
@@ -170,24 +180,28 @@ public final class MediaFetcher implements Serializable {
         if (attributes.isRegularFile()) {
             return;
         }
-        String what = attributes.isDirectory() ? "a folder"
-                : attributes.isSymbolicLink() ? "a symbolic link that appeared after the path was checked"
-                : "a FIFO, device or socket";
-        throw new MediaException(MediaException.Kind.FORBIDDEN, "media " + uriText + " is not a regular file (" + what + ")");
+        String what = attributes.isDirectory()
+                ? "a folder"
+                : attributes.isSymbolicLink()
+                        ? "a symbolic link that appeared after the path was checked"
+                        : "a FIFO, device or socket";
+        throw new MediaException(
+                MediaException.Kind.FORBIDDEN, "media " + uriText + " is not a regular file (" + what + ")");
     }
 
     private byte[] read(SeekableByteChannel channel, String uriText) throws IOException, MediaException {
         byte[] bytes = Channels.newInputStream(channel).readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
         if (bytes.length > maxBytes) {
-            throw new MediaException(MediaException.Kind.TOO_LARGE,
+            throw new MediaException(
+                    MediaException.Kind.TOO_LARGE,
                     "media " + uriText + " is larger than the limit of " + maxBytes + " bytes");
         }
         return bytes;
     }
 
     private static MediaException unreadable(String uriText, Throwable cause) {
-        return new MediaException(MediaException.Kind.UNREADABLE,
-                "cannot read media " + uriText + ": " + cause.getMessage(), cause);
+        return new MediaException(
+                MediaException.Kind.UNREADABLE, "cannot read media " + uriText + ": " + cause.getMessage(), cause);
     }
 
     /**
@@ -222,6 +236,7 @@ public final class MediaFetcher implements Serializable {
                 return rootPath;
             }
         }
-        throw new MediaException(MediaException.Kind.FORBIDDEN, "media " + uriText + " is outside the configured media roots");
+        throw new MediaException(
+                MediaException.Kind.FORBIDDEN, "media " + uriText + " is outside the configured media roots");
     }
 }

@@ -62,8 +62,8 @@ public final class ShotsSetReader implements Serializable {
             throw new MediaException(MediaException.Kind.EMPTY, name + ": empty shots set (0 bytes)");
         }
         if (!startsWith(zip, ZIP_LOCAL_HEADER) && !startsWith(zip, ZIP_EMPTY_ARCHIVE)) {
-            throw new MediaException(MediaException.Kind.UNDECODABLE,
-                    name + ": not a ZIP archive (" + zip.length + " bytes)");
+            throw new MediaException(
+                    MediaException.Kind.UNDECODABLE, name + ": not a ZIP archive (" + zip.length + " bytes)");
         }
         CountingInputStream compressed = new CountingInputStream(new ByteArrayInputStream(zip));
         List<ShotsSetImage> images = new ArrayList<>();
@@ -73,8 +73,10 @@ public final class ShotsSetReader implements Serializable {
             while ((entry = entries.getNextEntry()) != null) {
                 totals.entries++;
                 if (totals.entries > limits.maxEntries()) {
-                    throw new MediaException(MediaException.Kind.TOO_LARGE,
-                            name + ": more than " + limits.maxEntries() + " entries; the limit is " + limits.maxEntries());
+                    throw new MediaException(
+                            MediaException.Kind.TOO_LARGE,
+                            name + ": more than " + limits.maxEntries() + " entries; the limit is "
+                                    + limits.maxEntries());
                 }
                 String entryName = entry.getName();
                 if (!isSafe(entryName)) {
@@ -88,11 +90,12 @@ public final class ShotsSetReader implements Serializable {
             }
         } catch (IOException | IllegalArgumentException e) {
             // ZipInputStream throws IllegalArgumentException for entry names that are not valid in their charset.
-            throw new MediaException(MediaException.Kind.UNDECODABLE,
-                    name + ": corrupt ZIP archive (" + e.getMessage() + ")", e);
+            throw new MediaException(
+                    MediaException.Kind.UNDECODABLE, name + ": corrupt ZIP archive (" + e.getMessage() + ")", e);
         }
         if (images.isEmpty()) {
-            throw new MediaException(MediaException.Kind.EMPTY,
+            throw new MediaException(
+                    MediaException.Kind.EMPTY,
                     name + ": no JPEG or PNG image in the shots set (" + totals.entries + " entries)");
         }
         images.sort(Comparator.comparing(ShotsSetImage::name, NATURAL_ORDER));
@@ -105,8 +108,9 @@ public final class ShotsSetReader implements Serializable {
     }
 
     /** Inflates the current entry under the limits; returns its bytes if it is a JPEG or PNG, else null. */
-    private byte[] readImage(ZipInputStream entries, String entryName, CountingInputStream compressed, Totals totals,
-            String name) throws IOException, MediaException {
+    private byte[] readImage(
+            ZipInputStream entries, String entryName, CountingInputStream compressed, Totals totals, String name)
+            throws IOException, MediaException {
         long compressedAtStart = compressed.count();
         long entryBytes = 0;
         ByteArrayOutputStream kept = new ByteArrayOutputStream();
@@ -118,13 +122,17 @@ public final class ShotsSetReader implements Serializable {
             entryBytes += read;
             totals.inflatedBytes += read;
             if (entryBytes > limits.maxEntryBytes()) {
-                throw new MediaException(MediaException.Kind.TOO_LARGE, name + ": entry " + entryName
-                        + " inflates to more than " + limits.maxEntryBytes() + " bytes; the limit is "
-                        + limits.maxEntryBytes());
+                throw new MediaException(
+                        MediaException.Kind.TOO_LARGE,
+                        name + ": entry " + entryName
+                                + " inflates to more than " + limits.maxEntryBytes() + " bytes; the limit is "
+                                + limits.maxEntryBytes());
             }
             if (totals.inflatedBytes > limits.maxTotalBytes()) {
-                throw new MediaException(MediaException.Kind.TOO_LARGE, name + ": entries inflate to more than "
-                        + limits.maxTotalBytes() + " bytes in all; the limit is " + limits.maxTotalBytes());
+                throw new MediaException(
+                        MediaException.Kind.TOO_LARGE,
+                        name + ": entries inflate to more than " + limits.maxTotalBytes()
+                                + " bytes in all; the limit is " + limits.maxTotalBytes());
             }
             checkRatio(entryBytes, compressed.count() - compressedAtStart, "entry " + entryName, name);
             checkRatio(totals.inflatedBytes, compressed.count(), "the archive", name);
@@ -146,9 +154,11 @@ public final class ShotsSetReader implements Serializable {
     private void checkRatio(long inflated, long compressedBytes, String what, String name) throws MediaException {
         if (inflated > ZipLimits.RATIO_CHECK_MIN_BYTES
                 && inflated > (long) limits.maxCompressionRatio() * (compressedBytes + INFLATER_READ_AHEAD)) {
-            throw new MediaException(MediaException.Kind.TOO_LARGE, name + ": " + what + " is compressed more than "
-                    + limits.maxCompressionRatio() + ":1 (" + inflated + " bytes from about " + compressedBytes
-                    + "); the limit is " + limits.maxCompressionRatio() + ":1");
+            throw new MediaException(
+                    MediaException.Kind.TOO_LARGE,
+                    name + ": " + what + " is compressed more than "
+                            + limits.maxCompressionRatio() + ":1 (" + inflated + " bytes from about " + compressedBytes
+                            + "); the limit is " + limits.maxCompressionRatio() + ":1");
         }
     }
 
@@ -170,7 +180,9 @@ public final class ShotsSetReader implements Serializable {
 
     /** False for names that would leave the extraction directory if a careless consumer ever wrote them out. */
     static boolean isSafe(String entryName) {
-        if (entryName.isEmpty() || entryName.startsWith("/") || entryName.indexOf('\\') >= 0
+        if (entryName.isEmpty()
+                || entryName.startsWith("/")
+                || entryName.indexOf('\\') >= 0
                 || entryName.indexOf('\0') >= 0) {
             return false;
         }

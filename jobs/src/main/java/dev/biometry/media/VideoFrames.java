@@ -140,12 +140,15 @@ public final class VideoFrames implements Serializable {
             grabber.start();
         } catch (FrameGrabber.Exception | RuntimeException e) {
             closeQuietly(grabber);
-            throw new MediaException(MediaException.Kind.UNDECODABLE,
-                    name + ": not a decodable MP4, MOV, WebM or AVI video (" + video.length + " bytes)", e);
+            throw new MediaException(
+                    MediaException.Kind.UNDECODABLE,
+                    name + ": not a decodable MP4, MOV, WebM or AVI video (" + video.length + " bytes)",
+                    e);
         }
         if (!grabber.hasVideo() || grabber.getVideoStream() < 0) {
             closeQuietly(grabber);
-            throw new MediaException(MediaException.Kind.UNDECODABLE,
+            throw new MediaException(
+                    MediaException.Kind.UNDECODABLE,
                     name + ": no video stream in this " + grabber.getFormat() + " file");
         }
         return grabber;
@@ -155,15 +158,21 @@ public final class VideoFrames implements Serializable {
         double limitSeconds = limits.maxDuration().toNanos() / 1e9;
         double declaredSeconds = declaredDurationSeconds(grabber.getFormatContext());
         if (declaredSeconds > limitSeconds) {
-            throw new MediaException(MediaException.Kind.TOO_LONG, name + ": video is "
-                    + secondsAbove(declaredSeconds, limitSeconds) + " s long; the limit is " + plain(limitSeconds) + " s");
+            throw new MediaException(
+                    MediaException.Kind.TOO_LONG,
+                    name + ": video is " + secondsAbove(declaredSeconds, limitSeconds) + " s long; the limit is "
+                            + plain(limitSeconds) + " s");
         }
 
         int videoStream = grabber.getVideoStream();
         AVStream stream = grabber.getFormatContext().streams(videoStream);
         // The decoder knows the size once FFmpeg's probing decoded a frame; otherwise the container header does.
-        int width = grabber.getImageWidth() > 0 ? grabber.getImageWidth() : stream.codecpar().width();
-        int height = grabber.getImageHeight() > 0 ? grabber.getImageHeight() : stream.codecpar().height();
+        int width = grabber.getImageWidth() > 0
+                ? grabber.getImageWidth()
+                : stream.codecpar().width();
+        int height = grabber.getImageHeight() > 0
+                ? grabber.getImageHeight()
+                : stream.codecpar().height();
         if (width <= 0 || height <= 0) {
             throw new MediaException(MediaException.Kind.UNDECODABLE, name + ": the video stream has no frame size");
         }
@@ -182,8 +191,10 @@ public final class VideoFrames implements Serializable {
                     if (packet.stream_index() == videoStream) {
                         frames++;
                         if (frames > limits.maxFramesRead()) {
-                            throw new MediaException(MediaException.Kind.TOO_LONG, name + ": video has more than "
-                                    + limits.maxFramesRead() + " frames; the limit is " + limits.maxFramesRead());
+                            throw new MediaException(
+                                    MediaException.Kind.TOO_LONG,
+                                    name + ": video has more than " + limits.maxFramesRead() + " frames; the limit is "
+                                            + limits.maxFramesRead());
                         }
                         long tick = packet.pts() != AV_NOPTS_VALUE ? packet.pts() : packet.dts();
                         if (tick != AV_NOPTS_VALUE) {
@@ -191,10 +202,13 @@ public final class VideoFrames implements Serializable {
                             lastTick = Math.max(lastTick, tick);
                             double frameStart = (lastTick - firstTick) * secondsPerTick;
                             if (frameStart > limitSeconds) {
-                                throw new MediaException(MediaException.Kind.TOO_LONG, name
-                                        + ": video is more than " + plain(limitSeconds) + " s long (it has a frame at "
-                                        + secondsAbove(frameStart, limitSeconds) + " s); the limit is "
-                                        + plain(limitSeconds) + " s");
+                                throw new MediaException(
+                                        MediaException.Kind.TOO_LONG,
+                                        name
+                                                + ": video is more than " + plain(limitSeconds)
+                                                + " s long (it has a frame at "
+                                                + secondsAbove(frameStart, limitSeconds) + " s); the limit is "
+                                                + plain(limitSeconds) + " s");
                             }
                         }
                     }
@@ -224,7 +238,8 @@ public final class VideoFrames implements Serializable {
     private static double declaredDurationSeconds(AVFormatContext format) {
         long duration = format.duration();
         // FFmpeg fills in a bitrate-based guess when the header has no duration; that guess proves nothing.
-        if (duration == AV_NOPTS_VALUE || duration <= 0
+        if (duration == AV_NOPTS_VALUE
+                || duration <= 0
                 || format.duration_estimation_method() == AVFMT_DURATION_FROM_BITRATE) {
             return Double.NaN;
         }
@@ -275,11 +290,14 @@ public final class VideoFrames implements Serializable {
             return view.clone();
         }
         Mat turned = new Mat();
-        rotate(view, turned, switch (quarterTurnsCounterclockwise) {
-            case 1 -> ROTATE_90_COUNTERCLOCKWISE;
-            case 2 -> ROTATE_180;
-            default -> ROTATE_90_CLOCKWISE;
-        });
+        rotate(
+                view,
+                turned,
+                switch (quarterTurnsCounterclockwise) {
+                    case 1 -> ROTATE_90_COUNTERCLOCKWISE;
+                    case 2 -> ROTATE_180;
+                    default -> ROTATE_90_CLOCKWISE;
+                });
         return turned;
     }
 
@@ -301,15 +319,19 @@ public final class VideoFrames implements Serializable {
     private void checkFrameSize(int width, int height, String name) throws MediaException {
         long pixels = (long) width * height;
         if (pixels > limits.maxFramePixels()) {
-            throw new MediaException(MediaException.Kind.TOO_LARGE, name + ": video frames are " + width + "x" + height
-                    + " (" + pixels + " pixels); the limit is " + limits.maxFramePixels() + " pixels");
+            throw new MediaException(
+                    MediaException.Kind.TOO_LARGE,
+                    name + ": video frames are " + width + "x" + height + " (" + pixels + " pixels); the limit is "
+                            + limits.maxFramePixels() + " pixels");
         }
     }
 
     private void checkDeadline(long deadline, String name) throws MediaException {
         if (System.nanoTime() - deadline > 0) {
-            throw new MediaException(MediaException.Kind.TOO_LONG, name + ": gave up decoding the video after "
-                    + plain(limits.maxDecodeTime().toNanos() / 1e9) + " s (the decoding time limit)");
+            throw new MediaException(
+                    MediaException.Kind.TOO_LONG,
+                    name + ": gave up decoding the video after "
+                            + plain(limits.maxDecodeTime().toNanos() / 1e9) + " s (the decoding time limit)");
         }
     }
 

@@ -91,8 +91,8 @@ final class CheckedDnsResolver implements DnsResolver {
             throw new GuardedHttpClient.ConnectFailedException("cannot resolve host " + host + ": " + call.where(), e);
         }
         if (addresses == null || addresses.length == 0) {
-            throw new GuardedHttpClient.ConnectFailedException("cannot resolve host " + host + ": " + call.where(),
-                    null);
+            throw new GuardedHttpClient.ConnectFailedException(
+                    "cannot resolve host " + host + ": " + call.where(), null);
         }
         addresses = addresses.clone();
         policy.checkAddresses(host, addresses, call.where());
@@ -109,8 +109,8 @@ final class CheckedDnsResolver implements DnsResolver {
             return TimeBoxed.HOST_LOOKUPS.call(() -> resolver.resolve(host), call.deadlineNanos());
         } catch (TimeBoxed.Overrun e) {
             if (e.rejected) {
-                throw new GuardedHttpClient.ConnectFailedException("too many host lookups in flight to resolve "
-                        + host + ": " + call.where(), e);
+                throw new GuardedHttpClient.ConnectFailedException(
+                        "too many host lookups in flight to resolve " + host + ": " + call.where(), e);
             }
             SocketTimeoutException timeout = new SocketTimeoutException(
                     "resolving host " + host + " did not finish before the deadline: " + call.where());
@@ -120,8 +120,8 @@ final class CheckedDnsResolver implements DnsResolver {
             if (e.getCause() instanceof UnknownHostException unknown) {
                 throw unknown;
             }
-            throw new GuardedHttpClient.ConnectFailedException("cannot resolve host " + host + ": " + call.where(),
-                    e.getCause());
+            throw new GuardedHttpClient.ConnectFailedException(
+                    "cannot resolve host " + host + ": " + call.where(), e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while resolving host " + host);

@@ -85,6 +85,7 @@ public final class GuardedHttpClient implements Serializable, AutoCloseable {
 
     /** Bound of the connection pool; the callers' threads bound the connections in use well below it. */
     private static final int MAX_CONNECTIONS = 1024;
+
     private static final int MAX_LINE = 8 * 1024;
     private static final int MAX_HEADER_LINES = 200;
 
@@ -188,8 +189,9 @@ public final class GuardedHttpClient implements Serializable, AutoCloseable {
      * @throws IllegalArgumentException for a header name that is not an HTTP token or a value with control characters
      *     (no header injection)
      */
-    public Response send(String method, URI uri, List<Map.Entry<String, String>> headers, byte[] body,
-            long deadlineNanos) throws TargetRefusedException, IOException {
+    public Response send(
+            String method, URI uri, List<Map.Entry<String, String>> headers, byte[] body, long deadlineNanos)
+            throws TargetRefusedException, IOException {
         policy.check(uri);
         String where = TargetPolicy.redact(uri);
         HttpUriRequestBase request = new HttpUriRequestBase(method, uri);
@@ -246,8 +248,10 @@ public final class GuardedHttpClient implements Serializable, AutoCloseable {
             Throwable reason = e.getCause() != null ? e.getCause() : e;
             return new ConnectFailedException("cannot connect to " + where + ": " + reason.getMessage(), e);
         }
-        if (e instanceof ClientProtocolException || e instanceof NoHttpResponseException
-                || e instanceof ConnectionClosedException || e instanceof MalformedChunkCodingException
+        if (e instanceof ClientProtocolException
+                || e instanceof NoHttpResponseException
+                || e instanceof ConnectionClosedException
+                || e instanceof MalformedChunkCodingException
                 || e instanceof MessageConstraintException) {
             return new MalformedResponseException(e.getMessage(), e);
         }
@@ -274,8 +278,12 @@ public final class GuardedHttpClient implements Serializable, AutoCloseable {
         private final String where;
         private final long deadlineNanos;
 
-        private Response(HttpUriRequestBase request, ClassicHttpResponse response, ScheduledFuture<?> watchdog,
-                String where, long deadlineNanos) {
+        private Response(
+                HttpUriRequestBase request,
+                ClassicHttpResponse response,
+                ScheduledFuture<?> watchdog,
+                String where,
+                long deadlineNanos) {
             this.request = request;
             this.response = response;
             this.watchdog = watchdog;
@@ -409,10 +417,13 @@ public final class GuardedHttpClient implements Serializable, AutoCloseable {
      */
     private static final class NoProxyConnectionManagerBuilder extends PoolingHttpClientConnectionManagerBuilder {
         @Override
-        protected HttpClientConnectionOperator createConnectionOperator(SchemePortResolver schemePortResolver,
-                DnsResolver dnsResolver, TlsSocketStrategy tlsSocketStrategy) {
-            return new DefaultHttpClientConnectionOperator(proxy -> new Socket(Proxy.NO_PROXY), schemePortResolver,
-                    dnsResolver, RegistryBuilder.<TlsSocketStrategy>create()
+        protected HttpClientConnectionOperator createConnectionOperator(
+                SchemePortResolver schemePortResolver, DnsResolver dnsResolver, TlsSocketStrategy tlsSocketStrategy) {
+            return new DefaultHttpClientConnectionOperator(
+                    proxy -> new Socket(Proxy.NO_PROXY),
+                    schemePortResolver,
+                    dnsResolver,
+                    RegistryBuilder.<TlsSocketStrategy>create()
                             .register(URIScheme.HTTPS.id, tlsSocketStrategy)
                             .build());
         }
@@ -434,8 +445,7 @@ public final class GuardedHttpClient implements Serializable, AutoCloseable {
      * @throws IllegalArgumentException naming {@code name} otherwise
      */
     public static Duration positive(Duration duration, String name) {
-        if (duration == null || duration.isNegative() || duration.isZero()
-                || duration.toMillis() > Integer.MAX_VALUE) {
+        if (duration == null || duration.isNegative() || duration.isZero() || duration.toMillis() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(name + " must be positive");
         }
         return duration;

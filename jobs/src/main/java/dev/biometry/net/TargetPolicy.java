@@ -74,7 +74,8 @@ public final class TargetPolicy implements Serializable {
         }
         try {
             URI uri = new URI(new URI(uriText).toASCIIString());
-            if (!uri.isOpaque() && uri.getRawAuthority() != null
+            if (!uri.isOpaque()
+                    && uri.getRawAuthority() != null
                     && (uri.getRawPath() == null || uri.getRawPath().isEmpty())) {
                 // "http://host?q" requests "/?q"; an empty path would also break relative redirects.
                 uri = new URI(uri.getScheme() + "://" + uri.getRawAuthority() + "/"
@@ -142,8 +143,8 @@ public final class TargetPolicy implements Serializable {
         }
         for (InetAddress address : addresses) {
             if (!publicAddresses.isPublic(address)) {
-                throw new TargetRefusedException("host " + host
-                        + " resolves to a private, loopback or otherwise non-public address: " + where);
+                throw new TargetRefusedException(
+                        "host " + host + " resolves to a private, loopback or otherwise non-public address: " + where);
             }
         }
     }
@@ -189,7 +190,8 @@ public final class TargetPolicy implements Serializable {
             String authority = text.substring(authorityStart + 2, authorityEnd < 0 ? text.length() : authorityEnd);
             int at = authority.lastIndexOf('@');
             if (at >= 0) {
-                text = text.substring(0, authorityStart + 2) + authority.substring(at + 1)
+                text = text.substring(0, authorityStart + 2)
+                        + authority.substring(at + 1)
                         + (authorityEnd < 0 ? "" : text.substring(authorityEnd));
             }
         }

@@ -17,18 +17,55 @@ public record AnalysisTicket(
         AnalysisIdentity identity, int mediaCount, String token, long claimedAtMillis, long backstopAtMillis) {
 
     /** A ticket with the identity's fields given one by one. */
-    public AnalysisTicket(String analyseId, String folderId, Double threshold, Double thresholdMin, String metaDataJson,
-            String resolutionEndpoint, long timeCreatedMillis, int mediaCount, String token, long claimedAtMillis,
+    public AnalysisTicket(
+            String analyseId,
+            String folderId,
+            Double threshold,
+            Double thresholdMin,
+            String metaDataJson,
+            String resolutionEndpoint,
+            long timeCreatedMillis,
+            int mediaCount,
+            String token,
+            long claimedAtMillis,
             long backstopAtMillis) {
-        this(new AnalysisIdentity(analyseId, folderId, threshold, thresholdMin, metaDataJson, resolutionEndpoint,
-                timeCreatedMillis), mediaCount, token, claimedAtMillis, backstopAtMillis);
+        this(
+                new AnalysisIdentity(
+                        analyseId,
+                        folderId,
+                        threshold,
+                        thresholdMin,
+                        metaDataJson,
+                        resolutionEndpoint,
+                        timeCreatedMillis),
+                mediaCount,
+                token,
+                claimedAtMillis,
+                backstopAtMillis);
     }
 
     /** A ticket of its own request (token = analyse id), not yet claimed: tests and tools. */
-    public AnalysisTicket(String analyseId, String folderId, Double threshold, Double thresholdMin, String metaDataJson,
-            String resolutionEndpoint, long timeCreatedMillis, int mediaCount) {
-        this(analyseId, folderId, threshold, thresholdMin, metaDataJson, resolutionEndpoint, timeCreatedMillis,
-                mediaCount, analyseId, 0L, 0L);
+    public AnalysisTicket(
+            String analyseId,
+            String folderId,
+            Double threshold,
+            Double thresholdMin,
+            String metaDataJson,
+            String resolutionEndpoint,
+            long timeCreatedMillis,
+            int mediaCount) {
+        this(
+                analyseId,
+                folderId,
+                threshold,
+                thresholdMin,
+                metaDataJson,
+                resolutionEndpoint,
+                timeCreatedMillis,
+                mediaCount,
+                analyseId,
+                0L,
+                0L);
     }
 
     /** This ticket as claimed at {@code claimedAtMillis}, with its backstop time (0 = none). */

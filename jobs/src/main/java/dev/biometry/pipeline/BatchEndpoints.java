@@ -25,8 +25,8 @@ public final class BatchEndpoints {
 
     /** Requests from a file, written to part files under {@code outputDir}/results and .../dead-letters. */
     public static BiometryJob.Endpoints fromFile(String input, String baseDir, String outputDir) {
-        FileSource<RawRecord> requests = FileSource
-                .forRecordStreamFormat(new RequestLinesFormat(new Path(input).getName(), baseDir), new Path(input))
+        FileSource<RawRecord> requests = FileSource.forRecordStreamFormat(
+                        new RequestLinesFormat(new Path(input).getName(), baseDir), new Path(input))
                 .build();
         return new BiometryJob.Endpoints(null, requests, results(outputDir), null, deadLetters(outputDir), true);
     }
@@ -52,14 +52,20 @@ public final class BatchEndpoints {
     static FileSink<ResultRecord> results(String outputDir) {
         return FileSink.forRowFormat(new Path(outputDir, "results"), lines(ResultRecord::json))
                 .withBucketAssigner(new BasePathBucketAssigner<>())
-                .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("results").withPartSuffix(".jsonl").build())
+                .withOutputFileConfig(OutputFileConfig.builder()
+                        .withPartPrefix("results")
+                        .withPartSuffix(".jsonl")
+                        .build())
                 .build();
     }
 
     static FileSink<DeadLetter> deadLetters(String outputDir) {
         return FileSink.forRowFormat(new Path(outputDir, "dead-letters"), lines(InputParser::toJson))
                 .withBucketAssigner(new BasePathBucketAssigner<>())
-                .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("dead-letters").withPartSuffix(".jsonl").build())
+                .withOutputFileConfig(OutputFileConfig.builder()
+                        .withPartPrefix("dead-letters")
+                        .withPartSuffix(".jsonl")
+                        .build())
                 .build();
     }
 
@@ -69,5 +75,4 @@ public final class BatchEndpoints {
             out.write('\n');
         };
     }
-
 }

@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -67,6 +66,7 @@ public final class BiometryJob {
 
     /** The restart strategy set unless the environment's configuration names one. */
     static final String RESTART_STRATEGY = "exponential-delay";
+
     static final Duration RESTART_INITIAL_BACKOFF = Duration.ofSeconds(1);
     static final Duration RESTART_MAX_BACKOFF = Duration.ofMinutes(1);
     static final double RESTART_BACKOFF_MULTIPLIER = 2.0;
@@ -77,6 +77,7 @@ public final class BiometryJob {
     static final int RESTART_ATTEMPTS = 20;
     /** The checkpoint timeout and tolerated failed checkpoints set unless the environment's configuration names them. */
     static final Duration CHECKPOINT_TIMEOUT = Duration.ofMinutes(2);
+
     static final int TOLERABLE_CHECKPOINT_FAILURES = 2;
 
     /**
@@ -111,12 +112,15 @@ public final class BiometryJob {
         Configuration settings = new Configuration();
         if (!existing.getOptional(RestartStrategyOptions.RESTART_STRATEGY).isPresent()) {
             settings.set(RestartStrategyOptions.RESTART_STRATEGY, RESTART_STRATEGY);
-            settings.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, RESTART_INITIAL_BACKOFF);
+            settings.set(
+                    RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, RESTART_INITIAL_BACKOFF);
             settings.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, RESTART_MAX_BACKOFF);
-            settings.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER,
+            settings.set(
+                    RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER,
                     RESTART_BACKOFF_MULTIPLIER);
             settings.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_JITTER_FACTOR, RESTART_JITTER);
-            settings.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
+            settings.set(
+                    RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
                     RESTART_RESET_AFTER);
             settings.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS, RESTART_ATTEMPTS);
         }
@@ -131,20 +135,23 @@ public final class BiometryJob {
             backend = config.stateBackend();
             settings.set(StateBackendOptions.STATE_BACKEND, backend);
         } else if (existing.getOptional(StateBackendOptions.STATE_BACKEND).isPresent()) {
-            backend = existing.get(StateBackendOptions.STATE_BACKEND); // kept as the cluster gives it (maybe a class name)
+            backend = existing.get(
+                    StateBackendOptions.STATE_BACKEND); // kept as the cluster gives it (maybe a class name)
         } else {
             backend = deployment == Deployment.CLUSTER ? "rocksdb" : "hashmap";
             settings.set(StateBackendOptions.STATE_BACKEND, backend);
         }
         if (backend.toLowerCase(java.util.Locale.ROOT).contains("rocksdb")
-                && !existing.getOptional(CheckpointingOptions.INCREMENTAL_CHECKPOINTS).isPresent()) {
+                && !existing.getOptional(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)
+                        .isPresent()) {
             settings.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
         }
 
         java.nio.file.Path temporary = null;
         String dir = config.checkpointDir();
         if (dir.isEmpty()) {
-            dir = existing.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).orElse("");
+            dir = existing.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY)
+                    .orElse("");
         }
         if (dir.isEmpty()) {
             if (deployment == Deployment.CLUSTER) {
@@ -157,11 +164,13 @@ public final class BiometryJob {
             dir = temporary.toUri().toString();
         }
         boolean dirGiven = !config.checkpointDir().isEmpty();
-        String storage = existing.getOptional(CheckpointingOptions.CHECKPOINT_STORAGE).orElse(null);
+        String storage =
+                existing.getOptional(CheckpointingOptions.CHECKPOINT_STORAGE).orElse(null);
         if (!dirGiven && storage != null && storage.equalsIgnoreCase("jobmanager")) {
-            throw new IllegalArgumentException("the cluster's config sets " + CheckpointingOptions.CHECKPOINT_STORAGE.key()
-                    + ": jobmanager (checkpoints in the JobManager's memory): give --checkpoint-dir URI or set "
-                    + CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " and filesystem storage");
+            throw new IllegalArgumentException(
+                    "the cluster's config sets " + CheckpointingOptions.CHECKPOINT_STORAGE.key()
+                            + ": jobmanager (checkpoints in the JobManager's memory): give --checkpoint-dir URI or set "
+                            + CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " and filesystem storage");
         }
         if (dirGiven || storage == null) {
             settings.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
@@ -176,8 +185,8 @@ public final class BiometryJob {
         if (!existing.getOptional(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER).isPresent()) {
             settings.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, TOLERABLE_CHECKPOINT_FAILURES);
         }
-        Duration checkpointTimeout = existing.getOptional(CheckpointingOptions.CHECKPOINTING_TIMEOUT)
-                .orElse(CHECKPOINT_TIMEOUT);
+        Duration checkpointTimeout =
+                existing.getOptional(CheckpointingOptions.CHECKPOINTING_TIMEOUT).orElse(CHECKPOINT_TIMEOUT);
         int tolerable = existing.getOptional(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER)
                 .orElse(TOLERABLE_CHECKPOINT_FAILURES);
         checkTransactionTimeout(config, checkpointTimeout, tolerable);
@@ -195,7 +204,8 @@ public final class BiometryJob {
     static void checkTransactionTimeout(JobConfig config, Duration checkpointTimeout, int tolerable) {
         Duration needed = config.checkpointInterval().plus(checkpointTimeout).multipliedBy(tolerable + 1L);
         if (config.transactionTimeout().compareTo(needed) < 0) {
-            throw new IllegalArgumentException("--transaction-timeout " + config.transactionTimeout().toSeconds()
+            throw new IllegalArgumentException("--transaction-timeout "
+                    + config.transactionTimeout().toSeconds()
                     + "s is too short: a transaction may stay open (" + tolerable + " tolerated failed checkpoints + 1)"
                     + " x (--checkpoint-interval " + config.checkpointInterval().toMillis() + "ms + "
                     + CheckpointingOptions.CHECKPOINTING_TIMEOUT.key() + " " + checkpointTimeout.toSeconds() + "s) = "
@@ -211,9 +221,10 @@ public final class BiometryJob {
     private static java.nio.file.Path temporaryCheckpointDir() {
         try {
             java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("biometry-checkpoints-");
-            Runtime.getRuntime().addShutdownHook(new Thread(
-                    () -> org.apache.flink.util.FileUtils.deleteDirectoryQuietly(dir.toFile()),
-                    "delete-" + dir.getFileName()));
+            Runtime.getRuntime()
+                    .addShutdownHook(new Thread(
+                            () -> org.apache.flink.util.FileUtils.deleteDirectoryQuietly(dir.toFile()),
+                            "delete-" + dir.getFileName()));
             return dir;
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot create a temporary checkpoint directory", e);
@@ -232,16 +243,25 @@ public final class BiometryJob {
     }
 
     public static FacePolicy facePolicy(JobConfig c) {
-        return new FacePolicy(FacePolicy.MultipleFaces.valueOf(c.facePolicy().toUpperCase(java.util.Locale.ROOT)),
-                c.minFaceSide(), c.minEyeDistance(), c.minSharpness(), c.minFaceScore());
+        return new FacePolicy(
+                FacePolicy.MultipleFaces.valueOf(c.facePolicy().toUpperCase(java.util.Locale.ROOT)),
+                c.minFaceSide(),
+                c.minEyeDistance(),
+                c.minSharpness(),
+                c.minFaceScore());
     }
 
     public static MediaAnalyzer.Limits mediaLimits(JobConfig c) {
-        return new MediaAnalyzer.Limits(c.maxPixels(),
-                new VideoLimits(c.videoMaxDuration(), c.videoMaxFramePixels(), VideoLimits.DEFAULTS.maxFramesRead(),
+        return new MediaAnalyzer.Limits(
+                c.maxPixels(),
+                new VideoLimits(
+                        c.videoMaxDuration(),
+                        c.videoMaxFramePixels(),
+                        VideoLimits.DEFAULTS.maxFramesRead(),
                         VideoLimits.DEFAULTS.maxDecodeTime()),
                 new ZipLimits(c.zipMaxEntries(), c.zipMaxEntryBytes(), c.zipMaxTotalBytes(), c.zipMaxRatio()),
-                c.frames(), c.bestFrames());
+                c.frames(),
+                c.bestFrames());
     }
 
     /** Adds the topology to {@code env}. */
@@ -250,92 +270,132 @@ public final class BiometryJob {
     }
 
     /** As above, each slot running the analyser {@code engines} opens instead of the face engine (null: the engine). */
-    public static void build(StreamExecutionEnvironment env, JobConfig config, Endpoints endpoints,
-            EngineFactory engines) {
+    public static void build(
+            StreamExecutionEnvironment env, JobConfig config, Endpoints endpoints, EngineFactory engines) {
         boolean nonPersistent = config.nonPersistent();
-        DataStream<RawRecord> requestsRaw = env
-                .fromSource(endpoints.requests(), WatermarkStrategy.noWatermarks(), "requests-source").uid("requests-source");
+        DataStream<RawRecord> requestsRaw = env.fromSource(
+                        endpoints.requests(), WatermarkStrategy.noWatermarks(), "requests-source")
+                .uid("requests-source");
         // Without a media topic (batch files: media come inline) the media input is an empty stream.
         DataStream<RawRecord> mediaRaw = endpoints.media() == null
                 ? requestsRaw.filter(r -> false).name("no-media-topic").uid("no-media-topic")
-                : env.fromSource(endpoints.media(), WatermarkStrategy.noWatermarks(), "media-source").uid("media-source");
+                : env.fromSource(endpoints.media(), WatermarkStrategy.noWatermarks(), "media-source")
+                        .uid("media-source");
         InputLimits limits = config.inputLimits();
-        SingleOutputStreamOperator<MediaRef> media = mediaRaw
-                .process(new ParseFunctions.Media(limits)).name("parse-media").uid("parse-media");
+        SingleOutputStreamOperator<MediaRef> media = mediaRaw.process(new ParseFunctions.Media(limits))
+                .name("parse-media")
+                .uid("parse-media");
         SingleOutputStreamOperator<RequestEnvelope> requests = requestsRaw
-                .process(new ParseFunctions.Requests(limits)).name("parse-requests").uid("parse-requests");
+                .process(new ParseFunctions.Requests(limits))
+                .name("parse-requests")
+                .uid("parse-requests");
 
-        SingleOutputStreamOperator<AnalysisStart> starts = media
-                .connect(requests)
+        SingleOutputStreamOperator<AnalysisStart> starts = media.connect(requests)
                 .keyBy(MediaRef::folderId, RequestEnvelope::folderId)
-                .process(new FolderJoinFunction(config.mediaWait(), config.folderTtl(), config.defaultThreshold(),
-                        nonPersistent, limits, config.mediaTopic()))
-                .name("folder-join").uid("folder-join");
+                .process(new FolderJoinFunction(
+                        config.mediaWait(),
+                        config.folderTtl(),
+                        config.defaultThreshold(),
+                        nonPersistent,
+                        limits,
+                        config.mediaTopic()))
+                .name("folder-join")
+                .uid("folder-join");
 
         // analyse_id is a global key: one request at a time may hold it (see ClaimFunction). In Flink's BATCH mode
         // the stages run one after another, so there are no backstop records (they would overtake the results).
         boolean batch = env.getConfiguration().get(ExecutionOptions.RUNTIME_MODE) == RuntimeExecutionMode.BATCH;
-        SingleOutputStreamOperator<EmbedTask> tasks = starts
-                .keyBy(s -> s.ticket().analyseId())
+        SingleOutputStreamOperator<EmbedTask> tasks = starts.keyBy(
+                        s -> s.ticket().analyseId())
                 .process(new ClaimFunction(config.analysisTimeout(), !batch, config.requestsTopic()))
-                .name("claim-analysis").uid("claim-analysis");
+                .name("claim-analysis")
+                .uid("claim-analysis");
 
-        SingleOutputStreamOperator<FetchedTask> fetched = AsyncDataStream
-                .unorderedWait(tasks, new FetchFunction(httpFetcher(config), config.fetchCapacity()),
-                        config.httpTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS, config.fetchCapacity())
-                .name("fetch-media").uid("fetch-media");
+        SingleOutputStreamOperator<FetchedTask> fetched = AsyncDataStream.unorderedWait(
+                        tasks,
+                        new FetchFunction(httpFetcher(config), config.fetchCapacity()),
+                        config.httpTimeout().toMillis() + 5_000,
+                        TimeUnit.MILLISECONDS,
+                        config.fetchCapacity())
+                .name("fetch-media")
+                .uid("fetch-media");
 
-        SingleOutputStreamOperator<EmbeddedMedia> embedded = fetched
-                .keyBy(f -> f.task().media().mediaId())
-                .process(new EmbedFunction(config.modelsDir(), config.detectionScore(), config.ortThreads(),
-                        facePolicy(config), mediaLimits(config),
-                        new MediaFetcher(config.mediaRoots(), config.mediaMaxBytes()),
-                        nonPersistent ? Duration.ZERO : config.embeddingCacheTtl(), config.embeddingPrecision())
+        SingleOutputStreamOperator<EmbeddedMedia> embedded = fetched.keyBy(
+                        f -> f.task().media().mediaId())
+                .process(new EmbedFunction(
+                                config.modelsDir(),
+                                config.detectionScore(),
+                                config.ortThreads(),
+                                facePolicy(config),
+                                mediaLimits(config),
+                                new MediaFetcher(config.mediaRoots(), config.mediaMaxBytes()),
+                                nonPersistent ? Duration.ZERO : config.embeddingCacheTtl(),
+                                config.embeddingPrecision())
                         .withEngine(engines))
-                .name("embed-faces").uid("embed-faces");
+                .name("embed-faces")
+                .uid("embed-faces");
 
-        SingleOutputStreamOperator<ResultRecord> matched = embedded
-                .keyBy(e -> e.ticket().analyseId())
+        SingleOutputStreamOperator<ResultRecord> matched = embedded.keyBy(
+                        e -> e.ticket().analyseId())
                 .process(new MatchFunction(config.embeddingPrecision().calibration(), config.analysisTimeout()))
-                .name("match").uid("match");
+                .name("match")
+                .uid("match");
 
-        // Bounded right after ordering, so that the sink, the webhooks and the folder roll-up all see the bounded record.
+        // Bounded right after ordering, so that the sink, the webhooks and the folder roll-up all see the bounded
+        // record.
         DataStream<ResultRecord> results = tasks.getSideOutput(ClaimFunction.RESULTS)
                 .connect(matched)
                 .keyBy(ResultRecord::analyseId, ResultRecord::analyseId)
                 .process(new ResultOrderFunction(config.folderTtl()))
-                .name("order-results").uid("order-results")
+                .name("order-results")
+                .uid("order-results")
                 .map(OutputBounds.results(config.maxRecordBytes()))
-                .name("bound-results").uid("bound-results");
-        (endpoints.finalResultsOnly() ? results.filter(ResultRecord::isFinal).name("final-results").uid("final-results")
-                : results)
-                .sinkTo(endpoints.results()).name("results-sink").uid("results-sink");
+                .name("bound-results")
+                .uid("bound-results");
+        (endpoints.finalResultsOnly()
+                        ? results.filter(ResultRecord::isFinal)
+                                .name("final-results")
+                                .uid("final-results")
+                        : results)
+                .sinkTo(endpoints.results())
+                .name("results-sink")
+                .uid("results-sink");
 
         if (endpoints.folders() != null) {
-            DataStream<MediaRef> inlineMedia = requests
-                    .flatMap((RequestEnvelope envelope, Collector<MediaRef> out) -> {
+            DataStream<MediaRef> inlineMedia = requests.flatMap((RequestEnvelope envelope, Collector<MediaRef> out) -> {
                         for (MediaRef m : envelope.media()) {
                             out.collect(m);
                         }
                     })
                     .returns(MediaRef.class)
-                    .name("inline-media").uid("inline-media");
+                    .name("inline-media")
+                    .uid("inline-media");
             media.union(inlineMedia)
                     .connect(results)
                     .keyBy(MediaRef::folderId, ResultRecord::folderId)
                     .process(new FolderStatusFunction(config.folderTtl(), nonPersistent, limits.maxMediaPerFolder()))
-                    .name("folder-status").uid("folder-status")
+                    .name("folder-status")
+                    .uid("folder-status")
                     .map(OutputBounds.folders(config.maxRecordBytes()))
-                    .name("bound-folders").uid("bound-folders")
-                    .sinkTo(endpoints.folders()).name("folders-sink").uid("folders-sink");
+                    .name("bound-folders")
+                    .uid("bound-folders")
+                    .sinkTo(endpoints.folders())
+                    .name("folders-sink")
+                    .uid("folders-sink");
         }
 
         DataStream<DeadLetter> webhookDeadLetters = WebhookStage.attach(results, config);
         media.getSideOutput(ParseFunctions.DEAD_LETTERS)
-                .union(requests.getSideOutput(ParseFunctions.DEAD_LETTERS), starts.getSideOutput(FolderJoinFunction.DEAD_LETTERS),
-                        tasks.getSideOutput(ClaimFunction.DEAD_LETTERS), webhookDeadLetters)
+                .union(
+                        requests.getSideOutput(ParseFunctions.DEAD_LETTERS),
+                        starts.getSideOutput(FolderJoinFunction.DEAD_LETTERS),
+                        tasks.getSideOutput(ClaimFunction.DEAD_LETTERS),
+                        webhookDeadLetters)
                 .map(OutputBounds.deadLetters(limits.maxDeadLetterPayloadBytes(), config.maxRecordBytes()))
-                .name("bound-dead-letters").uid("bound-dead-letters")
-                .sinkTo(endpoints.deadLetters()).name("dead-letter-sink").uid("dead-letter-sink");
+                .name("bound-dead-letters")
+                .uid("bound-dead-letters")
+                .sinkTo(endpoints.deadLetters())
+                .name("dead-letter-sink")
+                .uid("dead-letter-sink");
     }
 }

@@ -68,8 +68,8 @@ public class ClaimFunction extends KeyedProcessFunction<String, AnalysisStart, E
 
     @Override
     public void open(OpenContext openContext) {
-        claim = getRuntimeContext().getState(
-                new ValueStateDescriptor<>("claim", TypeInformation.of(AnalysisClaim.class)));
+        claim = getRuntimeContext()
+                .getState(new ValueStateDescriptor<>("claim", TypeInformation.of(AnalysisClaim.class)));
         refused = getRuntimeContext().getMetricGroup().counter("analysesRefused");
         backstopped = getRuntimeContext().getMetricGroup().counter("analysesBackstopped");
         analysesAccounted = getRuntimeContext().getDoubleCounter(PipelineMetrics.PROGRESS_ACCUMULATOR);
@@ -88,7 +88,8 @@ public class ClaimFunction extends KeyedProcessFunction<String, AnalysisStart, E
             return;
         }
         long now = ctx.timerService().currentProcessingTime();
-        long releaseAt = now + analysisTimeout.toMillis() + margin(analysisTimeout).toMillis();
+        long releaseAt =
+                now + analysisTimeout.toMillis() + margin(analysisTimeout).toMillis();
         AnalysisTicket ticket = start.ticket().claimed(now, backstops ? releaseAt : 0L);
         claim.update(new AnalysisClaim(ticket, releaseAt));
         ctx.timerService().registerProcessingTimeTimer(releaseAt);
@@ -108,9 +109,17 @@ public class ClaimFunction extends KeyedProcessFunction<String, AnalysisStart, E
         if (backstops) {
             AnalysisTicket t = held.ticket();
             backstopped.inc();
-            ctx.output(RESULTS, Results.failed(t.header(), List.of(), new OzError(OzError.UNKNOWN,
-                            "timed out: no result within " + analysisTimeout.toSeconds() + " s"), t.resolutionEndpoint(),
-                    timestamp).forRequest(t.token(), 0L, true));
+            ctx.output(
+                    RESULTS,
+                    Results.failed(
+                                    t.header(),
+                                    List.of(),
+                                    new OzError(
+                                            OzError.UNKNOWN,
+                                            "timed out: no result within " + analysisTimeout.toSeconds() + " s"),
+                                    t.resolutionEndpoint(),
+                                    timestamp)
+                            .forRequest(t.token(), 0L, true));
         }
     }
 
@@ -122,11 +131,19 @@ public class ClaimFunction extends KeyedProcessFunction<String, AnalysisStart, E
         payload.put("folder_id", t.folderId());
         payload.put("analyse_id", t.analyseId());
         SourceRef source = start.source();
-        ctx.output(DEAD_LETTERS, new DeadLetter(OzError.INVALID_VALUE,
-                "INVALID VALUE: analyse_id " + Excerpt.of(t.analyseId()) + " is already running (started for folder "
-                        + Excerpt.of(held.ticket().folderId()) + "); an analyse_id stays taken until "
-                        + "--analysis-timeout after its start",
-                "analyse_id", source == null ? requestsTopic : source.topic(), source == null ? -1 : source.partition(),
-                source == null ? -1L : source.offset(), payload.toString(), false));
+        ctx.output(
+                DEAD_LETTERS,
+                new DeadLetter(
+                        OzError.INVALID_VALUE,
+                        "INVALID VALUE: analyse_id " + Excerpt.of(t.analyseId())
+                                + " is already running (started for folder "
+                                + Excerpt.of(held.ticket().folderId()) + "); an analyse_id stays taken until "
+                                + "--analysis-timeout after its start",
+                        "analyse_id",
+                        source == null ? requestsTopic : source.topic(),
+                        source == null ? -1 : source.partition(),
+                        source == null ? -1L : source.offset(),
+                        payload.toString(),
+                        false));
     }
 }

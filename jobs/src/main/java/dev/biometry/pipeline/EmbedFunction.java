@@ -64,14 +64,27 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
     private transient DoubleCounter progress;
 
     /** As below, with the default embedding model. */
-    public EmbedFunction(String modelsDir, float detectionScore, int ortThreads, FacePolicy policy,
-            MediaAnalyzer.Limits limits, MediaFetcher fileFetcher, Duration cacheTtl) {
+    public EmbedFunction(
+            String modelsDir,
+            float detectionScore,
+            int ortThreads,
+            FacePolicy policy,
+            MediaAnalyzer.Limits limits,
+            MediaFetcher fileFetcher,
+            Duration cacheTtl) {
         this(modelsDir, detectionScore, ortThreads, policy, limits, fileFetcher, cacheTtl, EmbeddingPrecision.DEFAULT);
     }
 
     /** Engine settings are kept as plain values: {@link FaceEngineConfig} holds a (non-serialisable) Path. */
-    public EmbedFunction(String modelsDir, float detectionScore, int ortThreads, FacePolicy policy,
-            MediaAnalyzer.Limits limits, MediaFetcher fileFetcher, Duration cacheTtl, EmbeddingPrecision precision) {
+    public EmbedFunction(
+            String modelsDir,
+            float detectionScore,
+            int ortThreads,
+            FacePolicy policy,
+            MediaAnalyzer.Limits limits,
+            MediaFetcher fileFetcher,
+            Duration cacheTtl,
+            EmbeddingPrecision precision) {
         this.precision = precision;
         this.modelsDir = modelsDir;
         this.detectionScore = detectionScore;
@@ -137,18 +150,21 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         progress.add(1.0 / task.ticket().mediaCount());
         if (fetched.failed()) {
             mediaFailed.inc();
-            out.collect(new EmbeddedMedia(task.ticket(), task.index(), task.media(), FaceOutcome.failed(fetched.error()),
-                    false, 0));
+            out.collect(new EmbeddedMedia(
+                    task.ticket(), task.index(), task.media(), FaceOutcome.failed(fetched.error()), false, 0));
             return;
         }
         long t0 = System.nanoTime();
         byte[] bytes;
         try {
             // The content is read (or was downloaded) before the cache is consulted: the cache is keyed by content.
-            bytes = fetched.bytes() != null ? fetched.bytes() : fileFetcher.fetch(task.media().uri());
+            bytes = fetched.bytes() != null
+                    ? fetched.bytes()
+                    : fileFetcher.fetch(task.media().uri());
         } catch (MediaException e) {
             mediaFailed.inc();
-            out.collect(embedded(task, FaceOutcome.failed(MediaAnalyzer.error(e, mediaName(task))), false, millisSince(t0)));
+            out.collect(embedded(
+                    task, FaceOutcome.failed(MediaAnalyzer.error(e, mediaName(task))), false, millisSince(t0)));
             return;
         }
         String sha256 = CachedFace.sha256(bytes);
@@ -161,12 +177,19 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         FaceOutcome result;
         try {
             MediaRef media = task.media();
-            result = analyzer.outcome(bytes, media.mediaType(), media.hasTag(MediaRef.TAG_PHOTO_ID_FRONT), mediaName(task));
+            result = analyzer.outcome(
+                    bytes, media.mediaType(), media.hasTag(MediaRef.TAG_PHOTO_ID_FRONT), mediaName(task));
         } catch (Exception e) {
             // A fault of ours or of the runtime, not of the media: the analysis FAILS with UNKNOWN, never a verdict.
-            LOG.error("face engine failed on media {} of analysis {}", task.media().mediaId(), task.ticket().analyseId(), e);
-            result = FaceOutcome.failed(new OzError(OzError.UNKNOWN, "internal error while analysing media "
-                    + task.media().mediaId() + ": " + e.getClass().getSimpleName()));
+            LOG.error(
+                    "face engine failed on media {} of analysis {}",
+                    task.media().mediaId(),
+                    task.ticket().analyseId(),
+                    e);
+            result = FaceOutcome.failed(new OzError(
+                    OzError.UNKNOWN,
+                    "internal error while analysing media " + task.media().mediaId() + ": "
+                            + e.getClass().getSimpleName()));
         }
         long elapsed = millisSince(t0);
         if (result.fatal()) {

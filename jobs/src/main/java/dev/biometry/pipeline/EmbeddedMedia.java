@@ -13,15 +13,38 @@ import dev.biometry.match.FaceOutcome;
  * @param processingMillis time spent reading and analysing the media (0 from the cache)
  */
 public record EmbeddedMedia(
-        AnalysisTicket ticket, int index, MediaRef media, FaceOutcome outcome, boolean fromCache,
+        AnalysisTicket ticket,
+        int index,
+        MediaRef media,
+        FaceOutcome outcome,
+        boolean fromCache,
         long processingMillis) {
 
     /** An outcome given field by field: tests and tools. */
-    public EmbeddedMedia(AnalysisTicket ticket, int index, MediaRef media, int facesDetected, float[] embedding,
-            FaceReport face, Integer errorCode, String errorMessage, boolean fatal, boolean fromCache,
+    public EmbeddedMedia(
+            AnalysisTicket ticket,
+            int index,
+            MediaRef media,
+            int facesDetected,
+            float[] embedding,
+            FaceReport face,
+            Integer errorCode,
+            String errorMessage,
+            boolean fatal,
+            boolean fromCache,
             long processingMillis) {
-        this(ticket, index, media, new FaceOutcome(facesDetected, embedding, face,
-                errorCode == null ? null : new OzError(errorCode, errorMessage), fatal), fromCache, processingMillis);
+        this(
+                ticket,
+                index,
+                media,
+                new FaceOutcome(
+                        facesDetected,
+                        embedding,
+                        face,
+                        errorCode == null ? null : new OzError(errorCode, errorMessage),
+                        fatal),
+                fromCache,
+                processingMillis);
     }
 
     public int facesDetected() {

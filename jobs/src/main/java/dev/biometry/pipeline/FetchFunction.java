@@ -52,27 +52,40 @@ public class FetchFunction extends RichAsyncFunction<EmbedTask, FetchedTask> {
             result.complete(List.of(new FetchedTask(task, null, null)));
             return;
         }
-        CompletableFuture.runAsync(() -> {
-            FetchedTask fetched;
-            try {
-                fetched = new FetchedTask(task, fetcher.fetch(uri), null);
-                downloads.inc();
-            } catch (MediaException e) {
-                downloadFailures.inc();
-                fetched = new FetchedTask(task, null, new OzError(e.ozErrorCode(), "media " + task.media().mediaId() + ": " + e.getMessage()));
-            } catch (RuntimeException e) {
-                downloadFailures.inc();
-                fetched = new FetchedTask(task, null, new OzError(OzError.EXTERNAL_SERVICE, "media " + task.media().mediaId() + ": download failed: " + e));
-            }
-            result.complete(List.of(fetched));
-        }, executor);
+        CompletableFuture.runAsync(
+                () -> {
+                    FetchedTask fetched;
+                    try {
+                        fetched = new FetchedTask(task, fetcher.fetch(uri), null);
+                        downloads.inc();
+                    } catch (MediaException e) {
+                        downloadFailures.inc();
+                        fetched = new FetchedTask(
+                                task,
+                                null,
+                                new OzError(
+                                        e.ozErrorCode(), "media " + task.media().mediaId() + ": " + e.getMessage()));
+                    } catch (RuntimeException e) {
+                        downloadFailures.inc();
+                        fetched = new FetchedTask(
+                                task,
+                                null,
+                                new OzError(
+                                        OzError.EXTERNAL_SERVICE,
+                                        "media " + task.media().mediaId() + ": download failed: " + e));
+                    }
+                    result.complete(List.of(fetched));
+                },
+                executor);
     }
 
     @Override
     public void timeout(EmbedTask task, ResultFuture<FetchedTask> result) {
         downloadFailures.inc();
-        result.complete(List.of(new FetchedTask(task, null, new OzError(OzError.EXTERNAL_SERVICE,
-                "media " + task.media().mediaId() + ": download timed out"))));
+        result.complete(List.of(new FetchedTask(
+                task,
+                null,
+                new OzError(OzError.EXTERNAL_SERVICE, "media " + task.media().mediaId() + ": download timed out"))));
     }
 
     @Override

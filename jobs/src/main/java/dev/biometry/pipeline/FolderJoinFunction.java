@@ -21,6 +21,8 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.api.common.accumulators.DoubleCounter;
+import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.StateTtlConfig;
@@ -28,8 +30,6 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.common.accumulators.DoubleCounter;
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -82,8 +82,13 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
      * As above, with the folder-wide caps of {@code limits}; {@code mediaTopic} names the source of a refused
      * media's dead letter.
      */
-    public FolderJoinFunction(Duration mediaWait, Duration folderTtl, double defaultThreshold, boolean nonPersistent,
-            InputLimits limits, String mediaTopic) {
+    public FolderJoinFunction(
+            Duration mediaWait,
+            Duration folderTtl,
+            double defaultThreshold,
+            boolean nonPersistent,
+            InputLimits limits,
+            String mediaTopic) {
         this.mediaWait = mediaWait;
         this.folderTtl = folderTtl;
         this.defaultThreshold = defaultThreshold;
@@ -107,8 +112,9 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         ValueStateDescriptor<Long> sequenceDescriptor = new ValueStateDescriptor<>("media-sequence", Types.LONG);
         sequenceDescriptor.enableTimeToLive(ttl);
         mediaSequence = getRuntimeContext().getState(sequenceDescriptor);
-        pending = getRuntimeContext().getMapState(
-                new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)));
+        pending = getRuntimeContext()
+                .getMapState(
+                        new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)));
         analysesAccounted = getRuntimeContext().getDoubleCounter(PipelineMetrics.PROGRESS_ACCUMULATOR);
         folder = new StateFolder();
     }
@@ -136,9 +142,11 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         }
         if (newMedia > 0 && mediaCountReaches(limits.maxMediaPerFolder() - newMedia + 1)) {
             // None of its media join the folder and none of its analyses run: it asked for more than the folder holds.
-            OzError full = new OzError(OzError.INVALID_VALUE, "folder " + Excerpt.of(envelope.folderId())
-                    + " would hold more than " + limits.maxMediaPerFolder() + " media with the " + newMedia
-                    + " new media of this request");
+            OzError full = new OzError(
+                    OzError.INVALID_VALUE,
+                    "folder " + Excerpt.of(envelope.folderId())
+                            + " would hold more than " + limits.maxMediaPerFolder() + " media with the " + newMedia
+                            + " new media of this request");
             for (AnalysisRequest request : envelope.analyses()) {
                 fail(request, List.of(), full, now, out);
             }
@@ -151,8 +159,12 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         for (AnalysisRequest request : envelope.analyses()) {
             OzError invalidParams = invalidParams(request);
             if (invalidParams != null) {
-                fail(request, mediaObjects(bounded(MediaScope.eligible(MediaScope.of(request, folder)))),
-                        invalidParams, now, out);
+                fail(
+                        request,
+                        mediaObjects(bounded(MediaScope.eligible(MediaScope.of(request, folder)))),
+                        invalidParams,
+                        now,
+                        out);
             } else if (MediaScope.missing(request, folder).isEmpty()) {
                 start(request, ctx, out);
             } else {
@@ -188,9 +200,16 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         payload.put("folder_id", ref.folderId());
         payload.put("media_id", ref.mediaId());
         payload.put("media_type", ref.mediaType().name());
-        return new DeadLetter(OzError.INVALID_VALUE, "INVALID VALUE: folder " + Excerpt.of(ref.folderId())
-                + " already holds " + limits.maxMediaPerFolder() + " media, the most allowed (--max-media-per-folder)",
-                "media_id", mediaTopic, -1, -1L, payload.toString(), false);
+        return new DeadLetter(
+                OzError.INVALID_VALUE,
+                "INVALID VALUE: folder " + Excerpt.of(ref.folderId()) + " already holds " + limits.maxMediaPerFolder()
+                        + " media, the most allowed (--max-media-per-folder)",
+                "media_id",
+                mediaTopic,
+                -1,
+                -1L,
+                payload.toString(),
+                false);
     }
 
     /** At most the first {@code maxMediaPerAnalysis} media, for the source_media of a record that lists them. */
@@ -198,12 +217,15 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
         return MediaScope.bounded(media, limits.maxMediaPerAnalysis());
     }
 
-    private void fail(AnalysisRequest request, List<MediaObject> media, OzError error, long now,
-            Collector<AnalysisStart> out) {
+    private void fail(
+            AnalysisRequest request, List<MediaObject> media, OzError error, long now, Collector<AnalysisStart> out) {
         analysesAccounted.add(1.0);
         AnalysisIdentity identity = request.identity(defaultThreshold);
-        out.collect(new AnalysisStart(new AnalysisTicket(identity, 0, request.token(), 0L, 0L), new MediaRef[0],
-                Results.failed(identity.header(), media, error, request.resolutionEndpoint(), now), request.source()));
+        out.collect(new AnalysisStart(
+                new AnalysisTicket(identity, 0, request.token(), 0L, 0L),
+                new MediaRef[0],
+                Results.failed(identity.header(), media, error, request.resolutionEndpoint(), now),
+                request.source()));
     }
 
     /** Non-persistent mode: the folder's media go once every analysis that needed them has started or failed. */
@@ -228,9 +250,16 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
             pending.remove(e.getKey());
             AnalysisRequest r = p.request();
             List<String> missing = MediaScope.missing(r, folder);
-            fail(r, mediaObjects(MediaScope.of(r, folder)), new OzError(OzError.NOT_EXIST, "media not found in folder "
-                    + Excerpt.of(r.folderId()) + " after " + mediaWait.toSeconds() + " s: "
-                    + Excerpt.list(missing, MAX_IDS_NAMED)), timestamp, out);
+            fail(
+                    r,
+                    mediaObjects(MediaScope.of(r, folder)),
+                    new OzError(
+                            OzError.NOT_EXIST,
+                            "media not found in folder "
+                                    + Excerpt.of(r.folderId()) + " after " + mediaWait.toSeconds() + " s: "
+                                    + Excerpt.list(missing, MAX_IDS_NAMED)),
+                    timestamp,
+                    out);
         }
         forgetMediaIfNothingWaits();
     }
@@ -279,9 +308,13 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
             return;
         }
         AnalysisIdentity identity = request.identity(defaultThreshold);
-        out.collect(new AnalysisStart(new AnalysisTicket(identity, eligible.size(), request.token(), 0L, 0L),
-                eligible.toArray(MediaRef[]::new), Results.record(BiometryAnalyzer.processing(identity.header(),
-                        mediaObjects(eligible), Timestamps.epochSeconds(now)), request.resolutionEndpoint()),
+        out.collect(new AnalysisStart(
+                new AnalysisTicket(identity, eligible.size(), request.token(), 0L, 0L),
+                eligible.toArray(MediaRef[]::new),
+                Results.record(
+                        BiometryAnalyzer.processing(
+                                identity.header(), mediaObjects(eligible), Timestamps.epochSeconds(now)),
+                        request.resolutionEndpoint()),
                 request.source()));
     }
 
@@ -309,8 +342,8 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
      * default), which the parser can only check when the request gives its own threshold; null when valid.
      */
     private OzError invalidParams(AnalysisRequest request) {
-        return AnalysisParams.thresholdMinError(request.thresholdMin(), request.identity(defaultThreshold).threshold(),
-                request.threshold() == null);
+        return AnalysisParams.thresholdMinError(
+                request.thresholdMin(), request.identity(defaultThreshold).threshold(), request.threshold() == null);
     }
 
     private static List<MediaObject> mediaObjects(List<MediaRef> media) {

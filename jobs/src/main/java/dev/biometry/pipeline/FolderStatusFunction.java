@@ -62,7 +62,8 @@ public class FolderStatusFunction extends KeyedCoProcessFunction<String, MediaRe
         ValueStateDescriptor<Long> createdDescriptor = new ValueStateDescriptor<>("created", Types.LONG);
         createdDescriptor.enableTimeToLive(ttl);
         created = getRuntimeContext().getState(createdDescriptor);
-        MapStateDescriptor<String, String> mediaDescriptor = new MapStateDescriptor<>("media", Types.STRING, Types.STRING);
+        MapStateDescriptor<String, String> mediaDescriptor =
+                new MapStateDescriptor<>("media", Types.STRING, Types.STRING);
         mediaDescriptor.enableTimeToLive(ttl);
         mediaTypes = getRuntimeContext().getMapState(mediaDescriptor);
         MapStateDescriptor<String, AnalysisStatus> analysesDescriptor =

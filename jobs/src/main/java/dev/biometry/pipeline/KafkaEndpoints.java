@@ -1,6 +1,5 @@
 package dev.biometry.pipeline;
 
-import dev.biometry.api.DeadLetter;
 import dev.biometry.api.InputParser;
 import dev.biometry.config.JobConfig;
 import java.nio.charset.StandardCharsets;
@@ -72,13 +71,15 @@ public final class KafkaEndpoints {
      * producer properties ({@code --kafka-properties-file}, then bootstrap servers, {@code transaction.timeout.ms},
      * {@code max.request.size}).
      */
-    record SinkSettings(DeliveryGuarantee deliveryGuarantee, String transactionalIdPrefix, Properties producerProperties) {}
+    record SinkSettings(
+            DeliveryGuarantee deliveryGuarantee, String transactionalIdPrefix, Properties producerProperties) {}
 
     /** The settings of the sink called {@code name}: exactly once, in transactions committed with the checkpoints. */
     static SinkSettings sinkSettings(JobConfig config, String name) {
         Properties producer = config.kafkaProperties();
         producer.setProperty(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        producer.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+        producer.setProperty(
+                ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
                 String.valueOf(config.transactionTimeout().toMillis()));
         // Records are bounded to --max-record-bytes before the sinks (OutputBounds); the margin covers the key
         // (an id of at most 256 chars) and the record overhead, so the producer never refuses one.
@@ -94,15 +95,21 @@ public final class KafkaEndpoints {
     /** Room above the largest record value for its key and the record and batch headers. */
     static final int RECORD_MARGIN_BYTES = 16 * 1024;
 
-    static <T> Sink<T> sink(JobConfig config, String name, String topic, SerializableFunction<T, String> key,
+    static <T> Sink<T> sink(
+            JobConfig config,
+            String name,
+            String topic,
+            SerializableFunction<T, String> key,
             SerializableFunction<T, String> value) {
         SinkSettings settings = sinkSettings(config, name);
         KafkaSinkBuilder<T> builder = KafkaSink.<T>builder()
                 .setDeliveryGuarantee(settings.deliveryGuarantee())
                 .setTransactionalIdPrefix(settings.transactionalIdPrefix())
                 .setRecordSerializer(new JsonRecordSerializer<>(topic, key, value));
-        settings.producerProperties().stringPropertyNames()
-                .forEach(p -> builder.setProperty(p, settings.producerProperties().getProperty(p)));
+        settings.producerProperties()
+                .stringPropertyNames()
+                .forEach(p ->
+                        builder.setProperty(p, settings.producerProperties().getProperty(p)));
         return builder.build();
     }
 
@@ -115,7 +122,8 @@ public final class KafkaEndpoints {
 
         @Override
         public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RawRecord> out) {
-            out.collect(new RawRecord(record.topic(), record.partition(), record.offset(), record.key(), record.value()));
+            out.collect(
+                    new RawRecord(record.topic(), record.partition(), record.offset(), record.key(), record.value()));
         }
 
         @Override
@@ -148,10 +156,12 @@ public final class KafkaEndpoints {
         @Override
         public ProducerRecord<byte[], byte[]> serialize(T element, KafkaSinkContext context, Long timestamp) {
             String k = key.apply(element);
-            return new ProducerRecord<>(topic, null, timestamp,
+            return new ProducerRecord<>(
+                    topic,
+                    null,
+                    timestamp,
                     k == null ? null : k.getBytes(StandardCharsets.UTF_8),
                     value.apply(element).getBytes(StandardCharsets.UTF_8));
         }
     }
-
 }

@@ -35,8 +35,12 @@ public final class KafkaTopics {
 
     /** The topics the streaming job reads and writes, in option order. */
     public static List<String> of(JobConfig config) {
-        return List.copyOf(new LinkedHashSet<>(List.of(config.mediaTopic(), config.requestsTopic(),
-                config.resultsTopic(), config.foldersTopic(), config.deadLetterTopic())));
+        return List.copyOf(new LinkedHashSet<>(List.of(
+                config.mediaTopic(),
+                config.requestsTopic(),
+                config.resultsTopic(),
+                config.foldersTopic(),
+                config.deadLetterTopic())));
     }
 
     /**
@@ -53,7 +57,8 @@ public final class KafkaTopics {
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis(),
                 AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis()))) {
             Map<String, Integer> partitions = describe(admin, topics, config);
-            List<String> missing = topics.stream().filter(t -> !partitions.containsKey(t)).toList();
+            List<String> missing =
+                    topics.stream().filter(t -> !partitions.containsKey(t)).toList();
             if (!missing.isEmpty()) {
                 if (!config.createTopics()) {
                     throw new IllegalStateException("Kafka topics missing on " + config.bootstrapServers() + ": "
@@ -65,8 +70,11 @@ public final class KafkaTopics {
             }
             partitions.forEach((topic, count) -> {
                 if (count < config.parallelism()) {
-                    LOG.warn("Topic {} has {} partitions, fewer than --parallelism {}: some source subtasks stay idle",
-                            topic, count, config.parallelism());
+                    LOG.warn(
+                            "Topic {} has {} partitions, fewer than --parallelism {}: some source subtasks stay idle",
+                            topic,
+                            count,
+                            config.parallelism());
                 }
             });
         }
@@ -103,8 +111,10 @@ public final class KafkaTopics {
             } catch (ExecutionException e) {
                 // Another submission created it in the meantime: fine.
                 if (!(e.getCause() instanceof TopicExistsException)) {
-                    throw new IllegalStateException("could not create Kafka topic " + topic + " on "
-                            + config.bootstrapServers() + ": " + e.getCause().getMessage(), e.getCause());
+                    throw new IllegalStateException(
+                            "could not create Kafka topic " + topic + " on " + config.bootstrapServers() + ": "
+                                    + e.getCause().getMessage(),
+                            e.getCause());
                 }
             } catch (TimeoutException e) {
                 throw unreachable(config, e);
@@ -117,7 +127,9 @@ public final class KafkaTopics {
     }
 
     private static IllegalStateException unreachable(JobConfig config, Throwable cause) {
-        return new IllegalStateException("could not check the Kafka topics on " + config.bootstrapServers()
-                + " within " + TIMEOUT.toSeconds() + " s: " + cause, cause);
+        return new IllegalStateException(
+                "could not check the Kafka topics on " + config.bootstrapServers() + " within " + TIMEOUT.toSeconds()
+                        + " s: " + cause,
+                cause);
     }
 }

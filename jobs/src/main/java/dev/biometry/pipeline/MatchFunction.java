@@ -61,12 +61,12 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
 
     @Override
     public void open(OpenContext openContext) {
-        received = getRuntimeContext().getMapState(
-                new MapStateDescriptor<>("received", Types.INT, TypeInformation.of(EmbeddedMedia.class)));
+        received = getRuntimeContext()
+                .getMapState(new MapStateDescriptor<>("received", Types.INT, TypeInformation.of(EmbeddedMedia.class)));
         deadline = getRuntimeContext().getState(new ValueStateDescriptor<>("deadline", Types.LONG));
         timedOut = getRuntimeContext().getState(new ValueStateDescriptor<>("timed-out", Types.BOOLEAN));
-        current = getRuntimeContext().getState(
-                new ValueStateDescriptor<>("ticket", TypeInformation.of(AnalysisTicket.class)));
+        current = getRuntimeContext()
+                .getState(new ValueStateDescriptor<>("ticket", TypeInformation.of(AnalysisTicket.class)));
         otherRequestDropped = getRuntimeContext().getMetricGroup().counter("mediaOfOtherRequestDropped");
         analyzer = new BiometryAnalyzer(calibration);
     }
@@ -95,7 +95,9 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
             // With a backstop (streaming) the timeout counts from the claim, so that this record ("k of n media")
             // comes before the claim's backstop; otherwise from the first media here.
             AnalysisTicket t = media.ticket();
-            long at = (t.backstopAtMillis() > 0 ? t.claimedAtMillis() : ctx.timerService().currentProcessingTime())
+            long at = (t.backstopAtMillis() > 0
+                            ? t.claimedAtMillis()
+                            : ctx.timerService().currentProcessingTime())
                     + timeout.toMillis();
             deadline.update(at);
             ctx.timerService().registerProcessingTimeTimer(at);
@@ -107,7 +109,9 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
         }
         AnalysisTicket ticket = media.ticket();
         List<MediaOutcome> outcomes = all.stream().map(MatchFunction::outcome).toList();
-        Analysis analysis = analyzer.finish(ticket.header(), outcomes,
+        Analysis analysis = analyzer.finish(
+                ticket.header(),
+                outcomes,
                 Timestamps.epochSeconds(ctx.timerService().currentProcessingTime()));
         out.collect(Results.record(analysis, ticket.resolutionEndpoint())
                 .forRequest(ticket.token(), ticket.backstopAtMillis(), false));
@@ -130,11 +134,18 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
         EmbeddedMedia any = received.values().iterator().next();
         AnalysisTicket ticket = any.ticket();
         List<EmbeddedMedia> all = inOrder(ticket.mediaCount());
-        List<MediaObject> media = all.stream().map(m -> MediaObject.of(m.media())).toList();
-        out.collect(Results.failed(ticket.header(), media, new OzError(OzError.UNKNOWN,
-                        "timed out after " + timeout.toSeconds() + " s with " + all.size() + " of " + ticket.mediaCount()
-                                + " media analysed"),
-                ticket.resolutionEndpoint(), timestamp).forRequest(ticket.token(), ticket.backstopAtMillis(), false));
+        List<MediaObject> media =
+                all.stream().map(m -> MediaObject.of(m.media())).toList();
+        out.collect(Results.failed(
+                        ticket.header(),
+                        media,
+                        new OzError(
+                                OzError.UNKNOWN,
+                                "timed out after " + timeout.toSeconds() + " s with " + all.size() + " of "
+                                        + ticket.mediaCount() + " media analysed"),
+                        ticket.resolutionEndpoint(),
+                        timestamp)
+                .forRequest(ticket.token(), ticket.backstopAtMillis(), false));
         received.clear();
         // Media of this analysis that still arrive during one more timeout are dropped, not started again.
         timedOut.update(true);
@@ -164,7 +175,7 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
 
     static MediaOutcome outcome(EmbeddedMedia m) {
         // Error messages may quote a media's URI or name: bounded like every echo of client input.
-        return new MediaOutcome(MediaObject.of(m.media()), m.outcome().withErrorBounded(MAX_ERROR_CHARS),
-                m.processingMillis());
+        return new MediaOutcome(
+                MediaObject.of(m.media()), m.outcome().withErrorBounded(MAX_ERROR_CHARS), m.processingMillis());
     }
 }

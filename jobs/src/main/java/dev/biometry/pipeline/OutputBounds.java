@@ -42,7 +42,8 @@ public final class OutputBounds {
         }
         JsonNode big = Json.parseOrNull(record.json());
         ObjectNode small = Json.mapper().createObjectNode();
-        for (String field : new String[] {"analyse_id", "folder_id", "type", "time_created", "time_updated", "params"}) {
+        for (String field :
+                new String[] {"analyse_id", "folder_id", "type", "time_created", "time_updated", "params"}) {
             if (big.hasNonNull(field)) {
                 small.set(field, big.get(field));
             }
@@ -54,14 +55,19 @@ public final class OutputBounds {
             small.set("meta_data", metaData);
         }
         if (!record.isFinal()) {
-            small.put("state", "PROCESSING").put("resolution_status", "PROCESSING").put("resolution", "PROCESSING");
+            small.put("state", "PROCESSING")
+                    .put("resolution_status", "PROCESSING")
+                    .put("resolution", "PROCESSING");
             return record.withJson(record.state(), record.resolutionStatus(), small.toString());
         }
         small.put("state", "FAILED").put("resolution_status", "FAILED").put("resolution", "FAILED");
         small.put("error_code", OzError.INVALID_VALUE);
-        small.put("error_message", "INVALID VALUE: the " + record.state() + " analysis record is " + size
-                + " bytes, above the output limit of " + maxBytes + " bytes (--max-record-bytes): use fewer media "
-                + "or smaller meta_data");
+        small.put(
+                "error_message",
+                "INVALID VALUE: the " + record.state() + " analysis record is " + size
+                        + " bytes, above the output limit of " + maxBytes
+                        + " bytes (--max-record-bytes): use fewer media "
+                        + "or smaller meta_data");
         return record.withJson("FAILED", "FAILED", small.toString());
     }
 
@@ -80,7 +86,9 @@ public final class OutputBounds {
         small.putArray("media");
         small.putArray("analyses");
         small.put("media_count", big.path("media_count").asInt(big.path("media").size()));
-        small.put("analyses_count", big.path("analyses_count").asInt(big.path("analyses").size()));
+        small.put(
+                "analyses_count",
+                big.path("analyses_count").asInt(big.path("analyses").size()));
         small.put("truncated", true);
         return new FolderRecord(record.folderId(), record.resolutionStatus(), small.toString());
     }
@@ -91,9 +99,16 @@ public final class OutputBounds {
         if (DeadLetter.utf8Length(InputParser.toJson(capped)) <= maxBytes) {
             return capped;
         }
-        return new DeadLetter(capped.errorCode(), Excerpt.of(capped.errorMessage(), MAX_SHRUNK_TEXT_CHARS),
-                Excerpt.of(capped.details(), MAX_SHRUNK_TEXT_CHARS), capped.sourceTopic(), capped.sourcePartition(),
-                capped.sourceOffset(), null, capped.payloadBase64(), true);
+        return new DeadLetter(
+                capped.errorCode(),
+                Excerpt.of(capped.errorMessage(), MAX_SHRUNK_TEXT_CHARS),
+                Excerpt.of(capped.details(), MAX_SHRUNK_TEXT_CHARS),
+                capped.sourceTopic(),
+                capped.sourcePartition(),
+                capped.sourceOffset(),
+                null,
+                capped.payloadBase64(),
+                true);
     }
 
     /** {@link #bound(ResultRecord, int)} as an operator. */

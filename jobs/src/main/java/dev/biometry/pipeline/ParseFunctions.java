@@ -104,13 +104,16 @@ public final class ParseFunctions {
 
         @Override
         void rejected(RawRecord raw) {
-            progress.add(raw.value() == null ? 1
-                    : RequestLines.analysesCounted(new String(raw.value(), StandardCharsets.UTF_8)));
+            progress.add(
+                    raw.value() == null
+                            ? 1
+                            : RequestLines.analysesCounted(new String(raw.value(), StandardCharsets.UTF_8)));
         }
 
         @Override
         ParseResult<RequestEnvelope> parse(RawRecord raw, long nowMillis) {
-            return InputParser.parseRequest(raw.value(), source(raw), nowMillis, () -> UUID.randomUUID().toString(), limits);
+            return InputParser.parseRequest(
+                    raw.value(), source(raw), nowMillis, () -> UUID.randomUUID().toString(), limits);
         }
     }
 }

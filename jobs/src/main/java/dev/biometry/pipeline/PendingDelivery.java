@@ -16,21 +16,48 @@ package dev.biometry.pipeline;
  * @param timerAt the one processing-time timer registered for this delivery (0: none)
  * @param lastError why the last attempt failed, or null
  */
-public record PendingDelivery(String json, String endpoint, String state, long afterCheckpoint, int attempts,
-        long firstAttemptAt, long nextAttemptAt, long deadline, long timerAt, String lastError) {
+public record PendingDelivery(
+        String json,
+        String endpoint,
+        String state,
+        long afterCheckpoint,
+        int attempts,
+        long firstAttemptAt,
+        long nextAttemptAt,
+        long deadline,
+        long timerAt,
+        String lastError) {
 
     PendingDelivery withTimerAt(long at) {
-        return new PendingDelivery(json, endpoint, state, afterCheckpoint, attempts, firstAttemptAt, nextAttemptAt,
-                deadline, at, lastError);
+        return new PendingDelivery(
+                json,
+                endpoint,
+                state,
+                afterCheckpoint,
+                attempts,
+                firstAttemptAt,
+                nextAttemptAt,
+                deadline,
+                at,
+                lastError);
     }
 
     PendingDelivery withAttemptStarted(long now) {
-        return new PendingDelivery(json, endpoint, state, afterCheckpoint, attempts + 1,
-                attempts == 0 ? now : firstAttemptAt, nextAttemptAt, deadline, timerAt, lastError);
+        return new PendingDelivery(
+                json,
+                endpoint,
+                state,
+                afterCheckpoint,
+                attempts + 1,
+                attempts == 0 ? now : firstAttemptAt,
+                nextAttemptAt,
+                deadline,
+                timerAt,
+                lastError);
     }
 
     PendingDelivery withRetryAt(long at, String error) {
-        return new PendingDelivery(json, endpoint, state, afterCheckpoint, attempts, firstAttemptAt, at, deadline,
-                timerAt, error);
+        return new PendingDelivery(
+                json, endpoint, state, afterCheckpoint, attempts, firstAttemptAt, at, deadline, timerAt, error);
     }
 }

@@ -74,9 +74,12 @@ public final class RequestLinesFormat extends SimpleStreamFormat<RawRecord> {
                         continue;
                     }
                     RequestLines.Line prepared = localBase != null
-                            ? RequestLines.prepare(trimmed, localBase, () -> UUID.randomUUID().toString())
-                            : RequestLines.prepare(trimmed, baseFolder, () -> UUID.randomUUID().toString());
-                    return new RawRecord(sourceName, 0, number, null, prepared.json().getBytes(StandardCharsets.UTF_8));
+                            ? RequestLines.prepare(
+                                    trimmed, localBase, () -> UUID.randomUUID().toString())
+                            : RequestLines.prepare(
+                                    trimmed, baseFolder, () -> UUID.randomUUID().toString());
+                    return new RawRecord(
+                            sourceName, 0, number, null, prepared.json().getBytes(StandardCharsets.UTF_8));
                 }
                 return null;
             }

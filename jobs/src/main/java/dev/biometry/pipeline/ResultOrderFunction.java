@@ -85,7 +85,8 @@ public class ResultOrderFunction extends KeyedCoProcessFunction<String, ResultRe
             out.collect(record);
             requests.remove(request);
         } else if (progress != null
-                || (record.lateAfterMillis() > 0 && ctx.timerService().currentProcessingTime() >= record.lateAfterMillis())) {
+                || (record.lateAfterMillis() > 0
+                        && ctx.timerService().currentProcessingTime() >= record.lateAfterMillis())) {
             // A second final record of one request, or one whose backstop already answered.
             dropped.inc();
         } else {

@@ -10,12 +10,24 @@ package dev.biometry.pipeline;
  * @param backstop true for the claim's backstop FAILED record: published only if no final record came before it
  */
 public record ResultRecord(
-        String analyseId, String folderId, String state, String resolutionStatus, String resolutionEndpoint,
-        String json, String token, long lateAfterMillis, boolean backstop) {
+        String analyseId,
+        String folderId,
+        String state,
+        String resolutionStatus,
+        String resolutionEndpoint,
+        String json,
+        String token,
+        long lateAfterMillis,
+        boolean backstop) {
 
     /** A record outside any claimed request (tests, tools). */
-    public ResultRecord(String analyseId, String folderId, String state, String resolutionStatus,
-            String resolutionEndpoint, String json) {
+    public ResultRecord(
+            String analyseId,
+            String folderId,
+            String state,
+            String resolutionStatus,
+            String resolutionEndpoint,
+            String json) {
         this(analyseId, folderId, state, resolutionStatus, resolutionEndpoint, json, null, 0L, false);
     }
 
@@ -25,13 +37,29 @@ public record ResultRecord(
 
     /** This record as part of the request {@code token}. */
     ResultRecord forRequest(String token, long lateAfterMillis, boolean backstop) {
-        return new ResultRecord(analyseId, folderId, state, resolutionStatus, resolutionEndpoint, json, token,
-                lateAfterMillis, backstop);
+        return new ResultRecord(
+                analyseId,
+                folderId,
+                state,
+                resolutionStatus,
+                resolutionEndpoint,
+                json,
+                token,
+                lateAfterMillis,
+                backstop);
     }
 
     /** The same record with {@code json} replaced (a bounded stand-in of an oversized record). */
     ResultRecord withJson(String state, String resolutionStatus, String json) {
-        return new ResultRecord(analyseId, folderId, state, resolutionStatus, resolutionEndpoint, json, token,
-                lateAfterMillis, backstop);
+        return new ResultRecord(
+                analyseId,
+                folderId,
+                state,
+                resolutionStatus,
+                resolutionEndpoint,
+                json,
+                token,
+                lateAfterMillis,
+                backstop);
     }
 }

@@ -15,13 +15,19 @@ final class Results {
     private Results() {}
 
     static ResultRecord record(Analysis analysis, String resolutionEndpoint) {
-        return new ResultRecord(analysis.analyseId(), analysis.folderId(), analysis.state(),
-                analysis.resolutionStatus(), resolutionEndpoint, Json.write(analysis));
+        return new ResultRecord(
+                analysis.analyseId(),
+                analysis.folderId(),
+                analysis.state(),
+                analysis.resolutionStatus(),
+                resolutionEndpoint,
+                Json.write(analysis));
     }
 
-    static ResultRecord failed(AnalysisHeader header, List<MediaObject> media, OzError error,
-            String resolutionEndpoint, long nowMillis) {
-        return record(BiometryAnalyzer.failed(header, media, null, error, Timestamps.epochSeconds(nowMillis)),
+    static ResultRecord failed(
+            AnalysisHeader header, List<MediaObject> media, OzError error, String resolutionEndpoint, long nowMillis) {
+        return record(
+                BiometryAnalyzer.failed(header, media, null, error, Timestamps.epochSeconds(nowMillis)),
                 resolutionEndpoint);
     }
 }

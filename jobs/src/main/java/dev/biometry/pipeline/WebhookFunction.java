@@ -85,6 +85,7 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
     private transient ListState<Tuple2<Integer, Long>> pendingCountState;
     /** Deliveries of this subtask that are pending (have keyed state). */
     private transient long pendingCount;
+
     private transient ThreadPoolExecutor executor;
     private transient Map<String, Future<WebhookSender.Result>> inFlight;
     private transient long lastSnapshotId;
@@ -101,8 +102,13 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
      * @param resultsTopic named as the source of the dead letters (their payload is a results record)
      * @param maxPending most deliveries pending in one subtask; more are dead-lettered at once
      */
-    public WebhookFunction(WebhookSender sender, RetryPolicy retryPolicy, int maxInFlight, boolean waitForCheckpoint,
-            String resultsTopic, int maxPending) {
+    public WebhookFunction(
+            WebhookSender sender,
+            RetryPolicy retryPolicy,
+            int maxInFlight,
+            boolean waitForCheckpoint,
+            String resultsTopic,
+            int maxPending) {
         if (maxInFlight < 1 || maxPending < 1) {
             throw new IllegalArgumentException("maxInFlight and maxPending must be >= 1");
         }
@@ -122,8 +128,9 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
         lastCompletedId = restored;
         // Union state: every subtask sees every subtask's (index, count) and picks its own, or a share of the total
         // when the parallelism changed.
-        pendingCountState = context.getOperatorStateStore().getUnionListState(new ListStateDescriptor<>(
-                "pending-delivery-count", Types.TUPLE(Types.INT, Types.LONG)));
+        pendingCountState = context.getOperatorStateStore()
+                .getUnionListState(
+                        new ListStateDescriptor<>("pending-delivery-count", Types.TUPLE(Types.INT, Types.LONG)));
         int index = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
         int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
         long total = 0;
@@ -142,8 +149,8 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
     @Override
     public void snapshotState(FunctionSnapshotContext context) throws Exception {
         lastSnapshotId = context.getCheckpointId();
-        pendingCountState.update(java.util.List.of(
-                Tuple2.of(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), pendingCount)));
+        pendingCountState.update(
+                java.util.List.of(Tuple2.of(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), pendingCount)));
     }
 
     @Override
@@ -153,10 +160,10 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
 
     @Override
     public void open(OpenContext openContext) {
-        pending = getRuntimeContext().getState(
-                new ValueStateDescriptor<>("pending-delivery", TypeInformation.of(PendingDelivery.class)));
-        executor = new ThreadPoolExecutor(maxInFlight, maxInFlight, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                r -> {
+        pending = getRuntimeContext()
+                .getState(new ValueStateDescriptor<>("pending-delivery", TypeInformation.of(PendingDelivery.class)));
+        executor = new ThreadPoolExecutor(
+                maxInFlight, maxInFlight, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
                     Thread t = new Thread(r, "webhook-sender");
                     t.setDaemon(true);
                     return t;
@@ -184,21 +191,38 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
         try {
             sender.checkTarget(result.resolutionEndpoint());
         } catch (TargetRefusedException e) {
-            fail(out, OzError.INVALID_VALUE, "INVALID VALUE: webhook endpoint refused: " + e.getMessage(),
-                    result.resolutionEndpoint(), result.json());
+            fail(
+                    out,
+                    OzError.INVALID_VALUE,
+                    "INVALID VALUE: webhook endpoint refused: " + e.getMessage(),
+                    result.resolutionEndpoint(),
+                    result.json());
             return;
         }
         if (pendingCount >= maxPending) {
             queueFull.inc();
-            fail(out, OzError.EXTERNAL_SERVICE, "EXTERNAL SERVICE: webhook queue full (" + pendingCount
-                    + " deliveries pending in this slot, --webhook-max-pending " + maxPending + "): not sent",
-                    result.resolutionEndpoint(), result.json());
+            fail(
+                    out,
+                    OzError.EXTERNAL_SERVICE,
+                    "EXTERNAL SERVICE: webhook queue full (" + pendingCount
+                            + " deliveries pending in this slot, --webhook-max-pending " + maxPending + "): not sent",
+                    result.resolutionEndpoint(),
+                    result.json());
             return;
         }
         pendingCount++;
         long now = ctx.timerService().currentProcessingTime();
-        PendingDelivery delivery = new PendingDelivery(result.json(), result.resolutionEndpoint(), result.state(),
-                lastSnapshotId, 0, 0, now, now + retryPolicy.deadline().toMillis(), 0, null);
+        PendingDelivery delivery = new PendingDelivery(
+                result.json(),
+                result.resolutionEndpoint(),
+                result.state(),
+                lastSnapshotId,
+                0,
+                0,
+                now,
+                now + retryPolicy.deadline().toMillis(),
+                0,
+                null);
         advance(ctx.getCurrentKey(), delivery, now, ctx.timerService(), out);
     }
 
@@ -211,8 +235,9 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
     }
 
     /** Moves a delivery on: picks up a finished attempt, starts a due one, or waits on a timer. */
-    private void advance(String analyseId, PendingDelivery delivery, long now, TimerService timers,
-            Collector<DeadLetter> out) throws Exception {
+    private void advance(
+            String analyseId, PendingDelivery delivery, long now, TimerService timers, Collector<DeadLetter> out)
+            throws Exception {
         Future<WebhookSender.Result> attempt = inFlight.get(analyseId);
         if (attempt != null) {
             if (attempt.isDone()) {
@@ -235,14 +260,21 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
             String endpoint = delivery.endpoint();
             String state = delivery.state();
             byte[] body = delivery.json().getBytes(StandardCharsets.UTF_8);
-            inFlight.put(analyseId, executor.submit(
-                    () -> sender.send(endpoint, analyseId, state, body, Instant.now().getEpochSecond())));
+            inFlight.put(
+                    analyseId,
+                    executor.submit(() -> sender.send(
+                            endpoint, analyseId, state, body, Instant.now().getEpochSecond())));
             arm(delivery.withAttemptStarted(now), now + POLL_MILLIS, timers);
         }
     }
 
-    private void attemptDone(PendingDelivery delivery, WebhookSender.Result result, long now, TimerService timers,
-            Collector<DeadLetter> out) throws Exception {
+    private void attemptDone(
+            PendingDelivery delivery,
+            WebhookSender.Result result,
+            long now,
+            TimerService timers,
+            Collector<DeadLetter> out)
+            throws Exception {
         switch (result.outcome()) {
             case DELIVERED -> {
                 delivered.inc();
@@ -251,20 +283,28 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
             }
             case REJECTED -> {
                 clear(delivery, timers);
-                fail(out, OzError.EXTERNAL_SERVICE, "EXTERNAL SERVICE: webhook rejected after "
-                        + attempts(delivery) + ": " + result.message(), delivery.endpoint(), delivery.json());
+                fail(
+                        out,
+                        OzError.EXTERNAL_SERVICE,
+                        "EXTERNAL SERVICE: webhook rejected after " + attempts(delivery) + ": " + result.message(),
+                        delivery.endpoint(),
+                        delivery.json());
             }
             case REFUSED -> {
                 clear(delivery, timers);
-                fail(out, OzError.INVALID_VALUE, "INVALID VALUE: webhook endpoint refused: " + result.message(),
-                        delivery.endpoint(), delivery.json());
+                fail(
+                        out,
+                        OzError.INVALID_VALUE,
+                        "INVALID VALUE: webhook endpoint refused: " + result.message(),
+                        delivery.endpoint(),
+                        delivery.json());
             }
             case RETRY -> {
                 if (now >= delivery.deadline()) {
                     giveUp(delivery.withRetryAt(now, result.message()), timers, out);
                 } else {
-                    long delay = retryPolicy.delayMillis(delivery.attempts(),
-                            ThreadLocalRandom.current().nextDouble(), result.retryAfterMillis());
+                    long delay = retryPolicy.delayMillis(
+                            delivery.attempts(), ThreadLocalRandom.current().nextDouble(), result.retryAfterMillis());
                     long next = Math.min(delivery.deadline(), now + delay);
                     retries.inc();
                     arm(delivery.withRetryAt(next, result.message()), next, timers);
@@ -275,10 +315,14 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
 
     private void giveUp(PendingDelivery delivery, TimerService timers, Collector<DeadLetter> out) throws Exception {
         clear(delivery, timers);
-        fail(out, OzError.EXTERNAL_SERVICE, "EXTERNAL SERVICE: webhook not delivered within "
+        fail(
+                out,
+                OzError.EXTERNAL_SERVICE,
+                "EXTERNAL SERVICE: webhook not delivered within "
                         + format(retryPolicy.deadline()) + " (" + attempts(delivery) + ")"
                         + (delivery.lastError() == null ? "" : "; last: " + delivery.lastError()),
-                delivery.endpoint(), delivery.json());
+                delivery.endpoint(),
+                delivery.json());
     }
 
     private static WebhookSender.Result resultOf(Future<WebhookSender.Result> attempt) throws InterruptedException {
@@ -308,8 +352,7 @@ public class WebhookFunction extends KeyedProcessFunction<String, ResultRecord, 
 
     private void fail(Collector<DeadLetter> out, int code, String message, String endpoint, String json) {
         failed.inc();
-        out.collect(new DeadLetter(code, message, TargetPolicy.redact(endpoint), resultsTopic, -1, -1L, json,
-                false));
+        out.collect(new DeadLetter(code, message, TargetPolicy.redact(endpoint), resultsTopic, -1, -1L, json, false));
     }
 
     private static String attempts(PendingDelivery delivery) {

@@ -28,13 +28,16 @@ public final class WebhookStage {
     public static DataStream<DeadLetter> attach(DataStream<ResultRecord> results, JobConfig config) {
         if (results.getExecutionEnvironment().getConfiguration().get(ExecutionOptions.RUNTIME_MODE)
                 == RuntimeExecutionMode.BATCH) {
-            return results.flatMap((ResultRecord r, Collector<DeadLetter> out) -> { })
+            return results.flatMap((ResultRecord r, Collector<DeadLetter> out) -> {})
                     .returns(DeadLetter.class)
-                    .name("no-webhooks-in-batch").uid("no-webhooks-in-batch");
+                    .name("no-webhooks-in-batch")
+                    .uid("no-webhooks-in-batch");
         }
         if (config.webhookSecret().isEmpty()) {
-            LOG.warn("no webhook secret (--webhook-secret-file, ${} or --webhook-secret): webhooks are sent without "
-                    + "X-Biometry-Signature, so receivers cannot tell them from forgeries", JobConfig.WEBHOOK_SECRET_ENV);
+            LOG.warn(
+                    "no webhook secret (--webhook-secret-file, ${} or --webhook-secret): webhooks are sent without "
+                            + "X-Biometry-Signature, so receivers cannot tell them from forgeries",
+                    JobConfig.WEBHOOK_SECRET_ENV);
         }
         HttpPoster poster = HttpPoster.builder()
                 .allowHosts(config.webhookAllowHosts())
@@ -43,15 +46,22 @@ public final class WebhookStage {
                 .connectTimeout(config.webhookConnectTimeout())
                 .timeout(config.webhookTimeout())
                 .build();
-        RetryPolicy retryPolicy = new RetryPolicy(
-                config.webhookInitialBackoff(), config.webhookMaxBackoff(), config.webhookDeadline());
-        boolean checkpointing = results.getExecutionEnvironment().getCheckpointConfig().isCheckpointingEnabled();
-        return results
-                .filter(r -> r.isFinal() && r.resolutionEndpoint() != null)
-                .name("webhook-results").uid("webhook-results")
+        RetryPolicy retryPolicy =
+                new RetryPolicy(config.webhookInitialBackoff(), config.webhookMaxBackoff(), config.webhookDeadline());
+        boolean checkpointing =
+                results.getExecutionEnvironment().getCheckpointConfig().isCheckpointingEnabled();
+        return results.filter(r -> r.isFinal() && r.resolutionEndpoint() != null)
+                .name("webhook-results")
+                .uid("webhook-results")
                 .keyBy(ResultRecord::analyseId)
-                .process(new WebhookFunction(new WebhookSender(poster, config.webhookSecret()), retryPolicy,
-                        config.webhookMaxInFlight(), checkpointing, config.resultsTopic(), config.webhookMaxPending()))
-                .name("webhooks").uid("webhooks");
+                .process(new WebhookFunction(
+                        new WebhookSender(poster, config.webhookSecret()),
+                        retryPolicy,
+                        config.webhookMaxInFlight(),
+                        checkpointing,
+                        config.resultsTopic(),
+                        config.webhookMaxPending()))
+                .name("webhooks")
+                .uid("webhooks");
     }
 }

@@ -21,7 +21,12 @@ public final class BatchReport {
      *
      * @param defaultThreshold the job's {@code --threshold}, for analyses without {@code params.threshold}
      */
-    public record RunInfo(String input, long requestLines, long deadLetters, double seconds, String machine,
+    public record RunInfo(
+            String input,
+            long requestLines,
+            long deadLetters,
+            double seconds,
+            String machine,
             double defaultThreshold) {}
 
     private static final int BINS = 20;
@@ -61,47 +66,78 @@ public final class BatchReport {
                 }
                 JsonNode ms = m.at("/results_data/processing_ms");
                 if (ms.isNumber()) {
-                    media.add(new String[] {m.path("source_media_id").asText(), r.path("analyse_id").asText(),
-                            String.valueOf(ms.asLong()), m.path("error").path("message").asText("")});
+                    media.add(new String[] {
+                        m.path("source_media_id").asText(),
+                        r.path("analyse_id").asText(),
+                        String.valueOf(ms.asLong()),
+                        m.path("error").path("message").asText("")
+                    });
                 }
             }
         }
-        double threshold = thresholds.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey)
+        double threshold = thresholds.entrySet().stream()
+                .max(Map.Entry.comparingByValue())
+                .map(Map.Entry::getKey)
                 .orElse(run.defaultThreshold());
-        media.sort(Comparator.comparingLong((String[] m) -> Long.parseLong(m[2])).reversed());
+        media.sort(
+                Comparator.comparingLong((String[] m) -> Long.parseLong(m[2])).reversed());
 
         StringBuilder h = new StringBuilder(16_384);
-        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Biometry batch report</title>\n")
+        h.append(
+                        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Biometry batch report</title>\n")
                 .append("<style>body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}")
-                .append("h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid #ddd}")
-                .append(".cards{display:flex;gap:12px;flex-wrap:wrap}.card{border-radius:8px;padding:10px 16px;min-width:120px;color:#fff}")
-                .append(".card b{display:block;font-size:1.8em}.SUCCESS{background:#2e7d32}.DECLINED{background:#c62828}")
+                .append(
+                        "h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid #ddd}")
+                .append(
+                        ".cards{display:flex;gap:12px;flex-wrap:wrap}.card{border-radius:8px;padding:10px 16px;min-width:120px;color:#fff}")
+                .append(
+                        ".card b{display:block;font-size:1.8em}.SUCCESS{background:#2e7d32}.DECLINED{background:#c62828}")
                 .append(".OPERATOR_REQUIRED{background:#ef6c00}.FAILED{background:#555}.other{background:#1565c0}")
-                .append("table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}")
-                .append("td.n{text-align:right;font-variant-numeric:tabular-nums}small{color:#666}</style></head><body>\n");
-        h.append("<h1>Biometry batch report</h1><small>").append(esc(run.input())).append(" &middot; ")
-                .append(esc(run.machine())).append("</small>\n");
+                .append(
+                        "table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}")
+                .append(
+                        "td.n{text-align:right;font-variant-numeric:tabular-nums}small{color:#666}</style></head><body>\n");
+        h.append("<h1>Biometry batch report</h1><small>")
+                .append(esc(run.input()))
+                .append(" &middot; ")
+                .append(esc(run.machine()))
+                .append("</small>\n");
 
         h.append("<h2>Resolutions</h2><div class=\"cards\">");
         for (String key : List.of("SUCCESS", "DECLINED", "OPERATOR_REQUIRED", "FAILED")) {
-            h.append("<div class=\"card ").append(key).append("\"><b>").append(byResolution.getOrDefault(key, 0))
-                    .append("</b>").append(key.replace('_', ' ').toLowerCase(Locale.ROOT)).append("</div>");
+            h.append("<div class=\"card ")
+                    .append(key)
+                    .append("\"><b>")
+                    .append(byResolution.getOrDefault(key, 0))
+                    .append("</b>")
+                    .append(key.replace('_', ' ').toLowerCase(Locale.ROOT))
+                    .append("</div>");
         }
         h.append("<div class=\"card other\"><b>").append(results.size()).append("</b>analyses</div></div>\n");
-        h.append("<p>States: ").append(join(byState)).append(". Dead letters (invalid request lines): ")
-                .append(run.deadLetters()).append(".</p>\n");
+        h.append("<p>States: ")
+                .append(join(byState))
+                .append(". Dead letters (invalid request lines): ")
+                .append(run.deadLetters())
+                .append(".</p>\n");
 
         h.append("<h2>Errors by code</h2>");
         if (analysisErrors.isEmpty() && mediaErrors.isEmpty()) {
             h.append("<p>None.</p>");
         } else {
-            h.append("<table><tr><th>code</th><th>meaning</th><th>failed analyses</th><th>media with an error</th></tr>");
+            h.append(
+                    "<table><tr><th>code</th><th>meaning</th><th>failed analyses</th><th>media with an error</th></tr>");
             TreeMap<Integer, Integer> codes = new TreeMap<>(analysisErrors);
             mediaErrors.keySet().forEach(c -> codes.putIfAbsent(c, 0));
             for (Integer code : codes.keySet()) {
-                h.append("<tr><td class=\"n\">").append(code).append("</td><td>").append(codeName(code))
-                        .append("</td><td class=\"n\">").append(analysisErrors.getOrDefault(code, 0))
-                        .append("</td><td class=\"n\">").append(mediaErrors.getOrDefault(code, 0)).append("</td></tr>");
+                h.append("<tr><td class=\"n\">")
+                        .append(code)
+                        .append("</td><td>")
+                        .append(codeName(code))
+                        .append("</td><td class=\"n\">")
+                        .append(analysisErrors.getOrDefault(code, 0))
+                        .append("</td><td class=\"n\">")
+                        .append(mediaErrors.getOrDefault(code, 0))
+                        .append("</td></tr>");
             }
             h.append("</table>");
         }
@@ -113,14 +149,24 @@ public final class BatchReport {
                 .append(row("analyses", String.valueOf(results.size())))
                 .append(row("media analysed", String.valueOf(mediaCount)))
                 .append(row("wall time", String.format(Locale.ROOT, "%.1f s", run.seconds())))
-                .append(row("analyses per second", String.format(Locale.ROOT, "%.2f", results.size() / Math.max(run.seconds(), 1e-9))))
-                .append(row("media per second", String.format(Locale.ROOT, "%.2f", mediaCount / Math.max(run.seconds(), 1e-9))))
+                .append(row(
+                        "analyses per second",
+                        String.format(Locale.ROOT, "%.2f", results.size() / Math.max(run.seconds(), 1e-9))))
+                .append(row(
+                        "media per second",
+                        String.format(Locale.ROOT, "%.2f", mediaCount / Math.max(run.seconds(), 1e-9))))
                 .append("</table>\n");
 
         h.append("<h2>Slowest media</h2><table><tr><th>media</th><th>analysis</th><th>ms</th><th>error</th></tr>");
         for (String[] m : media.subList(0, Math.min(10, media.size()))) {
-            h.append("<tr><td>").append(esc(m[0])).append("</td><td><small>").append(esc(m[1]))
-                    .append("</small></td><td class=\"n\">").append(m[2]).append("</td><td><small>").append(esc(m[3]))
+            h.append("<tr><td>")
+                    .append(esc(m[0]))
+                    .append("</td><td><small>")
+                    .append(esc(m[1]))
+                    .append("</small></td><td class=\"n\">")
+                    .append(m[2])
+                    .append("</td><td><small>")
+                    .append(esc(m[3]))
                     .append("</small></td></tr>");
         }
         h.append("</table>\n</body></html>\n");
@@ -147,47 +193,102 @@ public final class BatchReport {
         double plotH = height - top - bottom;
         double barW = plotW / bins.length;
         StringBuilder s = new StringBuilder();
-        s.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                + "role=\"img\" aria-label=\"histogram of min_confidence\" font-size=\"12\">", width, height));
-        s.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>",
-                left, height - bottom, width - 20, height - bottom));
+        s.append(String.format(
+                Locale.ROOT,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+                        + "role=\"img\" aria-label=\"histogram of min_confidence\" font-size=\"12\">",
+                width,
+                height));
+        s.append(String.format(
+                Locale.ROOT,
+                "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>",
+                left,
+                height - bottom,
+                width - 20,
+                height - bottom));
         for (int i = 0; i <= 4; i++) {
             int value = (int) Math.round(max * i / 4.0);
             double y = height - bottom - plotH * i / 4.0;
-            s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%d</text>"
-                    + "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/>",
-                    left - 6, y + 4, value, left, y, width - 20, y));
+            s.append(String.format(
+                    Locale.ROOT,
+                    "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%d</text>"
+                            + "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/>",
+                    left - 6,
+                    y + 4,
+                    value,
+                    left,
+                    y,
+                    width - 20,
+                    y));
         }
         for (int i = 0; i < bins.length; i++) {
             double x = left + i * barW;
             double h = plotH * bins[i] / max;
             double failH = plotH * (bins[i] - passing[i]) / max;
-            String title = String.format(Locale.ROOT, "<title>%.2f-%.2f: %d, %d at or above the threshold</title>",
-                    i / (double) bins.length, (i + 1.0) / bins.length, bins[i], passing[i]);
+            String title = String.format(
+                    Locale.ROOT,
+                    "<title>%.2f-%.2f: %d, %d at or above the threshold</title>",
+                    i / (double) bins.length,
+                    (i + 1.0) / bins.length,
+                    bins[i],
+                    passing[i]);
             if (bins[i] > passing[i]) {
-                s.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                        + "fill=\"#c62828\">%s</rect>", x + 1, height - bottom - failH, barW - 2, failH, title));
+                s.append(String.format(
+                        Locale.ROOT,
+                        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" " + "fill=\"#c62828\">%s</rect>",
+                        x + 1,
+                        height - bottom - failH,
+                        barW - 2,
+                        failH,
+                        title));
             }
             if (passing[i] > 0) {
-                s.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                        + "fill=\"#2e7d32\">%s</rect>", x + 1, height - bottom - h, barW - 2, h - failH, title));
+                s.append(String.format(
+                        Locale.ROOT,
+                        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" " + "fill=\"#2e7d32\">%s</rect>",
+                        x + 1,
+                        height - bottom - h,
+                        barW - 2,
+                        h - failH,
+                        title));
             }
             if (bins[i] > 0) {
-                s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#333\">%d</text>",
-                        x + barW / 2, height - bottom - h - 4, bins[i]));
+                s.append(String.format(
+                        Locale.ROOT,
+                        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#333\">%d</text>",
+                        x + barW / 2,
+                        height - bottom - h - 4,
+                        bins[i]));
             }
         }
         for (int i = 0; i <= 10; i++) {
             double x = left + plotW * i / 10.0;
-            s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%.1f</text>",
-                    x, height - bottom + 16, i / 10.0));
+            s.append(String.format(
+                    Locale.ROOT,
+                    "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%.1f</text>",
+                    x,
+                    height - bottom + 16,
+                    i / 10.0));
         }
         double tx = left + plotW * threshold;
-        s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#111\" "
-                + "stroke-width=\"2\" stroke-dasharray=\"6 4\"/><text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" "
-                + "fill=\"#111\">threshold %.2f</text>", tx, top - 5, tx, height - bottom, tx - 4, top + 8, threshold));
-        s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">"
-                + "min_confidence (least similar pair of each analysis)</text>", left + plotW / 2, height - 4));
+        s.append(String.format(
+                Locale.ROOT,
+                "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#111\" "
+                        + "stroke-width=\"2\" stroke-dasharray=\"6 4\"/><text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" "
+                        + "fill=\"#111\">threshold %.2f</text>",
+                tx,
+                top - 5,
+                tx,
+                height - bottom,
+                tx - 4,
+                top + 8,
+                threshold));
+        s.append(String.format(
+                Locale.ROOT,
+                "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">"
+                        + "min_confidence (least similar pair of each analysis)</text>",
+                left + plotW / 2,
+                height - 4));
         s.append("</svg>");
         return s.toString();
     }
@@ -198,7 +299,10 @@ public final class BatchReport {
 
     private static String join(Map<String, Integer> counts) {
         StringBuilder sb = new StringBuilder();
-        counts.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(esc(k)).append(" ").append(v));
+        counts.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ")
+                .append(esc(k))
+                .append(" ")
+                .append(v));
         return sb.length() == 0 ? "none" : sb.toString();
     }
 

@@ -25,14 +25,19 @@ import java.util.Locale;
 public record RetryPolicy(Duration initialBackoff, Duration maxBackoff, Duration deadline) implements Serializable {
 
     /** IMF-fixdate, the preferred HTTP-date: {@code Sun, 06 Nov 1994 08:49:37 GMT}. */
-    private static final DateTimeFormatter IMF_FIXDATE =
-            DateTimeFormatter.ofPattern("EEE, dd MMM uuuu HH:mm:ss 'GMT'", Locale.ENGLISH)
-                    .withResolverStyle(ResolverStyle.STRICT).withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter IMF_FIXDATE = DateTimeFormatter.ofPattern(
+                    "EEE, dd MMM uuuu HH:mm:ss 'GMT'", Locale.ENGLISH)
+            .withResolverStyle(ResolverStyle.STRICT)
+            .withZone(ZoneOffset.UTC);
     /** The obsolete asctime format: {@code Sun Nov  6 08:49:37 1994} (day padded with a space). */
     private static final DateTimeFormatter ASCTIME = new DateTimeFormatterBuilder()
-            .appendPattern("EEE MMM ").padNext(2, ' ').appendValue(ChronoField.DAY_OF_MONTH)
-            .appendPattern(" HH:mm:ss uuuu").toFormatter(Locale.ENGLISH)
-            .withResolverStyle(ResolverStyle.STRICT).withZone(ZoneOffset.UTC);
+            .appendPattern("EEE MMM ")
+            .padNext(2, ' ')
+            .appendValue(ChronoField.DAY_OF_MONTH)
+            .appendPattern(" HH:mm:ss uuuu")
+            .toFormatter(Locale.ENGLISH)
+            .withResolverStyle(ResolverStyle.STRICT)
+            .withZone(ZoneOffset.UTC);
 
     /** What a response status means for the delivery. */
     public enum Verdict {
@@ -45,8 +50,11 @@ public record RetryPolicy(Duration initialBackoff, Duration maxBackoff, Duration
     }
 
     public RetryPolicy {
-        if (initialBackoff.isNegative() || initialBackoff.isZero() || maxBackoff.compareTo(initialBackoff) < 0
-                || deadline.isNegative() || deadline.isZero()) {
+        if (initialBackoff.isNegative()
+                || initialBackoff.isZero()
+                || maxBackoff.compareTo(initialBackoff) < 0
+                || deadline.isNegative()
+                || deadline.isZero()) {
             throw new IllegalArgumentException("backoffs and deadline must be positive, max >= initial");
         }
     }
@@ -133,9 +141,12 @@ public record RetryPolicy(Duration initialBackoff, Duration maxBackoff, Duration
      */
     private static DateTimeFormatter rfc850(long nowMillis) {
         int thisYear = Instant.ofEpochMilli(nowMillis).atZone(ZoneOffset.UTC).getYear();
-        return new DateTimeFormatterBuilder().appendPattern("EEEE, dd-MMM-")
+        return new DateTimeFormatterBuilder()
+                .appendPattern("EEEE, dd-MMM-")
                 .appendValueReduced(ChronoField.YEAR, 2, 2, thisYear - 49)
-                .appendPattern(" HH:mm:ss 'GMT'").toFormatter(Locale.ENGLISH)
-                .withResolverStyle(ResolverStyle.STRICT).withZone(ZoneOffset.UTC);
+                .appendPattern(" HH:mm:ss 'GMT'")
+                .toFormatter(Locale.ENGLISH)
+                .withResolverStyle(ResolverStyle.STRICT)
+                .withZone(ZoneOffset.UTC);
     }
 }

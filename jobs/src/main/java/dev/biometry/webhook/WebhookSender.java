@@ -80,8 +80,8 @@ public final class WebhookSender implements Serializable, AutoCloseable {
         headers.add(Map.entry(IDEMPOTENCY_KEY_HEADER, idempotencyKey(analyseId, state)));
         if (signs()) {
             headers.add(Map.entry(WebhookSignature.TIMESTAMP_HEADER, Long.toString(timestampSeconds)));
-            headers.add(Map.entry(WebhookSignature.SIGNATURE_HEADER,
-                    WebhookSignature.sign(secret, timestampSeconds, body)));
+            headers.add(Map.entry(
+                    WebhookSignature.SIGNATURE_HEADER, WebhookSignature.sign(secret, timestampSeconds, body)));
         }
         try {
             HttpPoster.Response response = poster.post(endpoint, headers, body);
@@ -89,8 +89,12 @@ public final class WebhookSender implements Serializable, AutoCloseable {
             return switch (RetryPolicy.verdict(status)) {
                 case DELIVERED -> new Result(Outcome.DELIVERED, status, "HTTP " + status + " from " + where);
                 case REJECTED -> new Result(Outcome.REJECTED, status, "HTTP " + status + " from " + where);
-                case RETRY -> new Result(Outcome.RETRY, status, "HTTP " + status + " from " + where,
-                        RetryPolicy.parseRetryAfterMillis(response.retryAfter(), System.currentTimeMillis()));
+                case RETRY ->
+                    new Result(
+                            Outcome.RETRY,
+                            status,
+                            "HTTP " + status + " from " + where,
+                            RetryPolicy.parseRetryAfterMillis(response.retryAfter(), System.currentTimeMillis()));
             };
         } catch (TargetRefusedException e) {
             return new Result(Outcome.REFUSED, 0, e.getMessage());
@@ -112,7 +116,8 @@ public final class WebhookSender implements Serializable, AutoCloseable {
             if (c > 0x20 && c < 0x7F && c != '%') {
                 key.append((char) c);
             } else {
-                key.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                key.append('%')
+                        .append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
                         .append(Character.toUpperCase(Character.forDigit(c & 0xF, 16)));
             }
         }

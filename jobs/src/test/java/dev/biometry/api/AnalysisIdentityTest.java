@@ -13,8 +13,9 @@ class AnalysisIdentityTest {
         assertThat(AnalysisParams.thresholdMinAbove(0.5, 0.5)).isFalse();
         assertThat(AnalysisParams.thresholdMinAbove(0.51, 0.5)).isTrue();
         assertThat(AnalysisParams.thresholdMinError(0.8, 0.85, false)).isNull();
-        assertThat(AnalysisParams.thresholdMinError(0.9, 0.85, false)).isEqualTo(new OzError(OzError.INVALID_VALUE,
-                "params.threshold_min (0.9) must not exceed the threshold (0.85)"));
+        assertThat(AnalysisParams.thresholdMinError(0.9, 0.85, false))
+                .isEqualTo(new OzError(
+                        OzError.INVALID_VALUE, "params.threshold_min (0.9) must not exceed the threshold (0.85)"));
         assertThat(AnalysisParams.thresholdMinError(0.9, 0.7, true).message())
                 .isEqualTo("params.threshold_min (0.9) must not exceed the threshold (0.7, the job's default)");
     }
@@ -27,8 +28,9 @@ class AnalysisIdentityTest {
         AnalysisIdentity identity = withoutThreshold.identity(0.7);
         AnalysisHeader header = identity.header();
 
-        assertThat(identity).isEqualTo(
-                new AnalysisIdentity("an-1", "f", 0.7, 0.6, "{\"k\":\"v\"}", "http://hook.test/cb", 12_345L));
+        assertThat(identity)
+                .isEqualTo(
+                        new AnalysisIdentity("an-1", "f", 0.7, 0.6, "{\"k\":\"v\"}", "http://hook.test/cb", 12_345L));
         assertThat(header.analyseId()).isEqualTo("an-1");
         assertThat(header.folderId()).isEqualTo("f");
         assertThat(header.params()).isEqualTo(new AnalysisParams(0.7, 0.6));

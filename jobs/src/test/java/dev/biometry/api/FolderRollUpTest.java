@@ -26,11 +26,12 @@ class FolderRollUpTest {
 
     @Test
     void aDeclinedVerdictIsAFinishedAnalysisNotAFailure() {
-        FolderRollUp.Folder folder = FolderRollUp.render("f", T0, T0, Map.of(),
-                Map.of("an-1", new AnalysisStatus("FINISHED", "DECLINED", T0)), 10);
+        FolderRollUp.Folder folder = FolderRollUp.render(
+                "f", T0, T0, Map.of(), Map.of("an-1", new AnalysisStatus("FINISHED", "DECLINED", T0)), 10);
 
         assertThat(folder.resolutionStatus()).isEqualTo("FINISHED");
-        assertThat(folder.json().get("analyses").get(0).get("resolution").asText()).isEqualTo("DECLINED");
+        assertThat(folder.json().get("analyses").get(0).get("resolution").asText())
+                .isEqualTo("DECLINED");
     }
 
     @Test
@@ -39,8 +40,13 @@ class FolderRollUpTest {
         media.put("m2", "VIDEO_FOLDER");
         media.put("m1", "IMAGE_FOLDER");
 
-        FolderRollUp.Folder folder = FolderRollUp.render("folder-1", T0, T0 + 1_234, media,
-                Map.of("an-1", new AnalysisStatus("PROCESSING", "PROCESSING", T0)), 10);
+        FolderRollUp.Folder folder = FolderRollUp.render(
+                "folder-1",
+                T0,
+                T0 + 1_234,
+                media,
+                Map.of("an-1", new AnalysisStatus("PROCESSING", "PROCESSING", T0)),
+                10);
 
         ObjectNode json = folder.json();
         assertThat(folder.resolutionStatus()).isEqualTo("PROCESSING");
@@ -48,7 +54,9 @@ class FolderRollUpTest {
         assertThat(json.get("resolution_status").asText()).isEqualTo("PROCESSING");
         assertThat(json.get("time_created").decimalValue()).isEqualByComparingTo("7000.000");
         assertThat(json.get("time_updated").decimalValue()).isEqualByComparingTo("7001.234");
-        assertThat(json.get("media")).extracting(m -> m.get("media_id").asText() + "/" + m.get("media_type").asText())
+        assertThat(json.get("media"))
+                .extracting(m ->
+                        m.get("media_id").asText() + "/" + m.get("media_type").asText())
                 .containsExactly("m1/IMAGE_FOLDER", "m2/VIDEO_FOLDER");
         assertThat(json.get("analyses").get(0).get("type").asText()).isEqualTo("BIOMETRY");
         assertThat(json.get("analyses").get(0).get("state").asText()).isEqualTo("PROCESSING");
@@ -64,12 +72,16 @@ class FolderRollUpTest {
         }
         analyses.put("an-0", new AnalysisStatus("PROCESSING", "PROCESSING", T0));
 
-        ObjectNode json = FolderRollUp.render("f", T0, T0 + 10, media, analyses, 3).json();
+        ObjectNode json =
+                FolderRollUp.render("f", T0, T0 + 10, media, analyses, 3).json();
 
-        assertThat(json.get("media")).extracting(m -> m.get("media_id").asText()).containsExactly("m0", "m1", "m2");
+        assertThat(json.get("media"))
+                .extracting(m -> m.get("media_id").asText())
+                .containsExactly("m0", "m1", "m2");
         assertThat(json.get("media_count").asInt()).isEqualTo(5);
         assertThat(json.get("analyses_count").asInt()).isEqualTo(5);
-        assertThat(json.get("analyses")).extracting(a -> a.get("analyse_id").asText())
+        assertThat(json.get("analyses"))
+                .extracting(a -> a.get("analyse_id").asText())
                 .containsExactly("an-0", "an-3", "an-4");
     }
 }

@@ -26,13 +26,16 @@ class InputLimitsTest {
         // {"k":"..."} is 8 bytes plus the value.
         String atCap = "{\"k\":\"" + "x".repeat(64 - 8) + "\"}";
         assertThat(media("\"meta_data\":" + atCap).isOk()).isTrue();
-        DeadLetter refused = media("\"meta_data\":{\"k\":\"" + "x".repeat(64 - 7) + "\"}").deadLetter();
+        DeadLetter refused =
+                media("\"meta_data\":{\"k\":\"" + "x".repeat(64 - 7) + "\"}").deadLetter();
         assertThat(refused.errorCode()).isEqualTo(OzError.INVALID_VALUE);
         assertThat(refused.details()).isEqualTo("meta_data");
-        assertThat(refused.errorMessage()).isEqualTo("INVALID VALUE: meta_data is 65 bytes as JSON; at most 64 are allowed");
+        assertThat(refused.errorMessage())
+                .isEqualTo("INVALID VALUE: meta_data is 65 bytes as JSON; at most 64 are allowed");
 
-        DeadLetter analysisMeta = request("\"analyses\":[{\"type\":\"biometry\",\"meta_data\":{\"k\":\""
-                + "é".repeat(40) + "\"}}]").deadLetter();
+        DeadLetter analysisMeta = request(
+                        "\"analyses\":[{\"type\":\"biometry\",\"meta_data\":{\"k\":\"" + "é".repeat(40) + "\"}}]")
+                .deadLetter();
         assertThat(analysisMeta.details()).isEqualTo("analyses[0].meta_data");
         assertThat(analysisMeta.errorMessage()).contains("88 bytes");
     }
@@ -40,28 +43,39 @@ class InputLimitsTest {
     @Test
     void originalNameUriTagsAndEndpointAreCapped() {
         assertThat(media("\"original_name\":\"abcdefghij\"").isOk()).isTrue();
-        assertThat(media("\"original_name\":\"abcdefghijk\"").deadLetter().details()).isEqualTo("original_name");
+        assertThat(media("\"original_name\":\"abcdefghijk\"").deadLetter().details())
+                .isEqualTo("original_name");
 
         String longUri = "file:///" + "u".repeat(InputLimits.MAX_URI_CHARS);
-        DeadLetter uri = InputParser.parseMedia(("{\"folder_id\":\"f\",\"media_id\":\"m\",\"media_type\":\"IMAGE_FOLDER\","
-                + "\"uri\":\"" + longUri + "\"}").getBytes(StandardCharsets.UTF_8), MEDIA, SMALL).deadLetter();
+        DeadLetter uri = InputParser.parseMedia(
+                        ("{\"folder_id\":\"f\",\"media_id\":\"m\",\"media_type\":\"IMAGE_FOLDER\"," + "\"uri\":\""
+                                        + longUri + "\"}")
+                                .getBytes(StandardCharsets.UTF_8),
+                        MEDIA,
+                        SMALL)
+                .deadLetter();
         assertThat(uri.details()).isEqualTo("uri");
         assertThat(uri.errorMessage()).hasSizeLessThan(100);
 
         String tags = "\"tags\":[" + "\"t\",".repeat(InputLimits.MAX_TAGS) + "\"t\"]";
         assertThat(media(tags).deadLetter().details()).isEqualTo("tags");
-        assertThat(media("\"tags\":[\"" + "t".repeat(InputLimits.MAX_TAG_CHARS + 1) + "\"]").deadLetter().details())
+        assertThat(media("\"tags\":[\"" + "t".repeat(InputLimits.MAX_TAG_CHARS + 1) + "\"]")
+                        .deadLetter()
+                        .details())
                 .isEqualTo("tags[0]");
 
         DeadLetter endpoint = request("\"analyses\":[{\"type\":\"biometry\"}],\"resolution_endpoint\":\"https://h/"
-                + "p".repeat(InputLimits.MAX_URI_CHARS) + "\"").deadLetter();
+                        + "p".repeat(InputLimits.MAX_URI_CHARS) + "\"")
+                .deadLetter();
         assertThat(endpoint.details()).isEqualTo("resolution_endpoint");
     }
 
     @Test
     void sourceMediaAndInlineMediaAreCapped() {
-        assertThat(request("\"analyses\":[{\"type\":\"biometry\",\"source_media\":[\"a\",\"b\",\"c\",\"a\"]}]").isOk())
-                .as("three distinct ids, one repeated").isTrue();
+        assertThat(request("\"analyses\":[{\"type\":\"biometry\",\"source_media\":[\"a\",\"b\",\"c\",\"a\"]}]")
+                        .isOk())
+                .as("three distinct ids, one repeated")
+                .isTrue();
         DeadLetter four = request("\"analyses\":[{\"type\":\"biometry\",\"source_media\":[\"a\",\"b\",\"c\",\"d\"]}]")
                 .deadLetter();
         assertThat(four.errorCode()).isEqualTo(OzError.INVALID_VALUE);
@@ -69,8 +83,13 @@ class InputLimitsTest {
         assertThat(four.errorMessage()).contains("at most 3");
 
         String oneMedia = "{\"media_id\":\"%s\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"file:///x\"}";
-        String fiveMedia = String.join(",", List.of("a", "b", "c", "d", "e").stream().map(oneMedia::formatted).toList());
-        DeadLetter five = request("\"analyses\":[{\"type\":\"biometry\"}],\"media\":[" + fiveMedia + "]").deadLetter();
+        String fiveMedia = String.join(
+                ",",
+                List.of("a", "b", "c", "d", "e").stream()
+                        .map(oneMedia::formatted)
+                        .toList());
+        DeadLetter five = request("\"analyses\":[{\"type\":\"biometry\"}],\"media\":[" + fiveMedia + "]")
+                .deadLetter();
         assertThat(five.details()).isEqualTo("media");
         assertThat(five.errorMessage()).contains("5 media").contains("at most 4");
     }
@@ -78,8 +97,14 @@ class InputLimitsTest {
     @Test
     void anEchoedTypeValueIsAShortExcerptAndTheDeadLetterPayloadIsCut() throws Exception {
         String huge = "x".repeat(600_000);
-        DeadLetter deadLetter = InputParser.parseRequest(("{\"folder_id\":\"f\",\"analyses\":[{\"type\":\"" + huge + "\"}]}")
-                .getBytes(StandardCharsets.UTF_8), REQUESTS, 0L, () -> "id", InputLimits.DEFAULTS).deadLetter();
+        DeadLetter deadLetter = InputParser.parseRequest(
+                        ("{\"folder_id\":\"f\",\"analyses\":[{\"type\":\"" + huge + "\"}]}")
+                                .getBytes(StandardCharsets.UTF_8),
+                        REQUESTS,
+                        0L,
+                        () -> "id",
+                        InputLimits.DEFAULTS)
+                .deadLetter();
 
         assertThat(deadLetter.errorMessage()).hasSizeLessThan(200).contains("(600000 chars)");
         assertThat(deadLetter.payloadTruncated()).isTrue();
@@ -96,7 +121,8 @@ class InputLimitsTest {
         assertThat(cut.payloadTruncated()).isTrue();
         assertThat(DeadLetter.utf8Length(cut.payload())).isLessThanOrEqualTo(101);
         assertThat(text.payload()).startsWith(cut.payload());
-        assertThat(Character.isHighSurrogate(cut.payload().charAt(cut.payload().length() - 1))).isFalse();
+        assertThat(Character.isHighSurrogate(cut.payload().charAt(cut.payload().length() - 1)))
+                .isFalse();
 
         byte[] raw = new byte[1000];
         for (int i = 0; i < raw.length; i++) {
@@ -117,9 +143,11 @@ class InputLimitsTest {
     @ValueSource(strings = {"folder_id", "media_id"})
     void aLoneSurrogateInAnIdIsRefusedNamingTheField(String field) {
         String json = "{\"folder_id\":\"f\",\"media_id\":\"m\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"file:///x\"}"
-                .replace("\"" + field + "\":\"" + (field.equals("folder_id") ? "f" : "m") + "\"",
+                .replace(
+                        "\"" + field + "\":\"" + (field.equals("folder_id") ? "f" : "m") + "\"",
                         "\"" + field + "\":\"id\\ud800\"");
-        DeadLetter deadLetter = InputParser.parseMedia(json.getBytes(StandardCharsets.UTF_8), MEDIA).deadLetter();
+        DeadLetter deadLetter = InputParser.parseMedia(json.getBytes(StandardCharsets.UTF_8), MEDIA)
+                .deadLetter();
 
         assertThat(deadLetter.errorCode()).isEqualTo(OzError.INVALID_VALUE);
         assertThat(deadLetter.details()).isEqualTo(field);
@@ -129,15 +157,24 @@ class InputLimitsTest {
 
     @Test
     void loneSurrogatesAreRefusedInAnalyseIdsSourceMediaAndMetaDataButPairsPass() {
-        assertThat(request("\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"\\udc00x\"}]").deadLetter().details())
+        assertThat(request("\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"\\udc00x\"}]")
+                        .deadLetter()
+                        .details())
                 .isEqualTo("analyses[0].analyse_id");
-        assertThat(request("\"analyses\":[{\"type\":\"biometry\",\"source_media\":[\"a\",\"b\\ud83d\"]}]").deadLetter()
-                .details()).isEqualTo("analyses[0].source_media[1]");
-        assertThat(request("\"analyses\":[{\"type\":\"biometry\",\"meta_data\":{\"\\ud800\":1}}]").deadLetter().details())
+        assertThat(request("\"analyses\":[{\"type\":\"biometry\",\"source_media\":[\"a\",\"b\\ud83d\"]}]")
+                        .deadLetter()
+                        .details())
+                .isEqualTo("analyses[0].source_media[1]");
+        assertThat(request("\"analyses\":[{\"type\":\"biometry\",\"meta_data\":{\"\\ud800\":1}}]")
+                        .deadLetter()
+                        .details())
                 .isEqualTo("analyses[0].meta_data");
         // A valid pair (U+1F600) is fine.
-        assertThat(request("\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"\\ud83d\\ude00\"}]").value()
-                .analyses()[0].analyseId()).isEqualTo("😀");
+        assertThat(request("\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"\\ud83d\\ude00\"}]")
+                        .value()
+                        .analyses()[0]
+                        .analyseId())
+                .isEqualTo("😀");
     }
 
     @Test
@@ -153,22 +190,43 @@ class InputLimitsTest {
 
     @Test
     void theRequestRemembersItsSourceRecordAndTwoRequestsNeverShareAToken() {
-        AnalysisRequest first = InputParser.parseRequest("{\"folder_id\":\"f\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a\"}]}"
-                .getBytes(StandardCharsets.UTF_8), REQUESTS, 5L, () -> "x", SMALL).value().analyses()[0];
-        AnalysisRequest second = InputParser.parseRequest("{\"folder_id\":\"g\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a\"}]}"
-                .getBytes(StandardCharsets.UTF_8), new SourceRef("biometry.requests", 1, 10), 5L, () -> "x", SMALL)
-                .value().analyses()[0];
+        AnalysisRequest first = InputParser.parseRequest(
+                        "{\"folder_id\":\"f\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a\"}]}"
+                                .getBytes(StandardCharsets.UTF_8),
+                        REQUESTS,
+                        5L,
+                        () -> "x",
+                        SMALL)
+                .value()
+                .analyses()[0];
+        AnalysisRequest second = InputParser.parseRequest(
+                        "{\"folder_id\":\"g\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a\"}]}"
+                                .getBytes(StandardCharsets.UTF_8),
+                        new SourceRef("biometry.requests", 1, 10),
+                        5L,
+                        () -> "x",
+                        SMALL)
+                .value()
+                .analyses()[0];
         assertThat(first.source()).isEqualTo(REQUESTS);
         assertThat(first.token()).isNotEqualTo(second.token());
     }
 
     private static ParseResult<MediaRef> media(String extraFields) {
-        return InputParser.parseMedia(("{\"folder_id\":\"f\",\"media_id\":\"m\",\"media_type\":\"IMAGE_FOLDER\","
-                + "\"uri\":\"file:///x\"," + extraFields + "}").getBytes(StandardCharsets.UTF_8), MEDIA, SMALL);
+        return InputParser.parseMedia(
+                ("{\"folder_id\":\"f\",\"media_id\":\"m\",\"media_type\":\"IMAGE_FOLDER\"," + "\"uri\":\"file:///x\","
+                                + extraFields + "}")
+                        .getBytes(StandardCharsets.UTF_8),
+                MEDIA,
+                SMALL);
     }
 
     private static ParseResult<RequestEnvelope> request(String fields) {
-        return InputParser.parseRequest(("{\"folder_id\":\"f\"," + fields + "}").getBytes(StandardCharsets.UTF_8),
-                REQUESTS, 1L, () -> "generated", SMALL);
+        return InputParser.parseRequest(
+                ("{\"folder_id\":\"f\"," + fields + "}").getBytes(StandardCharsets.UTF_8),
+                REQUESTS,
+                1L,
+                () -> "generated",
+                SMALL);
     }
 }

@@ -85,7 +85,9 @@ class InputParserTest {
 
         assertThat(deadLetter.errorCode()).isEqualTo(expectedCode);
         assertThat(deadLetter.details()).isEqualTo(expectedDetails);
-        assertThat(deadLetter.errorMessage()).startsWith(errorName(expectedCode) + ": ").contains(expectedDetails);
+        assertThat(deadLetter.errorMessage())
+                .startsWith(errorName(expectedCode) + ": ")
+                .contains(expectedDetails);
         assertThat(deadLetter.payload()).isEqualTo(json);
         assertThat(deadLetter.payloadBase64()).isFalse();
         assertThat(deadLetter.sourceTopic()).isEqualTo("biometry.media");
@@ -96,7 +98,7 @@ class InputParserTest {
     @Test
     void unknownMediaTypeMessageListsTheAllowedValues() {
         DeadLetter deadLetter = parseMedia(
-                "{\"folder_id\":\"f\",\"media_id\":\"m\",\"media_type\":\"AUDIO\",\"uri\":\"file:///a\"}")
+                        "{\"folder_id\":\"f\",\"media_id\":\"m\",\"media_type\":\"AUDIO\",\"uri\":\"file:///a\"}")
                 .deadLetter();
 
         assertThat(deadLetter.errorMessage())
@@ -106,15 +108,17 @@ class InputParserTest {
     @Test
     void uriSchemeIsNotCheckedHere() {
         assertThat(parseMedia(
-                "{\"folder_id\":\"f\",\"media_id\":\"m\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"gopher://x/y\"}")
-                .isOk()).isTrue();
+                                "{\"folder_id\":\"f\",\"media_id\":\"m\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"gopher://x/y\"}")
+                        .isOk())
+                .isTrue();
     }
 
     @Test
     void idLengthLimitIs256Chars() {
         String longest = "a".repeat(InputParser.MAX_ID_LENGTH);
         String tooLong = longest + "a";
-        String template = "{\"folder_id\":\"%s\",\"media_id\":\"m\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"file:///a\"}";
+        String template =
+                "{\"folder_id\":\"%s\",\"media_id\":\"m\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"file:///a\"}";
 
         assertThat(parseMedia(template.formatted(longest)).value().folderId()).isEqualTo(longest);
         DeadLetter deadLetter = parseMedia(template.formatted(tooLong)).deadLetter();
@@ -128,7 +132,8 @@ class InputParserTest {
     @Test
     void nullOrEmptyValueIsInvalidStructure() {
         DeadLetter nullValue = InputParser.parseMedia(null, MEDIA_SOURCE).deadLetter();
-        DeadLetter emptyValue = InputParser.parseMedia(new byte[0], MEDIA_SOURCE).deadLetter();
+        DeadLetter emptyValue =
+                InputParser.parseMedia(new byte[0], MEDIA_SOURCE).deadLetter();
 
         assertThat(nullValue.errorCode()).isEqualTo(OzError.INVALID_STRUCTURE);
         assertThat(nullValue.payload()).isNull();
@@ -141,7 +146,8 @@ class InputParserTest {
     void invalidUtf8IsInvalidStructureWithBase64Payload() {
         byte[] bytes = {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'};
 
-        DeadLetter deadLetter = InputParser.parseRequest(bytes, REQUEST_SOURCE, NOW, idGenerator).deadLetter();
+        DeadLetter deadLetter = InputParser.parseRequest(bytes, REQUEST_SOURCE, NOW, idGenerator)
+                .deadLetter();
 
         assertThat(deadLetter.errorCode()).isEqualTo(OzError.INVALID_STRUCTURE);
         assertThat(deadLetter.errorMessage()).contains("UTF-8");
@@ -197,10 +203,12 @@ class InputParserTest {
         String prefix = "{\"folder_id\":\"f\",\"media_id\":\"m\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"file:///a\","
                 + "\"meta_data\":{\"pad\":\"";
         String suffix = "\"}}";
-        String atLimit = prefix + "x".repeat(InputParser.MAX_MESSAGE_BYTES - prefix.length() - suffix.length()) + suffix;
+        String atLimit =
+                prefix + "x".repeat(InputParser.MAX_MESSAGE_BYTES - prefix.length() - suffix.length()) + suffix;
         assertThat(atLimit.getBytes(StandardCharsets.UTF_8)).hasSize(1024 * 1024);
         InputLimits bigMetaData = new InputLimits(2 << 20, 255, 100, 1000, 65536);
-        assertThat(InputParser.parseMedia(atLimit.getBytes(StandardCharsets.UTF_8), MEDIA_SOURCE, bigMetaData).isOk())
+        assertThat(InputParser.parseMedia(atLimit.getBytes(StandardCharsets.UTF_8), MEDIA_SOURCE, bigMetaData)
+                        .isOk())
                 .isTrue();
 
         byte[] oversize = new byte[InputParser.MAX_MESSAGE_BYTES + 1];
@@ -262,7 +270,8 @@ class InputParserTest {
                  "params": null, "meta_data": null}]}""").value();
 
         assertThat(envelope.media()).isEmpty();
-        assertThat(envelope.analyses()).extracting(AnalysisRequest::analyseId)
+        assertThat(envelope.analyses())
+                .extracting(AnalysisRequest::analyseId)
                 .containsExactly("generated-1", "generated-2");
         for (AnalysisRequest analysis : envelope.analyses()) {
             assertThat(analysis.folderId()).isEqualTo("f");
@@ -279,8 +288,7 @@ class InputParserTest {
     void acceptsAnalysisIdAsSynonym() {
         RequestEnvelope envelope = parseRequest("""
                 {"folder_id": "f", "analyses": [{"type": "biometry", "analysis_id": "a-synonym"},
-                                                {"type": "biometry", "analyse_id": "a2", "analysis_id": "a2"}]}""")
-                .value();
+                                                {"type": "biometry", "analyse_id": "a2", "analysis_id": "a2"}]}""").value();
 
         assertThat(envelope.analyses()).extracting(AnalysisRequest::analyseId).containsExactly("a-synonym", "a2");
         assertThat(generated).hasValue(0);
@@ -303,8 +311,7 @@ class InputParserTest {
     @Test
     void thresholdMinWithoutThresholdIsLeftToTheJob() {
         AnalysisRequest analysis = parseRequest("""
-                {"folder_id":"f","analyses":[{"type":"biometry","params":{"threshold_min":0.86}}]}""")
-                .value().analyses()[0];
+                {"folder_id":"f","analyses":[{"type":"biometry","params":{"threshold_min":0.86}}]}""").value().analyses()[0];
         assertThat(analysis.threshold()).isNull();
         assertThat(analysis.thresholdMin()).isEqualTo(0.86);
     }
@@ -312,12 +319,10 @@ class InputParserTest {
     @Test
     void thresholdMinIsCheckedAgainstTheRequestsThreshold() {
         assertThat(parseRequest("""
-                {"folder_id":"f","analyses":[{"type":"biometry","params":{"threshold":0.9,"threshold_min":0.86}}]}""")
-                .isOk()).isTrue();
+                {"folder_id":"f","analyses":[{"type":"biometry","params":{"threshold":0.9,"threshold_min":0.86}}]}""").isOk()).isTrue();
 
         DeadLetter deadLetter = parseRequest("""
-                {"folder_id":"f","analyses":[{"type":"biometry","params":{"threshold":0.7,"threshold_min":0.8}}]}""")
-                .deadLetter();
+                {"folder_id":"f","analyses":[{"type":"biometry","params":{"threshold":0.7,"threshold_min":0.8}}]}""").deadLetter();
         assertThat(deadLetter.errorCode()).isEqualTo(OzError.INVALID_VALUE);
         assertThat(deadLetter.details()).isEqualTo("analyses[0].params.threshold_min");
         assertThat(deadLetter.errorMessage()).contains("must not exceed threshold (0.7)");
@@ -384,7 +389,9 @@ class InputParserTest {
 
         assertThat(deadLetter.errorCode()).isEqualTo(expectedCode);
         assertThat(deadLetter.details()).isEqualTo(expectedDetails);
-        assertThat(deadLetter.errorMessage()).startsWith(errorName(expectedCode) + ": ").contains(expectedDetails);
+        assertThat(deadLetter.errorMessage())
+                .startsWith(errorName(expectedCode) + ": ")
+                .contains(expectedDetails);
         assertThat(deadLetter.payload()).isEqualTo(json);
         assertThat(deadLetter.payloadBase64()).isFalse();
         assertThat(deadLetter.sourceTopic()).isEqualTo("biometry.requests");
@@ -419,10 +426,14 @@ class InputParserTest {
         assertThat(json.get("source").get("partition").intValue()).isZero();
         assertThat(json.get("source").get("offset").longValue()).isEqualTo(12);
         assertThat(json.get("payload_encoding").textValue()).isEqualTo("utf-8");
-        assertThat(Json.mapper().readTree(json.get("payload").textValue()).get("folder_id").textValue())
+        assertThat(Json.mapper()
+                        .readTree(json.get("payload").textValue())
+                        .get("folder_id")
+                        .textValue())
                 .isEqualTo("f");
-        assertThat(json.properties()).extracting(java.util.Map.Entry::getKey).containsExactly(
-                "error_code", "error_message", "details", "source", "payload", "payload_encoding");
+        assertThat(json.properties())
+                .extracting(java.util.Map.Entry::getKey)
+                .containsExactly("error_code", "error_message", "details", "source", "payload", "payload_encoding");
     }
 
     @Test

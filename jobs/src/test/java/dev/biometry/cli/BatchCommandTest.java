@@ -54,8 +54,18 @@ class BatchCommandTest {
         Path results = dir.resolve("results.jsonl");
         Path report = dir.resolve("report.html");
 
-        String err = run("batch", "--input", requests.toString(), "--output", results.toString(),
-                "--report", report.toString(), "--models", TestData.modelsDir().toString(), "--parallelism", "2");
+        String err = run(
+                "batch",
+                "--input",
+                requests.toString(),
+                "--output",
+                results.toString(),
+                "--report",
+                report.toString(),
+                "--models",
+                TestData.modelsDir().toString(),
+                "--parallelism",
+                "2");
 
         List<JsonNode> lines = readLines(results);
         assertThat(lines).hasSize(200);
@@ -67,19 +77,38 @@ class BatchCommandTest {
         assertThat(dir.resolve("results.jsonl.parts")).doesNotExist();
 
         String html = Files.readString(report);
-        long success = lines.stream().filter(l -> l.get("resolution_status").asText().equals("SUCCESS")).count();
+        long success = lines.stream()
+                .filter(l -> l.get("resolution_status").asText().equals("SUCCESS"))
+                .count();
         assertThat(success).isPositive().isLessThan(200);
-        assertThat(html).contains("<svg").contains("threshold 0.85").contains("<b>" + success + "</b>success")
-                .contains("Slowest media").doesNotContain("<script");
+        assertThat(html)
+                .contains("<svg")
+                .contains("threshold 0.85")
+                .contains("<b>" + success + "</b>success")
+                .contains("Slowest media")
+                .doesNotContain("<script");
 
         Path chromium = Path.of("/usr/bin/chromium");
-        assumeTrue(Files.isExecutable(chromium), "SKIPPED rendering check: /usr/bin/chromium missing (.ci/run installs it)");
+        assumeTrue(
+                Files.isExecutable(chromium),
+                "SKIPPED rendering check: /usr/bin/chromium missing (.ci/run installs it)");
         Path png = dir.resolve("report.png");
-        Process p = new ProcessBuilder(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--user-data-dir=" + dir.resolve("chromium-profile"), "--window-size=1000,1400",
-                "--screenshot=" + png, report.toUri().toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("chromium.log").toFile()).start();
+        Process p = new ProcessBuilder(
+                        chromium.toString(),
+                        "--headless",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--disable-sync",
+                        "--no-first-run",
+                        "--user-data-dir=" + dir.resolve("chromium-profile"),
+                        "--window-size=1000,1400",
+                        "--screenshot=" + png,
+                        report.toUri().toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("chromium.log").toFile())
+                .start();
         assertThat(p.waitFor(90, TimeUnit.SECONDS)).as("chromium finished").isTrue();
         assertThat(png).isRegularFile();
         assertThat(Files.size(png)).as("screenshot bytes").isGreaterThan(20_000);
@@ -87,13 +116,19 @@ class BatchCommandTest {
 
     @Test
     void theBatchEnvironmentRunsTheJobInFlinksBatchMode(@TempDir Path dir) throws Exception {
-        JobConfig config = JobConfig.fromOptions(Map.of("models", TestData.modelsDir().toString(), "parallelism", "2"));
+        JobConfig config =
+                JobConfig.fromOptions(Map.of("models", TestData.modelsDir().toString(), "parallelism", "2"));
         StreamExecutionEnvironment env = BatchCommand.batchEnvironment(config);
         assertThat(env.getConfiguration().get(ExecutionOptions.RUNTIME_MODE)).isEqualTo(RuntimeExecutionMode.BATCH);
         assertThat(env.getParallelism()).isEqualTo(2);
 
-        BiometryJob.build(env, config, BatchEndpoints.fromFile(writeRequests(dir, 1, 1).toString(), dir.toString(),
-                dir.resolve("out.parts").toString()));
+        BiometryJob.build(
+                env,
+                config,
+                BatchEndpoints.fromFile(
+                        writeRequests(dir, 1, 1).toString(),
+                        dir.toString(),
+                        dir.resolve("out.parts").toString()));
         StreamGraph graph = env.getStreamGraph();
         assertThat(graph.getJobType()).isEqualTo(JobType.BATCH);
         assertThat(graph.getCheckpointConfig().isCheckpointingEnabled()).isFalse();
@@ -124,27 +159,50 @@ class BatchCommandTest {
                     r.put("folder_id", "kafka-folder-" + i);
                     r.putArray("analyses").addObject().put("type", "biometry").put("analyse_id", "kafka-" + i);
                     var media = r.putArray("media");
-                    media.addObject().put("media_id", "selfie-" + i).put("media_type", "IMAGE_FOLDER")
+                    media.addObject()
+                            .put("media_id", "selfie-" + i)
+                            .put("media_type", "IMAGE_FOLDER")
                             .put("uri", TestData.samplePhoto(3).toUri().toString())
-                            .putArray("tags").add("photo_selfie");
-                    media.addObject().put("media_id", "document-" + i).put("media_type", "IMAGE_FOLDER")
+                            .putArray("tags")
+                            .add("photo_selfie");
+                    media.addObject()
+                            .put("media_id", "document-" + i)
+                            .put("media_type", "IMAGE_FOLDER")
                             .put("uri", TestData.samplePhoto(1 + i).toUri().toString())
-                            .putArray("tags").add("photo_id");
-                    producer.send(new ProducerRecord<>(topic, "kafka-folder-" + i, Json.write(r))).get();
+                            .putArray("tags")
+                            .add("photo_id");
+                    producer.send(new ProducerRecord<>(topic, "kafka-folder-" + i, Json.write(r)))
+                            .get();
                 }
             }
             Path results = dir.resolve("from-kafka.jsonl");
 
-            String err = assertTimeoutPreemptively(Duration.ofMinutes(3), () -> run("batch", "--from-kafka", topic,
-                    "--until", "latest", "--bootstrap-servers", kafka.bootstrapServers(),
-                    "--output", results.toString(), "--models", TestData.modelsDir().toString(),
-                    "--media-roots", TestData.modelsDir().resolve("samples").toString(), "--parallelism", "2"),
+            String err = assertTimeoutPreemptively(
+                    Duration.ofMinutes(3),
+                    () -> run(
+                            "batch",
+                            "--from-kafka",
+                            topic,
+                            "--until",
+                            "latest",
+                            "--bootstrap-servers",
+                            kafka.bootstrapServers(),
+                            "--output",
+                            results.toString(),
+                            "--models",
+                            TestData.modelsDir().toString(),
+                            "--media-roots",
+                            TestData.modelsDir().resolve("samples").toString(),
+                            "--parallelism",
+                            "2"),
                     "the batch run ends at the offsets that were latest when it started");
 
             List<JsonNode> lines = readLines(results);
-            assertThat(lines).extracting(l -> l.get("analyse_id").asText())
+            assertThat(lines)
+                    .extracting(l -> l.get("analyse_id").asText())
                     .containsExactlyInAnyOrder("kafka-0", "kafka-1", "kafka-2");
-            assertThat(lines).allSatisfy(l -> assertThat(l.get("state").asText()).isEqualTo("FINISHED"));
+            assertThat(lines)
+                    .allSatisfy(l -> assertThat(l.get("state").asText()).isEqualTo("FINISHED"));
             assertThat(err).contains("3 results written").contains("batch: 3 analyses embedded, ");
             assertThat(dir.resolve("from-kafka.jsonl.dead-letters.jsonl")).doesNotExist();
         }
@@ -165,10 +223,19 @@ class BatchCommandTest {
             r.put("folder_id", "folder-" + i);
             r.putArray("analyses").addObject().put("type", "biometry").put("analyse_id", "analysis-" + i);
             var media = r.putArray("media");
-            media.addObject().put("media_id", "selfie-" + a).put("media_type", "IMAGE_FOLDER")
-                    .put("uri", "photos/sample" + a + ".jpg").putArray("tags").add("photo_selfie");
-            media.addObject().put("media_id", "document-" + b + "-" + (i % 2)).put("media_type", "IMAGE_FOLDER")
-                    .put("uri", "photos/sample" + b + ".jpg").putArray("tags").add("photo_id").add("photo_id_front");
+            media.addObject()
+                    .put("media_id", "selfie-" + a)
+                    .put("media_type", "IMAGE_FOLDER")
+                    .put("uri", "photos/sample" + a + ".jpg")
+                    .putArray("tags")
+                    .add("photo_selfie");
+            media.addObject()
+                    .put("media_id", "document-" + b + "-" + (i % 2))
+                    .put("media_type", "IMAGE_FOLDER")
+                    .put("uri", "photos/sample" + b + ".jpg")
+                    .putArray("tags")
+                    .add("photo_id")
+                    .add("photo_id_front");
             sb.append(Json.write(r)).append('\n');
         }
         Path file = dir.resolve("requests.jsonl");
@@ -181,9 +248,10 @@ class BatchCommandTest {
      * line, printed when the job has ended, has N = total and ETA 0 s.
      */
     private static void assertProgressReachesTheTotal(String err, long total) {
-        Pattern format = Pattern.compile("batch: (\\d+) / " + total
-                + " analyses embedded, (\\d+\\.\\d\\d)/s, ETA (\\d+ s|\\?)");
-        List<String> progress = err.lines().filter(l -> l.contains("analyses embedded")).toList();
+        Pattern format =
+                Pattern.compile("batch: (\\d+) / " + total + " analyses embedded, (\\d+\\.\\d\\d)/s, ETA (\\d+ s|\\?)");
+        List<String> progress =
+                err.lines().filter(l -> l.contains("analyses embedded")).toList();
         assertThat(progress).isNotEmpty().allSatisfy(l -> assertThat(l).matches(format));
         long previous = 0;
         for (String line : progress) {
@@ -202,7 +270,8 @@ class BatchCommandTest {
 
     static String run(String... args) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(args, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int code = Main.run(
+                args, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
         String text = err.toString(StandardCharsets.UTF_8);
         assertThat(code).as(text).isZero();
         return text;

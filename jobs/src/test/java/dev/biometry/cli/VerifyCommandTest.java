@@ -74,15 +74,27 @@ class VerifyCommandTest {
             r.putArray("analyses").addObject().put("type", "biometry").put("analyse_id", c.getKey());
             ArrayNode media = r.putArray("media");
             for (String file : c.getValue()) {
-                media.addObject().put("media_id", file).put("media_type", "IMAGE_FOLDER").put("uri", "photos/" + file)
-                        .putArray("tags").add("photo_selfie");
+                media.addObject()
+                        .put("media_id", file)
+                        .put("media_type", "IMAGE_FOLDER")
+                        .put("uri", "photos/" + file)
+                        .putArray("tags")
+                        .add("photo_selfie");
             }
             requests.append(Json.write(r)).append('\n');
         }
         Path input = Files.writeString(dir.resolve("requests.jsonl"), requests.toString());
         Path output = dir.resolve("results.jsonl");
-        List<String> batch = new ArrayList<>(List.of("batch", "--input", input.toString(), "--output",
-                output.toString(), "--models", TestData.modelsDir().toString(), "--parallelism", "1"));
+        List<String> batch = new ArrayList<>(List.of(
+                "batch",
+                "--input",
+                input.toString(),
+                "--output",
+                output.toString(),
+                "--models",
+                TestData.modelsDir().toString(),
+                "--parallelism",
+                "1"));
         batch.addAll(List.of(faceOptions));
         run(batch);
         Map<String, JsonNode> job = new HashMap<>();
@@ -93,18 +105,22 @@ class VerifyCommandTest {
         assertThat(job).containsOnlyKeys(cases.keySet());
 
         for (Map.Entry<String, List<String>> c : cases.entrySet()) {
-            List<String> verify = new ArrayList<>(List.of("verify", "--models", TestData.modelsDir().toString()));
+            List<String> verify = new ArrayList<>(
+                    List.of("verify", "--models", TestData.modelsDir().toString()));
             c.getValue().forEach(file -> verify.add(photos.resolve(file).toString()));
             verify.addAll(List.of(faceOptions));
             JsonNode fromVerify = Json.mapper().readTree(run(verify));
             assertThat(comparable(fromVerify)).as(c.getKey()).isEqualTo(comparable(job.get(c.getKey())));
         }
         // The cases are what they claim to be.
-        assertThat(job.get("same").get("resolution_status").asText()).as(job.toString()).isEqualTo("SUCCESS");
+        assertThat(job.get("same").get("resolution_status").asText())
+                .as(job.toString())
+                .isEqualTo("SUCCESS");
         assertThat(job.get("different").get("resolution_status").asText()).isEqualTo("DECLINED");
         assertThat(job.get("blurred").get("resolution_status").asText()).isEqualTo("DECLINED");
         assertThat(job.get("blurred").at("/results_media/1/error/message").asText())
-                .contains("face quality too low").contains("sharpness");
+                .contains("face quality too low")
+                .contains("sharpness");
         assertThat(job.get("two-faces").get("resolution_status").asText()).isEqualTo("DECLINED");
         assertThat(job.get("two-faces").at("/results_media/1/error/message").asText())
                 .contains("2 faces found; the face policy 'reject'");
@@ -112,11 +128,16 @@ class VerifyCommandTest {
 
     /** A JPEG of the region around the main face of {@code photo} (found on {@code sharp}'s copy for a blur). */
     private static byte[] selfie(FaceEngine engine, Mat photo, String name) throws Exception {
-        Mat found = name.equals("bob") ? ImageDecoder.decode(TestData.read(TestData.samplePhoto(1)), name)
+        Mat found = name.equals("bob")
+                ? ImageDecoder.decode(TestData.read(TestData.samplePhoto(1)), name)
                 : ImageDecoder.decode(TestData.read(TestData.samplePhoto(3)), name);
         try (found) {
-            Box main = new MediaFaces(engine, FacePolicy.ACCEPT_ALL).photo(found, false).chosen().box();
-            try (Rect around = FaceCrops.around(main, 1.4f, photo.cols(), photo.rows()); Mat crop = new Mat(photo, around)) {
+            Box main = new MediaFaces(engine, FacePolicy.ACCEPT_ALL)
+                    .photo(found, false)
+                    .chosen()
+                    .box();
+            try (Rect around = FaceCrops.around(main, 1.4f, photo.cols(), photo.rows());
+                    Mat crop = new Mat(photo, around)) {
                 return TestImages.jpeg(crop);
             }
         }
@@ -151,7 +172,9 @@ class VerifyCommandTest {
     private static String run(List<String> args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(args.toArray(String[]::new), new PrintStream(out, true, StandardCharsets.UTF_8),
+        int code = Main.run(
+                args.toArray(String[]::new),
+                new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
         return out.toString(StandardCharsets.UTF_8);

@@ -16,7 +16,8 @@ class JobConfigTest {
 
     @Test
     void defaultsAndOverridesAreTyped() {
-        JobConfig c = JobConfig.fromOptions(Map.of("media-wait", "90s", "folder-ttl", "2d", "http-allow-hosts", "a.example, *.cdn.example"));
+        JobConfig c = JobConfig.fromOptions(
+                Map.of("media-wait", "90s", "folder-ttl", "2d", "http-allow-hosts", "a.example, *.cdn.example"));
         assertThat(c.mediaWait()).isEqualTo(Duration.ofSeconds(90));
         assertThat(c.folderTtl()).isEqualTo(Duration.ofDays(2));
         assertThat(c.checkpointInterval()).isEqualTo(Duration.ofSeconds(10));
@@ -51,7 +52,9 @@ class JobConfigTest {
         JobConfig c = JobConfig.fromOptions(Map.of());
         assertThat(c.inputLimits()).isEqualTo(dev.biometry.api.InputLimits.DEFAULTS);
         assertThat(c.maxRecordBytes()).isEqualTo(1_000_000);
-        assertThat(JobConfig.fromOptions(Map.of("max-media-per-analysis", "7")).inputLimits().maxMediaPerAnalysis())
+        assertThat(JobConfig.fromOptions(Map.of("max-media-per-analysis", "7"))
+                        .inputLimits()
+                        .maxMediaPerAnalysis())
                 .isEqualTo(7);
 
         assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("max-media-per-analysis", "1")))
@@ -69,20 +72,25 @@ class JobConfigTest {
         Files.writeString(file, "from-file\n");
         Map<String, String> env = Map.of(JobConfig.WEBHOOK_SECRET_ENV, "from-env");
 
-        assertThat(JobConfig.fromOptions(Map.of("webhook-secret", "given"), env).webhookSecret()).isEqualTo("given");
-        assertThat(JobConfig.fromOptions(Map.of("webhook-secret-file", file.toString()), env).webhookSecret())
-                .as("one trailing newline dropped").isEqualTo("from-file");
+        assertThat(JobConfig.fromOptions(Map.of("webhook-secret", "given"), env).webhookSecret())
+                .isEqualTo("given");
+        assertThat(JobConfig.fromOptions(Map.of("webhook-secret-file", file.toString()), env)
+                        .webhookSecret())
+                .as("one trailing newline dropped")
+                .isEqualTo("from-file");
         assertThat(JobConfig.fromOptions(Map.of(), env).webhookSecret()).isEqualTo("from-env");
         assertThat(JobConfig.fromOptions(Map.of(), Map.of()).webhookSecret()).isEmpty();
         assertThat(JobConfig.fromOptions(Map.of("webhook-secret", "given"), env).toString())
-                .doesNotContain("given").contains("******");
+                .doesNotContain("given")
+                .contains("******");
 
         assertThatThrownBy(() -> JobConfig.fromOptions(
-                Map.of("webhook-secret", "given", "webhook-secret-file", file.toString()), env))
+                        Map.of("webhook-secret", "given", "webhook-secret-file", file.toString()), env))
                 .hasMessageContaining("give one of them");
         assertThatThrownBy(() -> JobConfig.fromOptions(
-                Map.of("webhook-secret-file", dir.resolve("missing").toString()), env))
-                .hasMessageContaining("--webhook-secret-file").hasMessageContaining("missing");
+                        Map.of("webhook-secret-file", dir.resolve("missing").toString()), env))
+                .hasMessageContaining("--webhook-secret-file")
+                .hasMessageContaining("missing");
         Files.writeString(file, "\n");
         assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("webhook-secret-file", file.toString()), env))
                 .hasMessageContaining("is empty");
@@ -92,10 +100,14 @@ class JobConfigTest {
     void badValuesFailNamingTheOption() {
         assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("media-wait", "soon")))
                 .hasMessageContaining("--media-wait");
-        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("threshold", "1.5"))).hasMessageContaining("--threshold");
-        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("face-policy", "smallest"))).hasMessageContaining("--face-policy");
-        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("no-such-option", "1"))).hasMessageContaining("unknown option");
-        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("non-persistent", "maybe"))).hasMessageContaining("--non-persistent");
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("threshold", "1.5")))
+                .hasMessageContaining("--threshold");
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("face-policy", "smallest")))
+                .hasMessageContaining("--face-policy");
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("no-such-option", "1")))
+                .hasMessageContaining("unknown option");
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("non-persistent", "maybe")))
+                .hasMessageContaining("--non-persistent");
     }
 
     /**
@@ -105,17 +117,27 @@ class JobConfigTest {
      */
     @Test
     void theOperationsGuideTableIsTheOptionsWithTheirDefaults() throws Exception {
-        Path guide = Path.of(System.getProperty("user.dir")).resolve("../docs/operations.md").normalize();
-        List<String> documented = Files.readAllLines(guide).stream().filter(l -> l.startsWith("| `--")).toList();
-        List<String> expected = JobConfig.markdownTable().lines().filter(l -> l.startsWith("| `--"))
+        Path guide = Path.of(System.getProperty("user.dir"))
+                .resolve("../docs/operations.md")
+                .normalize();
+        List<String> documented = Files.readAllLines(guide).stream()
+                .filter(l -> l.startsWith("| `--"))
+                .toList();
+        List<String> expected = JobConfig.markdownTable()
+                .lines()
+                .filter(l -> l.startsWith("| `--"))
                 .map(l -> l.startsWith("| `--parallelism` |")
-                        ? l.replaceFirst("^\\| `--parallelism` \\| `\\d+` \\|", "| `--parallelism` | cores |") : l)
+                        ? l.replaceFirst("^\\| `--parallelism` \\| `\\d+` \\|", "| `--parallelism` | cores |")
+                        : l)
                 .toList();
 
-        assertThat(names(documented)).as("options documented in %s, in the order of JobConfig.OPTIONS", guide)
-                .containsExactlyElementsOf(JobConfig.OPTIONS.stream().map(o -> "--" + o.name()).toList());
+        assertThat(names(documented))
+                .as("options documented in %s, in the order of JobConfig.OPTIONS", guide)
+                .containsExactlyElementsOf(
+                        JobConfig.OPTIONS.stream().map(o -> "--" + o.name()).toList());
         assertThat(cells(documented, 2)).as("defaults in %s", guide).containsExactlyElementsOf(cells(expected, 2));
-        assertThat(documented).as("rows of %s: regenerate them with JobConfig.markdownTable()", guide)
+        assertThat(documented)
+                .as("rows of %s: regenerate them with JobConfig.markdownTable()", guide)
                 .containsExactlyElementsOf(expected);
     }
 
@@ -125,7 +147,9 @@ class JobConfigTest {
 
     /** Cell {@code index} (1 = option, 2 = default) of each Markdown table row. */
     private static List<String> cells(List<String> rows, int index) {
-        return rows.stream().map(r -> r.split(" \\| ", 4)).map(c -> index == 1 ? c[0].substring(2) : c[index - 1])
+        return rows.stream()
+                .map(r -> r.split(" \\| ", 4))
+                .map(c -> index == 1 ? c[0].substring(2) : c[index - 1])
                 .toList();
     }
 }

@@ -27,8 +27,15 @@ class WebhookOptionsTest {
 
     @Test
     void valuesAreTyped() {
-        JobConfig c = JobConfig.fromOptions(Map.of("webhook-allow-hosts", "hooks.example.com, *.partner.example",
-                "webhook-allow-http", "true", "webhook-deadline", "2h", "webhook-initial-backoff", "500ms"));
+        JobConfig c = JobConfig.fromOptions(Map.of(
+                "webhook-allow-hosts",
+                "hooks.example.com, *.partner.example",
+                "webhook-allow-http",
+                "true",
+                "webhook-deadline",
+                "2h",
+                "webhook-initial-backoff",
+                "500ms"));
         assertThat(c.webhookAllowHosts()).containsExactly("hooks.example.com", "*.partner.example");
         assertThat(c.webhookAllowHttp()).isTrue();
         assertThat(c.webhookDeadline()).isEqualTo(Duration.ofHours(2));
@@ -41,8 +48,8 @@ class WebhookOptionsTest {
                 .hasMessageContaining("--webhook-max-in-flight");
         assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("webhook-deadline", "0s")))
                 .hasMessageContaining("--webhook-deadline");
-        assertThatThrownBy(() -> JobConfig.fromOptions(
-                Map.of("webhook-initial-backoff", "5m", "webhook-max-backoff", "1m")))
+        assertThatThrownBy(() ->
+                        JobConfig.fromOptions(Map.of("webhook-initial-backoff", "5m", "webhook-max-backoff", "1m")))
                 .hasMessageContaining("--webhook-max-backoff");
         assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("webhook-allow-private", "yes")))
                 .hasMessageContaining("--webhook-allow-private");

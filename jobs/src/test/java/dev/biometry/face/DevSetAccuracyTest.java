@@ -34,7 +34,8 @@ class DevSetAccuracyTest {
         try (Stream<Path> dirs = Files.list(root)) {
             for (Path dir : dirs.filter(Files::isDirectory).sorted().toList()) {
                 try (Stream<Path> images = Files.list(dir)) {
-                    for (Path image : images.filter(Files::isRegularFile).sorted().toList()) {
+                    for (Path image :
+                            images.filter(Files::isRegularFile).sorted().toList()) {
                         files.add(image);
                         identities.add(dir.getFileName().toString());
                     }
@@ -44,26 +45,43 @@ class DevSetAccuracyTest {
         assertThat(files).hasSize(899);
 
         List<BatchEmbedder.Embedded> embedded = BatchEmbedder.embedAll(
-                files, FaceEngineConfig.defaults(TestData.modelsDir()).withEmbeddingPrecision(precision), 2, done -> {}, null);
+                files,
+                FaceEngineConfig.defaults(TestData.modelsDir()).withEmbeddingPrecision(precision),
+                2,
+                done -> {},
+                null);
 
         List<LabelledScores.Sample> samples = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
-            assertThat(embedded.get(i).hasEmbedding()).as("face found in %s", files.get(i)).isTrue();
-            samples.add(new LabelledScores.Sample(identities.get(i), embedded.get(i).embedding()));
+            assertThat(embedded.get(i).hasEmbedding())
+                    .as("face found in %s", files.get(i))
+                    .isTrue();
+            samples.add(
+                    new LabelledScores.Sample(identities.get(i), embedded.get(i).embedding()));
         }
         LabelledScores scores = LabelledScores.of(samples);
         VerificationMetrics metrics = scores.metrics();
-        Calibration refit = Calibration.fit(scores.genuine(), scores.impostor(),
-                Calibration.DEFAULT_ANCHOR_FAR, Calibration.DEFAULT_ANCHOR_CONFIDENCE);
-        System.out.printf("dev set, %s: AUC %.4f, EER %.4f, TAR@FAR1e-2 %.4f, TAR@FAR1e-3 %.4f; calibration fitted: "
-                        + "anchor cosine %.5f, slope %.3f%n", precision.optionValue(), metrics.auc(), metrics.eer(),
-                metrics.tarAtFar(1e-2), metrics.tarAtFar(1e-3), refit.anchorCosine(), refit.slope());
+        Calibration refit = Calibration.fit(
+                scores.genuine(),
+                scores.impostor(),
+                Calibration.DEFAULT_ANCHOR_FAR,
+                Calibration.DEFAULT_ANCHOR_CONFIDENCE);
+        System.out.printf(
+                "dev set, %s: AUC %.4f, EER %.4f, TAR@FAR1e-2 %.4f, TAR@FAR1e-3 %.4f; calibration fitted: "
+                        + "anchor cosine %.5f, slope %.3f%n",
+                precision.optionValue(),
+                metrics.auc(),
+                metrics.eer(),
+                metrics.tarAtFar(1e-2),
+                metrics.tarAtFar(1e-3),
+                refit.anchorCosine(),
+                refit.slope());
 
         assertThat(scores.genuine()).hasSize(1919);
         assertThat(scores.impostor()).hasSize(401732);
         assertThat(metrics.auc()).isGreaterThanOrEqualTo(0.999);
-        assertThat(metrics.tarAtFar(1e-3)).isGreaterThanOrEqualTo(precision == EmbeddingPrecision.FP32
-                ? 0.975 : FP32_TAR_AT_FAR_1E3 - 0.005);
+        assertThat(metrics.tarAtFar(1e-3))
+                .isGreaterThanOrEqualTo(precision == EmbeddingPrecision.FP32 ? 0.975 : FP32_TAR_AT_FAR_1E3 - 0.005);
 
         Calibration committed = precision.calibration();
         assertThat(refit.anchorCosine()).isCloseTo(committed.anchorCosine(), within(0.002));

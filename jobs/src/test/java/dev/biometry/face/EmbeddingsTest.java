@@ -23,8 +23,7 @@ class EmbeddingsTest {
     void l2NormalizeRejectsZeroAndNonFiniteVectors() {
         assertThatThrownBy(() -> Embeddings.l2Normalize(new float[] {0f, 0f, 0f}))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> Embeddings.l2Normalize(new float[0]))
-                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Embeddings.l2Normalize(new float[0])).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Embeddings.l2Normalize(new float[] {Float.NaN, 1f}))
                 .isInstanceOf(IllegalArgumentException.class);
     }

@@ -1,5 +1,6 @@
 package dev.biometry.face;
 
+import static dev.biometry.testing.TestImages.jpeg;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.bytedeco.opencv.global.opencv_core.ROTATE_90_COUNTERCLOCKWISE;
@@ -10,7 +11,6 @@ import dev.biometry.match.PairwiseMatch;
 import dev.biometry.media.ImageDecoder;
 import dev.biometry.media.MediaException;
 import dev.biometry.testing.TestData;
-import static dev.biometry.testing.TestImages.jpeg;
 import dev.biometry.testing.TestImages;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -53,7 +53,8 @@ class FaceEngineTest {
             assertThat(Math.sqrt(norm)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
             // The chosen face is the largest one, or about as large and nearer the centre.
             for (DetectedFace f : a.faces()) {
-                assertThat(FaceEngine.MAIN_FACE_AREA_TIE * f.box().area()).isLessThanOrEqualTo(a.chosen().box().area());
+                assertThat(FaceEngine.MAIN_FACE_AREA_TIE * f.box().area())
+                        .isLessThanOrEqualTo(a.chosen().box().area());
             }
             // Its landmarks lie inside the image, around the box.
             for (int i = 0; i < 68; i++) {
@@ -80,7 +81,8 @@ class FaceEngineTest {
             int y = Math.max(0, Math.round(box.centerY() - side / 2f));
             int w = Math.min(side, image.cols() - x);
             int h = Math.min(side, image.rows() - y);
-            try (Rect rect = new Rect(x, y, w, h); Mat crop = new Mat(image, rect).clone()) {
+            try (Rect rect = new Rect(x, y, w, h);
+                    Mat crop = new Mat(image, rect).clone()) {
                 Mat mirrored = new Mat();
                 flip(crop, mirrored, 1);
                 Mat brighter = new Mat();
@@ -88,8 +90,9 @@ class FaceEngineTest {
                 for (Mat variant : new Mat[] {crop, mirrored, brighter}) {
                     FaceAnalysis a = engine.analyze(jpeg(variant), "variant");
                     assertThat(a.hasFace()).isTrue();
-                    double confidence = EmbeddingPrecision.DEFAULT.calibration().confidence(
-                            PairwiseMatch.cosine(reference.embedding(), a.embedding()));
+                    double confidence = EmbeddingPrecision.DEFAULT
+                            .calibration()
+                            .confidence(PairwiseMatch.cosine(reference.embedding(), a.embedding()));
                     assertThat(confidence).isGreaterThanOrEqualTo(0.85);
                 }
                 mirrored.close();
@@ -107,11 +110,14 @@ class FaceEngineTest {
             assertThat(faces).hasSizeGreaterThanOrEqualTo(2);
             float[][] embeddings = new float[faces.size()][];
             for (int i = 0; i < faces.size(); i++) {
-                embeddings[i] = engine.embedAligned(engine.align(image, engine.landmarks(image, faces.get(i).box())));
+                embeddings[i] = engine.embedAligned(
+                        engine.align(image, engine.landmarks(image, faces.get(i).box())));
             }
             for (int i = 0; i < embeddings.length; i++) {
                 for (int j = i + 1; j < embeddings.length; j++) {
-                    double confidence = EmbeddingPrecision.DEFAULT.calibration().confidence(PairwiseMatch.cosine(embeddings[i], embeddings[j]));
+                    double confidence = EmbeddingPrecision.DEFAULT
+                            .calibration()
+                            .confidence(PairwiseMatch.cosine(embeddings[i], embeddings[j]));
                     assertThat(confidence).as("faces %d and %d", i, j).isLessThan(0.85);
                 }
             }
@@ -123,7 +129,8 @@ class FaceEngineTest {
         byte[] original = TestData.read(TestData.samplePhoto(1));
         FaceAnalysis upright = engine.analyze(original, "upright");
         byte[] rotatedWithTag;
-        try (Mat image = ImageDecoder.decode(original, "upright"); Mat stored = new Mat()) {
+        try (Mat image = ImageDecoder.decode(original, "upright");
+                Mat stored = new Mat()) {
             // Stored turned a quarter left; orientation 6 tells a viewer to turn it a quarter right.
             rotate(image, stored, ROTATE_90_COUNTERCLOCKWISE);
             rotatedWithTag = TestImages.withExifOrientation(jpeg(stored), 6);
@@ -132,7 +139,9 @@ class FaceEngineTest {
         assertThat(a.imageWidth()).isEqualTo(upright.imageWidth());
         assertThat(a.imageHeight()).isEqualTo(upright.imageHeight());
         assertThat(a.facesDetected()).isEqualTo(upright.facesDetected());
-        assertThat(EmbeddingPrecision.DEFAULT.calibration().confidence(PairwiseMatch.cosine(upright.embedding(), a.embedding())))
+        assertThat(EmbeddingPrecision.DEFAULT
+                        .calibration()
+                        .confidence(PairwiseMatch.cosine(upright.embedding(), a.embedding())))
                 .isGreaterThanOrEqualTo(0.85);
     }
 
@@ -145,22 +154,24 @@ class FaceEngineTest {
                     assertThat(e.getMessage()).contains("empty.jpg").contains("empty image");
                 });
         byte[] text = "this is not an image, just text saved as .jpg\n".getBytes(StandardCharsets.UTF_8);
-        assertThatThrownBy(() -> engine.analyze(text, "notes.jpg"))
-                .isInstanceOfSatisfying(MediaException.class, e -> {
-                    assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE);
-                    assertThat(e.ozErrorCode()).isEqualTo(4);
-                    assertThat(e.getMessage()).contains("notes.jpg").contains("not a decodable");
-                });
+        assertThatThrownBy(() -> engine.analyze(text, "notes.jpg")).isInstanceOfSatisfying(MediaException.class, e -> {
+            assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE);
+            assertThat(e.ozErrorCode()).isEqualTo(4);
+            assertThat(e.getMessage()).contains("notes.jpg").contains("not a decodable");
+        });
         byte[] jpeg = TestData.read(TestData.samplePhoto(2));
         byte[] headerOnly = Arrays.copyOf(jpeg, 300);
         assertThatThrownBy(() -> engine.analyze(headerOnly, "cut.jpg"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE));
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE));
     }
 
     @Test
     void anImageWithoutAFaceGivesNoEmbedding() throws Exception {
-        try (Mat grey = new Mat(480, 640, org.bytedeco.opencv.global.opencv_core.CV_8UC3,
+        try (Mat grey = new Mat(
+                480,
+                640,
+                org.bytedeco.opencv.global.opencv_core.CV_8UC3,
                 new org.bytedeco.opencv.opencv_core.Scalar(128, 128, 128, 0))) {
             FaceAnalysis a = engine.analyze(jpeg(grey), "grey.jpg");
             assertThat(a.facesDetected()).isZero();
@@ -172,9 +183,12 @@ class FaceEngineTest {
     @Test
     void aLargeJpegIsAnalysedOnAReducedDecodeAndReportedInFullImagePixels() throws Exception {
         byte[] bytes = MediaFacesTest.sampleAsLargeJpeg(3);
-        assertThat(ImageDecoder.jpegReduction(TestData.read(TestData.samplePhoto(3)), FaceEngine.REDUCED_DECODE_MIN_SIDE))
-                .as("a 1920x1350 photo is decoded at full size").isEqualTo(1);
-        assertThat(ImageDecoder.jpegReduction(bytes, FaceEngine.REDUCED_DECODE_MIN_SIDE)).isEqualTo(2);
+        assertThat(ImageDecoder.jpegReduction(
+                        TestData.read(TestData.samplePhoto(3)), FaceEngine.REDUCED_DECODE_MIN_SIDE))
+                .as("a 1920x1350 photo is decoded at full size")
+                .isEqualTo(1);
+        assertThat(ImageDecoder.jpegReduction(bytes, FaceEngine.REDUCED_DECODE_MIN_SIDE))
+                .isEqualTo(2);
         FaceAnalysis reduced = engine.analyze(bytes, "sample3 at 4000 px");
         try (Mat image = ImageDecoder.decode(bytes, "sample3 at 4000 px")) {
             FaceAnalysis full = engine.analyze(image);
@@ -183,7 +197,8 @@ class FaceEngineTest {
             // Every face is found at the same place (in full-image pixels) at either size.
             assertThat(reduced.facesDetected()).isEqualTo(full.facesDetected());
             for (DetectedFace face : full.faces()) {
-                assertThat(reduced.faces()).as("a face at %s", face.box())
+                assertThat(reduced.faces())
+                        .as("a face at %s", face.box())
                         .anySatisfy(r -> assertThat(r.box().iou(face.box())).isGreaterThan(0.9f));
             }
             // The chosen face was large enough at half size for its own crop to be used: the pixels differ, the
@@ -195,9 +210,11 @@ class FaceEngineTest {
             assertThat(reduced.embedding()).isNotEqualTo(fullEmbedding);
             assertThat(PairwiseMatch.cosine(reduced.embedding(), fullEmbedding)).isGreaterThan(0.95);
             for (int i = 0; i < 68; i++) {
-                assertThat(Math.hypot(reduced.landmarks()[2 * i] - fullLandmarks[2 * i],
-                        reduced.landmarks()[2 * i + 1] - fullLandmarks[2 * i + 1]))
-                        .as("landmark %d", i).isLessThan(0.05 * chosen.height());
+                assertThat(Math.hypot(
+                                reduced.landmarks()[2 * i] - fullLandmarks[2 * i],
+                                reduced.landmarks()[2 * i + 1] - fullLandmarks[2 * i + 1]))
+                        .as("landmark %d", i)
+                        .isLessThan(0.05 * chosen.height());
             }
         }
     }
@@ -213,7 +230,8 @@ class FaceEngineTest {
                 bytes = jpeg(canvas);
             }
         }
-        assertThat(ImageDecoder.jpegReduction(bytes, FaceEngine.REDUCED_DECODE_MIN_SIDE)).isEqualTo(2);
+        assertThat(ImageDecoder.jpegReduction(bytes, FaceEngine.REDUCED_DECODE_MIN_SIDE))
+                .isEqualTo(2);
         FaceAnalysis analysed = engine.analyze(bytes, "small face");
         assertThat(analysed.chosen().box().height()).isLessThan(2f * FaceEngine.REDUCED_DECODE_MIN_FACE);
         try (Mat image = ImageDecoder.decode(bytes, "small face")) {

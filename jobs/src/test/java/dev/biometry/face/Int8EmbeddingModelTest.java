@@ -27,12 +27,15 @@ class Int8EmbeddingModelTest {
         Path models = TestData.modelsDir();
         Path augmented = models.resolve("fr_feature.ranges.onnx");
         assertThat(augmented).as("made by models/fetch.sh").isRegularFile();
-        ActivationRanges collected = ActivationRanges.collect(FaceEngineConfig.defaults(models), augmented,
-                ActivationRanges.photosIn(models.resolve("samples")));
-        JsonNode committed = Json.mapper().readTree(models.resolve("fr_feature.int8.ranges.json").toFile());
+        ActivationRanges collected = ActivationRanges.collect(
+                FaceEngineConfig.defaults(models), augmented, ActivationRanges.photosIn(models.resolve("samples")));
+        JsonNode committed = Json.mapper()
+                .readTree(models.resolve("fr_feature.int8.ranges.json").toFile());
 
         // 22 faces in the six photos, each also mirrored; the rewritten graph computes the fp32 embedding.
-        assertThat(collected.faces()).isEqualTo(44).isEqualTo(committed.get("faces").asInt());
+        assertThat(collected.faces())
+                .isEqualTo(44)
+                .isEqualTo(committed.get("faces").asInt());
         assertThat(collected.minCosine()).isGreaterThanOrEqualTo(ActivationRanges.MIN_COSINE);
         List<String> names = new ArrayList<>();
         committed.get("ranges").fieldNames().forEachRemaining(names::add);
@@ -42,9 +45,11 @@ class Int8EmbeddingModelTest {
             JsonNode range = committed.get("ranges").get(e.getKey());
             double width = range.get(1).asDouble() - range.get(0).asDouble();
             assertThat(width).as(e.getKey()).isPositive();
-            assertThat((double) e.getValue()[0]).as("min of %s", e.getKey())
+            assertThat((double) e.getValue()[0])
+                    .as("min of %s", e.getKey())
                     .isCloseTo(range.get(0).asDouble(), org.assertj.core.data.Offset.offset(1e-3 * width));
-            assertThat((double) e.getValue()[1]).as("max of %s", e.getKey())
+            assertThat((double) e.getValue()[1])
+                    .as("max of %s", e.getKey())
                     .isCloseTo(range.get(1).asDouble(), org.assertj.core.data.Offset.offset(1e-3 * width));
         }
     }

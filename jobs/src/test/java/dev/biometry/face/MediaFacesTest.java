@@ -45,16 +45,22 @@ public class MediaFacesTest {
 
     @Test
     void largestPolicyTakesTheLargestFaceAndRejectPolicyRefusesSeveralFaces() throws Exception {
-        try (Mat big = sample(3); Mat small = sample(1); Mat scene = twoFaces(big, small)) {
+        try (Mat big = sample(3);
+                Mat small = sample(1);
+                Mat scene = twoFaces(big, small)) {
             MediaFaces largest = new MediaFaces(engine, FacePolicy.DEFAULT);
             MediaFaces.Result r = largest.photo(scene, false);
             assertThat(r.facesDetected()).isEqualTo(2);
             assertThat(r.problem()).isNull();
             List<DetectedFace> faces = engine.detect(scene);
-            float biggest = faces.stream().map(f -> f.box().area()).max(Float::compare).orElseThrow();
+            float biggest =
+                    faces.stream().map(f -> f.box().area()).max(Float::compare).orElseThrow();
             assertThat(r.chosen().box().area()).isEqualTo(biggest);
             // ... and it is the face of sample 3, not the (centred) face of sample 1.
-            assertThat(EmbeddingPrecision.DEFAULT.calibration().confidence(PairwiseMatch.cosine(r.template(), largest.photo(big, false).template())))
+            assertThat(EmbeddingPrecision.DEFAULT
+                            .calibration()
+                            .confidence(PairwiseMatch.cosine(
+                                    r.template(), largest.photo(big, false).template())))
                     .isGreaterThanOrEqualTo(0.85);
 
             FacePolicy reject = new FacePolicy(FacePolicy.MultipleFaces.REJECT, 40, 16, 15, 0.8);
@@ -80,12 +86,16 @@ public class MediaFacesTest {
 
     /** Pastes the main face of {@code photo} (with a margin) into {@code scene}, scaled to {@code height} px, at (x, y). */
     private static void paste(FaceEngine engine, Mat scene, Mat photo, int height, int x, int y) throws Exception {
-        Box box = new MediaFaces(engine, FacePolicy.ACCEPT_ALL).photo(photo, false).chosen().box();
+        Box box = new MediaFaces(engine, FacePolicy.ACCEPT_ALL)
+                .photo(photo, false)
+                .chosen()
+                .box();
         try (Rect src = FaceCrops.around(box, 1.4f, photo.cols(), photo.rows());
                 Mat crop = new Mat(photo, src);
                 Mat scaled = new Mat()) {
             resize(crop, scaled, new Size(height * crop.cols() / crop.rows(), height), 0, 0, INTER_AREA);
-            try (Rect dst = new Rect(x, y, scaled.cols(), scaled.rows()); Mat at = new Mat(scene, dst)) {
+            try (Rect dst = new Rect(x, y, scaled.cols(), scaled.rows());
+                    Mat at = new Mat(scene, dst)) {
                 scaled.copyTo(at);
             }
         }
@@ -93,7 +103,8 @@ public class MediaFacesTest {
 
     @Test
     void aTinyFaceFailsTheQualityGate() throws Exception {
-        try (Mat photo = sample(3); Mat small = new Mat()) {
+        try (Mat photo = sample(3);
+                Mat small = new Mat()) {
             // The main face is ~220 px wide in the 1920 px photo: at 1/8 scale it is ~27 px.
             resize(photo, small, new Size(photo.cols() / 8, photo.rows() / 8), 0, 0, INTER_AREA);
             MediaFaces.Result r = new MediaFaces(engine, FacePolicy.DEFAULT).photo(small, false);
@@ -104,7 +115,8 @@ public class MediaFacesTest {
 
     @Test
     void aBlurredFaceFailsTheQualityGate() throws Exception {
-        try (Mat photo = sample(1); Mat blurred = new Mat()) {
+        try (Mat photo = sample(1);
+                Mat blurred = new Mat()) {
             MediaFaces.Result sharp = new MediaFaces(engine, FacePolicy.DEFAULT).photo(photo, false);
             GaussianBlur(photo, blurred, new Size(0, 0), 6);
             MediaFaces.Result r = new MediaFaces(engine, FacePolicy.DEFAULT).photo(blurred, false);
@@ -119,7 +131,9 @@ public class MediaFacesTest {
     @Test
     void eyesCloserThanTheMinimumFailTheQualityGate() throws Exception {
         try (Mat photo = sample(3)) {
-            FaceMeasure face = new MediaFaces(engine, FacePolicy.DEFAULT).photo(photo, false).chosen();
+            FaceMeasure face = new MediaFaces(engine, FacePolicy.DEFAULT)
+                    .photo(photo, false)
+                    .chosen();
             // The face passes with the default 16 px; a minimum just above its own eye distance refuses it.
             assertThat(face.interOcular()).isGreaterThan(FacePolicy.DEFAULT.minInterOcular());
             double justAbove = face.interOcular() + 1;
@@ -127,66 +141,81 @@ public class MediaFacesTest {
             MediaFaces.Result r = new MediaFaces(engine, policy).photo(photo, false);
             assertThat(r.chosen().interOcular()).isEqualTo(face.interOcular());
             assertThat(r.template()).isNull();
-            assertThat(r.problem()).startsWith("face quality too low: eyes are")
+            assertThat(r.problem())
+                    .startsWith("face quality too low: eyes are")
                     .contains(String.format(java.util.Locale.ROOT, "the minimum is %.1f px", justAbove));
             FacePolicy huge = new FacePolicy(FacePolicy.MultipleFaces.LARGEST, 40, 10_000, 15, 0.8);
             assertThat(new MediaFaces(engine, huge).photo(photo, false).problem())
-                    .startsWith("face quality too low: eyes are").contains("the minimum is 10000.0 px");
+                    .startsWith("face quality too low: eyes are")
+                    .contains("the minimum is 10000.0 px");
         }
     }
 
     @Test
     void aDetectorScoreBelowTheMinimumFailsTheQualityGate() throws Exception {
         try (Mat photo = sample(3)) {
-            FaceMeasure face = new MediaFaces(engine, FacePolicy.DEFAULT).photo(photo, false).chosen();
+            FaceMeasure face = new MediaFaces(engine, FacePolicy.DEFAULT)
+                    .photo(photo, false)
+                    .chosen();
             assertThat(face.score()).isGreaterThanOrEqualTo((float) FacePolicy.DEFAULT.minDetectorScore());
             // A minimum equal to the face's own score passes; one just above it (0.9999 or more) refuses the face.
             FacePolicy atScore = new FacePolicy(FacePolicy.MultipleFaces.LARGEST, 40, 16, 15, face.score());
-            assertThat(new MediaFaces(engine, atScore).photo(photo, false).problem()).isNull();
+            assertThat(new MediaFaces(engine, atScore).photo(photo, false).problem())
+                    .isNull();
             double aboveScore = Math.max(0.9999, face.score() + 1e-4);
             FacePolicy strict = new FacePolicy(FacePolicy.MultipleFaces.LARGEST, 40, 16, 15, aboveScore);
             MediaFaces.Result r = new MediaFaces(engine, strict).photo(photo, false);
             assertThat(r.template()).isNull();
             assertThat(r.chosen().score()).isEqualTo(face.score());
-            assertThat(r.problem()).startsWith("face quality too low: detector score")
+            assertThat(r.problem())
+                    .startsWith("face quality too low: detector score")
                     .contains(String.format(java.util.Locale.ROOT, "the minimum is %.4f", aboveScore));
         }
     }
 
     @Test
     void anIdCardPortraitMatchesTheSelfie() throws Exception {
-        try (Mat selfie = sample(3); Mat card = syntheticIdCard(selfie, 0.10)) {
+        try (Mat selfie = sample(3);
+                Mat card = syntheticIdCard(selfie, 0.10)) {
             MediaFaces faces = new MediaFaces(engine, FacePolicy.DEFAULT);
             MediaFaces.Result document = faces.photo(card, true);
             assertThat(document.problem()).isNull();
             // The portrait (left), not the ghost image a third its size (bottom right), is the face used.
             assertThat(document.facesDetected()).isGreaterThanOrEqualTo(1);
             assertThat(document.chosen().box().x1()).isLessThan(card.cols() / 2f);
-            double confidence = EmbeddingPrecision.DEFAULT.calibration().confidence(
-                    PairwiseMatch.cosine(document.template(), faces.photo(selfie, false).template()));
+            double confidence = EmbeddingPrecision.DEFAULT
+                    .calibration()
+                    .confidence(PairwiseMatch.cosine(
+                            document.template(), faces.photo(selfie, false).template()));
             assertThat(confidence).isGreaterThanOrEqualTo(0.85);
         }
     }
 
     @Test
     void aPortraitTooSmallForTheWholeImagePassIsFoundOnTiles() throws Exception {
-        try (Mat selfie = sample(3); Mat card = syntheticIdCard(selfie, 0.05)) {
+        try (Mat selfie = sample(3);
+                Mat card = syntheticIdCard(selfie, 0.05)) {
             MediaFaces faces = new MediaFaces(engine, FacePolicy.DEFAULT);
             assertThat(engine.detect(card)).as("whole-image pass").isEmpty();
-            assertThat(faces.photo(card, false).facesDetected()).as("a photo gets no tiled search").isZero();
+            assertThat(faces.photo(card, false).facesDetected())
+                    .as("a photo gets no tiled search")
+                    .isZero();
 
             MediaFaces.Result document = faces.photo(card, true);
             assertThat(document.problem()).isNull();
-            double confidence = EmbeddingPrecision.DEFAULT.calibration().confidence(
-                    PairwiseMatch.cosine(document.template(), faces.photo(selfie, false).template()));
+            double confidence = EmbeddingPrecision.DEFAULT
+                    .calibration()
+                    .confidence(PairwiseMatch.cosine(
+                            document.template(), faces.photo(selfie, false).template()));
             assertThat(confidence).isGreaterThanOrEqualTo(0.85);
         }
     }
 
     @Test
     void framesAreRankedByBestShotAndTheBestAreAveraged() throws Exception {
-        try (Mat photo = sample(3); Mat blurred = new Mat(); Mat empty = new Mat(photo.rows(), photo.cols(), CV_8UC3,
-                new Scalar(120, 120, 120, 0))) {
+        try (Mat photo = sample(3);
+                Mat blurred = new Mat();
+                Mat empty = new Mat(photo.rows(), photo.cols(), CV_8UC3, new Scalar(120, 120, 120, 0))) {
             GaussianBlur(photo, blurred, new Size(0, 0), 2.5);
             List<MediaFaces.Frame> frames = new ArrayList<>();
             frames.add(new MediaFaces.Frame(0, empty));
@@ -226,8 +255,16 @@ public class MediaFacesTest {
         Mat card = new Mat(2500, 4000, CV_8UC3, new Scalar(225, 215, 200, 0));
         rectangle(card, new Point(60, 60), new Point(3940, 2440), new Scalar(120, 90, 60, 0), 12, 8, 0);
         for (int line = 0; line < 8; line++) {
-            putText(card, "SPECIMEN  ID-" + (4711 + line) + "  DOE JANE  01.01.1990", new Point(1100, 500 + line * 220),
-                    FONT_HERSHEY_SIMPLEX, 3.0, new Scalar(40, 40, 40, 0), 6, 8, false);
+            putText(
+                    card,
+                    "SPECIMEN  ID-" + (4711 + line) + "  DOE JANE  01.01.1990",
+                    new Point(1100, 500 + line * 220),
+                    FONT_HERSHEY_SIMPLEX,
+                    3.0,
+                    new Scalar(40, 40, 40, 0),
+                    6,
+                    8,
+                    false);
         }
         float faceSide = Math.max(box.width(), box.height());
         int side = Math.round(faceSide * 1.6f);
@@ -237,11 +274,13 @@ public class MediaFacesTest {
                 Mat ghost = new Mat()) {
             int target = (int) Math.round(faceFraction * card.rows() * side / faceSide);
             resize(portrait, small, new Size(target * portrait.cols() / portrait.rows(), target), 0, 0, INTER_AREA);
-            try (Rect dst = new Rect(300, 700, small.cols(), small.rows()); Mat at = new Mat(card, dst)) {
+            try (Rect dst = new Rect(300, 700, small.cols(), small.rows());
+                    Mat at = new Mat(card, dst)) {
                 small.copyTo(at);
             }
             resize(portrait, ghost, new Size(small.cols() / 3, small.rows() / 3), 0, 0, INTER_AREA);
-            try (Rect dst = new Rect(3500, 1900, ghost.cols(), ghost.rows()); Mat at = new Mat(card, dst)) {
+            try (Rect dst = new Rect(3500, 1900, ghost.cols(), ghost.rows());
+                    Mat at = new Mat(card, dst)) {
                 ghost.copyTo(at);
             }
         }
@@ -250,8 +289,14 @@ public class MediaFacesTest {
 
     /** Sample photo {@code n} scaled up to 4000 px wide (about 12 MP), as a JPEG: decoded at reduced size. */
     public static byte[] sampleAsLargeJpeg(int n) throws Exception {
-        try (Mat photo = sample(n); Mat large = new Mat()) {
-            resize(photo, large, new Size(4000, Math.round(photo.rows() * 4000f / photo.cols())), 0, 0,
+        try (Mat photo = sample(n);
+                Mat large = new Mat()) {
+            resize(
+                    photo,
+                    large,
+                    new Size(4000, Math.round(photo.rows() * 4000f / photo.cols())),
+                    0,
+                    0,
                     org.bytedeco.opencv.global.opencv_imgproc.INTER_CUBIC);
             return dev.biometry.testing.TestImages.jpeg(large);
         }
@@ -261,8 +306,13 @@ public class MediaFacesTest {
     public static Mat onGreyCanvas(Mat photo, double scale, int width, int height) {
         Mat canvas = new Mat(height, width, CV_8UC3, new Scalar(150, 150, 150, 0));
         try (Mat scaled = new Mat()) {
-            resize(photo, scaled, new Size((int) Math.round(photo.cols() * scale), (int) Math.round(photo.rows() * scale)),
-                    0, 0, INTER_AREA);
+            resize(
+                    photo,
+                    scaled,
+                    new Size((int) Math.round(photo.cols() * scale), (int) Math.round(photo.rows() * scale)),
+                    0,
+                    0,
+                    INTER_AREA);
             int w = Math.min(width, scaled.cols());
             int h = Math.min(height, scaled.rows());
             try (Rect src = new Rect((scaled.cols() - w) / 2, (scaled.rows() - h) / 2, w, h);
@@ -278,24 +328,31 @@ public class MediaFacesTest {
     @Test
     void theQualityGateJudgesAReducedDecodeInFullImagePixels() throws Exception {
         byte[] bytes = sampleAsLargeJpeg(3);
-        assertThat(ImageDecoder.jpegReduction(bytes, FaceEngine.REDUCED_DECODE_MIN_SIDE)).isEqualTo(2);
+        assertThat(ImageDecoder.jpegReduction(bytes, FaceEngine.REDUCED_DECODE_MIN_SIDE))
+                .isEqualTo(2);
         MediaFaces.Result r;
         FaceMeasure full;
         try (Mat photo = ImageDecoder.decode(bytes, "sample3 at 4000 px")) {
             Box atReducedSize = new MediaAnalyzer(engine, FacePolicy.ACCEPT_ALL, MediaAnalyzer.Limits.DEFAULTS)
-                    .analyze(bytes, dev.biometry.api.MediaType.IMAGE_FOLDER, false, "sample3").chosen().box();
+                    .analyze(bytes, dev.biometry.api.MediaType.IMAGE_FOLDER, false, "sample3")
+                    .chosen()
+                    .box();
             DetectedFace sameFace = engine.detect(photo).stream()
-                    .filter(f -> f.box().iou(atReducedSize) > 0.9f).findFirst().orElseThrow();
+                    .filter(f -> f.box().iou(atReducedSize) > 0.9f)
+                    .findFirst()
+                    .orElseThrow();
             full = engine.measure(photo, sameFace, true);
             // A minimum face side and eye distance that the face meets at full size, but not at half size.
             int minSide = (int) (0.8 * Math.min(full.box().width(), full.box().height()));
-            FacePolicy policy = new FacePolicy(FacePolicy.MultipleFaces.LARGEST, minSide, 0.8 * full.interOcular(), 15, 0.8);
+            FacePolicy policy =
+                    new FacePolicy(FacePolicy.MultipleFaces.LARGEST, minSide, 0.8 * full.interOcular(), 15, 0.8);
             r = new MediaAnalyzer(engine, policy, MediaAnalyzer.Limits.DEFAULTS)
                     .analyze(bytes, dev.biometry.api.MediaType.IMAGE_FOLDER, false, "sample3");
         }
         assertThat(r.problem()).isNull();
         assertThat(r.chosen().box().iou(full.box())).isGreaterThan(0.9f);
-        assertThat(r.chosen().interOcular()).isCloseTo(full.interOcular(), org.assertj.core.data.Percentage.withPercentage(5));
+        assertThat(r.chosen().interOcular())
+                .isCloseTo(full.interOcular(), org.assertj.core.data.Percentage.withPercentage(5));
         assertThat(PairwiseMatch.cosine(r.template(), full.embedding())).isGreaterThan(0.95);
     }
 }

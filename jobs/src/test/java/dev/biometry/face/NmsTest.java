@@ -46,15 +46,18 @@ class NmsTest {
 
         DetectedFace corner = face(0, 0, 100, 100, 0.99f);
         DetectedFace central = face(450, 450, 550, 550, 0.80f);
-        assertThat(FaceEngine.chooseMainFace(List.of(corner, central), 1000, 1000)).isEqualTo(central);
+        assertThat(FaceEngine.chooseMainFace(List.of(corner, central), 1000, 1000))
+                .isEqualTo(central);
         assertThat(FaceEngine.chooseMainFace(List.of(), 1000, 1000)).isNull();
 
         // A bystander a little larger than the centred subject, at the edge of the frame, does not win.
         DetectedFace subject = face(400, 400, 600, 600, 0.99f);
         DetectedFace bystander = face(790, 0, 1000, 210, 0.99f); // 10 % larger
-        assertThat(FaceEngine.chooseMainFace(List.of(bystander, subject), 1000, 1000)).isEqualTo(subject);
+        assertThat(FaceEngine.chooseMainFace(List.of(bystander, subject), 1000, 1000))
+                .isEqualTo(subject);
         // Clearly larger (beyond the tie margin) does win.
         DetectedFace near = face(700, 0, 1000, 300, 0.99f); // 2.25x the area
-        assertThat(FaceEngine.chooseMainFace(List.of(near, subject), 1000, 1000)).isEqualTo(near);
+        assertThat(FaceEngine.chooseMainFace(List.of(near, subject), 1000, 1000))
+                .isEqualTo(near);
     }
 }

@@ -66,11 +66,13 @@ class ShotsSetMemoryTest {
             assertThat(e).isNotNull();
             assertThat(e.ozErrorCode()).isEqualTo(4);
             assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE);
-            assertThat(e).hasMessageContaining("media shots frame 01.png")
+            assertThat(e)
+                    .hasMessageContaining("media shots frame 01.png")
                     .hasMessageContaining("limited to " + VideoLimits.DEFAULTS.maxFramePixels() + " pixels")
                     .hasMessageContaining("8000x5000");
             // Not one frame was decoded (one would be 114 MB).
-            System.out.printf("shots set of 10 x 40 MP PNGs (%d bytes), refused: RSS growth %d MB%n",
+            System.out.printf(
+                    "shots set of 10 x 40 MP PNGs (%d bytes), refused: RSS growth %d MB%n",
                     zip.length, rss.peakGrowth() / MB);
             assertThat(rss.peakGrowth()).as("RSS growth, bytes").isLessThan(64 * MB);
         }
@@ -78,10 +80,13 @@ class ShotsSetMemoryTest {
 
     @Test
     void framesTheLimitLetsThroughAreDecodedOneAtATime() throws Exception {
-        VideoLimits video = new VideoLimits(VideoLimits.DEFAULTS.maxDuration(), (long) WIDTH * HEIGHT,
-                VideoLimits.DEFAULTS.maxFramesRead(), VideoLimits.DEFAULTS.maxDecodeTime());
-        MediaAnalyzer.Limits limits = new MediaAnalyzer.Limits(MediaAnalyzer.Limits.DEFAULTS.maxPixels(), video,
-                MediaAnalyzer.Limits.DEFAULTS.zip(), 10, 3);
+        VideoLimits video = new VideoLimits(
+                VideoLimits.DEFAULTS.maxDuration(),
+                (long) WIDTH * HEIGHT,
+                VideoLimits.DEFAULTS.maxFramesRead(),
+                VideoLimits.DEFAULTS.maxDecodeTime());
+        MediaAnalyzer.Limits limits = new MediaAnalyzer.Limits(
+                MediaAnalyzer.Limits.DEFAULTS.maxPixels(), video, MediaAnalyzer.Limits.DEFAULTS.zip(), 10, 3);
         MediaAnalyzer analyzer = new MediaAnalyzer(engine, FacePolicy.DEFAULT, limits);
 
         try (RssSampler rss = new RssSampler()) {
@@ -91,9 +96,10 @@ class ShotsSetMemoryTest {
 
             assertThat(result.template()).isNull();
             assertThat(result.problem()).isEqualTo("no face found in any of 10 frames");
-            System.out.printf("shots set of 10 x 40 MP PNGs (%d bytes), analysed in %d ms: RSS growth %d MB "
-                    + "(one frame %d MB, %d samples)%n", zip.length, millis, rss.peakGrowth() / MB, FRAME_BYTES / MB,
-                    rss.samples());
+            System.out.printf(
+                    "shots set of 10 x 40 MP PNGs (%d bytes), analysed in %d ms: RSS growth %d MB "
+                            + "(one frame %d MB, %d samples)%n",
+                    zip.length, millis, rss.peakGrowth() / MB, FRAME_BYTES / MB, rss.samples());
             // All ten decoded together were 10 x 114 MB (the 1.2 GB the issue measured); one at a time stays
             // under four frames' worth (one frame, the decoder's and detector's working memory, heap growth).
             assertThat(rss.peakGrowth()).as("RSS growth, bytes").isLessThan(4 * FRAME_BYTES);
@@ -145,18 +151,20 @@ class ShotsSetMemoryTest {
             System.gc();
             baseline = rss();
             peak = new AtomicLong(baseline);
-            thread = new Thread(() -> {
-                while (running) {
-                    long now = rss();
-                    peak.accumulateAndGet(now, Math::max);
-                    count.incrementAndGet();
-                    try {
-                        Thread.sleep(5);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-            }, "rss-sampler");
+            thread = new Thread(
+                    () -> {
+                        while (running) {
+                            long now = rss();
+                            peak.accumulateAndGet(now, Math::max);
+                            count.incrementAndGet();
+                            try {
+                                Thread.sleep(5);
+                            } catch (InterruptedException e) {
+                                return;
+                            }
+                        }
+                    },
+                    "rss-sampler");
             thread.setDaemon(true);
             thread.start();
         }

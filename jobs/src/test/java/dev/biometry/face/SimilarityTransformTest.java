@@ -13,8 +13,8 @@ class SimilarityTransformTest {
     void recoversAKnownSimilarityTransformExactly() {
         double scale = 1.7;
         double angle = Math.toRadians(23);
-        SimilarityTransform truth = new SimilarityTransform(
-                scale * Math.cos(angle), scale * Math.sin(angle), -14.5, 36.25);
+        SimilarityTransform truth =
+                new SimilarityTransform(scale * Math.cos(angle), scale * Math.sin(angle), -14.5, 36.25);
         double[][] src = {{10, 20}, {55, 18}, {33, 47}, {15, 70}, {50, 72}};
         double[][] dst = new double[src.length][];
         for (int i = 0; i < src.length; i++) {
@@ -49,7 +49,8 @@ class SimilarityTransformTest {
             for (double delta : new double[] {-1e-3, 1e-3}) {
                 double[] p = params.clone();
                 p[k] += delta;
-                assertThat(residual(new SimilarityTransform(p[0], p[1], p[2], p[3]), src, dst)).isGreaterThan(best);
+                assertThat(residual(new SimilarityTransform(p[0], p[1], p[2], p[3]), src, dst))
+                        .isGreaterThan(best);
             }
         }
         assertThat(fitted.a()).isCloseTo(0.8, within(0.01));
@@ -60,8 +61,8 @@ class SimilarityTransformTest {
     void rejectsDegenerateInput() {
         assertThatThrownBy(() -> SimilarityTransform.estimate(new double[][] {{1, 1}}, new double[][] {{2, 2}}))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> SimilarityTransform.estimate(
-                        new double[][] {{1, 1}, {1, 1}}, new double[][] {{2, 2}, {3, 3}}))
+        assertThatThrownBy(() ->
+                        SimilarityTransform.estimate(new double[][] {{1, 1}, {1, 1}}, new double[][] {{2, 2}, {3, 3}}))
                 .hasMessageContaining("coincide");
     }
 

@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.biometry.api.Analysis;
+import dev.biometry.api.AnalysisHeader;
 import dev.biometry.api.AnalysisParams;
 import dev.biometry.api.Json;
 import dev.biometry.api.MediaObject;
 import dev.biometry.api.MediaType;
 import dev.biometry.api.OzError;
 import dev.biometry.api.ResultMedia;
-import dev.biometry.api.AnalysisHeader;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -59,8 +59,8 @@ class BiometryAnalyzerTest {
     void threeMediaGiveTheLowestAndHighestPairOverallAndPerMedia() {
         float[] close = atConfidence(0.97);
         float[] far = unit(0, 0, 1); // orthogonal to A and close: the lowest pairs
-        Analysis a = ANALYZER.finish(header(null),
-                List.of(matched("m1", A), matched("m2", close), matched("m3", far)), 20.0);
+        Analysis a = ANALYZER.finish(
+                header(null), List.of(matched("m1", A), matched("m2", close), matched("m3", far)), 20.0);
 
         double high = CALIBRATION.confidence(PairwiseMatch.cosine(A, close));
         double low1 = CALIBRATION.confidence(PairwiseMatch.cosine(A, far));
@@ -83,18 +83,21 @@ class BiometryAnalyzerTest {
         List<MediaOutcome> outcomes = List.of(matched("m1", A), matched("m2", other));
 
         assertThat(ANALYZER.finish(header(new AnalysisParams(confidence - 0.01, null)), outcomes, 20.0)
-                .resolutionStatus()).isEqualTo("SUCCESS");
-        Analysis review = ANALYZER.finish(header(new AnalysisParams(confidence + 0.01, confidence - 0.01)), outcomes, 20.0);
+                        .resolutionStatus())
+                .isEqualTo("SUCCESS");
+        Analysis review =
+                ANALYZER.finish(header(new AnalysisParams(confidence + 0.01, confidence - 0.01)), outcomes, 20.0);
         assertThat(review.resolutionStatus()).isEqualTo("OPERATOR_REQUIRED");
         assertThat(review.params().threshold()).isEqualTo(confidence + 0.01);
         assertThat(ANALYZER.finish(header(new AnalysisParams(confidence + 0.01, confidence + 0.005)), outcomes, 20.0)
-                .resolutionStatus()).isEqualTo("DECLINED");
+                        .resolutionStatus())
+                .isEqualTo("DECLINED");
     }
 
     @Test
     void aThresholdMinAboveTheThresholdFailsWithError4InsteadOfAVerdict() {
-        Analysis a = ANALYZER.finish(header(new AnalysisParams(0.8, 0.9)),
-                List.of(matched("m1", A), matched("m2", A)), 20.0);
+        Analysis a = ANALYZER.finish(
+                header(new AnalysisParams(0.8, 0.9)), List.of(matched("m1", A), matched("m2", A)), 20.0);
         assertThat(a.state()).isEqualTo(Analysis.STATE_FAILED);
         assertThat(a.resolutionStatus()).isEqualTo(Analysis.STATE_FAILED);
         assertThat(a.errorCode()).isEqualTo(OzError.INVALID_VALUE);
@@ -117,8 +120,10 @@ class BiometryAnalyzerTest {
     @Test
     void anUnreadableMediaFailsTheAnalysisWithItsOwnError() {
         OzError notFound = new OzError(OzError.NOT_EXIST, "media gone: file not found");
-        Analysis a = ANALYZER.finish(header(null),
-                List.of(matched("m1", A), MediaOutcome.failed(media("gone"), notFound, 3L), matched("m3", A)), 20.0);
+        Analysis a = ANALYZER.finish(
+                header(null),
+                List.of(matched("m1", A), MediaOutcome.failed(media("gone"), notFound, 3L), matched("m3", A)),
+                20.0);
         assertThat(a.state()).isEqualTo(Analysis.STATE_FAILED);
         assertThat(a.errorCode()).isEqualTo(OzError.NOT_EXIST);
         assertThat(a.errorMessage()).isEqualTo("media gone: file not found");

@@ -47,7 +47,8 @@ class CalibrationTest {
     void anchorCosineMapsToAnchorConfidence() {
         assertThat(Calibration.DEFAULT.anchorConfidence()).isEqualTo(0.85);
         assertThat(Calibration.DEFAULT.anchorFar()).isEqualTo(0.001);
-        assertThat(Calibration.DEFAULT.confidence(Calibration.DEFAULT.anchorCosine())).isCloseTo(0.85, within(1e-12));
+        assertThat(Calibration.DEFAULT.confidence(Calibration.DEFAULT.anchorCosine()))
+                .isCloseTo(0.85, within(1e-12));
         assertThat(STEEP.confidence(0.42)).isCloseTo(0.85, within(1e-12));
         assertThat(new Calibration(0.1, 3.0, 0.6, 0.01).confidence(0.1)).isCloseTo(0.6, within(1e-12));
     }
@@ -81,15 +82,18 @@ class CalibrationTest {
         assertThatThrownBy(() -> STEEP.cosine(1.5)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> STEEP.cosine(-0.1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Calibration(0.3, 0.0, 0.85, 0.001))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("slope");
-        assertThatThrownBy(() -> new Calibration(0.3, -1.0, 0.85, 0.001))
-                .isInstanceOf(IllegalArgumentException.class);
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("slope");
+        assertThatThrownBy(() -> new Calibration(0.3, -1.0, 0.85, 0.001)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Calibration(0.3, 10.0, 1.0, 0.001))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("anchorConfidence");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("anchorConfidence");
         assertThatThrownBy(() -> new Calibration(Double.NaN, 10.0, 0.85, 0.001))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("anchorCosine");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("anchorCosine");
         assertThatThrownBy(() -> new Calibration(0.3, 10.0, 0.85, 2.0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("anchorFar");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("anchorFar");
     }
 
     @Test
@@ -113,8 +117,9 @@ class CalibrationTest {
             assertThat(best).isGreaterThanOrEqualTo(balancedLogLikelihood(genuine, impostor, withSlope(fitted, slope)));
         }
         for (double factor : new double[] {0.999, 1.001}) {
-            assertThat(best).isGreaterThan(
-                    balancedLogLikelihood(genuine, impostor, withSlope(fitted, fitted.slope() * factor)));
+            assertThat(best)
+                    .isGreaterThan(
+                            balancedLogLikelihood(genuine, impostor, withSlope(fitted, fitted.slope() * factor)));
         }
     }
 
@@ -164,7 +169,8 @@ class CalibrationTest {
     @Test
     void tableReportsCosineFarAndTarPerConfidence() {
         Calibration calibration = new Calibration(0.5, 10.0, 0.85, 0.001);
-        VerificationMetrics metrics = VerificationMetrics.of(new double[] {0.4, 0.6, 0.8}, new double[] {0.1, 0.5, 0.7});
+        VerificationMetrics metrics =
+                VerificationMetrics.of(new double[] {0.4, 0.6, 0.8}, new double[] {0.1, 0.5, 0.7});
 
         List<CalibrationRow> rows = calibration.table(metrics, 0.85, 0.0, 1.0, 0.99);
 

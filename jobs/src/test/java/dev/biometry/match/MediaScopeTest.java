@@ -34,8 +34,10 @@ class MediaScopeTest {
         add("c", "photo_selfie");
 
         assertThat(ids(MediaScope.of(request(null), folder))).containsExactly("b", "a", "c");
-        assertThat(ids(MediaScope.of(request(new String[] {"c", "x", "b"}), folder))).containsExactly("c", "b");
-        assertThat(MediaScope.missing(request(new String[] {"c", "x", "b", "y"}), folder)).containsExactly("x", "y");
+        assertThat(ids(MediaScope.of(request(new String[] {"c", "x", "b"}), folder)))
+                .containsExactly("c", "b");
+        assertThat(MediaScope.missing(request(new String[] {"c", "x", "b", "y"}), folder))
+                .containsExactly("x", "y");
         assertThat(MediaScope.missing(request(null), folder)).isEmpty();
     }
 
@@ -60,8 +62,9 @@ class MediaScopeTest {
         OzError tooFew = MediaScope.check(all, scope, MediaScope.eligible(scope), 10);
 
         assertThat(tooFew.code()).isEqualTo(OzError.INVALID_VALUE);
-        assertThat(tooFew.message()).isEqualTo(
-                "biometry needs at least two eligible media; folder f has 1 (1 tagged photo_id_back ignored)");
+        assertThat(tooFew.message())
+                .isEqualTo(
+                        "biometry needs at least two eligible media; folder f has 1 (1 tagged photo_id_back ignored)");
 
         add("front", "photo_id_front");
         add("another", "photo_selfie");

@@ -34,11 +34,9 @@ class PairwiseMatchTest {
         PairwiseMatch match = PairwiseMatch.of(List.of(e0, e1, e2), CALIBRATION);
 
         assertThat(match.mediaCount()).isEqualTo(3);
-        assertThat(match.pairs()).extracting(PairScore::i, PairScore::j)
-                .containsExactly(
-                        tuple(0, 1),
-                        tuple(0, 2),
-                        tuple(1, 2));
+        assertThat(match.pairs())
+                .extracting(PairScore::i, PairScore::j)
+                .containsExactly(tuple(0, 1), tuple(0, 2), tuple(1, 2));
         assertThat(match.pair(0, 1).cosine()).isCloseTo(0.6, within(1e-6));
         assertThat(match.pair(2, 0).cosine()).isCloseTo(0.0, within(1e-6));
         assertThat(match.pair(1, 2).cosine()).isCloseTo(0.48, within(1e-6));
@@ -135,18 +133,21 @@ class PairwiseMatchTest {
         assertThat(match.maxConfidence(1)).isEqualTo(0.0);
         assertThat(match.minConfidence(0)).isEqualTo(0.0);
         assertThat(match.maxConfidence(0)).isCloseTo(expectedConfidence(0.6), within(1e-5));
-        assertThat(PairwiseMatch.of(Arrays.asList(null, null), CALIBRATION).maxConfidence()).isEqualTo(0.0);
+        assertThat(PairwiseMatch.of(Arrays.asList(null, null), CALIBRATION).maxConfidence())
+                .isEqualTo(0.0);
     }
 
     @Test
     void cosineClampsRoundingOverflowAndChecksDimensions() {
         float[] slightlyLong = {1.0000001f};
         assertThat(PairwiseMatch.cosine(slightlyLong, slightlyLong)).isEqualTo(1.0);
-        assertThat(PairwiseMatch.cosine(slightlyLong, new float[] {-1.0000001f})).isEqualTo(-1.0);
+        assertThat(PairwiseMatch.cosine(slightlyLong, new float[] {-1.0000001f}))
+                .isEqualTo(-1.0);
         assertThat(PairwiseMatch.cosine(new float[] {0.6f, 0.8f}, new float[] {0.8f, 0.6f}))
                 .isCloseTo(0.96, within(1e-6));
         assertThatThrownBy(() -> PairwiseMatch.cosine(new float[] {1f, 0f}, new float[] {1f}))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dimension");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("dimension");
         assertThatThrownBy(() -> PairwiseMatch.cosine(new float[] {Float.NaN}, new float[] {1f}))
                 .isInstanceOf(IllegalArgumentException.class);
     }
@@ -155,11 +156,14 @@ class PairwiseMatchTest {
     void rejectsTooFewMediaMismatchedDimensionsAndUnnormalisedEmbeddings() {
         float[] unit = {1f, 0f};
         assertThatThrownBy(() -> PairwiseMatch.of(List.of(unit), CALIBRATION))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 2");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("at least 2");
         assertThatThrownBy(() -> PairwiseMatch.of(List.of(unit, new float[] {1f, 0f, 0f}), CALIBRATION))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dimension");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("dimension");
         assertThatThrownBy(() -> PairwiseMatch.of(List.of(unit, new float[] {3f, 4f}), CALIBRATION))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("embedding 1");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("embedding 1");
     }
 
     @Test
@@ -168,8 +172,7 @@ class PairwiseMatchTest {
         assertThat(PairwiseMatch.pairCount(46_342)).isEqualTo(1_073_767_311L);
         assertThat(PairwiseMatch.pairCount(100_000)).isEqualTo(4_999_950_000L);
         assertThat(PairwiseMatch.pairPosition(0, 1, 100_000)).isZero();
-        assertThat(PairwiseMatch.pairPosition(99_998, 99_999, 100_000))
-                .isEqualTo(PairwiseMatch.pairCount(100_000) - 1);
+        assertThat(PairwiseMatch.pairPosition(99_998, 99_999, 100_000)).isEqualTo(PairwiseMatch.pairCount(100_000) - 1);
         assertThat(PairwiseMatch.pairPosition(1, 2, 100_000)).isEqualTo(99_999L);
     }
 

@@ -37,15 +37,17 @@ class ResolutionTest {
     @Test
     void rejectsInvalidThresholds() {
         assertThatThrownBy(() -> Resolution.decide(0.5, 1.1, null))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("threshold must be in [0, 1]");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("threshold must be in [0, 1]");
         assertThatThrownBy(() -> Resolution.decide(0.5, 0.8, -0.1))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("thresholdMin must be in [0, 1]");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("thresholdMin must be in [0, 1]");
         assertThatThrownBy(() -> Resolution.decide(0.5, 0.6, 0.7))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("thresholdMin (0.7) must not exceed threshold (0.6)");
         assertThatThrownBy(() -> Resolution.decide(Double.NaN, 0.6, null))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("minConfidence");
-        assertThatThrownBy(() -> Resolution.decide(0.5, Double.NaN, null))
-                .isInstanceOf(IllegalArgumentException.class);
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("minConfidence");
+        assertThatThrownBy(() -> Resolution.decide(0.5, Double.NaN, null)).isInstanceOf(IllegalArgumentException.class);
     }
 }

@@ -70,8 +70,8 @@ class VerificationMetricsTest {
         // Operating points (t: FAR, FRR): 0.4: 3/4, 0   0.5: 3/4, 1/3   0.55: 1/2, 1/3   0.6: 1/4, 1/3.
         // FAR - FRR goes from +1/6 at 0.55 to -1/12 at 0.6; crossing at lambda = 2/3:
         // FAR = 1/2 + 2/3 * (1/4 - 1/2) = 1/3 (= FRR, constant on that segment).
-        VerificationMetrics m = VerificationMetrics.of(
-                new double[] {0.4, 0.6, 0.8}, new double[] {0.1, 0.5, 0.55, 0.9});
+        VerificationMetrics m =
+                VerificationMetrics.of(new double[] {0.4, 0.6, 0.8}, new double[] {0.1, 0.5, 0.55, 0.9});
 
         assertThat(m.eer()).isCloseTo(1.0 / 3.0, within(EPS));
         assertThat(m.eerThreshold()).isEqualTo(0.6);
@@ -201,7 +201,9 @@ class VerificationMetricsTest {
         double threshold = m.thresholdAtFar(0.001);
         assertThat(m.farAt(threshold)).isLessThanOrEqualTo(0.001);
         double largestScoreBelow = DoubleStream.concat(Arrays.stream(genuine), Arrays.stream(impostor))
-                .filter(s -> s < threshold).max().orElseThrow();
+                .filter(s -> s < threshold)
+                .max()
+                .orElseThrow();
         assertThat(m.farAt(largestScoreBelow)).isGreaterThan(0.001);
     }
 
@@ -220,11 +222,14 @@ class VerificationMetricsTest {
     @Test
     void rejectsInvalidInput() {
         assertThatThrownBy(() -> VerificationMetrics.of(new double[0], new double[] {0.1}))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("genuine");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("genuine");
         assertThatThrownBy(() -> VerificationMetrics.of(new double[] {0.1}, new double[0]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("impostor");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("impostor");
         assertThatThrownBy(() -> VerificationMetrics.of(new double[] {0.1, Double.NaN}, new double[] {0.1}))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("index 1");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("index 1");
         assertThatThrownBy(() -> VerificationMetrics.of(new double[] {0.1}, new double[] {Double.NaN}))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> VerificationMetrics.of(null, new double[] {0.1}))
@@ -269,8 +274,10 @@ class VerificationMetricsTest {
 
     /** EER by trying every observed score plus "accept nothing", as documented on {@link VerificationMetrics#eer()}. */
     private static double[] naiveEer(double[] genuine, double[] impostor) {
-        double[] candidates = DoubleStream.concat(
-                Arrays.stream(genuine), Arrays.stream(impostor)).distinct().sorted().toArray();
+        double[] candidates = DoubleStream.concat(Arrays.stream(genuine), Arrays.stream(impostor))
+                .distinct()
+                .sorted()
+                .toArray();
         double bestThreshold = Double.NaN;
         double bestGap = Double.POSITIVE_INFINITY;
         for (double t : candidates) {
@@ -300,8 +307,8 @@ class VerificationMetricsTest {
         throw new AssertionError("FAR - FRR never changed sign");
     }
 
-    private static void assertThresholdAtFarIsMinimal(VerificationMetrics m, double[] genuine, double[] impostor,
-                                                      double far) {
+    private static void assertThresholdAtFarIsMinimal(
+            VerificationMetrics m, double[] genuine, double[] impostor, double far) {
         double t = m.thresholdAtFar(far);
         assertThat(naiveFraction(impostor, t)).isLessThanOrEqualTo(far);
         assertThat(m.tarAtFar(far)).isEqualTo(naiveFraction(genuine, t));
@@ -310,7 +317,9 @@ class VerificationMetricsTest {
             for (double s : scores) {
                 observed |= s == t;
                 if (s < t) {
-                    assertThat(naiveFraction(impostor, s)).as("FAR at smaller score %s", s).isGreaterThan(far);
+                    assertThat(naiveFraction(impostor, s))
+                            .as("FAR at smaller score %s", s)
+                            .isGreaterThan(far);
                 }
             }
         }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsExchange;
@@ -68,14 +67,15 @@ class HttpMediaFetcherTest {
         executor = Executors.newCachedThreadPool();
         server = HttpServer.create(new InetSocketAddress(loopback, 0), 0);
         server.setExecutor(executor);
-        server.createContext("/", ex -> respond(ex, 200,
-                ex.getRequestURI().toString().getBytes(StandardCharsets.US_ASCII)));
+        server.createContext(
+                "/", ex -> respond(ex, 200, ex.getRequestURI().toString().getBytes(StandardCharsets.US_ASCII)));
         server.createContext("/image", ex -> respond(ex, 200, IMAGE));
         server.createContext("/missing", ex -> respond(ex, 404, new byte[0]));
         server.createContext("/gone", ex -> respond(ex, 410, new byte[0]));
         server.createContext("/error", ex -> respond(ex, 500, "boom".getBytes(StandardCharsets.US_ASCII)));
-        server.createContext("/host", ex -> respond(ex, 200,
-                ex.getRequestHeaders().getFirst("Host").getBytes(StandardCharsets.US_ASCII)));
+        server.createContext(
+                "/host",
+                ex -> respond(ex, 200, ex.getRequestHeaders().getFirst("Host").getBytes(StandardCharsets.US_ASCII)));
         server.createContext("/hop/", ex -> {
             int left = Integer.parseInt(ex.getRequestURI().getPath().substring("/hop/".length()));
             if (left == 0) {
@@ -127,7 +127,8 @@ class HttpMediaFetcherTest {
 
         assertThat(fetcher.fetch(url("/image"))).isEqualTo(IMAGE);
         assertThat(new String(fetcher.fetch("http://127.0.0.1:" + port + "?x=1"), StandardCharsets.US_ASCII))
-                .as("an empty path requests /").isEqualTo("/?x=1");
+                .as("an empty path requests /")
+                .isEqualTo("/?x=1");
     }
 
     @Test
@@ -141,11 +142,12 @@ class HttpMediaFetcherTest {
 
     @Test
     void refusesAllowListedHostsThatResolveToPrivateAddresses() {
-        HttpMediaFetcher localhost = HttpMediaFetcher.builder().allowHosts("localhost").build();
+        HttpMediaFetcher localhost =
+                HttpMediaFetcher.builder().allowHosts("localhost").build();
         HttpMediaFetcher ip = HttpMediaFetcher.builder().allowHosts("127.0.0.1").build();
 
-        for (MediaException e : List.of(fetchFailure(localhost, "http://localhost:" + port + "/image"),
-                fetchFailure(ip, url("/image")))) {
+        for (MediaException e : List.of(
+                fetchFailure(localhost, "http://localhost:" + port + "/image"), fetchFailure(ip, url("/image")))) {
             assertThat(e.kind()).isEqualTo(MediaException.Kind.FORBIDDEN);
             assertThat(e).hasMessageContaining("non-public address");
         }
@@ -154,7 +156,8 @@ class HttpMediaFetcherTest {
     @Test
     void everyResolvedAddressMustBePublic() {
         AtomicInteger lookups = new AtomicInteger();
-        HttpMediaFetcher fetcher = HttpMediaFetcher.builder().allowHosts("media.test")
+        HttpMediaFetcher fetcher = HttpMediaFetcher.builder()
+                .allowHosts("media.test")
                 .resolver(host -> {
                     lookups.incrementAndGet();
                     // a public (documentation-range) address first, a loopback one second: refused before connecting
@@ -172,7 +175,9 @@ class HttpMediaFetcherTest {
     @Test
     void connectsToTheCheckedAddressAndSendsTheHostName() throws Exception {
         AtomicInteger lookups = new AtomicInteger();
-        HttpMediaFetcher fetcher = HttpMediaFetcher.builder().allowHosts("media.test").allowPrivateAddresses(true)
+        HttpMediaFetcher fetcher = HttpMediaFetcher.builder()
+                .allowHosts("media.test")
+                .allowPrivateAddresses(true)
                 .resolver(host -> {
                     assertThat(host).isEqualTo("media.test");
                     lookups.incrementAndGet();
@@ -185,12 +190,16 @@ class HttpMediaFetcherTest {
         assertThat(new String(body, StandardCharsets.US_ASCII)).isEqualTo("media.test:" + port);
         assertThat(lookups).hasValue(1);
         fetcher.fetch("http://media.test:" + port + "/hop/2");
-        assertThat(lookups).as("each redirect hop is resolved and checked again").hasValue(4);
+        assertThat(lookups)
+                .as("each redirect hop is resolved and checked again")
+                .hasValue(4);
     }
 
     @Test
     void wildcardPatternsMatchSubdomainsOnly() {
-        HttpMediaFetcher fetcher = HttpMediaFetcher.builder().allowHosts("*.example.com", "Media.Example.org").build();
+        HttpMediaFetcher fetcher = HttpMediaFetcher.builder()
+                .allowHosts("*.example.com", "Media.Example.org")
+                .build();
 
         assertThat(fetcher.isAllowListed("cdn.example.com")).isTrue();
         assertThat(fetcher.isAllowListed("a.b.EXAMPLE.com.")).isTrue();
@@ -209,8 +218,13 @@ class HttpMediaFetcherTest {
     void refusesOtherSchemesAndCredentials() {
         HttpMediaFetcher fetcher = loopbackFetcher().build();
 
-        for (String uri : List.of("file:///etc/passwd", "ftp://127.0.0.1/x.jpg", "gopher://127.0.0.1/",
-                "http://user:" + SECRET + "@127.0.0.1:" + port + "/image", "http://127.0.0.1/not a uri?sig=" + SECRET, "http:opaque")) {
+        for (String uri : List.of(
+                "file:///etc/passwd",
+                "ftp://127.0.0.1/x.jpg",
+                "gopher://127.0.0.1/",
+                "http://user:" + SECRET + "@127.0.0.1:" + port + "/image",
+                "http://127.0.0.1/not a uri?sig=" + SECRET,
+                "http:opaque")) {
             MediaException e = fetchFailure(fetcher, uri);
             assertThat(e.kind()).as(uri).isEqualTo(MediaException.Kind.FORBIDDEN);
             assertThat(e.getMessage()).doesNotContain(SECRET);
@@ -292,8 +306,10 @@ class HttpMediaFetcherTest {
         assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE);
         assertThat(e).hasMessageContaining("is larger than the limit of 1000000 bytes");
         assertThat(fetcher.fetch(url("/chunked-small"))).hasSize(1_000);
-        assertThat(loopbackFetcher().maxBytes(1_000).build().fetch(url("/chunked-small"))).hasSize(1_000);
-        assertThat(fetchFailure(loopbackFetcher().maxBytes(999).build(), url("/chunked-small")).kind())
+        assertThat(loopbackFetcher().maxBytes(1_000).build().fetch(url("/chunked-small")))
+                .hasSize(1_000);
+        assertThat(fetchFailure(loopbackFetcher().maxBytes(999).build(), url("/chunked-small"))
+                        .kind())
                 .isEqualTo(MediaException.Kind.TOO_LARGE);
     }
 
@@ -314,8 +330,10 @@ class HttpMediaFetcherTest {
     void compressedBodiesAreNeitherRequestedNorInflated() throws Exception {
         HttpMediaFetcher fetcher = loopbackFetcher().maxBytes(10_000).build();
 
-        assertThat(fetcher.fetch(url("/gzipped"))).as("the bytes as sent, counted against the limit")
-                .isEqualTo(GZIPPED_ZEROS).hasSizeLessThan(10_000);
+        assertThat(fetcher.fetch(url("/gzipped")))
+                .as("the bytes as sent, counted against the limit")
+                .isEqualTo(GZIPPED_ZEROS)
+                .hasSizeLessThan(10_000);
         assertThat(acceptEncoding).hasValue("identity");
     }
 
@@ -325,14 +343,16 @@ class HttpMediaFetcherTest {
     void serverThatNeverAnswersTimesOut() throws Exception {
         ServerSocket silent = new ServerSocket(0, 50, loopback); // the kernel accepts; nobody ever reads or writes
         toClose.add(silent);
-        HttpMediaFetcher fetcher = loopbackFetcher().timeout(Duration.ofSeconds(1)).build();
+        HttpMediaFetcher fetcher =
+                loopbackFetcher().timeout(Duration.ofSeconds(1)).build();
 
         long start = System.nanoTime();
         MediaException e = fetchFailure(fetcher, "http://127.0.0.1:" + silent.getLocalPort() + "/x?sig=" + SECRET);
         long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
 
         assertThat(e.kind()).isEqualTo(MediaException.Kind.REMOTE);
-        assertThat(e).hasMessageContaining("timed out after 1000 ms")
+        assertThat(e)
+                .hasMessageContaining("timed out after 1000 ms")
                 .hasMessageContaining("http://127.0.0.1:" + silent.getLocalPort() + "/x");
         assertThat(e.getMessage()).doesNotContain(SECRET).doesNotContain("sig=");
         assertThat(elapsedMillis).isBetween(900L, 2_500L);
@@ -341,8 +361,12 @@ class HttpMediaFetcherTest {
     @Test
     void aHostLookupThatHangsCannotOutliveTheTotalTimeout() throws Exception {
         try (HangingResolver resolver = new HangingResolver()) {
-            HttpMediaFetcher fetcher = HttpMediaFetcher.builder().allowHosts("media.test").allowPrivateAddresses(true)
-                    .timeout(Duration.ofSeconds(1)).resolver(resolver).build();
+            HttpMediaFetcher fetcher = HttpMediaFetcher.builder()
+                    .allowHosts("media.test")
+                    .allowPrivateAddresses(true)
+                    .timeout(Duration.ofSeconds(1))
+                    .resolver(resolver)
+                    .build();
             long start = System.nanoTime();
             MediaException e = fetchFailure(fetcher, "http://media.test:" + port + "/image");
             long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
@@ -351,13 +375,16 @@ class HttpMediaFetcherTest {
             assertThat(e.kind()).isEqualTo(MediaException.Kind.REMOTE);
             assertThat(e).hasMessageContaining("timed out after 1000 ms");
             assertThat(e.getCause()).hasMessageContaining("resolving host media.test");
-            assertThat(elapsedMillis).as("well under the 30 s the lookup would take").isBetween(900L, 10_000L);
+            assertThat(elapsedMillis)
+                    .as("well under the 30 s the lookup would take")
+                    .isBetween(900L, 10_000L);
         }
     }
 
     @Test
     void tricklingServerCannotOutliveTheTotalTimeout() {
-        HttpMediaFetcher fetcher = loopbackFetcher().timeout(Duration.ofSeconds(1)).build();
+        HttpMediaFetcher fetcher =
+                loopbackFetcher().timeout(Duration.ofSeconds(1)).build();
 
         long start = System.nanoTime();
         MediaException e = fetchFailure(fetcher, url("/drip"));
@@ -387,7 +414,8 @@ class HttpMediaFetcherTest {
             }
             return null;
         });
-        HttpMediaFetcher fetcher = loopbackFetcher().timeout(Duration.ofSeconds(1)).build();
+        HttpMediaFetcher fetcher =
+                loopbackFetcher().timeout(Duration.ofSeconds(1)).build();
 
         long start = System.nanoTime();
         MediaException e = fetchFailure(fetcher, "http://127.0.0.1:" + listener.getLocalPort() + "/x");
@@ -395,7 +423,8 @@ class HttpMediaFetcherTest {
 
         assertThat(e.kind()).isEqualTo(MediaException.Kind.REMOTE);
         assertThat(e).hasMessageContaining("timed out after 1000 ms");
-        assertThat(elapsedMillis).as("cut at the deadline, not after the 20 s the server would trickle")
+        assertThat(elapsedMillis)
+                .as("cut at the deadline, not after the 20 s the server would trickle")
                 .isBetween(900L, 5_000L);
     }
 
@@ -406,10 +435,14 @@ class HttpMediaFetcherTest {
         HttpMediaFetcher fetcher = loopbackFetcher().maxBytes(10).build();
         String query = "?X-Amz-Signature=" + SECRET + "&token=" + SECRET + "#" + SECRET;
 
-        for (String path : List.of("/missing", "/error", "/to-localhost", "/hop/5", "/chunked-small",
-                "/declared-big")) {
+        for (String path :
+                List.of("/missing", "/error", "/to-localhost", "/hop/5", "/chunked-small", "/declared-big")) {
             MediaException e = fetchFailure(fetcher, url(path) + query);
-            assertThat(e.getMessage()).as(path).contains(url(path)).doesNotContain(SECRET).doesNotContain("?");
+            assertThat(e.getMessage())
+                    .as(path)
+                    .contains(url(path))
+                    .doesNotContain(SECRET)
+                    .doesNotContain("?");
         }
         MediaException refused = fetchFailure(HttpMediaFetcher.builder().build(), url("/image") + query);
         assertThat(refused.getMessage()).doesNotContain(SECRET);
@@ -447,10 +480,29 @@ class HttpMediaFetcherTest {
         Assumptions.assumeTrue(Files.isExecutable(keytool), "keytool not available");
         Path keyStoreFile = dir.resolve("server.p12");
         char[] password = "changeit".toCharArray();
-        Process process = new ProcessBuilder(keytool.toString(), "-genkeypair", "-alias", "media", "-keyalg", "EC",
-                "-groupname", "secp256r1", "-dname", "CN=media.test", "-ext", "SAN=dns:media.test", "-validity", "2",
-                "-storetype", "PKCS12", "-keystore", keyStoreFile.toString(), "-storepass", "changeit")
-                .redirectErrorStream(true).start();
+        Process process = new ProcessBuilder(
+                        keytool.toString(),
+                        "-genkeypair",
+                        "-alias",
+                        "media",
+                        "-keyalg",
+                        "EC",
+                        "-groupname",
+                        "secp256r1",
+                        "-dname",
+                        "CN=media.test",
+                        "-ext",
+                        "SAN=dns:media.test",
+                        "-validity",
+                        "2",
+                        "-storetype",
+                        "PKCS12",
+                        "-keystore",
+                        keyStoreFile.toString(),
+                        "-storepass",
+                        "changeit")
+                .redirectErrorStream(true)
+                .start();
         String keytoolOutput = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(process.exitValue()).as(keytoolOutput).isZero();
@@ -483,7 +535,8 @@ class HttpMediaFetcherTest {
         toClose.add(() -> https.stop(0));
         int httpsPort = https.getAddress().getPort();
 
-        HttpMediaFetcher.Builder builder = HttpMediaFetcher.builder().allowHosts("media.test", "127.0.0.1")
+        HttpMediaFetcher.Builder builder = HttpMediaFetcher.builder()
+                .allowHosts("media.test", "127.0.0.1")
                 .allowPrivateAddresses(true)
                 .resolver(host -> new InetAddress[] {loopback});
         HttpMediaFetcher fetcher = builder.sslContext(clientTls).build();
@@ -497,17 +550,24 @@ class HttpMediaFetcherTest {
         assertThat(wrongName).hasMessageContaining("TLS");
 
         // The default trust store does not know the self-signed certificate.
-        HttpMediaFetcher defaultTrust = HttpMediaFetcher.builder().allowHosts("media.test")
-                .allowPrivateAddresses(true).resolver(host -> new InetAddress[] {loopback}).build();
-        assertThat(fetchFailure(defaultTrust, "https://media.test:" + httpsPort + "/image").kind())
+        HttpMediaFetcher defaultTrust = HttpMediaFetcher.builder()
+                .allowHosts("media.test")
+                .allowPrivateAddresses(true)
+                .resolver(host -> new InetAddress[] {loopback})
+                .build();
+        assertThat(fetchFailure(defaultTrust, "https://media.test:" + httpsPort + "/image")
+                        .kind())
                 .isEqualTo(MediaException.Kind.REMOTE);
     }
 
     // --- helpers ---
 
     private HttpMediaFetcher.Builder loopbackFetcher() {
-        return HttpMediaFetcher.builder().allowHosts("127.0.0.1").allowPrivateAddresses(true)
-                .connectTimeout(Duration.ofSeconds(2)).timeout(Duration.ofSeconds(5));
+        return HttpMediaFetcher.builder()
+                .allowHosts("127.0.0.1")
+                .allowPrivateAddresses(true)
+                .connectTimeout(Duration.ofSeconds(2))
+                .timeout(Duration.ofSeconds(5));
     }
 
     private String url(String path) {

@@ -29,9 +29,11 @@ class ImageDecoderTest {
         assertThat(ImageDecoder.jpegReduction(greyJpeg(4000, 3000), 480)).isEqualTo(4);
         assertThat(ImageDecoder.jpegReduction(greyJpeg(4000, 3840), 480)).isEqualTo(8);
         // PNG cannot be decoded at reduced size; unreadable bytes are left to the decoder.
-        assertThat(ImageDecoder.jpegReduction(TestImages.pngBytes(greyJpeg(1920, 1080)), 480)).isEqualTo(1);
+        assertThat(ImageDecoder.jpegReduction(TestImages.pngBytes(greyJpeg(1920, 1080)), 480))
+                .isEqualTo(1);
         assertThat(ImageDecoder.jpegReduction("not an image".getBytes(), 480)).isEqualTo(1);
-        assertThat(ImageDecoder.jpegReduction(new byte[] {(byte) 0xFF, (byte) 0xD8}, 480)).isEqualTo(1);
+        assertThat(ImageDecoder.jpegReduction(new byte[] {(byte) 0xFF, (byte) 0xD8}, 480))
+                .isEqualTo(1);
     }
 
     @Test
@@ -56,7 +58,8 @@ class ImageDecoderTest {
     @Test
     void aReducedDecodeHonoursTheExifOrientation() throws Exception {
         byte[] rotatedWithTag;
-        try (Mat upright = new Mat(1080, 1920, CV_8UC3, new Scalar(90, 120, 150, 0)); Mat stored = new Mat()) {
+        try (Mat upright = new Mat(1080, 1920, CV_8UC3, new Scalar(90, 120, 150, 0));
+                Mat stored = new Mat()) {
             rotate(upright, stored, ROTATE_90_COUNTERCLOCKWISE);
             rotatedWithTag = TestImages.withExifOrientation(TestImages.jpeg(stored), 6);
         }

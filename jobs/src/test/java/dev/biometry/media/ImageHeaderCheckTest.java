@@ -95,10 +95,10 @@ class ImageHeaderCheckTest {
 
     @Test
     void dhtJpgAndDacMarkersAreNotFrameHeaders() {
-        byte[] jpeg = bytes(0xFF, 0xD8,
-                0xFF, 0xC4, 0x00, 0x08, 0x08, 0xEA, 0x60, 0xEA, 0x60, 0x01,  // DHT shaped like a SOF
-                0xFF, 0xC8, 0x00, 0x08, 0x08, 0xEA, 0x60, 0xEA, 0x60, 0x01,  // JPG
-                0xFF, 0xCC, 0x00, 0x08, 0x08, 0xEA, 0x60, 0xEA, 0x60, 0x01,  // DAC
+        byte[] jpeg = bytes(
+                0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x08, 0x08, 0xEA, 0x60, 0xEA, 0x60, 0x01, // DHT shaped like a SOF
+                0xFF, 0xC8, 0x00, 0x08, 0x08, 0xEA, 0x60, 0xEA, 0x60, 0x01, // JPG
+                0xFF, 0xCC, 0x00, 0x08, 0x08, 0xEA, 0x60, 0xEA, 0x60, 0x01, // DAC
                 0xFF, 0xC1, 0x00, 0x0B, 0x08, 0x00, 0x10, 0x00, 0x20, 0x01, 0x01, 0x11, 0x00, // SOF1 32 x 16
                 0xFF, 0xD9);
 
@@ -107,8 +107,9 @@ class ImageHeaderCheckTest {
 
     @Test
     void jpegDeclaringThirtyThousandSquaredIsRefused() {
-        byte[] jpeg = bytes(0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00,
-                0xFF, 0xC0, 0x00, 0x11, 0x08, 0x75, 0x30, 0x75, 0x30, 0x03);
+        byte[] jpeg = bytes(
+                0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x75, 0x30, 0x75, 0x30,
+                0x03);
 
         assertThatThrownBy(() -> ImageHeaderCheck.checkPixels(jpeg, FORTY_MP))
                 .isInstanceOf(MediaException.class)
@@ -124,8 +125,9 @@ class ImageHeaderCheckTest {
         byte[] zeroHeight = bytes(0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x00, 0x00, 0x20, 0x01);
         byte[] truncatedPng = java.util.Arrays.copyOf(png(10, 10, new byte[0]), 20);
 
-        for (byte[] bytes : new byte[][] {text, scanBeforeFrame, truncatedJpeg, truncatedSof, zeroHeight, truncatedPng,
-                new byte[0]}) {
+        for (byte[] bytes :
+                new byte[][] {text, scanBeforeFrame, truncatedJpeg, truncatedSof, zeroHeight, truncatedPng, new byte[0]
+                }) {
             assertThat(ImageHeaderCheck.pixels(bytes)).isEqualTo(-1);
             assertThat(ImageHeaderCheck.checkPixels(bytes, 1)).isEqualTo(-1);
         }
@@ -146,8 +148,14 @@ class ImageHeaderCheckTest {
     static byte[] png(int width, int height, byte[] idat) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'});
-        ByteBuffer ihdr = ByteBuffer.allocate(13).putInt(width).putInt(height)
-                .put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
+        ByteBuffer ihdr = ByteBuffer.allocate(13)
+                .putInt(width)
+                .putInt(height)
+                .put((byte) 8)
+                .put((byte) 2)
+                .put((byte) 0)
+                .put((byte) 0)
+                .put((byte) 0);
         chunk(out, "IHDR", ihdr.array());
         chunk(out, "IDAT", idat);
         chunk(out, "IEND", new byte[0]);

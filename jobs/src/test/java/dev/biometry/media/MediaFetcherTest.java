@@ -73,8 +73,8 @@ class MediaFetcherTest {
     void dotDotThatStaysInsideTheRootIsServed() throws Exception {
         assertThat(fetcher.fetch(uri("root/sub/../inside.jpg"))).isEqualTo(INSIDE);
 
-        MediaException missing = catchThrowableOfType(() -> fetcher.fetch(uri("root/sub/../gone.jpg")),
-                MediaException.class);
+        MediaException missing =
+                catchThrowableOfType(() -> fetcher.fetch(uri("root/sub/../gone.jpg")), MediaException.class);
         assertThat(missing.kind()).isEqualTo(MediaException.Kind.NOT_FOUND);
         assertThat(missing.ozErrorCode()).isEqualTo(10);
     }
@@ -85,12 +85,12 @@ class MediaFetcherTest {
         MediaFetcher viaLink = new MediaFetcher(List.of(link.toString()), 1 << 20);
 
         assertThat(viaLink.fetch(uri("link-root/inside.jpg"))).isEqualTo(INSIDE);
-        MediaException missing = catchThrowableOfType(() -> viaLink.fetch(uri("link-root/sub/gone.jpg")),
-                MediaException.class);
+        MediaException missing =
+                catchThrowableOfType(() -> viaLink.fetch(uri("link-root/sub/gone.jpg")), MediaException.class);
         assertThat(missing.kind()).isEqualTo(MediaException.Kind.NOT_FOUND);
         assertThat(missing.ozErrorCode()).isEqualTo(10);
-        MediaException escape = catchThrowableOfType(() -> viaLink.fetch(uri("link-root/../outside/gone.jpg")),
-                MediaException.class);
+        MediaException escape =
+                catchThrowableOfType(() -> viaLink.fetch(uri("link-root/../outside/gone.jpg")), MediaException.class);
         assertThat(escape.kind()).isEqualTo(MediaException.Kind.FORBIDDEN);
     }
 
@@ -103,7 +103,8 @@ class MediaFetcherTest {
         assertThat(fetcher.fetch(uri("root/link.jpg"))).isEqualTo(INSIDE);
         assertThat(fetcher.fetch(uri("root/link-dir/deep.jpg"))).isEqualTo(INSIDE);
         Files.createSymbolicLink(base.resolve("root/out.jpg"), base.resolve("outside/secret.jpg"));
-        assertThat(catchThrowableOfType(() -> fetcher.fetch(uri("root/out.jpg")), MediaException.class).kind())
+        assertThat(catchThrowableOfType(() -> fetcher.fetch(uri("root/out.jpg")), MediaException.class)
+                        .kind())
                 .isEqualTo(MediaException.Kind.FORBIDDEN);
     }
 
@@ -111,10 +112,12 @@ class MediaFetcherTest {
     @Timeout(60)
     void fifosFoldersAndDevicesAreRefusedBeforeAnythingIsRead() throws Exception {
         Path fifo = base.resolve("root/pipe.jpg");
-        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor())
+                .isZero();
 
         // Opening a FIFO with no writer would block forever: it is refused from its type, without opening it.
-        MediaException pipe = catchThrowableOfType(() -> fetcher.fetch(fifo.toUri().toString()), MediaException.class);
+        MediaException pipe =
+                catchThrowableOfType(() -> fetcher.fetch(fifo.toUri().toString()), MediaException.class);
         assertThat(pipe.ozErrorCode()).isEqualTo(4);
         assertThat(pipe).hasMessageContaining("is not a regular file (a FIFO, device or socket)");
 
@@ -145,12 +148,12 @@ class MediaFetcherTest {
         Files.delete(checkedLeaf);
         Files.createSymbolicLink(checkedLeaf, base.resolve("outside/secret.jpg"));
 
-        MediaException folder = catchThrowableOfType(() -> fetcher.openAndRead(root, checkedFile, "file:///sub/file.jpg"),
-                MediaException.class);
+        MediaException folder = catchThrowableOfType(
+                () -> fetcher.openAndRead(root, checkedFile, "file:///sub/file.jpg"), MediaException.class);
         assertThat(folder.kind()).isEqualTo(MediaException.Kind.FORBIDDEN);
         assertThat(folder).hasMessageContaining("changed while it was opened");
-        MediaException leaf = catchThrowableOfType(() -> fetcher.openAndRead(root, checkedLeaf, "file:///inside.jpg"),
-                MediaException.class);
+        MediaException leaf = catchThrowableOfType(
+                () -> fetcher.openAndRead(root, checkedLeaf, "file:///inside.jpg"), MediaException.class);
         assertThat(leaf.kind()).isEqualTo(MediaException.Kind.FORBIDDEN);
         assertThat(leaf).hasMessageContaining("symbolic link");
     }
@@ -159,13 +162,15 @@ class MediaFetcherTest {
     @Timeout(60)
     void aReadThatBlocksGivesUpAtTheReadTimeLimit() throws Exception {
         Path fifo = base.resolve("root/late-pipe.jpg");
-        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
-        MediaFetcher quick = new MediaFetcher(List.of(base.resolve("root").toString()), 1 << 20, Duration.ofMillis(500));
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor())
+                .isZero();
+        MediaFetcher quick =
+                new MediaFetcher(List.of(base.resolve("root").toString()), 1 << 20, Duration.ofMillis(500));
         try {
             long start = System.nanoTime();
             // As if the FIFO had been swapped in between the type check and the open: opening it blocks.
-            MediaException e = catchThrowableOfType(() -> quick.readWithin(() -> Files.readAllBytes(fifo), "pipe"),
-                    MediaException.class);
+            MediaException e = catchThrowableOfType(
+                    () -> quick.readWithin(() -> Files.readAllBytes(fifo), "pipe"), MediaException.class);
             long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
 
             assertThat(e.kind()).isEqualTo(MediaException.Kind.UNREADABLE);

@@ -12,8 +12,10 @@ class MediaSnifferTest {
 
     @Test
     void realImagesFromOpenCv() {
-        assertThat(MediaSniffer.sniff(ImageHeaderCheckTest.encode(".jpg", 8, 8))).isEqualTo(ContentKind.JPEG);
-        assertThat(MediaSniffer.sniff(ImageHeaderCheckTest.encode(".png", 8, 8))).isEqualTo(ContentKind.PNG);
+        assertThat(MediaSniffer.sniff(ImageHeaderCheckTest.encode(".jpg", 8, 8)))
+                .isEqualTo(ContentKind.JPEG);
+        assertThat(MediaSniffer.sniff(ImageHeaderCheckTest.encode(".png", 8, 8)))
+                .isEqualTo(ContentKind.PNG);
     }
 
     @Test
@@ -23,8 +25,10 @@ class MediaSnifferTest {
                 .isEqualTo(ContentKind.PNG);
         assertThat(MediaSniffer.sniff(ascii("GIF89a\u0001\u0000"))).isEqualTo(ContentKind.GIF);
         assertThat(MediaSniffer.sniff(ascii("GIF87a\u0001\u0000"))).isEqualTo(ContentKind.GIF);
-        assertThat(MediaSniffer.sniff(ascii("RIFF\u0024\u0000\u0000\u0000WEBPVP8 "))).isEqualTo(ContentKind.WEBP);
-        assertThat(MediaSniffer.sniff(ascii("RIFF\u0024\u0000\u0000\u0000AVI LIST"))).isEqualTo(ContentKind.AVI);
+        assertThat(MediaSniffer.sniff(ascii("RIFF\u0024\u0000\u0000\u0000WEBPVP8 ")))
+                .isEqualTo(ContentKind.WEBP);
+        assertThat(MediaSniffer.sniff(ascii("RIFF\u0024\u0000\u0000\u0000AVI LIST")))
+                .isEqualTo(ContentKind.AVI);
         assertThat(MediaSniffer.sniff(ascii("\u0000\u0000\u0000\u0018ftypisom\u0000\u0000\u0002\u0000")))
                 .isEqualTo(ContentKind.MP4);
         assertThat(MediaSniffer.sniff(ascii("\u0000\u0000\u0000\u0014ftypqt  \u0000\u0000\u0002\u0000")))
@@ -35,7 +39,8 @@ class MediaSnifferTest {
                 .isEqualTo(ContentKind.HEIF);
         assertThat(MediaSniffer.sniff(ascii("\u0000\u0000\u0000\u001Cftypavif\u0000\u0000\u0000\u0000")))
                 .isEqualTo(ContentKind.HEIF);
-        assertThat(MediaSniffer.sniff(bytes(0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81))).isEqualTo(ContentKind.WEBM);
+        assertThat(MediaSniffer.sniff(bytes(0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81)))
+                .isEqualTo(ContentKind.WEBM);
         assertThat(MediaSniffer.sniff(bytes('P', 'K', 3, 4, 20, 0, 0, 0))).isEqualTo(ContentKind.ZIP);
         assertThat(MediaSniffer.sniff(bytes('P', 'K', 5, 6, 0, 0, 0, 0))).isEqualTo(ContentKind.ZIP);
     }
@@ -65,7 +70,8 @@ class MediaSnifferTest {
         assertThat(MediaSniffer.sniff(new byte[0])).isEqualTo(ContentKind.UNKNOWN);
         assertThat(MediaSniffer.sniff((byte[]) null)).isEqualTo(ContentKind.UNKNOWN);
         assertThat(MediaSniffer.sniff(bytes(0xFF, 0xD8))).isEqualTo(ContentKind.UNKNOWN);
-        assertThat(MediaSniffer.sniff(ascii("RIFF\u0024\u0000\u0000\u0000WAVEfmt "))).isEqualTo(ContentKind.UNKNOWN);
+        assertThat(MediaSniffer.sniff(ascii("RIFF\u0024\u0000\u0000\u0000WAVEfmt ")))
+                .isEqualTo(ContentKind.UNKNOWN);
         assertThat(MediaSniffer.sniff(ascii("RIFF"))).isEqualTo(ContentKind.UNKNOWN);
         assertThat(MediaSniffer.sniff(ascii("\u0000\u0000\u0000\u0018ftyp"))).isEqualTo(ContentKind.MP4);
         assertThat(MediaSniffer.sniff(ascii("PK\u0001\u0002"))).isEqualTo(ContentKind.UNKNOWN);

@@ -39,7 +39,9 @@ class ShotsSetReaderTest {
 
         List<ShotsSetImage> images = reader.read(zip, "shots.zip");
 
-        assertThat(images).extracting(ShotsSetImage::name).containsExactly("1.jpg", "2.jpg", "3.jpg", "10.jpg", "11.jpg");
+        assertThat(images)
+                .extracting(ShotsSetImage::name)
+                .containsExactly("1.jpg", "2.jpg", "3.jpg", "10.jpg", "11.jpg");
         for (ShotsSetImage image : images) {
             int expectedGrey = Integer.parseInt(image.name().replace(".jpg", "")) * 10;
             try (Mat decoded = ImageDecoder.decode(image.bytes(), image.name())) {
@@ -64,13 +66,30 @@ class ShotsSetReaderTest {
 
     @Test
     void naturalOrderComparesDigitRunsAsNumbers() {
-        List<String> names = new ArrayList<>(List.of("img10.png", "IMG2.png", "img1.png", "img02.png", "img9b.png",
-                "img9a.png", "x/1.jpg", "img99999999999999999999.png", "img100000000000000000000.png"));
+        List<String> names = new ArrayList<>(List.of(
+                "img10.png",
+                "IMG2.png",
+                "img1.png",
+                "img02.png",
+                "img9b.png",
+                "img9a.png",
+                "x/1.jpg",
+                "img99999999999999999999.png",
+                "img100000000000000000000.png"));
 
         names.sort(ShotsSetReader.NATURAL_ORDER);
 
-        assertThat(names).containsExactly("img1.png", "IMG2.png", "img02.png", "img9a.png", "img9b.png", "img10.png",
-                "img99999999999999999999.png", "img100000000000000000000.png", "x/1.jpg");
+        assertThat(names)
+                .containsExactly(
+                        "img1.png",
+                        "IMG2.png",
+                        "img02.png",
+                        "img9a.png",
+                        "img9b.png",
+                        "img10.png",
+                        "img99999999999999999999.png",
+                        "img100000000000000000000.png",
+                        "x/1.jpg");
     }
 
     @Test
@@ -80,8 +99,8 @@ class ShotsSetReaderTest {
 
         long start = System.nanoTime();
         assertThatThrownBy(() -> reader.read(bomb, "bomb.zip"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE))
                 .hasMessageContaining("bomb.zip: entry frame.jpg is compressed more than 100:1");
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(500));
     }
@@ -94,8 +113,8 @@ class ShotsSetReaderTest {
         ShotsSetReader strict = new ShotsSetReader(new ZipLimits(200, 2048, 1 << 20, 100));
 
         assertThatThrownBy(() -> strict.read(zip, "shots.zip"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE))
                 .hasMessage("shots.zip: entry big.bin inflates to more than 2048 bytes; the limit is 2048");
     }
 
@@ -106,8 +125,8 @@ class ShotsSetReaderTest {
         ShotsSetReader strict = new ShotsSetReader(new ZipLimits(200, 1 << 20, picture.length * 2L + 10, 100));
 
         assertThatThrownBy(() -> strict.read(zip, "shots.zip"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE))
                 .hasMessageContaining("in all; the limit is " + (picture.length * 2L + 10));
     }
 
@@ -121,20 +140,28 @@ class ShotsSetReaderTest {
         byte[] zip = zip(entries);
 
         assertThatThrownBy(() -> reader.read(zip, "shots.zip"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE))
                 .hasMessageContaining("shots.zip: the archive is compressed more than 100:1");
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"../../x", "frames/../../x.jpg", "..", "/etc/passwd", "frames\\1.jpg", "C:x.jpg",
-            "c:/windows/1.jpg"})
+    @ValueSource(
+            strings = {
+                "../../x",
+                "frames/../../x.jpg",
+                "..",
+                "/etc/passwd",
+                "frames\\1.jpg",
+                "C:x.jpg",
+                "c:/windows/1.jpg"
+            })
     void refusesUnsafeEntryNames(String unsafe) throws Exception {
         byte[] zip = zip(List.of(entry("1.jpg", jpeg(10)), entry(unsafe, jpeg(20))));
 
         assertThatThrownBy(() -> reader.read(zip, "shots.zip"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.FORBIDDEN))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.FORBIDDEN))
                 .hasMessage("shots.zip: unsafe entry name " + unsafe);
     }
 
@@ -142,7 +169,9 @@ class ShotsSetReaderTest {
     void namesThatOnlyLookLikeParentsAreSafe() throws Exception {
         byte[] zip = zip(List.of(entry("..1.jpg", jpeg(10)), entry("a..b/2.jpg", jpeg(20))));
 
-        assertThat(reader.read(zip, "shots.zip")).extracting(ShotsSetImage::name).containsExactly("..1.jpg", "a..b/2.jpg");
+        assertThat(reader.read(zip, "shots.zip"))
+                .extracting(ShotsSetImage::name)
+                .containsExactly("..1.jpg", "a..b/2.jpg");
     }
 
     @Test
@@ -151,8 +180,8 @@ class ShotsSetReaderTest {
 
         long start = System.nanoTime();
         assertThatThrownBy(() -> reader.read(zip, "many.zip"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE))
                 .hasMessage("many.zip: more than 200 entries; the limit is 200");
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(200));
     }
@@ -162,8 +191,8 @@ class ShotsSetReaderTest {
         byte[] notZip = jpeg(10);
 
         assertThatThrownBy(() -> reader.read(notZip, "shots.zip"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE))
                 .hasMessage("shots.zip: not a ZIP archive (" + notZip.length + " bytes)");
     }
 
@@ -173,8 +202,8 @@ class ShotsSetReaderTest {
         byte[] cut = Arrays.copyOf(zip, 60);
 
         assertThatThrownBy(() -> reader.read(cut, "shots.zip"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE))
                 .hasMessageStartingWith("shots.zip: corrupt ZIP archive");
     }
 
@@ -183,8 +212,8 @@ class ShotsSetReaderTest {
         byte[] zip = zip(List.of(entry("notes.txt", "hello".getBytes(StandardCharsets.UTF_8))));
 
         assertThatThrownBy(() -> reader.read(zip, "shots.zip"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.EMPTY))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.EMPTY))
                 .hasMessage("shots.zip: no JPEG or PNG image in the shots set (1 entries)");
     }
 
@@ -193,8 +222,8 @@ class ShotsSetReaderTest {
         byte[] zip = zip(List.of());
 
         assertThatThrownBy(() -> reader.read(zip, "shots.zip"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.EMPTY));
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.EMPTY));
     }
 
     // --- archives made for the tests --------------------------------------------------------------------------

@@ -77,7 +77,9 @@ class VideoFramesTest {
                 assertThat(frame.bgr().cols()).isEqualTo(WIDTH);
                 assertThat(frame.bgr().rows()).isEqualTo(HEIGHT);
                 assertThat(frame.bgr().type()).isEqualTo(CV_8UC3);
-                assertThat(frameNumber(frame.bgr())).as("picture of frame %d", frame.index()).isEqualTo(frame.index());
+                assertThat(frameNumber(frame.bgr()))
+                        .as("picture of frame %d", frame.index())
+                        .isEqualTo(frame.index());
             }
         }
     }
@@ -88,7 +90,8 @@ class VideoFramesTest {
 
         try (SampledFrames sampled = videoFrames.sample(video, "short.mp4")) {
             assertThat(sampled.frames()).extracting(SampledFrame::index).containsExactly(0, 1, 2, 3);
-            assertThat(sampled.frames()).allSatisfy(f -> assertThat(frameNumber(f.bgr())).isEqualTo(f.index()));
+            assertThat(sampled.frames())
+                    .allSatisfy(f -> assertThat(frameNumber(f.bgr())).isEqualTo(f.index()));
         }
     }
 
@@ -121,8 +124,8 @@ class VideoFramesTest {
         byte[] headerOnly = Arrays.copyOf(video, moovEnd(video));
 
         assertThatThrownBy(() -> videoFrames.sample(headerOnly, "long.mp4"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LONG))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LONG))
                 .hasMessage("long.mp4: video is 12.0 s long; the limit is 10 s");
     }
 
@@ -131,8 +134,8 @@ class VideoFramesTest {
         byte[] video = record(Container.WEBM_VP9_STREAMED, 64, 48, 5, 60, 0, VideoFramesTest::numberedFrame);
 
         assertThatThrownBy(() -> videoFrames.sample(video, "long.webm"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LONG))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LONG))
                 .hasMessageStartingWith("long.webm: video is more than 10 s long (it has a frame at 10.2 s)");
     }
 
@@ -141,8 +144,8 @@ class VideoFramesTest {
         byte[] video = record(Container.MP4_MPEG4, 3840, 2160, 25, 3, 0, VideoFramesTest::numberedFrame);
 
         assertThatThrownBy(() -> videoFrames.sample(video, "4k.mp4"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE))
                 .hasMessage("4k.mp4: video frames are 3840x2160 (8294400 pixels); the limit is 2073600 pixels");
     }
 
@@ -159,24 +162,24 @@ class VideoFramesTest {
     @Test
     void refusesMoreFramesThanTheFrameLimit() throws Exception {
         byte[] video = record(Container.MP4_MPEG4, WIDTH, HEIGHT, 25, 75, 0, VideoFramesTest::numberedFrame);
-        VideoFrames strict = new VideoFrames(
-                new VideoLimits(Duration.ofSeconds(10), 1920L * 1080, 50, Duration.ofSeconds(15)));
+        VideoFrames strict =
+                new VideoFrames(new VideoLimits(Duration.ofSeconds(10), 1920L * 1080, 50, Duration.ofSeconds(15)));
 
         assertThatThrownBy(() -> strict.sample(video, "clip.mp4"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LONG))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LONG))
                 .hasMessage("clip.mp4: video has more than 50 frames; the limit is 50");
     }
 
     @Test
     void givesUpWhenTheDecodingTimeIsSpent() throws Exception {
         byte[] video = record(Container.MP4_MPEG4, WIDTH, HEIGHT, 25, 75, 0, VideoFramesTest::numberedFrame);
-        VideoFrames hurried = new VideoFrames(
-                new VideoLimits(Duration.ofSeconds(10), 1920L * 1080, 1200, Duration.ofNanos(1)));
+        VideoFrames hurried =
+                new VideoFrames(new VideoLimits(Duration.ofSeconds(10), 1920L * 1080, 1200, Duration.ofNanos(1)));
 
         assertThatThrownBy(() -> hurried.sample(video, "clip.mp4"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LONG))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LONG))
                 .hasMessageContaining("gave up decoding the video");
     }
 
@@ -186,16 +189,16 @@ class VideoFramesTest {
         new Random(7).nextBytes(noise);
 
         assertThatThrownBy(() -> videoFrames.sample(noise, "noise.mp4"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE))
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE))
                 .hasMessage("noise.mp4: not a decodable MP4, MOV, WebM or AVI video (65536 bytes)");
     }
 
     @Test
     void emptyBytesAreEmpty() {
         assertThatThrownBy(() -> videoFrames.sample(new byte[0], "empty.mp4"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.EMPTY));
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.EMPTY));
     }
 
     @Test
@@ -209,8 +212,8 @@ class VideoFramesTest {
         }
 
         assertThatThrownBy(() -> videoFrames.sample(jpeg, "photo.jpg"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE));
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE));
     }
 
     @Test
@@ -220,8 +223,8 @@ class VideoFramesTest {
         byte[] firstHalf = Arrays.copyOf(video, video.length / 2);
 
         assertThatThrownBy(() -> videoFrames.sample(firstHalf, "cut.mp4"))
-                .isInstanceOfSatisfying(MediaException.class,
-                        e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE));
+                .isInstanceOfSatisfying(
+                        MediaException.class, e -> assertThat(e.kind()).isEqualTo(MediaException.Kind.UNDECODABLE));
     }
 
     @Test
@@ -280,13 +283,28 @@ class VideoFramesTest {
 
     // --- synthetic videos -------------------------------------------------------------------------------------
 
-    private byte[] record(Container container, int width, int height, double fps, int frames, double rotation,
-            IntFunction<Mat> picture) throws Exception {
+    private byte[] record(
+            Container container,
+            int width,
+            int height,
+            double fps,
+            int frames,
+            double rotation,
+            IntFunction<Mat> picture)
+            throws Exception {
         return record(container, width, height, fps, frames, rotation, picture, null);
     }
 
-    private byte[] record(Container container, int width, int height, double fps, int frames, double rotation,
-            IntFunction<Mat> picture, String movFlags) throws Exception {
+    private byte[] record(
+            Container container,
+            int width,
+            int height,
+            double fps,
+            int frames,
+            double rotation,
+            IntFunction<Mat> picture,
+            String movFlags)
+            throws Exception {
         ByteArrayOutputStream streamed = new ByteArrayOutputStream();
         Path file = Files.createTempFile(tempDir, "video", "." + container.format);
         try (FFmpegFrameRecorder recorder = container.streamed
@@ -365,8 +383,10 @@ class VideoFramesTest {
     private static int moovEnd(byte[] mp4) {
         int offset = 0;
         while (offset + 8 <= mp4.length) {
-            long size = ((mp4[offset] & 0xFFL) << 24) | ((mp4[offset + 1] & 0xFF) << 16)
-                    | ((mp4[offset + 2] & 0xFF) << 8) | (mp4[offset + 3] & 0xFF);
+            long size = ((mp4[offset] & 0xFFL) << 24)
+                    | ((mp4[offset + 1] & 0xFF) << 16)
+                    | ((mp4[offset + 2] & 0xFF) << 8)
+                    | (mp4[offset + 3] & 0xFF);
             String type = new String(mp4, offset + 4, 4, StandardCharsets.US_ASCII);
             if (type.equals("moov")) {
                 return offset + (int) size;

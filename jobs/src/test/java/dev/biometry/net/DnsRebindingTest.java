@@ -70,22 +70,29 @@ class DnsRebindingTest {
 
     @Test
     void aRequestConnectsToTheAddressItCheckedAndTheNextLookupsPrivateAnswerIsRefused() throws Exception {
-        GuardedHttpClient client = GuardedHttpClient.builder("media URL").allowHosts(List.of("rebind.test"))
-                .resolver(rebindingResolver()).publicAddresses(DnsRebindingTest::isPublicHere).build();
+        GuardedHttpClient client = GuardedHttpClient.builder("media URL")
+                .allowHosts(List.of("rebind.test"))
+                .resolver(rebindingResolver())
+                .publicAddresses(DnsRebindingTest::isPublicHere)
+                .build();
         try (client) {
             URI uri = URI.create("http://rebind.test:" + port + "/image");
             try (GuardedHttpClient.Response response = client.send("GET", uri, List.of(), null, deadline())) {
                 assertThat(response.status()).isEqualTo(200);
                 assertThat(response.body(1_000)).isEqualTo(BODY);
             }
-            assertThat(lookups).as("one lookup, checked and connected to: no second lookup").hasValue(1);
+            assertThat(lookups)
+                    .as("one lookup, checked and connected to: no second lookup")
+                    .hasValue(1);
             assertThat(served).hasValue(1);
             assertThat(trap.accept()).as("no connection to the private address").isNull();
 
             // The next request to the host (a redirect hop, a retry) looks it up again and gets the private answer.
             TargetRefusedException refused = catchThrowableOfType(
                     () -> client.send("GET", uri, List.of(), null, deadline()), TargetRefusedException.class);
-            assertThat(refused).isNotNull().hasMessageContaining("host rebind.test resolves to a private")
+            assertThat(refused)
+                    .isNotNull()
+                    .hasMessageContaining("host rebind.test resolves to a private")
                     .hasMessageContaining("http://rebind.test:" + port + "/image");
             assertThat(lookups).hasValue(2);
             assertThat(served).hasValue(1);
@@ -95,14 +102,19 @@ class DnsRebindingTest {
 
     @Test
     void webhookPostsAreGuardedTheSameWay() throws Exception {
-        HttpPoster poster = HttpPoster.builder().allowHosts(List.of("rebind.test")).allowPlainHttp(true)
-                .resolver(rebindingResolver()).publicAddresses(DnsRebindingTest::isPublicHere).build();
+        HttpPoster poster = HttpPoster.builder()
+                .allowHosts(List.of("rebind.test"))
+                .allowPlainHttp(true)
+                .resolver(rebindingResolver())
+                .publicAddresses(DnsRebindingTest::isPublicHere)
+                .build();
         try (poster) {
             String url = "http://rebind.test:" + port + "/hook";
             byte[] json = "{}".getBytes(StandardCharsets.UTF_8);
             assertThat(poster.post(url, List.of(), json).status()).isEqualTo(200);
             assertThat(catchThrowableOfType(() -> poster.post(url, List.of(), json), TargetRefusedException.class))
-                    .isNotNull().hasMessageContaining("non-public address");
+                    .isNotNull()
+                    .hasMessageContaining("non-public address");
         }
         assertThat(lookups).hasValue(2);
         assertThat(served).hasValue(1);

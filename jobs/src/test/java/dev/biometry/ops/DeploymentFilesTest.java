@@ -49,12 +49,13 @@ class DeploymentFilesTest {
     private static final ObjectMapper YAML = new YAMLMapper();
 
     /** Keys of config.yaml that only containers need (the operator and the harness set their own). */
-    private static final Set<String> CONTAINER_ONLY = Set.of(
-            "jobmanager.bind-host", "taskmanager.bind-host", "rest.address", "rest.bind-address");
+    private static final Set<String> CONTAINER_ONLY =
+            Set.of("jobmanager.bind-host", "taskmanager.bind-host", "rest.address", "rest.bind-address");
     /** Keys the FlinkDeployment gives as jobManager/taskManager resources instead of flinkConfiguration. */
     private static final Map<String, String> PROCESS_SIZES = Map.of(
             "jobmanager.memory.process.size", "/spec/jobManager/resource/memory",
             "taskmanager.memory.process.size", "/spec/taskManager/resource/memory");
+
     private static final String IMAGE = "biometry-flink:0.1.0";
     private static final String JOB_JAR = "/opt/flink/usrlib/biometry-job.jar";
     private static final String MODELS = "/opt/biometry/models";
@@ -64,31 +65,40 @@ class DeploymentFilesTest {
      * arena) and the transient buffers of decoding the largest accepted image (40 MP, --max-pixels).
      */
     private static final long NATIVE_LIBRARIES_MB = 55;
+
     private static final long PER_SLOT_MB = 25 + 115;
 
     @Test
     void theSharedFlinkConfigurationHasTheProductionSettings() throws IOException {
         Map<String, String> conf = flinkConfig();
-        assertThat(conf).containsEntry("state.backend.type", "rocksdb")
+        assertThat(conf)
+                .containsEntry("state.backend.type", "rocksdb")
                 .containsEntry("execution.checkpointing.incremental", "true")
                 .containsEntry("execution.checkpointing.dir", "file:///flink-data/checkpoints")
                 .containsEntry("execution.checkpointing.savepoint-dir", "file:///flink-data/savepoints")
                 .containsEntry("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
                 .containsEntry("restart-strategy.type", "exponential-delay")
-                .containsEntry("metrics.reporter.prom.factory.class",
+                .containsEntry(
+                        "metrics.reporter.prom.factory.class",
                         "org.apache.flink.metrics.prometheus.PrometheusReporterFactory")
                 .containsKey("taskmanager.memory.task.off-heap.size")
                 .containsKey("env.java.opts.all");
         assertThat(conf.get("classloader.parent-first-patterns.additional").split(";"))
                 .contains("ai.onnxruntime.", "org.bytedeco.");
         // Deprecated keys (Flink 2 reads them as fallbacks) would hide a second, conflicting value.
-        assertThat(conf).doesNotContainKeys("state.checkpoints.dir", "state.savepoints.dir",
-                "state.backend.incremental", "state.checkpoints.num-retained", "state.backend");
+        assertThat(conf)
+                .doesNotContainKeys(
+                        "state.checkpoints.dir",
+                        "state.savepoints.dir",
+                        "state.backend.incremental",
+                        "state.checkpoints.num-retained",
+                        "state.backend");
     }
 
     @Test
     void flinkReadsTheSharedConfigurationAndItsMemoryAddsUp() {
-        Configuration conf = GlobalConfiguration.loadConfiguration(DOCKER.resolve("flink").toString());
+        Configuration conf =
+                GlobalConfiguration.loadConfiguration(DOCKER.resolve("flink").toString());
         assertThat(conf.get(StateBackendOptions.STATE_BACKEND)).isEqualTo("rocksdb");
         assertThat(conf.get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isTrue();
         assertThat(conf.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isEqualTo("file:///flink-data/checkpoints");
@@ -100,7 +110,9 @@ class DeploymentFilesTest {
         // What Flink's start scripts compute (BashJavaUtils): fails when the sizes do not fit together.
         TaskExecutorProcessSpec tm = TaskExecutorProcessUtils.processSpecFromConfig(conf);
         assertThat(tm.getTaskOffHeapSize()).isEqualTo(MemorySize.parse("512m"));
-        assertThat(tm.getTaskHeapSize().getMebiBytes()).as("task heap of the TaskManager").isGreaterThanOrEqualTo(512);
+        assertThat(tm.getTaskHeapSize().getMebiBytes())
+                .as("task heap of the TaskManager")
+                .isGreaterThanOrEqualTo(512);
         assertThat(tm.getNumSlots()).isEqualTo(2);
         JobManagerProcessSpec jm = JobManagerProcessUtils.processSpecFromConfig(conf);
         assertThat(jm.getJvmHeapMemorySize().getMebiBytes()).isGreaterThanOrEqualTo(512);
@@ -112,36 +124,48 @@ class DeploymentFilesTest {
         int slots = Integer.parseInt(conf.get("taskmanager.numberOfTaskSlots"));
         long offHeap = megabytes(conf.get("taskmanager.memory.task.off-heap.size"));
         long process = megabytes(conf.get("taskmanager.memory.process.size"));
-        assertThat(offHeap).as("off-heap for the native libraries and %d slots", slots)
+        assertThat(offHeap)
+                .as("off-heap for the native libraries and %d slots", slots)
                 .isGreaterThanOrEqualTo(NATIVE_LIBRARIES_MB + slots * PER_SLOT_MB);
-        assertThat(process).as("process size leaves heap, managed and network memory").isGreaterThan(2 * offHeap);
+        assertThat(process)
+                .as("process size leaves heap, managed and network memory")
+                .isGreaterThan(2 * offHeap);
     }
 
     @Test
     void theKubernetesDeploymentRepeatsTheSharedConfiguration() throws IOException {
         JsonNode deployment = k8sDeployment();
         Map<String, String> k8s = new TreeMap<>();
-        deployment.at("/spec/flinkConfiguration").fields().forEachRemaining(e -> k8s.put(e.getKey(), e.getValue().asText()));
+        deployment
+                .at("/spec/flinkConfiguration")
+                .fields()
+                .forEachRemaining(e -> k8s.put(e.getKey(), e.getValue().asText()));
         Map<String, String> shared = flinkConfig();
         for (Map.Entry<String, String> e : shared.entrySet()) {
             if (CONTAINER_ONLY.contains(e.getKey())) {
                 continue;
             }
             if (PROCESS_SIZES.containsKey(e.getKey())) {
-                assertThat(deployment.at(PROCESS_SIZES.get(e.getKey())).asText()).as(e.getKey()).isEqualTo(e.getValue());
+                assertThat(deployment.at(PROCESS_SIZES.get(e.getKey())).asText())
+                        .as(e.getKey())
+                        .isEqualTo(e.getValue());
                 continue;
             }
-            assertThat(k8s).as("flinkConfiguration of docker/k8s/flink-deployment.yaml").containsEntry(e.getKey(), e.getValue());
+            assertThat(k8s)
+                    .as("flinkConfiguration of docker/k8s/flink-deployment.yaml")
+                    .containsEntry(e.getKey(), e.getValue());
         }
         // Whatever the FlinkDeployment adds is Kubernetes-specific, never a second value of a shared setting.
-        Set<String> extra = k8s.keySet().stream().filter(k -> !shared.containsKey(k)).collect(Collectors.toSet());
+        Set<String> extra =
+                k8s.keySet().stream().filter(k -> !shared.containsKey(k)).collect(Collectors.toSet());
         assertThat(extra).allSatisfy(k -> assertThat(k).matches("(high-availability|kubernetes)\\..*"));
     }
 
     @Test
     void imageJarEntryClassAndModelsAgreeEverywhere() throws Exception {
         String dockerfile = Files.readString(DOCKER.resolve("Dockerfile"));
-        assertThat(dockerfile).contains("ARG FLINK_IMAGE=flink:2.2.1-java17", "FROM ${FLINK_IMAGE}")
+        assertThat(dockerfile)
+                .contains("ARG FLINK_IMAGE=flink:2.2.1-java17", "FROM ${FLINK_IMAGE}")
                 .contains("/src/jobs/target/biometry-job.jar " + JOB_JAR)
                 .contains("docker/flink/config.yaml /opt/flink/conf/config.yaml")
                 .contains("bash models/fetch.sh")
@@ -152,7 +176,8 @@ class DeploymentFilesTest {
         JsonNode deployment = k8sDeployment();
         for (String service : List.of("jobmanager", "taskmanager")) {
             assertThat(compose.at("/services/" + service + "/image").asText()).isEqualTo(IMAGE);
-            assertThat(compose.at("/services/" + service + "/build/dockerfile").asText()).isEqualTo("docker/Dockerfile");
+            assertThat(compose.at("/services/" + service + "/build/dockerfile").asText())
+                    .isEqualTo("docker/Dockerfile");
         }
         assertThat(deployment.at("/spec/image").asText()).isEqualTo(IMAGE);
         assertThat(deployment.at("/spec/job/jarURI").asText()).isEqualTo("local://" + JOB_JAR);
@@ -160,9 +185,11 @@ class DeploymentFilesTest {
         assertThat(deployment.at("/spec/flinkVersion").asText()).isEqualTo("v2_2");
 
         String entryClass = deployment.at("/spec/job/entryClass").asText();
-        List<String> jmCommand = words(compose.at("/services/jobmanager/command").asText());
+        List<String> jmCommand =
+                words(compose.at("/services/jobmanager/command").asText());
         assertThat(jmCommand).startsWith("standalone-job", "--job-classname", entryClass);
-        assertThat(Class.forName(entryClass, false, getClass().getClassLoader())).isNotNull();
+        assertThat(Class.forName(entryClass, false, getClass().getClassLoader()))
+                .isNotNull();
         assertThat(option(jmCommand, "models")).isEqualTo(MODELS);
         assertThat(option(k8sArgs(), "models")).isEqualTo(MODELS);
 
@@ -182,27 +209,46 @@ class DeploymentFilesTest {
         int k8sParallelism = deployment.at("/spec/job/parallelism").asInt();
         assertThat(k8sJob.parallelism()).as("--parallelism in the job's args").isEqualTo(k8sParallelism);
         assertThat(k8sParallelism % slots).as("whole TaskManagers").isZero();
-        assertThat(deployment.at("/spec/taskManager/resource/cpu").asInt()).as("one core per slot").isEqualTo(slots);
+        assertThat(deployment.at("/spec/taskManager/resource/cpu").asInt())
+                .as("one core per slot")
+                .isEqualTo(slots);
 
         List<JsonNode> topics = yamlDocuments(DOCKER.resolve("k8s/kafka-topics.yaml"));
-        assertThat(topics).extracting(t -> t.at("/spec/topicName").asText()).containsExactlyInAnyOrderElementsOf(
-                List.of(k8sJob.mediaTopic(), k8sJob.requestsTopic(), k8sJob.resultsTopic(), k8sJob.foldersTopic(),
+        assertThat(topics)
+                .extracting(t -> t.at("/spec/topicName").asText())
+                .containsExactlyInAnyOrderElementsOf(List.of(
+                        k8sJob.mediaTopic(),
+                        k8sJob.requestsTopic(),
+                        k8sJob.resultsTopic(),
+                        k8sJob.foldersTopic(),
                         k8sJob.deadLetterTopic()));
         assertThat(topics).allSatisfy(t -> {
             assertThat(t.at("/kind").asText()).isEqualTo("KafkaTopic");
-            assertThat(t.at("/spec/partitions").asInt()).as("partitions >= parallelism").isGreaterThanOrEqualTo(k8sParallelism);
+            assertThat(t.at("/spec/partitions").asInt())
+                    .as("partitions >= parallelism")
+                    .isGreaterThanOrEqualTo(k8sParallelism);
         });
 
         JsonNode compose = compose();
-        List<String> jmCommand = words(compose.at("/services/jobmanager/command").asText());
+        List<String> jmCommand =
+                words(compose.at("/services/jobmanager/command").asText());
         List<String> composeArgs = jmCommand.subList(jmCommand.indexOf("run"), jmCommand.size());
         JobConfig composeJob = parseJobArgs(composeArgs);
-        assertThat(composeJob.parallelism()).as("compose: one TaskManager's slots").isEqualTo(slots);
-        int partitions = Integer.parseInt(envDefault(compose.at("/services/kafka-init/environment/PARTITIONS").asText()));
-        assertThat(partitions).as("compose: partitions >= parallelism").isGreaterThanOrEqualTo(composeJob.parallelism());
+        assertThat(composeJob.parallelism())
+                .as("compose: one TaskManager's slots")
+                .isEqualTo(slots);
+        int partitions = Integer.parseInt(envDefault(
+                compose.at("/services/kafka-init/environment/PARTITIONS").asText()));
+        assertThat(partitions)
+                .as("compose: partitions >= parallelism")
+                .isGreaterThanOrEqualTo(composeJob.parallelism());
         String createTopics = compose.at("/services/kafka-init/command/0").asText();
-        for (String topic : List.of(composeJob.mediaTopic(), composeJob.requestsTopic(), composeJob.resultsTopic(),
-                composeJob.foldersTopic(), composeJob.deadLetterTopic())) {
+        for (String topic : List.of(
+                composeJob.mediaTopic(),
+                composeJob.requestsTopic(),
+                composeJob.resultsTopic(),
+                composeJob.foldersTopic(),
+                composeJob.deadLetterTopic())) {
             assertThat(createTopics).contains(" " + topic);
         }
     }
@@ -213,8 +259,10 @@ class DeploymentFilesTest {
      */
     @Test
     void theJobStartsUnderTheSharedConfiguration() throws Exception {
-        Configuration conf = GlobalConfiguration.loadConfiguration(DOCKER.resolve("flink").toString());
-        List<String> jmCommand = words(compose().at("/services/jobmanager/command").asText());
+        Configuration conf =
+                GlobalConfiguration.loadConfiguration(DOCKER.resolve("flink").toString());
+        List<String> jmCommand =
+                words(compose().at("/services/jobmanager/command").asText());
         for (List<String> args : List.of(jmCommand.subList(jmCommand.indexOf("run"), jmCommand.size()), k8sArgs())) {
             JobConfig job = parseJobArgs(args);
             org.apache.flink.streaming.api.environment.StreamExecutionEnvironment env =
@@ -233,7 +281,9 @@ class DeploymentFilesTest {
         for (String service : List.of("jobmanager", "taskmanager")) {
             List<String> volumes = new ArrayList<>();
             compose.at("/services/" + service + "/volumes").forEach(v -> volumes.add(v.asText()));
-            assertThat(volumes).contains("flink-data:/flink-data").anySatisfy(v -> assertThat(v).endsWith(":/data/media:ro"));
+            assertThat(volumes)
+                    .contains("flink-data:/flink-data")
+                    .anySatisfy(v -> assertThat(v).endsWith(":/data/media:ro"));
         }
         assertThat(conf.get("execution.checkpointing.dir")).startsWith("file:///flink-data/");
         JsonNode deployment = k8sDeployment();
@@ -244,32 +294,51 @@ class DeploymentFilesTest {
         assertThat(mounts).contains("/flink-data", "/data/media");
         assertThat(option(k8sArgs(), "media-roots")).isEqualTo("/data/media");
         assertThat(container.at("/ports/0/containerPort").asText()).isEqualTo(conf.get("metrics.reporter.prom.port"));
-        JsonNode podMonitor = yamlDocuments(DOCKER.resolve("k8s/pod-monitor.yaml")).get(0);
-        assertThat(podMonitor.at("/spec/podMetricsEndpoints/0/port").asText()).isEqualTo(container.at("/ports/0/name").asText());
-        assertThat(podMonitor.at("/spec/selector/matchLabels/app").asText()).isEqualTo(deployment.at("/metadata/name").asText());
-        assertThat(deployment.at("/spec/podTemplate/spec/securityContext/runAsUser").asInt())
-                .as("the flink user of the official image").isEqualTo(9999);
+        JsonNode podMonitor =
+                yamlDocuments(DOCKER.resolve("k8s/pod-monitor.yaml")).get(0);
+        assertThat(podMonitor.at("/spec/podMetricsEndpoints/0/port").asText())
+                .isEqualTo(container.at("/ports/0/name").asText());
+        assertThat(podMonitor.at("/spec/selector/matchLabels/app").asText())
+                .isEqualTo(deployment.at("/metadata/name").asText());
+        assertThat(deployment
+                        .at("/spec/podTemplate/spec/securityContext/runAsUser")
+                        .asInt())
+                .as("the flink user of the official image")
+                .isEqualTo(9999);
 
         // Prometheus scrapes the reporter's port on the JobManager and on every TaskManager replica.
-        JsonNode prometheus = YAML.readTree(DOCKER.resolve("prometheus/prometheus.yml").toFile());
+        JsonNode prometheus =
+                YAML.readTree(DOCKER.resolve("prometheus/prometheus.yml").toFile());
         JsonNode flinkJob = prometheus.at("/scrape_configs/0");
-        assertThat(flinkJob.at("/static_configs/0/targets/0").asText()).isEqualTo("jobmanager:" + conf.get("metrics.reporter.prom.port"));
+        assertThat(flinkJob.at("/static_configs/0/targets/0").asText())
+                .isEqualTo("jobmanager:" + conf.get("metrics.reporter.prom.port"));
         assertThat(flinkJob.at("/dns_sd_configs/0/names/0").asText()).isEqualTo("taskmanager");
         assertThat(flinkJob.at("/dns_sd_configs/0/port").asText()).isEqualTo(conf.get("metrics.reporter.prom.port"));
         assertThat(prometheus.at("/rule_files/0").asText()).isEqualTo("alerts.yml");
 
         // Grafana: the provisioned data source is the one every panel names.
-        JsonNode datasource = YAML.readTree(DOCKER.resolve("grafana/provisioning/datasources/prometheus.yml").toFile());
+        JsonNode datasource = YAML.readTree(DOCKER.resolve("grafana/provisioning/datasources/prometheus.yml")
+                .toFile());
         String uid = datasource.at("/datasources/0/uid").asText();
-        JsonNode dashboard = new ObjectMapper().readTree(DOCKER.resolve("grafana/dashboards/biometry.json").toFile());
-        assertThat(dashboard.at("/panels")).allSatisfy(p -> assertThat(p.at("/datasource/uid").asText()).isEqualTo(uid));
+        JsonNode dashboard = new ObjectMapper()
+                .readTree(DOCKER.resolve("grafana/dashboards/biometry.json").toFile());
+        assertThat(dashboard.at("/panels"))
+                .allSatisfy(p -> assertThat(p.at("/datasource/uid").asText()).isEqualTo(uid));
     }
 
     @Test
     void dockerComposeAcceptsTheComposeFile() throws Exception {
         Path dockerCompose = TestData.toolOrSkip("docker-compose", "docker-compose");
-        Process p = new ProcessBuilder(dockerCompose.toString(), "-f", DOCKER.resolve("docker-compose.yml").toString(),
-                "--profile", "api", "config", "-q").redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        dockerCompose.toString(),
+                        "-f",
+                        DOCKER.resolve("docker-compose.yml").toString(),
+                        "--profile",
+                        "api",
+                        "config",
+                        "-q")
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor()).as("docker-compose config -q: %s", out).isZero();
     }
@@ -285,7 +354,9 @@ class DeploymentFilesTest {
 
     private static void flatten(String prefix, JsonNode node, Map<String, String> out) {
         if (node.isObject()) {
-            node.fields().forEachRemaining(e -> flatten(prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(), e.getValue(), out));
+            node.fields()
+                    .forEachRemaining(
+                            e -> flatten(prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(), e.getValue(), out));
         } else {
             out.put(prefix, node.asText());
         }
@@ -318,7 +389,9 @@ class DeploymentFilesTest {
 
     /** A command string split on white space, with compose's {@code ${VAR:-default}} replaced by the default. */
     private static List<String> words(String command) {
-        return Arrays.stream(substituteDefaults(command).trim().split("\\s+")).filter(w -> !w.isEmpty()).toList();
+        return Arrays.stream(substituteDefaults(command).trim().split("\\s+"))
+                .filter(w -> !w.isEmpty())
+                .toList();
     }
 
     private static String substituteDefaults(String text) {

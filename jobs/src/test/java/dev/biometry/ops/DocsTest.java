@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
  */
 class DocsTest {
 
-    static final Path ROOT = Path.of(System.getProperty("user.dir")).resolve("..").normalize();
+    static final Path ROOT =
+            Path.of(System.getProperty("user.dir")).resolve("..").normalize();
     static final int README_MAX_LINES = 150;
 
     /** {@code [text](target)} and {@code ![alt](target)}; the target up to the first space or closing parenthesis. */
@@ -45,7 +46,9 @@ class DocsTest {
         }
         List<Path> pages;
         try (Stream<Path> files = Files.list(ROOT.resolve("docs"))) {
-            pages = files.filter(f -> f.getFileName().toString().endsWith(".md")).sorted().toList();
+            pages = files.filter(f -> f.getFileName().toString().endsWith(".md"))
+                    .sorted()
+                    .toList();
         }
         assertThat(pages).as("pages in docs/").isNotEmpty();
         assertThat(linked).as("files linked from README.md").containsAll(pages);
@@ -56,7 +59,9 @@ class DocsTest {
         Path readme = ROOT.resolve("README.md");
         String text = Files.readString(readme);
         for (String target : links(text)) {
-            assertThat(hasScheme(target)).as("README link %s leaves the repository", target).isFalse();
+            assertThat(hasScheme(target))
+                    .as("README link %s leaves the repository", target)
+                    .isFalse();
             if (!target.startsWith("#")) {
                 assertThat(resolve(readme, target)).as("README link %s", target).startsWith(ROOT);
             }
@@ -68,7 +73,9 @@ class DocsTest {
     void everyRelativeLinkOfTheDocsResolves() throws Exception {
         List<Path> documents = new ArrayList<>(List.of(ROOT.resolve("README.md"), ROOT.resolve("models/README.md")));
         try (Stream<Path> files = Files.list(ROOT.resolve("docs"))) {
-            files.filter(f -> f.getFileName().toString().endsWith(".md")).sorted().forEach(documents::add);
+            files.filter(f -> f.getFileName().toString().endsWith(".md"))
+                    .sorted()
+                    .forEach(documents::add);
         }
         List<String> broken = new ArrayList<>();
         for (Path doc : documents) {
@@ -82,7 +89,8 @@ class DocsTest {
                 Path resolved = file.isEmpty() ? doc : resolve(doc, file);
                 if (!resolved.startsWith(ROOT) || !Files.exists(resolved)) {
                     broken.add(ROOT.relativize(doc) + ": " + target + " (no such file in the repository)");
-                } else if (anchor != null && resolved.toString().endsWith(".md")
+                } else if (anchor != null
+                        && resolved.toString().endsWith(".md")
                         && !anchors(resolved).contains(anchor)) {
                     broken.add(ROOT.relativize(doc) + ": " + target + " (no such heading)");
                 }
@@ -127,7 +135,9 @@ class DocsTest {
     }
 
     private static Path resolve(Path doc, String target) {
-        return doc.getParent().resolve(URI.create(target.replace(" ", "%20")).getPath()).normalize();
+        return doc.getParent()
+                .resolve(URI.create(target.replace(" ", "%20")).getPath())
+                .normalize();
     }
 
     /** GitHub's anchors of the headings of a Markdown file (a repeated heading gets -1, -2, ...). */
@@ -146,6 +156,9 @@ class DocsTest {
 
     /** GitHub's heading anchor: lower case, punctuation other than '-' and '_' dropped, spaces as '-'. */
     static String slug(String heading) {
-        return heading.trim().toLowerCase(Locale.ROOT).replaceAll("[^\\p{L}\\p{N} _-]", "").replace(' ', '-');
+        return heading.trim()
+                .toLowerCase(Locale.ROOT)
+                .replaceAll("[^\\p{L}\\p{N} _-]", "")
+                .replace(' ', '-');
     }
 }

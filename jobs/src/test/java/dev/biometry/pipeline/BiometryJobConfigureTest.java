@@ -54,10 +54,12 @@ class BiometryJobConfigureTest {
             assertThat(d.stateBackend()).isEqualTo("hashmap");
             assertThat(c.get(StateBackendOptions.STATE_BACKEND)).isEqualTo("hashmap");
             assertThat(c.get(CheckpointingOptions.CHECKPOINT_STORAGE)).isEqualTo("filesystem");
-            assertThat(d.temporaryDir()).isDirectory()
+            assertThat(d.temporaryDir())
+                    .isDirectory()
                     .satisfies(t -> assertThat(t.getParent()).isEqualTo(Path.of(System.getProperty("java.io.tmpdir"))));
             assertThat(c.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY))
-                    .isEqualTo(d.checkpointDir()).isEqualTo(d.temporaryDir().toUri().toString());
+                    .isEqualTo(d.checkpointDir())
+                    .isEqualTo(d.temporaryDir().toUri().toString());
             assertRestartStrategyAndCheckpointLimits(env);
             assertThat(env.getCheckpointConfig().getCheckpointInterval()).isEqualTo(10_000L);
         } finally {
@@ -68,14 +70,19 @@ class BiometryJobConfigureTest {
     @Test
     void localRunsTakeTheBackendAndDirectoryOptions() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        BiometryJob.Durability d = BiometryJob.configure(env,
-                config("state-backend", "rocksdb", "checkpoint-dir", dir.toString()), BiometryJob.Deployment.LOCAL);
+        BiometryJob.Durability d = BiometryJob.configure(
+                env,
+                config("state-backend", "rocksdb", "checkpoint-dir", dir.toString()),
+                BiometryJob.Deployment.LOCAL);
 
         assertThat(d.temporaryDir()).isNull();
-        assertThat(env.getConfiguration().get(StateBackendOptions.STATE_BACKEND)).isEqualTo("rocksdb");
-        assertThat(env.getConfiguration().get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isTrue();
+        assertThat(env.getConfiguration().get(StateBackendOptions.STATE_BACKEND))
+                .isEqualTo("rocksdb");
+        assertThat(env.getConfiguration().get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS))
+                .isTrue();
         assertThat(env.getConfiguration().get(CheckpointingOptions.CHECKPOINTS_DIRECTORY))
-                .as("a plain path is a local folder").isEqualTo(dir.toUri().toString());
+                .as("a plain path is a local folder")
+                .isEqualTo(dir.toUri().toString());
     }
 
     @Test
@@ -97,15 +104,17 @@ class BiometryJobConfigureTest {
 
         assertThatThrownBy(() -> BiometryJob.configure(env, config(), BiometryJob.Deployment.CLUSTER))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("--checkpoint-dir").hasMessageContaining("execution.checkpointing.dir")
+                .hasMessageContaining("--checkpoint-dir")
+                .hasMessageContaining("execution.checkpointing.dir")
                 .hasMessageContaining("JobManager");
 
         Configuration jobManagerStorage = new Configuration();
         jobManagerStorage.set(CheckpointingOptions.CHECKPOINT_STORAGE, "jobmanager");
         jobManagerStorage.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, "file:///shared/checkpoints");
-        assertThatThrownBy(() -> BiometryJob.configure(clusterEnv(jobManagerStorage), config(),
-                BiometryJob.Deployment.CLUSTER))
-                .hasMessageContaining("jobmanager").hasMessageContaining("--checkpoint-dir");
+        assertThatThrownBy(() ->
+                        BiometryJob.configure(clusterEnv(jobManagerStorage), config(), BiometryJob.Deployment.CLUSTER))
+                .hasMessageContaining("jobmanager")
+                .hasMessageContaining("--checkpoint-dir");
     }
 
     /** Options not given leave what the cluster's config.yaml sets alone (the cluster harness configures there). */
@@ -128,10 +137,13 @@ class BiometryJobConfigureTest {
         assertThat(c.getOptional(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isEmpty();
         assertThat(c.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isEqualTo("file:///shared/checkpoints");
         assertThat(c.get(RestartStrategyOptions.RESTART_STRATEGY)).isEqualTo("fixed-delay");
-        assertThat(c.get(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS)).isEqualTo(7);
-        assertThat(c.getOptional(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF)).isEmpty();
+        assertThat(c.get(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS))
+                .isEqualTo(7);
+        assertThat(c.getOptional(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF))
+                .isEmpty();
         assertThat(env.getCheckpointConfig().getCheckpointTimeout()).isEqualTo(60_000L);
-        assertThat(env.getCheckpointConfig().getTolerableCheckpointFailureNumber()).isEqualTo(4);
+        assertThat(env.getCheckpointConfig().getTolerableCheckpointFailureNumber())
+                .isEqualTo(4);
 
         // RocksDB from the cluster keeps the cluster's choice on incremental checkpoints too.
         Configuration rocks = new Configuration();
@@ -140,7 +152,8 @@ class BiometryJobConfigureTest {
         rocks.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, "file:///shared/checkpoints");
         StreamExecutionEnvironment rocksEnv = clusterEnv(rocks);
         BiometryJob.configure(rocksEnv, config(), BiometryJob.Deployment.CLUSTER);
-        assertThat(rocksEnv.getConfiguration().get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isFalse();
+        assertThat(rocksEnv.getConfiguration().get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS))
+                .isFalse();
 
         // A backend named by its factory class is left as written; incremental checkpoints are added for RocksDB.
         Configuration factory = new Configuration();
@@ -150,9 +163,12 @@ class BiometryJobConfigureTest {
         factory.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, "file:///shared/checkpoints");
         StreamExecutionEnvironment factoryEnv = clusterEnv(factory);
         BiometryJob.configure(factoryEnv, config(), BiometryJob.Deployment.CLUSTER);
-        assertThat(factoryEnv.getConfiguration().get(StateBackendOptions.STATE_BACKEND)).isEqualTo(factoryClass);
-        assertThat(factoryEnv.getConfiguration().get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isTrue();
-        assertThat(factoryEnv.getConfiguration().get(CheckpointingOptions.CHECKPOINT_STORAGE)).isEqualTo("filesystem");
+        assertThat(factoryEnv.getConfiguration().get(StateBackendOptions.STATE_BACKEND))
+                .isEqualTo(factoryClass);
+        assertThat(factoryEnv.getConfiguration().get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS))
+                .isTrue();
+        assertThat(factoryEnv.getConfiguration().get(CheckpointingOptions.CHECKPOINT_STORAGE))
+                .isEqualTo("filesystem");
     }
 
     @Test
@@ -162,11 +178,15 @@ class BiometryJobConfigureTest {
         cluster.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, "file:///shared/checkpoints");
         StreamExecutionEnvironment env = clusterEnv(cluster);
 
-        BiometryJob.configure(env, config("state-backend", "hashmap", "checkpoint-dir", "s3://other/place"),
+        BiometryJob.configure(
+                env,
+                config("state-backend", "hashmap", "checkpoint-dir", "s3://other/place"),
                 BiometryJob.Deployment.CLUSTER);
 
-        assertThat(env.getConfiguration().get(StateBackendOptions.STATE_BACKEND)).isEqualTo("hashmap");
-        assertThat(env.getConfiguration().get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isEqualTo("s3://other/place");
+        assertThat(env.getConfiguration().get(StateBackendOptions.STATE_BACKEND))
+                .isEqualTo("hashmap");
+        assertThat(env.getConfiguration().get(CheckpointingOptions.CHECKPOINTS_DIRECTORY))
+                .isEqualTo("s3://other/place");
     }
 
     @Test
@@ -180,7 +200,8 @@ class BiometryJobConfigureTest {
         assertThat(d.checkpointDir()).isNull();
         assertThat(env.getParallelism()).isEqualTo(3);
         assertThat(env.getCheckpointConfig().isCheckpointingEnabled()).isFalse();
-        assertThat(env.getConfiguration().get(RestartStrategyOptions.RESTART_STRATEGY)).isEqualTo("exponential-delay");
+        assertThat(env.getConfiguration().get(RestartStrategyOptions.RESTART_STRATEGY))
+                .isEqualTo("exponential-delay");
     }
 
     /**
@@ -190,10 +211,13 @@ class BiometryJobConfigureTest {
     @Test
     void aTransactionTimeoutShorterThanTheCheckpointsCanHoldATransactionIsRefused() {
         // 3 x (10 s + 2 min) = 6.5 min
-        assertThatThrownBy(() -> BiometryJob.configure(StreamExecutionEnvironment.getExecutionEnvironment(),
-                config("transaction-timeout", "6m", "checkpoint-dir", dir.toString())))
-                .hasMessageContaining("--transaction-timeout 360s is too short").hasMessageContaining("390s");
-        BiometryJob.configure(StreamExecutionEnvironment.getExecutionEnvironment(),
+        assertThatThrownBy(() -> BiometryJob.configure(
+                        StreamExecutionEnvironment.getExecutionEnvironment(),
+                        config("transaction-timeout", "6m", "checkpoint-dir", dir.toString())))
+                .hasMessageContaining("--transaction-timeout 360s is too short")
+                .hasMessageContaining("390s");
+        BiometryJob.configure(
+                StreamExecutionEnvironment.getExecutionEnvironment(),
                 config("transaction-timeout", "7m", "checkpoint-dir", dir.toString()));
 
         Configuration cluster = new Configuration();
@@ -213,9 +237,12 @@ class BiometryJobConfigureTest {
                 .isEqualTo(Duration.ofMinutes(1));
         assertThat(c.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD))
                 .isEqualTo(Duration.ofMinutes(10));
-        assertThat(c.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS)).isEqualTo(20);
-        assertThat(env.getCheckpointConfig().getCheckpointTimeout()).isEqualTo(Duration.ofMinutes(2).toMillis());
-        assertThat(env.getCheckpointConfig().getTolerableCheckpointFailureNumber()).isEqualTo(2);
+        assertThat(c.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS))
+                .isEqualTo(20);
+        assertThat(env.getCheckpointConfig().getCheckpointTimeout())
+                .isEqualTo(Duration.ofMinutes(2).toMillis());
+        assertThat(env.getCheckpointConfig().getTolerableCheckpointFailureNumber())
+                .isEqualTo(2);
         assertThat(env.getCheckpointConfig().isCheckpointingEnabled()).isTrue();
     }
 }

@@ -8,10 +8,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.biometry.api.Json;
 import dev.biometry.config.JobConfig;
+import dev.biometry.face.EmbeddingPrecision;
 import dev.biometry.face.FaceAnalysis;
 import dev.biometry.face.FaceEngine;
 import dev.biometry.face.FaceEngineConfig;
-import dev.biometry.face.EmbeddingPrecision;
 import dev.biometry.match.PairwiseMatch;
 import dev.biometry.testing.JobMetrics;
 import dev.biometry.testing.JobRun;
@@ -104,7 +104,8 @@ class BiometryJobTest {
     void twoPhotosOfOneFaceSucceedAndExactlyOneFinalRecordIsCommitted() throws Exception {
         String folder = newId();
         long successesBefore = counterSum("analysesSuccess");
-        String analysis = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "b", "alice-mirrored.jpg"));
+        String analysis =
+                request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "b", "alice-mirrored.jpg"));
 
         JsonNode result = finalResult(analysis);
         assertThat(result.get("state").asText()).isEqualTo("FINISHED");
@@ -117,7 +118,8 @@ class BiometryJobTest {
         assertThat(result.at("/results_data/min_confidence").asDouble()).isGreaterThanOrEqualTo(0.85);
         assertThat(result.get("results_media")).hasSize(2);
         assertThat(result.at("/results_media/0/source_image_id").asText()).isEqualTo("a");
-        assertThat(result.at("/results_media/0/results_data/faces_detected").asInt()).isEqualTo(3);
+        assertThat(result.at("/results_media/0/results_data/faces_detected").asInt())
+                .isEqualTo(3);
 
         // PROCESSING first, then exactly one final record, keyed by the analysis id.
         results.await(m -> analysis.equals(m.key()), l -> l.size() >= 2, RESULT_TIMEOUT);
@@ -149,7 +151,9 @@ class BiometryJobTest {
             send(config.mediaTopic(), folder, media(folder, "m" + i, files[i]));
         }
         // The media and requests topics are read by separate sources: wait until the folder knows all three media.
-        folders.await(m -> folder.equals(m.key()), l -> !l.isEmpty() && l.get(l.size() - 1).value().get("media").size() == 3,
+        folders.await(
+                m -> folder.equals(m.key()),
+                l -> !l.isEmpty() && l.get(l.size() - 1).value().get("media").size() == 3,
                 RESULT_TIMEOUT);
         String analysis = request(folder, null);
 
@@ -159,8 +163,9 @@ class BiometryJobTest {
         double max = 0;
         for (int i = 0; i < 3; i++) {
             for (int j = i + 1; j < 3; j++) {
-                conf[i][j] = conf[j][i] = EmbeddingPrecision.DEFAULT.calibration().confidence(
-                        PairwiseMatch.cosine(embeddings.get(files[i]), embeddings.get(files[j])));
+                conf[i][j] = conf[j][i] = EmbeddingPrecision.DEFAULT
+                        .calibration()
+                        .confidence(PairwiseMatch.cosine(embeddings.get(files[i]), embeddings.get(files[j])));
                 min = Math.min(min, conf[i][j]);
                 max = Math.max(max, conf[i][j]);
             }
@@ -185,15 +190,23 @@ class BiometryJobTest {
         String folder = newId();
         ObjectNode back = media(folder, "back", "bob.jpg");
         ((ArrayNode) back.get("tags")).removeAll().add("photo_id").add("photo_id_back");
-        String subset = request(folder, List.of("a", "b"),
-                media(folder, "a", "alice.jpg"), media(folder, "b", "alice-mirrored.jpg"), media(folder, "c", "bob.jpg"), back);
+        String subset = request(
+                folder,
+                List.of("a", "b"),
+                media(folder, "a", "alice.jpg"),
+                media(folder, "b", "alice-mirrored.jpg"),
+                media(folder, "c", "bob.jpg"),
+                back);
         JsonNode result = finalResult(subset);
         assertThat(result.get("resolution_status").asText()).isEqualTo("SUCCESS");
-        assertThat(result.get("source_media")).extracting(n -> n.get("media_id").asText()).containsExactly("a", "b");
+        assertThat(result.get("source_media"))
+                .extracting(n -> n.get("media_id").asText())
+                .containsExactly("a", "b");
 
         String whole = request(folder, null);
         JsonNode all = finalResult(whole);
-        assertThat(all.get("results_media")).extracting(n -> n.get("source_media_id").asText())
+        assertThat(all.get("results_media"))
+                .extracting(n -> n.get("source_media_id").asText())
                 .containsExactly("a", "b", "c");
         assertThat(all.get("resolution_status").asText()).isEqualTo("DECLINED");
     }
@@ -209,7 +222,9 @@ class BiometryJobTest {
         assertThat(result.get("state").asText()).isEqualTo("FAILED");
         assertThat(result.get("resolution_status").asText()).isEqualTo("FAILED");
         assertThat(result.get("error_code").asInt()).isEqualTo(4);
-        assertThat(result.get("error_message").asText()).contains("at least two eligible media").contains("photo_id_back");
+        assertThat(result.get("error_message").asText())
+                .contains("at least two eligible media")
+                .contains("photo_id_back");
         assertThat(counterSum("analysesFailed")).isGreaterThanOrEqualTo(failedBefore + 1);
     }
 
@@ -219,7 +234,8 @@ class BiometryJobTest {
         long t0 = System.currentTimeMillis();
         String analysis = request(folder, List.of("a", "ghost"), media(folder, "a", "alice.jpg"));
         JsonNode result = finalResult(analysis);
-        assertThat(System.currentTimeMillis() - t0).isGreaterThanOrEqualTo(config.mediaWait().toMillis());
+        assertThat(System.currentTimeMillis() - t0)
+                .isGreaterThanOrEqualTo(config.mediaWait().toMillis());
         assertThat(result.get("state").asText()).isEqualTo("FAILED");
         assertThat(result.get("error_code").asInt()).isEqualTo(10);
         assertThat(result.get("error_message").asText()).contains("ghost").doesNotContain("[a");
@@ -233,7 +249,8 @@ class BiometryJobTest {
         // followed the request into folder-join, so the analysis is waiting there for "late" by then.
         folders.await(m -> folder.equals(m.key()), l -> !l.isEmpty(), RESULT_TIMEOUT);
         results.awaitCaughtUp(RESULT_TIMEOUT);
-        assertThat(results.messages()).as("no record of the analysis before its last media")
+        assertThat(results.messages())
+                .as("no record of the analysis before its last media")
                 .noneMatch(m -> analysis.equals(m.key()));
         send(config.mediaTopic(), folder, media(folder, "late", "alice-mirrored.jpg"));
         JsonNode result = finalResult(analysis);
@@ -256,7 +273,9 @@ class BiometryJobTest {
         // Only this test uses grey.jpg, so it went through the engine (no cache hit) whatever ran before.
         assertThat(counterSum("mediaWithoutFace")).isGreaterThanOrEqualTo(withoutFaceBefore + 1);
         assertThat(histogramCount("embeddingLatencyMs")).isGreaterThanOrEqualTo(latenciesBefore + 1);
-        assertThat(counterSum("facesDetected")).as("alice.jpg has faces, embedded in this test or earlier").isPositive();
+        assertThat(counterSum("facesDetected"))
+                .as("alice.jpg has faces, embedded in this test or earlier")
+                .isPositive();
     }
 
     @Test
@@ -286,7 +305,8 @@ class BiometryJobTest {
         send(config.requestsTopic(), "k", new byte[] {(byte) 0xff, (byte) 0xfe, 0x00});
 
         String folder = newId();
-        String analysis = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "b", "alice-mirrored.jpg"));
+        String analysis =
+                request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "b", "alice-mirrored.jpg"));
         assertThat(finalResult(analysis).get("resolution_status").asText()).isEqualTo("SUCCESS");
 
         List<Message> dead = deadLetters.await(m -> true, l -> l.size() >= 3, RESULT_TIMEOUT);
@@ -295,7 +315,8 @@ class BiometryJobTest {
             assertThat(m.value().get("payload_encoding").asText()).isEqualTo("base64");
             assertThat(m.value().at("/source/topic").asText()).isEqualTo(config.requestsTopic());
         });
-        assertThat(dead).anySatisfy(m -> assertThat(m.value().get("details").asText()).isEqualTo("media_type"));
+        assertThat(dead)
+                .anySatisfy(m -> assertThat(m.value().get("details").asText()).isEqualTo("media_type"));
         assertThat(counterSum("deadLetters")).as("the three bad records").isGreaterThanOrEqualTo(deadLettersBefore + 3);
     }
 
@@ -333,7 +354,8 @@ class BiometryJobTest {
         ObjectNode reviewAnalysis = analyses.addObject().put("type", "biometry").put("analyse_id", review);
         reviewAnalysis.putObject("params").put("threshold", 0.99).put("threshold_min", 0.0);
         reviewAnalysis.putObject("meta_data").put("case", "test");
-        ObjectNode tooHighAnalysis = analyses.addObject().put("type", "biometry").put("analysis_id", tooHigh);
+        ObjectNode tooHighAnalysis =
+                analyses.addObject().put("type", "biometry").put("analysis_id", tooHigh);
         tooHighAnalysis.putObject("params").put("threshold_min", 0.9);
         tooHighAnalysis.putObject("meta_data").put("case", "test");
         analyses.addObject().put("type", "biometry").putObject("meta_data").put("case", "test");
@@ -355,25 +377,39 @@ class BiometryJobTest {
                 .isEqualTo("params.threshold_min (0.9) must not exceed the threshold (0.85, the job's default)");
         assertThat(failed.at("/params/threshold").asDouble()).isEqualTo(0.85);
 
-        List<Message> generated = results.await(m -> folder.equals(m.value().path("folder_id").asText())
-                        && !Set.of(review, tooHigh).contains(m.key()), l -> !l.isEmpty(), RESULT_TIMEOUT);
+        List<Message> generated = results.await(
+                m -> folder.equals(m.value().path("folder_id").asText())
+                        && !Set.of(review, tooHigh).contains(m.key()),
+                l -> !l.isEmpty(),
+                RESULT_TIMEOUT);
         String generatedId = generated.get(0).key();
         assertThat(generatedId).matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
         JsonNode declined = finalResult(generatedId);
         assertThat(declined.get("resolution_status").asText()).isEqualTo("DECLINED");
-        assertThat(declined.at("/params/threshold").asDouble()).as("the job's threshold, echoed").isEqualTo(0.85);
+        assertThat(declined.at("/params/threshold").asDouble())
+                .as("the job's threshold, echoed")
+                .isEqualTo(0.85);
         assertThat(declined.get("params").has("threshold_min")).isFalse();
     }
 
     @Test
     void theFolderRollUpFollowsItsAnalyses() throws Exception {
         String folder = newId();
-        String analysis = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "b", "alice-mirrored.jpg"));
+        String analysis =
+                request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "b", "alice-mirrored.jpg"));
         finalResult(analysis);
-        List<Message> states = folders.await(m -> folder.equals(m.key()),
-                l -> !l.isEmpty() && l.get(l.size() - 1).value().get("resolution_status").asText().equals("FINISHED"),
+        List<Message> states = folders.await(
+                m -> folder.equals(m.key()),
+                l -> !l.isEmpty()
+                        && l.get(l.size() - 1)
+                                .value()
+                                .get("resolution_status")
+                                .asText()
+                                .equals("FINISHED"),
                 RESULT_TIMEOUT);
-        assertThat(states).extracting(m -> m.value().get("resolution_status").asText()).contains("PROCESSING");
+        assertThat(states)
+                .extracting(m -> m.value().get("resolution_status").asText())
+                .contains("PROCESSING");
         JsonNode last = states.get(states.size() - 1).value();
         assertThat(last.at("/analyses/0/analyse_id").asText()).isEqualTo(analysis);
         assertThat(last.at("/analyses/0/resolution_status").asText()).isEqualTo("SUCCESS");

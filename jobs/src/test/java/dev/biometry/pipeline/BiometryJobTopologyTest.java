@@ -41,10 +41,29 @@ class BiometryJobTopologyTest {
         BiometryJob.build(env, config, KafkaEndpoints.of(config));
 
         List<Transformation<?>> operators = operators(env);
-        assertThat(operators).extracting(Transformation::getName).contains(
-                "requests-source", "media-source", "parse-media", "parse-requests", "folder-join", "fetch-media",
-                "claim-analysis", "embed-faces", "match", "order-results", "bound-results", "bound-folders", "bound-dead-letters", "results-sink", "inline-media", "folder-status",
-                "folders-sink", "webhook-results", "webhooks", "dead-letter-sink");
+        assertThat(operators)
+                .extracting(Transformation::getName)
+                .contains(
+                        "requests-source",
+                        "media-source",
+                        "parse-media",
+                        "parse-requests",
+                        "folder-join",
+                        "fetch-media",
+                        "claim-analysis",
+                        "embed-faces",
+                        "match",
+                        "order-results",
+                        "bound-results",
+                        "bound-folders",
+                        "bound-dead-letters",
+                        "results-sink",
+                        "inline-media",
+                        "folder-status",
+                        "folders-sink",
+                        "webhook-results",
+                        "webhooks",
+                        "dead-letter-sink");
         assertThat(problems(operators)).isEmpty();
     }
 
@@ -54,12 +73,19 @@ class BiometryJobTopologyTest {
         conf.set(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.BATCH);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         JobConfig config = JobConfig.fromOptions(Map.of());
-        BiometryJob.build(env, config, BatchEndpoints.fromFile(
-                outputDir.resolve("requests.jsonl").toString(), outputDir.toString(), outputDir.resolve("out").toString()));
+        BiometryJob.build(
+                env,
+                config,
+                BatchEndpoints.fromFile(
+                        outputDir.resolve("requests.jsonl").toString(),
+                        outputDir.toString(),
+                        outputDir.resolve("out").toString()));
 
         List<Transformation<?>> operators = operators(env);
-        assertThat(operators).extracting(Transformation::getName)
-                .contains("no-media-topic", "final-results", "no-webhooks-in-batch", "results-sink", "dead-letter-sink");
+        assertThat(operators)
+                .extracting(Transformation::getName)
+                .contains(
+                        "no-media-topic", "final-results", "no-webhooks-in-batch", "results-sink", "dead-letter-sink");
         assertThat(problems(operators)).isEmpty();
     }
 
@@ -67,12 +93,22 @@ class BiometryJobTopologyTest {
     @Test
     void anOperatorWithoutUidOrWithFlinksDefaultNameIsReported() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        env.fromData(1, 2).name("numbers").uid("numbers")
+        env.fromData(1, 2)
+                .name("numbers")
+                .uid("numbers")
                 .filter(n -> n > 1)
-                .map(n -> n * 2).name("double").uid("double")
-                .print().name("print").uid("print");
+                .map(n -> n * 2)
+                .name("double")
+                .uid("double")
+                .print()
+                .name("print")
+                .uid("print");
 
-        assertThat(problems(operators(env))).singleElement().asString().contains("Filter").contains("uid null");
+        assertThat(problems(operators(env)))
+                .singleElement()
+                .asString()
+                .contains("Filter")
+                .contains("uid null");
     }
 
     /** Every transformation the sinks of {@code env} are built from, except the virtual ones. */
@@ -80,7 +116,8 @@ class BiometryJobTopologyTest {
         Map<Integer, Transformation<?>> byId = new LinkedHashMap<>();
         for (Transformation<?> sink : env.getTransformations()) {
             for (Transformation<?> t : sink.getTransitivePredecessors()) {
-                if (!(t instanceof PartitionTransformation || t instanceof UnionTransformation
+                if (!(t instanceof PartitionTransformation
+                        || t instanceof UnionTransformation
                         || t instanceof SideOutputTransformation)) {
                     byId.put(t.getId(), t);
                 }

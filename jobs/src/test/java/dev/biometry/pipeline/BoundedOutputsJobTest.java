@@ -43,9 +43,16 @@ class BoundedOutputsJobTest {
 
     @Test
     void hostileInputsGetTheirErrorsValidAnalysesTheirVerdictsAndTheJobNeverRestarts() throws Exception {
-        String photo = TestImages.write(mediaRoot, "alice.jpg", TestData.read(TestData.samplePhoto(3))).toUri().toString();
-        try (JobRun run = new JobRun(Map.of("media-roots", mediaRoot.toString(), "max-record-bytes", "65536",
-                "dead-letter-max-payload-bytes", "8192"))) {
+        String photo = TestImages.write(mediaRoot, "alice.jpg", TestData.read(TestData.samplePhoto(3)))
+                .toUri()
+                .toString();
+        try (JobRun run = new JobRun(Map.of(
+                "media-roots",
+                mediaRoot.toString(),
+                "max-record-bytes",
+                "65536",
+                "dead-letter-max-payload-bytes",
+                "8192"))) {
             run.startJob();
             String requests = run.config().requestsTopic();
 
@@ -65,10 +72,16 @@ class BoundedOutputsJobTest {
             run.send(requests, bigFolder, request(bigFolder, big, photo, 20, 3_900));
 
             // A 600 KB type value and a lone surrogate in an analyse_id.
-            run.send(requests, "k", ("{\"folder_id\":\"f\",\"analyses\":[{\"type\":\"" + "t".repeat(600_000) + "\"}]}")
-                    .getBytes(StandardCharsets.UTF_8));
-            run.send(requests, "k", "{\"folder_id\":\"f\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a\\ud800\"}]}"
-                    .getBytes(StandardCharsets.UTF_8));
+            run.send(
+                    requests,
+                    "k",
+                    ("{\"folder_id\":\"f\",\"analyses\":[{\"type\":\"" + "t".repeat(600_000) + "\"}]}")
+                            .getBytes(StandardCharsets.UTF_8));
+            run.send(
+                    requests,
+                    "k",
+                    "{\"folder_id\":\"f\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a\\ud800\"}]}"
+                            .getBytes(StandardCharsets.UTF_8));
 
             String after = validAnalysis(run, photo);
 
@@ -77,12 +90,19 @@ class BoundedOutputsJobTest {
             assertThat(first.get("folder_id").asText()).isEqualTo(folder1);
             assertThat(first.get("resolution_status").asText()).isEqualTo("SUCCESS");
             List<Message> refused = run.deadLetters.await(
-                    m -> m.value().get("error_message").asText().contains("analyse_id " + shared + " is already running"),
-                    l -> !l.isEmpty(), JobRun.RESULT_TIMEOUT);
+                    m -> m.value()
+                            .get("error_message")
+                            .asText()
+                            .contains("analyse_id " + shared + " is already running"),
+                    l -> !l.isEmpty(),
+                    JobRun.RESULT_TIMEOUT);
             assertThat(refused).singleElement().satisfies(m -> {
                 assertThat(m.value().get("error_code").asInt()).isEqualTo(4);
                 assertThat(m.value().get("details").asText()).isEqualTo("analyse_id");
-                assertThat(Json.mapper().readTree(m.value().get("payload").asText()).get("folder_id").asText())
+                assertThat(Json.mapper()
+                                .readTree(m.value().get("payload").asText())
+                                .get("folder_id")
+                                .asText())
                         .isEqualTo(folder2);
             });
 
@@ -94,35 +114,46 @@ class BoundedOutputsJobTest {
             assertThat(bigResult.get("folder_id").asText()).isEqualTo(bigFolder);
             assertThat(bigResult.toString().length()).isLessThan(2_000);
 
-            List<Message> dead = run.deadLetters.await(m -> m.value().path("error_message").asText().contains("chars)")
+            List<Message> dead = run.deadLetters.await(
+                    m -> m.value().path("error_message").asText().contains("chars)")
                             || m.value().path("details").asText().equals("analyses[0].analyse_id"),
-                    l -> l.size() >= 2, JobRun.RESULT_TIMEOUT);
+                    l -> l.size() >= 2,
+                    JobRun.RESULT_TIMEOUT);
             assertThat(dead).anySatisfy(m -> {
                 assertThat(m.value().get("error_message").asText()).hasSizeLessThan(300);
                 assertThat(m.value().get("payload_truncated").asBoolean()).isTrue();
                 assertThat(m.value().get("payload").asText()).hasSize(8192);
             });
-            assertThat(dead).anySatisfy(m -> assertThat(m.value().get("error_message").asText())
-                    .contains("must be valid Unicode"));
+            assertThat(dead)
+                    .anySatisfy(m ->
+                            assertThat(m.value().get("error_message").asText()).contains("must be valid Unicode"));
 
-            assertThat(run.finalResult(before).get("resolution_status").asText()).isEqualTo("SUCCESS");
+            assertThat(run.finalResult(before).get("resolution_status").asText())
+                    .isEqualTo("SUCCESS");
             assertThat(run.finalResult(after).get("resolution_status").asText()).isEqualTo("SUCCESS");
 
             // Two more checkpoints: any second record of the shared id is committed by then, and read.
             JobMetrics.awaitMoreCheckpoints(REPORTER, run.job().getJobID(), 2, JobRun.RESULT_TIMEOUT);
             run.results.awaitCaughtUp(JobRun.RESULT_TIMEOUT);
-            List<Message> sharedRecords = run.results.await(m -> shared.equals(m.key()), l -> true, JobRun.RESULT_TIMEOUT);
-            assertThat(sharedRecords).extracting(m -> m.value().get("state").asText() + "@" + m.value().get("folder_id").asText())
+            List<Message> sharedRecords =
+                    run.results.await(m -> shared.equals(m.key()), l -> true, JobRun.RESULT_TIMEOUT);
+            assertThat(sharedRecords)
+                    .extracting(m -> m.value().get("state").asText() + "@"
+                            + m.value().get("folder_id").asText())
                     .containsExactly("PROCESSING@" + folder1, "FINISHED@" + folder1);
             assertThat(numRestarts(run)).isZero();
-            assertThat(oversizedRecords(run)).as("PROCESSING and final record of the big analysis")
+            assertThat(oversizedRecords(run))
+                    .as("PROCESSING and final record of the big analysis")
                     .isGreaterThanOrEqualTo(2);
         }
     }
 
     private static String validAnalysis(JobRun run, String photo) throws Exception {
         String folder = JobRun.newId();
-        return run.request(folder, null, JobRun.media(folder, "a", photo, "IMAGE_FOLDER"),
+        return run.request(
+                folder,
+                null,
+                JobRun.media(folder, "a", photo, "IMAGE_FOLDER"),
                 JobRun.media(folder, "b", photo, "IMAGE_FOLDER"));
     }
 

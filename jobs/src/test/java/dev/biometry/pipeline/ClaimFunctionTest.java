@@ -37,7 +37,8 @@ class ClaimFunctionTest {
     void open() throws Exception {
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new ClaimFunction(TIMEOUT, true, "biometry.requests")),
-                s -> s.ticket().analyseId(), Types.STRING);
+                s -> s.ticket().analyseId(),
+                Types.STRING);
         harness.open();
         harness.setProcessingTime(T0);
     }
@@ -65,11 +66,14 @@ class ClaimFunctionTest {
         harness.setProcessingTime(T0 + 1_000);
         harness.processElement(new StreamRecord<>(processing("an-1", "folder-2", 12)));
 
-        assertThat(harness.extractOutputValues()).as("nothing of the second request starts").hasSize(2);
+        assertThat(harness.extractOutputValues())
+                .as("nothing of the second request starts")
+                .hasSize(2);
         assertThat(results()).hasSize(1);
         DeadLetter refused = deadLetters().get(0);
         assertThat(refused.errorCode()).isEqualTo(4);
-        assertThat(refused.errorMessage()).startsWith("INVALID VALUE: analyse_id an-1 is already running")
+        assertThat(refused.errorMessage())
+                .startsWith("INVALID VALUE: analyse_id an-1 is already running")
                 .contains("folder-1");
         assertThat(refused.details()).isEqualTo("analyse_id");
         assertThat(refused.sourceTopic()).isEqualTo("biometry.requests");
@@ -125,11 +129,14 @@ class ClaimFunctionTest {
     void withoutBackstopsTheClaimEndsSilently() throws Exception {
         try (var batch = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new ClaimFunction(TIMEOUT, false, "biometry.requests")),
-                (AnalysisStart s) -> s.ticket().analyseId(), Types.STRING)) {
+                (AnalysisStart s) -> s.ticket().analyseId(),
+                Types.STRING)) {
             batch.open();
             batch.setProcessingTime(T0);
             batch.processElement(new StreamRecord<>(processing("an-1", "folder-1", 11)));
-            assertThat(batch.extractOutputValues()).extracting(t -> t.ticket().backstopAtMillis()).containsOnly(0L);
+            assertThat(batch.extractOutputValues())
+                    .extracting(t -> t.ticket().backstopAtMillis())
+                    .containsOnly(0L);
             batch.setProcessingTime(RELEASE);
             assertThat(batch.getSideOutput(ClaimFunction.RESULTS)).hasSize(1);
             assertThat(batch.numKeyedStateEntries()).isZero();
@@ -156,22 +163,26 @@ class ClaimFunctionTest {
     }
 
     private static AnalysisTicket ticket(String analyseId, String folder, long offset, int mediaCount) {
-        return new AnalysisTicket(analyseId, folder, 0.85, null, null, null, T0 - 10, mediaCount, "token-" + offset,
-                0L, 0L);
+        return new AnalysisTicket(
+                analyseId, folder, 0.85, null, null, null, T0 - 10, mediaCount, "token-" + offset, 0L, 0L);
     }
 
     static AnalysisStart processing(String analyseId, String folder, long offset) {
         MediaRef a = new MediaRef(folder, "a", MediaType.IMAGE_FOLDER, new String[0], "file:///a.jpg", null, null);
         MediaRef b = new MediaRef(folder, "b", MediaType.IMAGE_FOLDER, new String[0], "file:///b.jpg", null, null);
         String json = "{\"analyse_id\":\"" + analyseId + "\",\"state\":\"PROCESSING\"}";
-        return new AnalysisStart(ticket(analyseId, folder, offset, 2), new MediaRef[] {a, b},
+        return new AnalysisStart(
+                ticket(analyseId, folder, offset, 2),
+                new MediaRef[] {a, b},
                 new ResultRecord(analyseId, folder, "PROCESSING", "PROCESSING", null, json),
                 new SourceRef("biometry.requests", 0, offset));
     }
 
     static AnalysisStart failed(String analyseId, String folder, long offset) {
         String json = "{\"analyse_id\":\"" + analyseId + "\",\"state\":\"FAILED\"}";
-        return new AnalysisStart(ticket(analyseId, folder, offset, 0), new MediaRef[0],
+        return new AnalysisStart(
+                ticket(analyseId, folder, offset, 0),
+                new MediaRef[0],
                 new ResultRecord(analyseId, folder, "FAILED", "FAILED", null, json),
                 new SourceRef("biometry.requests", 0, offset));
     }

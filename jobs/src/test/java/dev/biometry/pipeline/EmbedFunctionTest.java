@@ -34,8 +34,8 @@ class EmbedFunctionTest {
     @Test
     void aKnownMediaComesFromTheCacheUntilItsTtlCountedFromTheWriteExpiresThenIsEmbeddedAgain() throws Exception {
         String uri = TestData.samplePhoto(2).toUri().toString();
-        MediaRef media = new MediaRef("folder-1", "m1", MediaType.IMAGE_FOLDER, new String[] {"photo_selfie"}, uri,
-                null, null);
+        MediaRef media =
+                new MediaRef("folder-1", "m1", MediaType.IMAGE_FOLDER, new String[] {"photo_selfie"}, uri, null, null);
         try (var harness = embedHarness()) {
             harness.open();
             harness.setStateTtlProcessingTime(0);
@@ -52,7 +52,9 @@ class EmbedFunctionTest {
             List<EmbeddedMedia> out = harness.extractOutputValues();
             assertThat(out).extracting(EmbeddedMedia::fromCache).containsExactly(false, true, false, true);
             assertThat(out).allSatisfy(e -> assertThat(e.embedding()).hasSize(512));
-            assertThat(out).allSatisfy(e -> assertThat(e.embedding()).containsExactly(out.get(0).embedding()));
+            assertThat(out)
+                    .allSatisfy(e ->
+                            assertThat(e.embedding()).containsExactly(out.get(0).embedding()));
         }
     }
 
@@ -60,8 +62,14 @@ class EmbedFunctionTest {
     void aFileReplacedUnderTheSameMediaIdAndUriIsEmbeddedAgain(@TempDir Path root) throws Exception {
         Path file = root.resolve("selfie.jpg");
         Files.copy(TestData.samplePhoto(2), file);
-        MediaRef media = new MediaRef("folder-1", "m1", MediaType.IMAGE_FOLDER, new String[0], file.toUri().toString(),
-                null, null);
+        MediaRef media = new MediaRef(
+                "folder-1",
+                "m1",
+                MediaType.IMAGE_FOLDER,
+                new String[0],
+                file.toUri().toString(),
+                null,
+                null);
         try (var harness = embedHarness(root)) {
             harness.open();
             harness.processElement(new StreamRecord<>(task("an-1", media)));
@@ -81,8 +89,14 @@ class EmbedFunctionTest {
     @Test
     void changedHttpContentUnderTheSameUriIsEmbeddedAgainAndAFailedDownloadIsNeverServedFromTheCache()
             throws Exception {
-        MediaRef media = new MediaRef("folder-1", "m1", MediaType.IMAGE_FOLDER, new String[0],
-                "https://media.example.com/selfie.jpg", null, null);
+        MediaRef media = new MediaRef(
+                "folder-1",
+                "m1",
+                MediaType.IMAGE_FOLDER,
+                new String[0],
+                "https://media.example.com/selfie.jpg",
+                null,
+                null);
         byte[] first = Files.readAllBytes(TestData.samplePhoto(2));
         byte[] second = Files.readAllBytes(TestData.samplePhoto(1));
         try (var harness = embedHarness()) {
@@ -90,8 +104,8 @@ class EmbedFunctionTest {
             harness.processElement(new StreamRecord<>(downloaded("an-1", media, first)));
             harness.processElement(new StreamRecord<>(downloaded("an-2", media, first)));
             harness.processElement(new StreamRecord<>(downloaded("an-3", media, second)));
-            harness.processElement(new StreamRecord<>(new FetchedTask(task("an-4", media).task(), null, 11,
-                    "media m1: download timed out")));
+            harness.processElement(new StreamRecord<>(
+                    new FetchedTask(task("an-4", media).task(), null, 11, "media m1: download timed out")));
 
             List<EmbeddedMedia> out = harness.extractOutputValues();
             assertThat(out).extracting(EmbeddedMedia::fromCache).containsExactly(false, true, false, false);
@@ -109,10 +123,22 @@ class EmbedFunctionTest {
 
     @Test
     void anotherUriUnderTheSameMediaIdIsEmbeddedAgain() throws Exception {
-        MediaRef first = new MediaRef("folder-1", "m1", MediaType.IMAGE_FOLDER, new String[0],
-                TestData.samplePhoto(2).toUri().toString(), null, null);
-        MediaRef replaced = new MediaRef("folder-1", "m1", MediaType.IMAGE_FOLDER, new String[0],
-                TestData.samplePhoto(1).toUri().toString(), null, null);
+        MediaRef first = new MediaRef(
+                "folder-1",
+                "m1",
+                MediaType.IMAGE_FOLDER,
+                new String[0],
+                TestData.samplePhoto(2).toUri().toString(),
+                null,
+                null);
+        MediaRef replaced = new MediaRef(
+                "folder-1",
+                "m1",
+                MediaType.IMAGE_FOLDER,
+                new String[0],
+                TestData.samplePhoto(1).toUri().toString(),
+                null,
+                null);
         try (var harness = embedHarness()) {
             harness.open();
             harness.processElement(new StreamRecord<>(task("an-1", first)));
@@ -134,10 +160,16 @@ class EmbedFunctionTest {
     private static KeyedOneInputStreamOperatorTestHarness<String, FetchedTask, EmbeddedMedia> embedHarness(Path root)
             throws Exception {
         return new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new EmbedFunction(TestData.modelsDir().toString(), 0.65f, 1,
-                        FacePolicy.DEFAULT, MediaAnalyzer.Limits.DEFAULTS,
-                        new MediaFetcher(List.of(root.toString()), 10 << 20), TTL)),
-                (FetchedTask f) -> f.task().media().mediaId(), Types.STRING);
+                new KeyedProcessOperator<>(new EmbedFunction(
+                        TestData.modelsDir().toString(),
+                        0.65f,
+                        1,
+                        FacePolicy.DEFAULT,
+                        MediaAnalyzer.Limits.DEFAULTS,
+                        new MediaFetcher(List.of(root.toString()), 10 << 20),
+                        TTL)),
+                (FetchedTask f) -> f.task().media().mediaId(),
+                Types.STRING);
     }
 
     private static FetchedTask downloaded(String analysis, MediaRef media, byte[] bytes) {

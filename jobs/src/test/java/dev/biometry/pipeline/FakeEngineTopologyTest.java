@@ -45,8 +45,10 @@ import org.junit.jupiter.api.io.TempDir;
 class FakeEngineTopologyTest {
 
     @RegisterExtension
-    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(2)
                     .build());
 
     @TempDir
@@ -57,8 +59,16 @@ class FakeEngineTopologyTest {
     @BeforeAll
     static void writeMedia() throws Exception {
         Map<String, byte[]> files = Map.of(
-                "alice-1", FakeEngine.face("alice"), "alice-2", FakeEngine.face("alice"), "bob", FakeEngine.face("bob"),
-                "grey", FakeEngine.noFace(), "broken", "\u00ff\u00d8 garbage".getBytes(StandardCharsets.ISO_8859_1));
+                "alice-1",
+                FakeEngine.face("alice"),
+                "alice-2",
+                FakeEngine.face("alice"),
+                "bob",
+                FakeEngine.face("bob"),
+                "grey",
+                FakeEngine.noFace(),
+                "broken",
+                "\u00ff\u00d8 garbage".getBytes(StandardCharsets.ISO_8859_1));
         uris = new HashMap<>();
         for (Map.Entry<String, byte[]> e : files.entrySet()) {
             Path file = Files.write(mediaRoot.resolve(e.getKey() + ".jpg"), e.getValue());
@@ -80,7 +90,10 @@ class FakeEngineTopologyTest {
         // One request, two analyses: threshold_min above the job's threshold fails only its own analysis.
         ObjectNode twoAnalyses = requestNode("pair", folderOf, "alice-1", "alice-2");
         ObjectNode tooHigh = ((ArrayNode) twoAnalyses.get("analyses")).addObject();
-        tooHigh.put("type", "biometry").put("analyse_id", "too-high").putObject("params").put("threshold_min", 0.9);
+        tooHigh.put("type", "biometry")
+                .put("analyse_id", "too-high")
+                .putObject("params")
+                .put("threshold_min", 0.9);
         folderOf.put("too-high", folderOf.get("pair"));
         lines.add(Json.mapper().writeValueAsBytes(twoAnalyses));
         lines.add("{ not json".getBytes(StandardCharsets.UTF_8));
@@ -93,8 +106,12 @@ class FakeEngineTopologyTest {
         conf.set(PipelineOptions.GENERIC_TYPES, false);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(config.parallelism());
-        BiometryJob.build(env, config, new BiometryJob.Endpoints(null, source(config.requestsTopic(), lines),
-                results, folders, deadLetters, false), FakeEngine.FACTORY);
+        BiometryJob.build(
+                env,
+                config,
+                new BiometryJob.Endpoints(
+                        null, source(config.requestsTopic(), lines), results, folders, deadLetters, false),
+                FakeEngine.FACTORY);
         env.execute("fake-engine-topology"); // returns when the bounded input is processed
 
         Map<String, JsonNode> finals = new HashMap<>();
@@ -102,7 +119,8 @@ class FakeEngineTopologyTest {
         for (ResultRecord r : results.collected()) {
             if (r.isFinal()) {
                 assertThat(finals.put(r.analyseId(), Json.mapper().readTree(r.json())))
-                        .as("a second final record of %s", r.analyseId()).isNull();
+                        .as("a second final record of %s", r.analyseId())
+                        .isNull();
             } else {
                 processing.merge(r.analyseId(), 1, Integer::sum);
             }
@@ -110,9 +128,11 @@ class FakeEngineTopologyTest {
         assertThat(finals).containsOnlyKeys(folderOf.keySet());
 
         assertVerdict(finals.get("same"), "SUCCESS");
-        assertThat(finals.get("same").at("/results_data/min_confidence").asDouble()).isGreaterThan(0.99);
+        assertThat(finals.get("same").at("/results_data/min_confidence").asDouble())
+                .isGreaterThan(0.99);
         assertVerdict(finals.get("different"), "DECLINED");
-        assertThat(finals.get("different").at("/results_data/max_confidence").asDouble()).isLessThan(0.5);
+        assertThat(finals.get("different").at("/results_data/max_confidence").asDouble())
+                .isLessThan(0.5);
         assertVerdict(finals.get("no-face"), "DECLINED");
         JsonNode grey = finals.get("no-face").at("/results_media/1");
         assertThat(grey.at("/results_data/faces_detected").asInt()).isZero();
@@ -142,7 +162,8 @@ class FakeEngineTopologyTest {
         assertRollUp(lastFolder.get(folderOf.get("different")), "FINISHED", Map.of("different", "DECLINED"));
         assertRollUp(lastFolder.get(folderOf.get("missing")), "FAILED", Map.of("missing", "FAILED"));
         assertRollUp(lastFolder.get(folderOf.get("pair")), "FAILED", Map.of("pair", "SUCCESS", "too-high", "FAILED"));
-        assertThat(lastFolder.get(folderOf.get("pair")).get("media_count").asInt()).isEqualTo(2);
+        assertThat(lastFolder.get(folderOf.get("pair")).get("media_count").asInt())
+                .isEqualTo(2);
     }
 
     // ---- helpers
@@ -175,7 +196,9 @@ class FakeEngineTopologyTest {
 
     private static void assertVerdict(JsonNode result, String resolution) {
         assertThat(result.get("state").asText()).as(result.toString()).isEqualTo("FINISHED");
-        assertThat(result.get("resolution_status").asText()).as(result.toString()).isEqualTo(resolution);
+        assertThat(result.get("resolution_status").asText())
+                .as(result.toString())
+                .isEqualTo(resolution);
         assertThat(result.has("error_code")).isFalse();
     }
 
@@ -187,9 +210,13 @@ class FakeEngineTopologyTest {
     }
 
     private static void assertRollUp(JsonNode folder, String status, Map<String, String> analyses) {
-        assertThat(folder.get("resolution_status").asText()).as(folder.toString()).isEqualTo(status);
+        assertThat(folder.get("resolution_status").asText())
+                .as(folder.toString())
+                .isEqualTo(status);
         Map<String, String> listed = new HashMap<>();
-        folder.get("analyses").forEach(a -> listed.put(a.get("analyse_id").asText(), a.get("resolution_status").asText()));
+        folder.get("analyses")
+                .forEach(a -> listed.put(
+                        a.get("analyse_id").asText(), a.get("resolution_status").asText()));
         assertThat(listed).isEqualTo(analyses);
     }
 }

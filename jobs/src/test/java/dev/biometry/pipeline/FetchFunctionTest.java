@@ -89,7 +89,9 @@ class FetchFunctionTest {
             assertThat(out).extracting(f -> f.task().media().mediaId()).containsExactly("file", "gone", "http");
             FetchedTask file = out.get(0);
             assertThat(file.failed()).isFalse();
-            assertThat(file.bytes()).as("read later by the embedding, under the media roots").isNull();
+            assertThat(file.bytes())
+                    .as("read later by the embedding, under the media roots")
+                    .isNull();
             FetchedTask gone = out.get(1);
             assertThat(gone.failed()).isTrue();
             assertThat(gone.error().message()).startsWith("media gone: ").contains("404");
@@ -98,7 +100,9 @@ class FetchFunctionTest {
             assertThat(http.failed()).isFalse();
             assertThat(http.bytes()).isEqualTo(PHOTO);
 
-            assertThat(harness.getProcessingTimeService().getNumActiveTimers()).as("timeout timers of finished downloads").isZero();
+            assertThat(harness.getProcessingTimeService().getNumActiveTimers())
+                    .as("timeout timers of finished downloads")
+                    .isZero();
             snapshot = harness.snapshot(1L, 1L);
         }
         // Nothing in flight was checkpointed: a restored operator emits nothing.
@@ -117,7 +121,9 @@ class FetchFunctionTest {
             harness.open();
             harness.setProcessingTime(0);
             harness.processElement(new StreamRecord<>(task("slow", url("/slow.jpg"))));
-            assertThat(harness.getProcessingTimeService().getNumActiveTimers()).as("the download's timeout").isEqualTo(1);
+            assertThat(harness.getProcessingTimeService().getNumActiveTimers())
+                    .as("the download's timeout")
+                    .isEqualTo(1);
 
             harness.setProcessingTime(TIMEOUT_MILLIS + 1);
             harness.endInput();
@@ -175,6 +181,8 @@ class FetchFunctionTest {
     }
 
     private static List<FetchedTask> sorted(List<FetchedTask> out) {
-        return out.stream().sorted(Comparator.comparing((FetchedTask f) -> f.task().media().mediaId())).toList();
+        return out.stream()
+                .sorted(Comparator.comparing((FetchedTask f) -> f.task().media().mediaId()))
+                .toList();
     }
 }

@@ -41,8 +41,11 @@ class FolderJoinFunctionTest {
     @BeforeEach
     void openHarness() throws Exception {
         harness = new KeyedTwoInputStreamOperatorTestHarness<>(
-                new KeyedCoProcessOperator<>(new FolderJoinFunction(Duration.ofSeconds(60), Duration.ofHours(24), 0.85, false)),
-                MediaRef::folderId, RequestEnvelope::folderId, Types.STRING);
+                new KeyedCoProcessOperator<>(
+                        new FolderJoinFunction(Duration.ofSeconds(60), Duration.ofHours(24), 0.85, false)),
+                MediaRef::folderId,
+                RequestEnvelope::folderId,
+                Types.STRING);
         harness.open();
         harness.setProcessingTime(T0);
     }
@@ -54,8 +57,8 @@ class FolderJoinFunctionTest {
 
     @Test
     void inlineMediaStartTheAnalysisAtOnceAndLeaveNoPendingStateOrTimer() throws Exception {
-        harness.processElement2(new StreamRecord<>(envelope(
-                new MediaRef[] {photo("a"), photo("b")}, request("an-1", null))));
+        harness.processElement2(
+                new StreamRecord<>(envelope(new MediaRef[] {photo("a"), photo("b")}, request("an-1", null))));
 
         List<EmbedTask> tasks = tasks();
         assertThat(tasks).hasSize(2);
@@ -80,7 +83,9 @@ class FolderJoinFunctionTest {
         JsonNode json = Json.mapper().readTree(processing.json());
         assertThat(json.get("state").asText()).isEqualTo("PROCESSING");
         assertThat(json.at("/params/threshold").asDouble()).isEqualTo(0.85);
-        assertThat(json.get("source_media")).extracting(m -> m.get("media_id").asText()).containsExactly("a", "b");
+        assertThat(json.get("source_media"))
+                .extracting(m -> m.get("media_id").asText())
+                .containsExactly("a", "b");
         assertThat(json.at("/meta_data/case").asText()).isEqualTo("an-1");
 
         assertThat(harness.numProcessingTimeTimers()).isZero();
@@ -90,8 +95,8 @@ class FolderJoinFunctionTest {
 
     @Test
     void aRequestWaitsForANamedMediaAndStartsWhenItArrivesOnTheMediaInput() throws Exception {
-        harness.processElement2(new StreamRecord<>(envelope(
-                new MediaRef[] {photo("a")}, request("an-1", new String[] {"a", "late"}))));
+        harness.processElement2(new StreamRecord<>(
+                envelope(new MediaRef[] {photo("a")}, request("an-1", new String[] {"a", "late"}))));
 
         assertThat(tasks()).isEmpty();
         assertThat(results()).isEmpty();
@@ -117,8 +122,8 @@ class FolderJoinFunctionTest {
 
     @Test
     void aWaitingRequestAlsoStartsWhenItsMediaComeInlineWithALaterRequest() throws Exception {
-        harness.processElement2(new StreamRecord<>(envelope(
-                new MediaRef[] {photo("a")}, request("an-1", new String[] {"a", "late"}))));
+        harness.processElement2(new StreamRecord<>(
+                envelope(new MediaRef[] {photo("a")}, request("an-1", new String[] {"a", "late"}))));
         harness.processElement2(new StreamRecord<>(envelope(new MediaRef[] {photo("late")})));
 
         assertThat(tasks()).extracting(t -> t.media().mediaId()).containsExactly("a", "late");
@@ -129,8 +134,8 @@ class FolderJoinFunctionTest {
 
     @Test
     void aNamedMediaThatNeverArrivesFailsTheAnalysisWithCode10AfterTheWait() throws Exception {
-        harness.processElement2(new StreamRecord<>(envelope(
-                new MediaRef[] {photo("a")}, request("an-1", new String[] {"a", "ghost"}))));
+        harness.processElement2(new StreamRecord<>(
+                envelope(new MediaRef[] {photo("a")}, request("an-1", new String[] {"a", "ghost"}))));
 
         harness.setProcessingTime(T0 + WAIT_MS - 1);
         assertThat(results()).isEmpty();
@@ -147,8 +152,13 @@ class FolderJoinFunctionTest {
         JsonNode json = Json.mapper().readTree(failed.json());
         assertThat(json.get("analyse_id").asText()).isEqualTo("an-1");
         assertThat(json.get("error_code").asInt()).isEqualTo(10);
-        assertThat(json.get("error_message").asText()).contains("ghost").contains(FOLDER).doesNotContain("[a");
-        assertThat(json.get("source_media")).extracting(m -> m.get("media_id").asText()).containsExactly("a");
+        assertThat(json.get("error_message").asText())
+                .contains("ghost")
+                .contains(FOLDER)
+                .doesNotContain("[a");
+        assertThat(json.get("source_media"))
+                .extracting(m -> m.get("media_id").asText())
+                .containsExactly("a");
         assertThat(json.get("time_updated").decimalValue()).isEqualByComparingTo("1060.000");
 
         assertThat(harness.numProcessingTimeTimers()).isZero();
@@ -163,19 +173,29 @@ class FolderJoinFunctionTest {
 
     @Test
     void analysesSharingADeadlineKeepTheTimerUntilTheLastOfThemIsDone() throws Exception {
-        harness.processElement2(new StreamRecord<>(envelope(new MediaRef[] {photo("a")},
-                request("an-x", new String[] {"a", "x"}), request("an-y", new String[] {"a", "y"}))));
+        harness.processElement2(new StreamRecord<>(envelope(
+                new MediaRef[] {photo("a")},
+                request("an-x", new String[] {"a", "x"}),
+                request("an-y", new String[] {"a", "y"}))));
         assertThat(pending(FOLDER)).containsOnlyKeys("an-x", "an-y");
-        assertThat(pending(FOLDER).values()).extracting(PendingAnalysis::deadlineMillis).containsOnly(T0 + WAIT_MS);
+        assertThat(pending(FOLDER).values())
+                .extracting(PendingAnalysis::deadlineMillis)
+                .containsOnly(T0 + WAIT_MS);
         assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
 
         harness.setProcessingTime(T0 + 10_000);
         harness.processElement1(new StreamRecord<>(photo("x")));
-        assertThat(tasks()).extracting(t -> t.ticket().analyseId()).containsOnly("an-x").hasSize(2);
-        assertThat(results()).extracting(ResultRecord::analyseId, ResultRecord::state)
+        assertThat(tasks())
+                .extracting(t -> t.ticket().analyseId())
+                .containsOnly("an-x")
+                .hasSize(2);
+        assertThat(results())
+                .extracting(ResultRecord::analyseId, ResultRecord::state)
                 .containsExactly(tuple("an-x", "PROCESSING"));
         assertThat(pending(FOLDER)).containsOnlyKeys("an-y");
-        assertThat(harness.numProcessingTimeTimers()).as("the shared deadline still guards an-y").isEqualTo(1);
+        assertThat(harness.numProcessingTimeTimers())
+                .as("the shared deadline still guards an-y")
+                .isEqualTo(1);
 
         harness.setProcessingTime(T0 + WAIT_MS);
         List<ResultRecord> results = results();
@@ -193,8 +213,10 @@ class FolderJoinFunctionTest {
 
     @Test
     void analysesSharingADeadlineDeleteTheTimerWhenBothStart() throws Exception {
-        harness.processElement2(new StreamRecord<>(envelope(new MediaRef[] {photo("a")},
-                request("an-x", new String[] {"a", "x"}), request("an-y", new String[] {"a", "y"}))));
+        harness.processElement2(new StreamRecord<>(envelope(
+                new MediaRef[] {photo("a")},
+                request("an-x", new String[] {"a", "x"}),
+                request("an-y", new String[] {"a", "y"}))));
 
         harness.processElement1(new StreamRecord<>(photo("y")));
         assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
@@ -222,8 +244,12 @@ class FolderJoinFunctionTest {
         JsonNode json = Json.mapper().readTree(results.get(0).json());
         assertThat(json.get("error_code").asInt()).isEqualTo(4);
         assertThat(json.get("error_message").asText())
-                .contains("at least two eligible media").contains("has 1").contains("1 tagged photo_id_back ignored");
-        assertThat(json.get("source_media")).extracting(m -> m.get("media_id").asText()).containsExactly("a");
+                .contains("at least two eligible media")
+                .contains("has 1")
+                .contains("1 tagged photo_id_back ignored");
+        assertThat(json.get("source_media"))
+                .extracting(m -> m.get("media_id").asText())
+                .containsExactly("a");
 
         assertThat(harness.numProcessingTimeTimers()).isZero();
         assertThat(pending(FOLDER)).isEmpty();
@@ -246,7 +272,8 @@ class FolderJoinFunctionTest {
         assertThat(tasks).extracting(EmbedTask::index).containsExactly(0, 1, 2, 3);
         assertThat(tasks).extracting(t -> t.ticket().mediaCount()).containsOnly(4);
         JsonNode json = Json.mapper().readTree(results().get(0).json());
-        assertThat(json.get("source_media")).extracting(m -> m.get("media_id").asText())
+        assertThat(json.get("source_media"))
+                .extracting(m -> m.get("media_id").asText())
                 .containsExactly("c", "a", "b", "d");
         assertThat(harness.numProcessingTimeTimers()).isZero();
         assertThat(pending(FOLDER)).isEmpty();
@@ -256,7 +283,8 @@ class FolderJoinFunctionTest {
     @Test
     void sourceMediaKeepTheirRequestedOrderAndSkipPhotoIdBack() throws Exception {
         MediaRef back = media("back", MediaType.IMAGE_FOLDER, FOLDER, MediaRef.TAG_PHOTO_ID_BACK);
-        harness.processElement2(new StreamRecord<>(envelope(new MediaRef[] {photo("a"), photo("b"), photo("c"), back},
+        harness.processElement2(new StreamRecord<>(envelope(
+                new MediaRef[] {photo("a"), photo("b"), photo("c"), back},
                 request("an-1", new String[] {"c", "back", "a"}))));
 
         assertThat(tasks()).extracting(t -> t.media().mediaId()).containsExactly("c", "a");
@@ -298,17 +326,22 @@ class FolderJoinFunctionTest {
     void thresholdMinAboveTheJobsThresholdFailsWithCode4InsteadOfStarting() throws Exception {
         try (KeyedTwoInputStreamOperatorTestHarness<String, MediaRef, RequestEnvelope, AnalysisStart> lowThreshold =
                 new KeyedTwoInputStreamOperatorTestHarness<>(
-                new KeyedCoProcessOperator<>(new FolderJoinFunction(Duration.ofSeconds(60), Duration.ofHours(24), 0.7, false)),
-                MediaRef::folderId, RequestEnvelope::folderId, Types.STRING)) {
+                        new KeyedCoProcessOperator<>(
+                                new FolderJoinFunction(Duration.ofSeconds(60), Duration.ofHours(24), 0.7, false)),
+                        MediaRef::folderId,
+                        RequestEnvelope::folderId,
+                        Types.STRING)) {
             lowThreshold.open();
             lowThreshold.setProcessingTime(T0);
-            lowThreshold.processElement2(new StreamRecord<>(envelope(new MediaRef[] {photo("a"), photo("b")},
+            lowThreshold.processElement2(new StreamRecord<>(envelope(
+                    new MediaRef[] {photo("a"), photo("b")},
                     request("an-bad", null, null, 0.8),
                     request("an-own", null, 0.9, 0.8),
                     request("an-default", new String[] {"a", "later"}, null, 0.6))));
 
             List<ResultRecord> results = resultsOf(lowThreshold);
-            assertThat(results).extracting(ResultRecord::analyseId, ResultRecord::state)
+            assertThat(results)
+                    .extracting(ResultRecord::analyseId, ResultRecord::state)
                     .containsExactly(tuple("an-bad", "FAILED"), tuple("an-own", "PROCESSING"));
             JsonNode failed = Json.mapper().readTree(results.get(0).json());
             assertThat(failed.get("error_code").asInt()).isEqualTo(4);
@@ -317,22 +350,34 @@ class FolderJoinFunctionTest {
             assertThat(failed.at("/params/threshold").asDouble()).isEqualTo(0.7);
             assertThat(failed.at("/params/threshold_min").asDouble()).isEqualTo(0.8);
             assertThat(failed.at("/meta_data/case").asText()).isEqualTo("an-bad");
-            assertThat(failed.get("source_media")).extracting(m -> m.get("media_id").asText()).containsExactly("a", "b");
+            assertThat(failed.get("source_media"))
+                    .extracting(m -> m.get("media_id").asText())
+                    .containsExactly("a", "b");
 
             List<EmbedTask> tasks = tasksOf(lowThreshold);
-            assertThat(tasks).extracting(t -> t.ticket().analyseId()).containsOnly("an-own").hasSize(2);
+            assertThat(tasks)
+                    .extracting(t -> t.ticket().analyseId())
+                    .containsOnly("an-own")
+                    .hasSize(2);
             assertThat(tasks.get(0).ticket().identity().threshold()).isEqualTo(0.9);
             assertThat(tasks.get(0).ticket().identity().thresholdMin()).isEqualTo(0.8);
 
             // A valid threshold_min under the job's threshold waits for its media like any request.
             lowThreshold.getOperator().setCurrentKey(FOLDER);
-            MapState<String, PendingAnalysis> waiting = lowThreshold.getOperator().getKeyedStateStore().getMapState(
-                    new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)));
-            assertThat(waiting.values()).extracting(p -> p.request().analyseId()).containsExactly("an-default");
+            MapState<String, PendingAnalysis> waiting = lowThreshold
+                    .getOperator()
+                    .getKeyedStateStore()
+                    .getMapState(new MapStateDescriptor<>(
+                            "pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)));
+            assertThat(waiting.values())
+                    .extracting(p -> p.request().analyseId())
+                    .containsExactly("an-default");
             lowThreshold.processElement1(new StreamRecord<>(photo("later")));
             EmbedTask started = tasksOf(lowThreshold).get(2);
             assertThat(started.ticket().analyseId()).isEqualTo("an-default");
-            assertThat(started.ticket().identity().threshold()).as("the job's threshold").isEqualTo(0.7);
+            assertThat(started.ticket().identity().threshold())
+                    .as("the job's threshold")
+                    .isEqualTo(0.7);
             assertThat(started.ticket().identity().thresholdMin()).isEqualTo(0.6);
         }
     }
@@ -347,7 +392,9 @@ class FolderJoinFunctionTest {
         harness.close();
         harness = new KeyedTwoInputStreamOperatorTestHarness<>(
                 new KeyedCoProcessOperator<>(new FolderJoinFunction(Duration.ofSeconds(60), folderTtl, 0.85, true)),
-                MediaRef::folderId, RequestEnvelope::folderId, Types.STRING);
+                MediaRef::folderId,
+                RequestEnvelope::folderId,
+                Types.STRING);
         harness.open();
         harness.setProcessingTime(T0);
         harness.setStateTtlProcessingTime(0);
@@ -364,14 +411,19 @@ class FolderJoinFunctionTest {
         int others = 0;
         while (harness.numKeyedStateEntries() != 2 * others && others < 50) {
             others++;
-            harness.processElement1(new StreamRecord<>(
-                    media("x", MediaType.IMAGE_FOLDER, "other-" + others, "photo_selfie")));
+            harness.processElement1(
+                    new StreamRecord<>(media("x", MediaType.IMAGE_FOLDER, "other-" + others, "photo_selfie")));
         }
-        assertThat(harness.numKeyedStateEntries()).as("entries after %d other folders", others).isEqualTo(2 * others);
+        assertThat(harness.numKeyedStateEntries())
+                .as("entries after %d other folders", others)
+                .isEqualTo(2 * others);
         assertThat(mediaState(FOLDER)).isEmpty();
         harness.getOperator().setCurrentKey(FOLDER);
-        assertThat(harness.getOperator().getKeyedStateStore()
-                .getState(new ValueStateDescriptor<>("media-sequence", Types.LONG)).value()).isNull();
+        assertThat(harness.getOperator()
+                        .getKeyedStateStore()
+                        .getState(new ValueStateDescriptor<>("media-sequence", Types.LONG))
+                        .value())
+                .isNull();
         assertThat(harness.numProcessingTimeTimers()).isZero();
 
         harness.processElement2(new StreamRecord<>(envelope(new MediaRef[0], request("an-late", null))));
@@ -384,21 +436,42 @@ class FolderJoinFunctionTest {
     /** Two waiting requests with one analyse id in one folder keep their own pending entries (the claim refuses one). */
     @Test
     void twoWaitingRequestsWithTheSameAnalyseIdDoNotOverwriteEachOther() throws Exception {
-        AnalysisRequest first = new AnalysisRequest(FOLDER, "an-1", new String[] {"a", "late"}, null, null, null, null,
-                T0, new dev.biometry.api.SourceRef("biometry.requests", 0, 1));
-        AnalysisRequest second = new AnalysisRequest(FOLDER, "an-1", new String[] {"a", "late"}, null, null, null, null,
-                T0, new dev.biometry.api.SourceRef("biometry.requests", 0, 2));
+        AnalysisRequest first = new AnalysisRequest(
+                FOLDER,
+                "an-1",
+                new String[] {"a", "late"},
+                null,
+                null,
+                null,
+                null,
+                T0,
+                new dev.biometry.api.SourceRef("biometry.requests", 0, 1));
+        AnalysisRequest second = new AnalysisRequest(
+                FOLDER,
+                "an-1",
+                new String[] {"a", "late"},
+                null,
+                null,
+                null,
+                null,
+                T0,
+                new dev.biometry.api.SourceRef("biometry.requests", 0, 2));
         harness.processElement2(new StreamRecord<>(envelope(new MediaRef[] {photo("a")}, first)));
         harness.processElement2(new StreamRecord<>(envelope(new MediaRef[0], second)));
         assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
-        assertThat(read(FOLDER, new MapStateDescriptor<>("pending", Types.STRING,
-                TypeInformation.of(PendingAnalysis.class)))).hasSize(2);
+        assertThat(read(
+                        FOLDER,
+                        new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class))))
+                .hasSize(2);
 
         harness.processElement1(new StreamRecord<>(photo("late")));
 
-        assertThat(harness.extractOutputValues()).extracting(s -> s.ticket().token())
+        assertThat(harness.extractOutputValues())
+                .extracting(s -> s.ticket().token())
                 .containsExactlyInAnyOrder(first.token(), second.token());
-        assertThat(harness.extractOutputValues()).extracting(s -> s.source().offset()).containsExactlyInAnyOrder(1L, 2L);
+        assertThat(harness.extractOutputValues())
+                .extracting(s -> s.source().offset())
+                .containsExactlyInAnyOrder(1L, 2L);
         assertThat(pending(FOLDER)).isEmpty();
         assertThat(harness.numProcessingTimeTimers()).isZero();
     }
@@ -406,10 +479,17 @@ class FolderJoinFunctionTest {
     @Test
     void aFullFolderRefusesFurtherMediaAndRequestsThatWouldOverfillIt() throws Exception {
         try (KeyedTwoInputStreamOperatorTestHarness<String, MediaRef, RequestEnvelope, AnalysisStart> capped =
-                new KeyedTwoInputStreamOperatorTestHarness<>(new KeyedCoProcessOperator<>(new FolderJoinFunction(
-                        Duration.ofSeconds(60), Duration.ofHours(24), 0.85, false,
-                        new dev.biometry.api.InputLimits(4096, 255, 2, 3, 65536), "media-topic")),
-                        MediaRef::folderId, RequestEnvelope::folderId, Types.STRING)) {
+                new KeyedTwoInputStreamOperatorTestHarness<>(
+                        new KeyedCoProcessOperator<>(new FolderJoinFunction(
+                                Duration.ofSeconds(60),
+                                Duration.ofHours(24),
+                                0.85,
+                                false,
+                                new dev.biometry.api.InputLimits(4096, 255, 2, 3, 65536),
+                                "media-topic")),
+                        MediaRef::folderId,
+                        RequestEnvelope::folderId,
+                        Types.STRING)) {
             capped.open();
             capped.setProcessingTime(T0);
             for (String id : new String[] {"a", "b", "c", "a", "d"}) {
@@ -425,25 +505,34 @@ class FolderJoinFunctionTest {
             });
 
             // Inline media that would pass the cap: nothing joins, every analysis of the request FAILS with error 4.
-            capped.processElement2(new StreamRecord<>(envelope(new MediaRef[] {photo("a"), photo("e")},
-                    request("an-full", null))));
+            capped.processElement2(
+                    new StreamRecord<>(envelope(new MediaRef[] {photo("a"), photo("e")}, request("an-full", null))));
             // Every eligible media of a 3-media folder is more than the 2 one analysis may compare.
             capped.processElement2(new StreamRecord<>(envelope(new MediaRef[0], request("an-many", null))));
-            capped.processElement2(new StreamRecord<>(envelope(new MediaRef[0], request("an-two", new String[] {"a", "b"}))));
+            capped.processElement2(new StreamRecord<>(
+                    envelope(new MediaRef[0], request("an-two", new String[] {"a", "b"}))));
 
             List<ResultRecord> results = resultsOf(capped);
-            assertThat(results).extracting(ResultRecord::analyseId, ResultRecord::state).containsExactly(
-                    tuple("an-full", "FAILED"), tuple("an-many", "FAILED"), tuple("an-two", "PROCESSING"));
+            assertThat(results)
+                    .extracting(ResultRecord::analyseId, ResultRecord::state)
+                    .containsExactly(
+                            tuple("an-full", "FAILED"), tuple("an-many", "FAILED"), tuple("an-two", "PROCESSING"));
             JsonNode full = Json.mapper().readTree(results.get(0).json());
             assertThat(full.get("error_code").asInt()).isEqualTo(4);
             assertThat(full.get("error_message").asText()).contains("more than 3 media");
             JsonNode many = Json.mapper().readTree(results.get(1).json());
             assertThat(many.get("error_code").asInt()).isEqualTo(4);
-            assertThat(many.get("error_message").asText()).contains("at most 2 media per analysis").contains("has 3");
+            assertThat(many.get("error_message").asText())
+                    .contains("at most 2 media per analysis")
+                    .contains("has 3");
             assertThat(many.get("source_media")).hasSize(2);
             capped.getOperator().setCurrentKey(FOLDER);
-            assertThat(capped.getOperator().getKeyedStateStore().getMapState(new MapStateDescriptor<>("media",
-                    Types.STRING, TypeInformation.of(FolderMedia.class))).keys()).containsExactlyInAnyOrder("a", "b", "c");
+            assertThat(capped.getOperator()
+                            .getKeyedStateStore()
+                            .getMapState(new MapStateDescriptor<>(
+                                    "media", Types.STRING, TypeInformation.of(FolderMedia.class)))
+                            .keys())
+                    .containsExactlyInAnyOrder("a", "b", "c");
         }
     }
 
@@ -455,7 +544,10 @@ class FolderJoinFunctionTest {
         }
         harness.processElement2(new StreamRecord<>(envelope(new MediaRef[0], request("an-1", named))));
         harness.setProcessingTime(T0 + WAIT_MS);
-        String message = Json.mapper().readTree(results().get(0).json()).get("error_message").asText();
+        String message = Json.mapper()
+                .readTree(results().get(0).json())
+                .get("error_message")
+                .asText();
         assertThat(message).contains("ghost-9").doesNotContain("ghost-10").contains("and 30 more");
     }
 
@@ -485,14 +577,16 @@ class FolderJoinFunctionTest {
     static List<ResultRecord> resultsOf(
             KeyedTwoInputStreamOperatorTestHarness<String, MediaRef, RequestEnvelope, AnalysisStart> harness) {
         return harness.extractOutputValues().stream()
-                .map(s -> s.record().forRequest(s.ticket().token(), 0L, false)).toList();
+                .map(s -> s.record().forRequest(s.ticket().token(), 0L, false))
+                .toList();
     }
 
     /** Pending analyses by analyse id (the state keys them by analyse id and request). */
     private Map<String, PendingAnalysis> pending(String folder) throws Exception {
         Map<String, PendingAnalysis> byId = new LinkedHashMap<>();
         read(folder, new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)))
-                .values().forEach(p -> byId.put(p.request().analyseId(), p));
+                .values()
+                .forEach(p -> byId.put(p.request().analyseId(), p));
         return byId;
     }
 
@@ -523,9 +617,17 @@ class FolderJoinFunctionTest {
         return request(analyseId, sourceMedia, null, null);
     }
 
-    private static AnalysisRequest request(String analyseId, String[] sourceMedia, Double threshold, Double thresholdMin) {
-        return new AnalysisRequest(FOLDER, analyseId, sourceMedia, threshold, thresholdMin,
-                "{\"case\":\"" + analyseId + "\"}", null, T0 - 5);
+    private static AnalysisRequest request(
+            String analyseId, String[] sourceMedia, Double threshold, Double thresholdMin) {
+        return new AnalysisRequest(
+                FOLDER,
+                analyseId,
+                sourceMedia,
+                threshold,
+                thresholdMin,
+                "{\"case\":\"" + analyseId + "\"}",
+                null,
+                T0 - 5);
     }
 
     private static RequestEnvelope envelope(MediaRef[] media, AnalysisRequest... analyses) {

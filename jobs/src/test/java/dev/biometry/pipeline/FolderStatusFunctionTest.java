@@ -31,7 +31,9 @@ class FolderStatusFunctionTest {
     void openHarness() throws Exception {
         harness = new KeyedTwoInputStreamOperatorTestHarness<>(
                 new KeyedCoProcessOperator<>(new FolderStatusFunction(Duration.ofHours(24), false)),
-                MediaRef::folderId, ResultRecord::folderId, Types.STRING);
+                MediaRef::folderId,
+                ResultRecord::folderId,
+                Types.STRING);
         harness.open();
         harness.setProcessingTime(T0);
     }
@@ -65,7 +67,8 @@ class FolderStatusFunctionTest {
         harness.processElement1(new StreamRecord<>(media("b", MediaType.VIDEO_FOLDER)));
         assertThat(last().resolutionStatus()).isEqualTo("INITIAL");
         assertThat(Json.mapper().readTree(last().json()).get("media"))
-                .extracting(m -> m.get("media_id").asText() + ":" + m.get("media_type").asText())
+                .extracting(m ->
+                        m.get("media_id").asText() + ":" + m.get("media_type").asText())
                 .containsExactly("a:IMAGE_FOLDER", "b:VIDEO_FOLDER");
 
         harness.setProcessingTime(T0 + 2_000);
@@ -88,7 +91,8 @@ class FolderStatusFunctionTest {
         assertThat(finished.get("time_updated").decimalValue()).isEqualByComparingTo("7003.000");
         assertThat(finished.get("media")).hasSize(2);
 
-        assertThat(harness.extractOutputValues()).extracting(FolderRecord::resolutionStatus)
+        assertThat(harness.extractOutputValues())
+                .extracting(FolderRecord::resolutionStatus)
                 .containsExactly("INITIAL", "INITIAL", "PROCESSING", "FINISHED");
         assertThat(harness.numProcessingTimeTimers()).isZero();
     }
@@ -105,8 +109,10 @@ class FolderStatusFunctionTest {
         assertThat(last().resolutionStatus()).isEqualTo("FAILED");
         JsonNode json = Json.mapper().readTree(last().json());
         assertThat(json.get("resolution_status").asText()).isEqualTo("FAILED");
-        assertThat(json.get("analyses")).extracting(a -> a.get("analyse_id").asText() + ":" + a.get("state").asText()
-                        + ":" + a.get("resolution_status").asText())
+        assertThat(json.get("analyses"))
+                .extracting(
+                        a -> a.get("analyse_id").asText() + ":" + a.get("state").asText() + ":"
+                                + a.get("resolution_status").asText())
                 .containsExactly("an-1:FINISHED:DECLINED", "an-2:FAILED:FAILED");
         assertThat(harness.numProcessingTimeTimers()).isZero();
     }
@@ -143,7 +149,8 @@ class FolderStatusFunctionTest {
         harness.processElement2(new StreamRecord<>(result("an-1", "PROCESSING", "PROCESSING")));
 
         assertThat(last().resolutionStatus()).isEqualTo("FINISHED");
-        assertThat(Json.mapper().readTree(last().json()).at("/analyses/0/state").asText()).isEqualTo("FINISHED");
+        assertThat(Json.mapper().readTree(last().json()).at("/analyses/0/state").asText())
+                .isEqualTo("FINISHED");
     }
 
     /**
@@ -174,13 +181,17 @@ class FolderStatusFunctionTest {
     void theFolderRecordListsAtMostTheCapAndCountsTheRest() throws Exception {
         try (var capped = new KeyedTwoInputStreamOperatorTestHarness<>(
                 new KeyedCoProcessOperator<>(new FolderStatusFunction(Duration.ofHours(24), false, 3)),
-                MediaRef::folderId, ResultRecord::folderId, Types.STRING)) {
+                MediaRef::folderId,
+                ResultRecord::folderId,
+                Types.STRING)) {
             capped.open();
             for (int i = 0; i < 5; i++) {
                 capped.setProcessingTime(T0 + i);
                 capped.processElement1(new StreamRecord<>(media("m" + i, MediaType.IMAGE_FOLDER)));
             }
-            assertThat(capped.extractOutputValues()).as("media beyond the cap are not added").hasSize(3);
+            assertThat(capped.extractOutputValues())
+                    .as("media beyond the cap are not added")
+                    .hasSize(3);
             for (int i = 0; i < 5; i++) {
                 capped.setProcessingTime(T0 + 100 + i);
                 capped.processElement2(new StreamRecord<>(result("an-" + i, "FINISHED", "SUCCESS")));
@@ -192,12 +203,15 @@ class FolderStatusFunctionTest {
             List<FolderRecord> out = capped.extractOutputValues();
             JsonNode json = Json.mapper().readTree(out.get(out.size() - 1).json());
             assertThat(json.get("resolution_status").asText()).isEqualTo("PROCESSING");
-            assertThat(json.get("media")).extracting(m -> m.get("media_id").asText()).containsExactly("m0", "m1", "m2");
+            assertThat(json.get("media"))
+                    .extracting(m -> m.get("media_id").asText())
+                    .containsExactly("m0", "m1", "m2");
             assertThat(json.get("media_count").asInt()).isEqualTo(3);
             assertThat(json.get("analyses_count").asInt()).isEqualTo(6);
             // The running an-9, then the most recently updated: an-4 and an-3 (an-0 is final: a late PROCESSING
             // record does not reopen it).
-            assertThat(json.get("analyses")).extracting(a -> a.get("analyse_id").asText())
+            assertThat(json.get("analyses"))
+                    .extracting(a -> a.get("analyse_id").asText())
                     .containsExactly("an-3", "an-4", "an-9");
         }
     }
@@ -213,7 +227,12 @@ class FolderStatusFunctionTest {
     }
 
     private static ResultRecord result(String analyseId, String state, String resolution) {
-        return new ResultRecord(analyseId, FOLDER, state, resolution, null,
+        return new ResultRecord(
+                analyseId,
+                FOLDER,
+                state,
+                resolution,
+                null,
                 "{\"analyse_id\":\"" + analyseId + "\",\"state\":\"" + state + "\"}");
     }
 }

@@ -47,13 +47,23 @@ import org.junit.jupiter.api.io.TempDir;
 class KafkaEndpointsTest {
 
     private static final JobConfig CONFIG = JobConfig.fromOptions(Map.of(
-            "bootstrap-servers", "broker-1:9092", "transactional-id-prefix", "bio-test",
-            "transaction-timeout", "7m", "checkpoint-interval", "4s", "max-record-bytes", "900000"));
+            "bootstrap-servers",
+            "broker-1:9092",
+            "transactional-id-prefix",
+            "bio-test",
+            "transaction-timeout",
+            "7m",
+            "checkpoint-interval",
+            "4s",
+            "max-record-bytes",
+            "900000"));
 
     @Test
     void everySinkIsExactlyOnceToItsOwnTopicWithItsOwnTransactionalIdsAndTheConfiguredProducer() throws Exception {
         BiometryJob.Endpoints endpoints = KafkaEndpoints.of(CONFIG);
-        assertThat(endpoints.finalResultsOnly()).as("PROCESSING records go to the results topic too").isFalse();
+        assertThat(endpoints.finalResultsOnly())
+                .as("PROCESSING records go to the results topic too")
+                .isFalse();
 
         Map<String, BuiltSink> sinks = Map.of(
                 "results", BuiltSink.of(endpoints.results()),
@@ -65,7 +75,8 @@ class KafkaEndpointsTest {
         sinks.forEach((name, sink) -> {
             assertThat(sink.deliveryGuarantee()).as(name).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
             assertThat(sink.transactionalIdPrefix()).as(name).isEqualTo("bio-test-" + name);
-            assertThat(sink.producer()).as(name)
+            assertThat(sink.producer())
+                    .as(name)
                     .containsEntry("transaction.timeout.ms", "420000")
                     .containsEntry("bootstrap.servers", "broker-1:9092")
                     .containsEntry("max.request.size", String.valueOf(900000 + 16 * 1024));
@@ -78,8 +89,9 @@ class KafkaEndpointsTest {
     void eachSinkWritesItsRecordsAsUtf8JsonKeyedByItsId() throws Exception {
         BiometryJob.Endpoints endpoints = KafkaEndpoints.of(CONFIG);
 
-        ProducerRecord<byte[], byte[]> result = BuiltSink.of(endpoints.results()).serialize(
-                new ResultRecord("an-\u00e9", "folder-1", "FINISHED", "SUCCESS", null, "{\"state\":\"FINISHED\"}"));
+        ProducerRecord<byte[], byte[]> result = BuiltSink.of(endpoints.results())
+                .serialize(new ResultRecord(
+                        "an-\u00e9", "folder-1", "FINISHED", "SUCCESS", null, "{\"state\":\"FINISHED\"}"));
         assertThat(result.topic()).isEqualTo(CONFIG.resultsTopic());
         assertThat(new String(result.key(), UTF_8)).isEqualTo("an-\u00e9");
         assertThat(new String(result.value(), UTF_8)).isEqualTo("{\"state\":\"FINISHED\"}");
@@ -102,8 +114,8 @@ class KafkaEndpointsTest {
     @Test
     void bothSourcesReadCommittedRecordsOfTheirTopicInTheJobsGroup() throws Exception {
         BiometryJob.Endpoints endpoints = KafkaEndpoints.of(CONFIG);
-        Map<Source<RawRecord, ?, ?>, String> topics = Map.of(
-                endpoints.media(), CONFIG.mediaTopic(), endpoints.requests(), CONFIG.requestsTopic());
+        Map<Source<RawRecord, ?, ?>, String> topics =
+                Map.of(endpoints.media(), CONFIG.mediaTopic(), endpoints.requests(), CONFIG.requestsTopic());
         topics.forEach((source, topic) -> {
             KafkaDatasetFacet facet = kafkaFacet(((KafkaSource<RawRecord>) source).getLineageVertex());
             assertThat(facet.getTopicIdentifier().getTopics()).containsExactly(topic);
@@ -124,14 +136,17 @@ class KafkaEndpointsTest {
         long timeout = Long.parseLong(
                 BuiltSink.of(KafkaEndpoints.of(defaults).results()).producer().getProperty("transaction.timeout.ms"));
 
-        assertThat(timeout).isEqualTo(Duration.ofMinutes(10).toMillis())
+        assertThat(timeout)
+                .isEqualTo(Duration.ofMinutes(10).toMillis())
                 .isLessThanOrEqualTo(TransactionStateManagerConfig.TRANSACTIONS_MAX_TIMEOUT_MS_DEFAULT - 5 * 60_000L)
                 .isLessThanOrEqualTo(EmbeddedKafkaBroker.TRANSACTION_MAX_TIMEOUT.toMillis() - 5 * 60_000L);
         long longestOpen = (BiometryJob.TOLERABLE_CHECKPOINT_FAILURES + 1L)
-                * (defaults.checkpointInterval().plus(BiometryJob.CHECKPOINT_TIMEOUT).toMillis());
+                * (defaults.checkpointInterval()
+                        .plus(BiometryJob.CHECKPOINT_TIMEOUT)
+                        .toMillis());
         assertThat(timeout).isGreaterThanOrEqualTo(longestOpen);
-        BiometryJob.checkTransactionTimeout(defaults, BiometryJob.CHECKPOINT_TIMEOUT,
-                BiometryJob.TOLERABLE_CHECKPOINT_FAILURES); // does not throw
+        BiometryJob.checkTransactionTimeout(
+                defaults, BiometryJob.CHECKPOINT_TIMEOUT, BiometryJob.TOLERABLE_CHECKPOINT_FAILURES); // does not throw
     }
 
     /** The in-process broker accepts a transaction of the default timeout and refuses one above its maximum. */
@@ -140,8 +155,10 @@ class KafkaEndpointsTest {
     void theInProcessBrokerAcceptsTheDefaultTransactionTimeout() {
         JobConfig defaults = JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092"));
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
-            assertThatCode(() -> initTransactions(broker, defaults.transactionTimeout())).doesNotThrowAnyException();
-            assertThatThrownBy(() -> initTransactions(broker, EmbeddedKafkaBroker.TRANSACTION_MAX_TIMEOUT.plusMinutes(1)))
+            assertThatCode(() -> initTransactions(broker, defaults.transactionTimeout()))
+                    .doesNotThrowAnyException();
+            assertThatThrownBy(
+                            () -> initTransactions(broker, EmbeddedKafkaBroker.TRANSACTION_MAX_TIMEOUT.plusMinutes(1)))
                     .hasMessageContaining("transaction.max.timeout.ms");
         }
     }
@@ -167,8 +184,8 @@ class KafkaEndpointsTest {
         JobConfig job = JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-a"));
         JobConfig restarted = JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-a"));
         JobConfig other = JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-b"));
-        JobConfig otherTopic = JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-a",
-                "results-topic", "tenant-a.results"));
+        JobConfig otherTopic = JobConfig.fromOptions(
+                Map.of("bootstrap-servers", "b:9092", "group-id", "tenant-a", "results-topic", "tenant-a.results"));
 
         assertThat(resultsPrefix(job))
                 .isEqualTo("tenant-a.biometry.results-results")
@@ -176,7 +193,10 @@ class KafkaEndpointsTest {
                 .isNotEqualTo(resultsPrefix(other))
                 .isNotEqualTo(resultsPrefix(otherTopic));
         assertThat(BuiltSink.of(KafkaEndpoints.of(JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092")))
-                .folders()).transactionalIdPrefix()).as("defaults").isEqualTo("biometry.biometry.results-folders");
+                                .folders())
+                        .transactionalIdPrefix())
+                .as("defaults")
+                .isEqualTo("biometry.biometry.results-folders");
         assertThat(resultsPrefix(CONFIG)).as("the option wins").isEqualTo("bio-test-results");
     }
 
@@ -200,7 +220,9 @@ class KafkaEndpointsTest {
     @Test
     void theJobCheckpointsExactlyOnceAtTheConfiguredInterval() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        assertThat(env.getCheckpointConfig().isCheckpointingEnabled()).as("off until configured").isFalse();
+        assertThat(env.getCheckpointConfig().isCheckpointingEnabled())
+                .as("off until configured")
+                .isFalse();
 
         BiometryJob.configure(env, CONFIG);
 
@@ -214,26 +236,37 @@ class KafkaEndpointsTest {
     void aKafkaPropertiesFileReachesTheSourcesAndSinksWithoutOverridingTheJobsOwnSettings(@TempDir Path dir)
             throws Exception {
         Path file = dir.resolve("client.properties");
-        Files.writeString(file, String.join("\n",
-                "security.protocol=SASL_SSL",
-                "sasl.mechanism=SCRAM-SHA-512",
-                "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"bio\" password=\"s3cret\";",
-                "ssl.truststore.location=/etc/biometry/kafka/truststore.p12",
-                "isolation.level=read_uncommitted",
-                "transaction.timeout.ms=1000",
-                "bootstrap.servers=elsewhere:9092"));
-        JobConfig config = JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092",
-                "kafka-properties-file", file.toString(), "transaction-timeout", "7m"));
+        Files.writeString(
+                file,
+                String.join(
+                        "\n",
+                        "security.protocol=SASL_SSL",
+                        "sasl.mechanism=SCRAM-SHA-512",
+                        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"bio\" password=\"s3cret\";",
+                        "ssl.truststore.location=/etc/biometry/kafka/truststore.p12",
+                        "isolation.level=read_uncommitted",
+                        "transaction.timeout.ms=1000",
+                        "bootstrap.servers=elsewhere:9092"));
+        JobConfig config = JobConfig.fromOptions(Map.of(
+                "bootstrap-servers",
+                "broker-1:9092",
+                "kafka-properties-file",
+                file.toString(),
+                "transaction-timeout",
+                "7m"));
 
         Properties producer = BuiltSink.of(KafkaEndpoints.of(config).results()).producer();
-        assertThat(producer).containsEntry("security.protocol", "SASL_SSL")
+        assertThat(producer)
+                .containsEntry("security.protocol", "SASL_SSL")
                 .containsEntry("sasl.mechanism", "SCRAM-SHA-512")
                 .containsEntry("ssl.truststore.location", "/etc/biometry/kafka/truststore.p12")
                 .containsEntry("transaction.timeout.ms", "420000")
                 .containsEntry("bootstrap.servers", "broker-1:9092");
-        Properties consumer = kafkaFacet(((KafkaSource<RawRecord>) KafkaEndpoints.of(config).media()).getLineageVertex())
+        Properties consumer = kafkaFacet(
+                        ((KafkaSource<RawRecord>) KafkaEndpoints.of(config).media()).getLineageVertex())
                 .getProperties();
-        assertThat(consumer).containsEntry("security.protocol", "SASL_SSL")
+        assertThat(consumer)
+                .containsEntry("security.protocol", "SASL_SSL")
                 .containsEntry("ssl.truststore.location", "/etc/biometry/kafka/truststore.p12")
                 .containsEntry("isolation.level", "read_committed")
                 .containsEntry("bootstrap.servers", "broker-1:9092");
@@ -243,8 +276,8 @@ class KafkaEndpointsTest {
 
     @Test
     void aMissingKafkaPropertiesFileFailsAtStartUpNamingTheOption() {
-        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("bootstrap-servers", "b:9092",
-                "kafka-properties-file", "/nonexistent/client.properties")))
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of(
+                        "bootstrap-servers", "b:9092", "kafka-properties-file", "/nonexistent/client.properties")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--kafka-properties-file");
     }
@@ -261,16 +294,23 @@ class KafkaEndpointsTest {
     }
 
     /** What a built KafkaSink writes with. */
-    private record BuiltSink(String topic, Properties producer, DeliveryGuarantee deliveryGuarantee,
-            String transactionalIdPrefix, KafkaRecordSerializationSchema<Object> serializer) {
+    private record BuiltSink(
+            String topic,
+            Properties producer,
+            DeliveryGuarantee deliveryGuarantee,
+            String transactionalIdPrefix,
+            KafkaRecordSerializationSchema<Object> serializer) {
 
         @SuppressWarnings("unchecked")
         static BuiltSink of(Sink<?> sink) throws Exception {
             assertThat(sink).isInstanceOf(KafkaSink.class);
             KafkaDatasetFacet facet = kafkaFacet(((KafkaSink<?>) sink).getLineageVertex());
             assertThat(facet.getTopicIdentifier().getTopics()).hasSize(1);
-            return new BuiltSink(facet.getTopicIdentifier().getTopics().get(0), facet.getProperties(),
-                    (DeliveryGuarantee) field(sink, "deliveryGuarantee"), (String) field(sink, "transactionalIdPrefix"),
+            return new BuiltSink(
+                    facet.getTopicIdentifier().getTopics().get(0),
+                    facet.getProperties(),
+                    (DeliveryGuarantee) field(sink, "deliveryGuarantee"),
+                    (String) field(sink, "transactionalIdPrefix"),
                     (KafkaRecordSerializationSchema<Object>) field(sink, "recordSerializer"));
         }
 

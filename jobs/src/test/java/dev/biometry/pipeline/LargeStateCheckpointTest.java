@@ -44,8 +44,8 @@ class LargeStateCheckpointTest {
     private static final long FIVE_MB = 5L << 20;
 
     @RegisterExtension
-    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(() ->
-            new MiniClusterResourceConfiguration.Builder()
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(() -> new MiniClusterResourceConfiguration.Builder()
                     .setNumberTaskManagers(1)
                     .setNumberSlotsPerTaskManager(2)
                     .setConfiguration(new Configuration())
@@ -55,13 +55,20 @@ class LargeStateCheckpointTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"hashmap", "rocksdb"})
-    void aFolderWithMoreThanFiveMegabytesOfStateCheckpointsWithoutRestarts(String backend, @TempDir Path mediaRoot,
-            @TempDir Path checkpoints) throws Exception {
+    void aFolderWithMoreThanFiveMegabytesOfStateCheckpointsWithoutRestarts(
+            String backend, @TempDir Path mediaRoot, @TempDir Path checkpoints) throws Exception {
         Path alice = TestImages.write(mediaRoot, "alice.jpg", TestData.read(TestData.samplePhoto(3)));
         Path bob = TestImages.write(mediaRoot, "bob.jpg", TestData.read(TestData.samplePhoto(1)));
         // 7 KB of meta_data per media is above the default cap (--max-meta-data-bytes 4096): raised for this folder.
-        try (JobRun run = new JobRun(Map.of("media-roots", mediaRoot.toString(), "state-backend", backend,
-                "checkpoint-dir", checkpoints.toUri().toString(), "max-meta-data-bytes", "8192"))) {
+        try (JobRun run = new JobRun(Map.of(
+                "media-roots",
+                mediaRoot.toString(),
+                "state-backend",
+                backend,
+                "checkpoint-dir",
+                checkpoints.toUri().toString(),
+                "max-meta-data-bytes",
+                "8192"))) {
             run.startJob();
             String jobId = run.job().getJobID().toHexString();
             assertThat(run.durability().stateBackend()).isEqualTo(backend);
@@ -72,8 +79,7 @@ class LargeStateCheckpointTest {
                 boolean same = r % 2 == 0;
                 String analysis = JobRun.newId();
                 expected.put(analysis, same ? "SUCCESS" : "DECLINED");
-                run.send(run.config().requestsTopic(), folder,
-                        request(folder, analysis, r, alice, same ? alice : bob));
+                run.send(run.config().requestsTopic(), folder, request(folder, analysis, r, alice, same ? alice : bob));
             }
             for (Map.Entry<String, String> e : expected.entrySet()) {
                 JsonNode result = run.finalResult(e.getKey());
@@ -84,7 +90,9 @@ class LargeStateCheckpointTest {
 
             // Every media is in the folder's state once the analyses are out; from the next checkpoints on, each
             // holds it. Wait for three completed checkpoints with a subtask above 5 MB.
-            long completedBefore = rest("/jobs/" + jobId + "/checkpoints").at("/counts/completed").asLong();
+            long completedBefore = rest("/jobs/" + jobId + "/checkpoints")
+                    .at("/counts/completed")
+                    .asLong();
             JsonNode checkpointsNow = null;
             long largestSubtask = 0;
             long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
@@ -94,17 +102,26 @@ class LargeStateCheckpointTest {
                 if (!latest.isMissingNode() && !latest.isNull()) {
                     largestSubtask = largestSubtaskState(jobId, latest.get("id").asLong());
                 }
-                if (checkpointsNow.at("/counts/completed").asLong() >= completedBefore + 3 && largestSubtask > FIVE_MB) {
+                if (checkpointsNow.at("/counts/completed").asLong() >= completedBefore + 3
+                        && largestSubtask > FIVE_MB) {
                     break;
                 }
                 Thread.sleep(500); // polling the REST API; the condition above is what is awaited
             }
-            assertThat(checkpointsNow.at("/counts/completed").asLong()).as(checkpointsNow.toString())
+            assertThat(checkpointsNow.at("/counts/completed").asLong())
+                    .as(checkpointsNow.toString())
                     .isGreaterThanOrEqualTo(completedBefore + 3);
-            assertThat(largestSubtask).as("largest subtask state of the latest checkpoint").isGreaterThan(FIVE_MB);
-            System.err.printf(java.util.Locale.ROOT, "%s: largest subtask state %.1f MB, %d checkpoints completed "
-                    + "(%d failed), latest full size %.1f MB, checkpointed %.1f MB%n", backend, largestSubtask / 1048576.0,
-                    checkpointsNow.at("/counts/completed").asLong(), checkpointsNow.at("/counts/failed").asLong(),
+            assertThat(largestSubtask)
+                    .as("largest subtask state of the latest checkpoint")
+                    .isGreaterThan(FIVE_MB);
+            System.err.printf(
+                    java.util.Locale.ROOT,
+                    "%s: largest subtask state %.1f MB, %d checkpoints completed "
+                            + "(%d failed), latest full size %.1f MB, checkpointed %.1f MB%n",
+                    backend,
+                    largestSubtask / 1048576.0,
+                    checkpointsNow.at("/counts/completed").asLong(),
+                    checkpointsNow.at("/counts/failed").asLong(),
                     checkpointsNow.at("/latest/completed/state_size").asLong() / 1048576.0,
                     checkpointsNow.at("/latest/completed/checkpointed_size").asLong() / 1048576.0);
             java.util.Set<String> failures = new java.util.TreeSet<>();
@@ -118,24 +135,32 @@ class LargeStateCheckpointTest {
             assertThat(failures).as("failed checkpoints in the recent history").isEmpty();
             assertThat(checkpointsNow.at("/latest/completed/external_path").asText())
                     .startsWith(checkpoints.toUri().toString().replaceFirst("^file:///", "file:/"));
-            assertThat(Files.list(checkpoints).count()).as("checkpoints written to --checkpoint-dir").isPositive();
+            assertThat(Files.list(checkpoints).count())
+                    .as("checkpoints written to --checkpoint-dir")
+                    .isPositive();
 
             JsonNode config = rest("/jobs/" + jobId + "/checkpoints/config");
-            assertThat(config.get("state_backend").asText()).as(config.toString())
+            assertThat(config.get("state_backend").asText())
+                    .as(config.toString())
                     .isEqualTo(backend.equals("rocksdb") ? "EmbeddedRocksDBStateBackend" : "HashMapStateBackend");
             assertThat(config.get("checkpoint_storage").asText()).isEqualTo("FileSystemCheckpointStorage");
 
             // The job got the restart strategy of BiometryJob.configure, not the cluster's default.
             JsonNode jobConfig = rest("/jobs/" + jobId + "/config");
-            assertThat(jobConfig.at("/execution-config/restart-strategy").asText()).as(jobConfig.toString())
+            assertThat(jobConfig.at("/execution-config/restart-strategy").asText())
+                    .as(jobConfig.toString())
                     .startsWith("Restart with exponential delay");
 
             // Never restarted: the job was never RESTARTING and has no failure in its exception history.
             JsonNode job = rest("/jobs/" + jobId);
             assertThat(job.get("state").asText()).isEqualTo("RUNNING");
-            assertThat(job.at("/timestamps/RESTARTING").asLong()).as(job.toString()).isZero();
+            assertThat(job.at("/timestamps/RESTARTING").asLong())
+                    .as(job.toString())
+                    .isZero();
             JsonNode exceptions = rest("/jobs/" + jobId + "/exceptions");
-            assertThat(exceptions.at("/exceptionHistory/entries")).as(exceptions.toString()).isEmpty();
+            assertThat(exceptions.at("/exceptionHistory/entries"))
+                    .as(exceptions.toString())
+                    .isEmpty();
         }
     }
 
@@ -158,8 +183,8 @@ class LargeStateCheckpointTest {
             for (int c = 0; c < META_DATA_CHARS; c++) {
                 blob.append((char) ('a' + random.nextInt(26)));
             }
-            ObjectNode filler = JobRun.media(folder, "filler-" + r + "-" + i, "file:///never/read/" + i + ".jpg",
-                    "IMAGE_FOLDER");
+            ObjectNode filler =
+                    JobRun.media(folder, "filler-" + r + "-" + i, "file:///never/read/" + i + ".jpg", "IMAGE_FOLDER");
             filler.putObject("meta_data").put("note", blob.toString());
             media.add(filler);
         }
@@ -184,7 +209,8 @@ class LargeStateCheckpointTest {
     private JsonNode rest(String path) throws Exception {
         Configuration client = MINI_CLUSTER.getClientConfiguration();
         URI uri = URI.create("http://" + client.get(RestOptions.ADDRESS) + ":" + client.get(RestOptions.PORT) + path);
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).build(),
+        HttpResponse<String> response = http.send(
+                HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).as(uri + ": " + response.body()).isEqualTo(200);
         return Json.mapper().readTree(response.body());

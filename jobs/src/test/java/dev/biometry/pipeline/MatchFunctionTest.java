@@ -42,7 +42,8 @@ class MatchFunctionTest {
     void openHarness() throws Exception {
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new MatchFunction(Calibration.DEFAULT, Duration.ofMinutes(10))),
-                e -> e.ticket().analyseId(), Types.STRING);
+                e -> e.ticket().analyseId(),
+                Types.STRING);
         harness.open();
         harness.setProcessingTime(T0);
     }
@@ -77,8 +78,11 @@ class MatchFunctionTest {
         double expected = Calibration.DEFAULT.confidence(1.0);
         assertThat(json.at("/results_data/min_confidence").asDouble()).isCloseTo(expected, within(1e-6));
         assertThat(json.at("/results_data/max_confidence").asDouble()).isCloseTo(expected, within(1e-6));
-        assertThat(json.get("results_media")).extracting(m -> m.get("source_media_id").asText()).containsExactly("a", "b");
-        assertThat(json.at("/results_media/1/results_data/faces_detected").asInt()).isEqualTo(1);
+        assertThat(json.get("results_media"))
+                .extracting(m -> m.get("source_media_id").asText())
+                .containsExactly("a", "b");
+        assertThat(json.at("/results_media/1/results_data/faces_detected").asInt())
+                .isEqualTo(1);
         assertThat(json.at("/meta_data/case").asText()).isEqualTo("match");
         assertThat(json.get("time_created").decimalValue()).isEqualByComparingTo("4999.000");
         assertThat(json.get("time_updated").decimalValue()).isEqualByComparingTo("5001.000");
@@ -106,7 +110,9 @@ class MatchFunctionTest {
                 .isCloseTo(Calibration.DEFAULT.confidence(0.0), within(1e-6))
                 .isLessThan(0.85);
         // Media in ticket order whatever the arrival order.
-        assertThat(json.get("results_media")).extracting(m -> m.get("source_media_id").asText()).containsExactly("a", "b");
+        assertThat(json.get("results_media"))
+                .extracting(m -> m.get("source_media_id").asText())
+                .containsExactly("a", "b");
         assertNothingLeft();
     }
 
@@ -114,8 +120,18 @@ class MatchFunctionTest {
     void aFatalMediaFailsTheAnalysisWithItsErrorCode() throws Exception {
         float[] v = randomUnitVector(new Random(3));
         harness.processElement(new StreamRecord<>(embedded(0, "a", v)));
-        harness.processElement(new StreamRecord<>(new EmbeddedMedia(ticket(2), 1, photo("gone"), 0, null, null, 10,
-                "media gone not found at file:///media/gone.jpg", true, false, 0)));
+        harness.processElement(new StreamRecord<>(new EmbeddedMedia(
+                ticket(2),
+                1,
+                photo("gone"),
+                0,
+                null,
+                null,
+                10,
+                "media gone not found at file:///media/gone.jpg",
+                true,
+                false,
+                0)));
 
         List<ResultRecord> out = harness.extractOutputValues();
         assertThat(out).hasSize(1);
@@ -141,8 +157,13 @@ class MatchFunctionTest {
         assertThat(out.get(0).state()).isEqualTo("FAILED");
         JsonNode json = Json.mapper().readTree(out.get(0).json());
         assertThat(json.get("error_code").asInt()).isEqualTo(0);
-        assertThat(json.get("error_message").asText()).contains("timed out").contains("600 s").contains("1 of 2");
-        assertThat(json.get("source_media")).extracting(m -> m.get("media_id").asText()).containsExactly("a");
+        assertThat(json.get("error_message").asText())
+                .contains("timed out")
+                .contains("600 s")
+                .contains("1 of 2");
+        assertThat(json.get("source_media"))
+                .extracting(m -> m.get("media_id").asText())
+                .containsExactly("a");
         // Late media are dropped for one more timeout; then nothing is left.
         harness.setProcessingTime(T0 + 2 * TIMEOUT_MS);
         assertNothingLeft();
@@ -159,7 +180,9 @@ class MatchFunctionTest {
         harness.processElement(new StreamRecord<>(embedded(1, "b", randomUnitVector(new Random(6)))));
         harness.setProcessingTime(T0 + 3 * TIMEOUT_MS);
 
-        assertThat(harness.extractOutputValues()).as("final records of " + ANALYSIS).hasSize(1);
+        assertThat(harness.extractOutputValues())
+                .as("final records of " + ANALYSIS)
+                .hasSize(1);
         assertNothingLeft();
     }
 
@@ -168,12 +191,16 @@ class MatchFunctionTest {
         float[] v = randomUnitVector(new Random(9));
         AnalysisTicket other = new AnalysisTicket("an-2", "folder-1", 0.85, null, null, null, T0, 2);
         harness.processElement(new StreamRecord<>(embedded(0, "a", v)));
-        harness.processElement(new StreamRecord<>(new EmbeddedMedia(other, 0, photo("a"), 1, v, null, null, null, false, true, 0)));
+        harness.processElement(
+                new StreamRecord<>(new EmbeddedMedia(other, 0, photo("a"), 1, v, null, null, null, false, true, 0)));
         assertThat(harness.extractOutputValues()).isEmpty();
         assertThat(harness.numProcessingTimeTimers()).isEqualTo(2);
 
-        harness.processElement(new StreamRecord<>(new EmbeddedMedia(other, 1, photo("c"), 1, v, null, null, null, false, true, 0)));
-        assertThat(harness.extractOutputValues()).extracting(ResultRecord::analyseId).containsExactly("an-2");
+        harness.processElement(
+                new StreamRecord<>(new EmbeddedMedia(other, 1, photo("c"), 1, v, null, null, null, false, true, 0)));
+        assertThat(harness.extractOutputValues())
+                .extracting(ResultRecord::analyseId)
+                .containsExactly("an-2");
         assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
         assertThat(receivedIsEmpty()).isFalse();
     }
@@ -193,13 +220,17 @@ class MatchFunctionTest {
 
         harness.processElement(new StreamRecord<>(media(first, 0, "a", v)));
         harness.processElement(new StreamRecord<>(media(older, 1, "x", w)));
-        assertThat(harness.extractOutputValues()).as("the older request's media did not complete the first").isEmpty();
+        assertThat(harness.extractOutputValues())
+                .as("the older request's media did not complete the first")
+                .isEmpty();
 
         harness.setProcessingTime(T0 + 1_000);
         harness.processElement(new StreamRecord<>(media(newer, 1, "c", v.clone())));
         assertThat(harness.extractOutputValues()).isEmpty();
         harness.processElement(new StreamRecord<>(media(first, 1, "b", v.clone())));
-        assertThat(harness.extractOutputValues()).as("the first request's leftovers were dropped").isEmpty();
+        assertThat(harness.extractOutputValues())
+                .as("the first request's leftovers were dropped")
+                .isEmpty();
         harness.processElement(new StreamRecord<>(media(newer, 0, "d", v.clone())));
 
         List<ResultRecord> out = harness.extractOutputValues();
@@ -209,7 +240,9 @@ class MatchFunctionTest {
             assertThat(r.resolutionStatus()).isEqualTo("SUCCESS");
         });
         JsonNode json = Json.mapper().readTree(out.get(0).json());
-        assertThat(json.get("results_media")).extracting(m -> m.get("source_media_id").asText()).containsExactly("d", "c");
+        assertThat(json.get("results_media"))
+                .extracting(m -> m.get("source_media_id").asText())
+                .containsExactly("d", "c");
         assertNothingLeft();
     }
 
@@ -217,16 +250,37 @@ class MatchFunctionTest {
     void aLongMediaErrorMessageIsCutInTheResult() throws Exception {
         String uri = "file:///media/" + "x".repeat(600_000) + ".jpg";
         harness.processElement(new StreamRecord<>(embedded(0, "a", randomUnitVector(new Random(3)))));
-        harness.processElement(new StreamRecord<>(new EmbeddedMedia(ticket(2), 1, photo("gone"), 0, null, null, 10,
-                "media gone not found at " + uri + " (" + uri + ")", true, false, 0)));
+        harness.processElement(new StreamRecord<>(new EmbeddedMedia(
+                ticket(2),
+                1,
+                photo("gone"),
+                0,
+                null,
+                null,
+                10,
+                "media gone not found at " + uri + " (" + uri + ")",
+                true,
+                false,
+                0)));
 
         ResultRecord failed = harness.extractOutputValues().get(0);
         assertThat(failed.json().length()).isLessThan(5_000);
-        assertThat(Json.mapper().readTree(failed.json()).get("error_message").asText()).contains("chars)");
+        assertThat(Json.mapper().readTree(failed.json()).get("error_message").asText())
+                .contains("chars)");
     }
 
     private static AnalysisTicket claimedTicket(String token, long claimedAt) {
-        return new AnalysisTicket(ANALYSIS, "folder-1", 0.85, null, null, null, T0 - 1_000, 2, token, claimedAt,
+        return new AnalysisTicket(
+                ANALYSIS,
+                "folder-1",
+                0.85,
+                null,
+                null,
+                null,
+                T0 - 1_000,
+                2,
+                token,
+                claimedAt,
                 claimedAt + TIMEOUT_MS + 30_000);
     }
 
@@ -240,13 +294,15 @@ class MatchFunctionTest {
      * the params and meta_data are echoed.
      */
     @ParameterizedTest(name = "threshold {0}, threshold_min {1} -> {2}")
-    @CsvSource(nullValues = "null", value = {
-            "0.85, 0.6,  OPERATOR_REQUIRED",
-            "0.85, null, DECLINED",
-            "0.85, 0.7,  DECLINED",
-            "0.6,  null, SUCCESS",
-            "0.6,  0.5,  SUCCESS",
-    })
+    @CsvSource(
+            nullValues = "null",
+            value = {
+                "0.85, 0.6,  OPERATOR_REQUIRED",
+                "0.85, null, DECLINED",
+                "0.85, 0.7,  DECLINED",
+                "0.6,  null, SUCCESS",
+                "0.6,  0.5,  SUCCESS",
+            })
     void theTicketsThresholdsDecideTheResolution(double threshold, Double thresholdMin, String expected)
             throws Exception {
         double cosine = 0.3;
@@ -255,10 +311,12 @@ class MatchFunctionTest {
         Random random = new Random(13);
         float[] v = randomUnitVector(random);
         float[] w = atCosine(v, cosine, random);
-        AnalysisTicket ticket = new AnalysisTicket(ANALYSIS, "folder-1", threshold, thresholdMin,
-                "{\"case\":\"band\",\"n\":7}", null, T0 - 1_000, 2);
-        harness.processElement(new StreamRecord<>(new EmbeddedMedia(ticket, 0, photo("a"), 1, v, null, null, null, false, false, 0)));
-        harness.processElement(new StreamRecord<>(new EmbeddedMedia(ticket, 1, photo("b"), 1, w, null, null, null, false, false, 0)));
+        AnalysisTicket ticket = new AnalysisTicket(
+                ANALYSIS, "folder-1", threshold, thresholdMin, "{\"case\":\"band\",\"n\":7}", null, T0 - 1_000, 2);
+        harness.processElement(
+                new StreamRecord<>(new EmbeddedMedia(ticket, 0, photo("a"), 1, v, null, null, null, false, false, 0)));
+        harness.processElement(
+                new StreamRecord<>(new EmbeddedMedia(ticket, 1, photo("b"), 1, w, null, null, null, false, false, 0)));
 
         assertThat(harness.extractOutputValues()).hasSize(1);
         ResultRecord result = harness.extractOutputValues().get(0);
@@ -286,8 +344,10 @@ class MatchFunctionTest {
     void aThresholdMinAboveTheThresholdFailsWithCode4InsteadOfThrowing() throws Exception {
         AnalysisTicket ticket = new AnalysisTicket(ANALYSIS, "folder-1", 0.7, 0.8, "{\"case\":\"bad\"}", null, T0, 2);
         float[] v = randomUnitVector(new Random(17));
-        harness.processElement(new StreamRecord<>(new EmbeddedMedia(ticket, 0, photo("a"), 1, v, null, null, null, false, false, 0)));
-        harness.processElement(new StreamRecord<>(new EmbeddedMedia(ticket, 1, photo("b"), 1, v.clone(), null, null, null, false, false, 0)));
+        harness.processElement(
+                new StreamRecord<>(new EmbeddedMedia(ticket, 0, photo("a"), 1, v, null, null, null, false, false, 0)));
+        harness.processElement(new StreamRecord<>(
+                new EmbeddedMedia(ticket, 1, photo("b"), 1, v.clone(), null, null, null, false, false, 0)));
 
         List<ResultRecord> out = harness.extractOutputValues();
         assertThat(out).hasSize(1);
@@ -316,20 +376,30 @@ class MatchFunctionTest {
     /** True when the "received" map state of {@link #ANALYSIS} is empty. */
     private boolean receivedIsEmpty() throws Exception {
         harness.getOperator().setCurrentKey(ANALYSIS);
-        MapState<Integer, EmbeddedMedia> state = harness.getOperator().getKeyedStateStore().getMapState(
-                new MapStateDescriptor<>("received", Types.INT, TypeInformation.of(EmbeddedMedia.class)));
+        MapState<Integer, EmbeddedMedia> state = harness.getOperator()
+                .getKeyedStateStore()
+                .getMapState(new MapStateDescriptor<>("received", Types.INT, TypeInformation.of(EmbeddedMedia.class)));
         return state.isEmpty();
     }
 
     private Long deadline() throws Exception {
         harness.getOperator().setCurrentKey(ANALYSIS);
-        return harness.getOperator().getKeyedStateStore()
-                .getState(new ValueStateDescriptor<>("deadline", Types.LONG)).value();
+        return harness.getOperator()
+                .getKeyedStateStore()
+                .getState(new ValueStateDescriptor<>("deadline", Types.LONG))
+                .value();
     }
 
     private static AnalysisTicket ticket(int mediaCount) {
-        return new AnalysisTicket(ANALYSIS, "folder-1", 0.85, null, "{\"case\":\"match\"}", "http://hook.test/cb",
-                T0 - 1_000, mediaCount);
+        return new AnalysisTicket(
+                ANALYSIS,
+                "folder-1",
+                0.85,
+                null,
+                "{\"case\":\"match\"}",
+                "http://hook.test/cb",
+                T0 - 1_000,
+                mediaCount);
     }
 
     private static EmbeddedMedia embedded(int index, String mediaId, float[] embedding) {
@@ -337,8 +407,14 @@ class MatchFunctionTest {
     }
 
     private static MediaRef photo(String id) {
-        return new MediaRef("folder-1", id, MediaType.IMAGE_FOLDER, new String[] {"photo_selfie"},
-                "file:///media/" + id + ".jpg", id + ".jpg", null);
+        return new MediaRef(
+                "folder-1",
+                id,
+                MediaType.IMAGE_FOLDER,
+                new String[] {"photo_selfie"},
+                "file:///media/" + id + ".jpg",
+                id + ".jpg",
+                null);
     }
 
     private static float[] randomUnitVector(Random random) {

@@ -7,7 +7,6 @@ import static org.bytedeco.opencv.global.opencv_imgproc.INTER_AREA;
 import static org.bytedeco.opencv.global.opencv_imgproc.resize;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
 import dev.biometry.face.FaceCrops;
 import dev.biometry.media.ImageDecoder;
@@ -29,11 +28,11 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Scalar;
 import org.bytedeco.opencv.opencv_core.Size;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -51,8 +50,11 @@ import org.junit.jupiter.api.io.TempDir;
 class MediaKindsJobTest {
 
     @RegisterExtension
-    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(() ->
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(() -> new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(2)
+                    .build());
 
     @TempDir
     static Path root;
@@ -84,8 +86,11 @@ class MediaKindsJobTest {
             file("bob.jpg", TestData.read(TestData.samplePhoto(1)));
             // A one-person clip: alice's face at three places of a 1280x720 frame, between empty frames.
             dev.biometry.face.Box box = new dev.biometry.face.MediaFaces(engine, dev.biometry.face.FacePolicy.DEFAULT)
-                    .photo(alice, false).chosen().box();
-            try (Mat left = portraitFrame(alice, box, 100); Mat middle = portraitFrame(alice, box, 460);
+                    .photo(alice, false)
+                    .chosen()
+                    .box();
+            try (Mat left = portraitFrame(alice, box, 100);
+                    Mat middle = portraitFrame(alice, box, 460);
                     Mat right = portraitFrame(alice, box, 820)) {
                 file("alice.mp4", TestMedia.mp4(List.of(grey, left, middle, grey, right), 1280, 720, 10, 3));
                 file("alice-shots.zip", TestMedia.shotsSet(List.of(grey, left, middle, right)));
@@ -160,8 +165,17 @@ class MediaKindsJobTest {
         acceptor.start();
         uris.put("http-silent", "http://localhost:" + silent.getLocalPort() + "/never.jpg");
 
-        run = new JobRun(Map.of("media-roots", root.toString(), "http-allow-hosts", "localhost",
-                "http-allow-private", "true", "http-timeout", "3s", "http-connect-timeout", "2s"));
+        run = new JobRun(Map.of(
+                "media-roots",
+                root.toString(),
+                "http-allow-hosts",
+                "localhost",
+                "http-allow-private",
+                "true",
+                "http-timeout",
+                "3s",
+                "http-connect-timeout",
+                "2s"));
     }
 
     @AfterAll
@@ -181,8 +195,8 @@ class MediaKindsJobTest {
                 Mat crop = new Mat(photo, src);
                 Mat scaled = new Mat()) {
             resize(crop, scaled, new Size(400 * crop.cols() / crop.rows(), 400), 0, 0, INTER_AREA);
-            try (org.bytedeco.opencv.opencv_core.Rect dst = new org.bytedeco.opencv.opencv_core.Rect(
-                            x, 160, scaled.cols(), scaled.rows());
+            try (org.bytedeco.opencv.opencv_core.Rect dst =
+                            new org.bytedeco.opencv.opencv_core.Rect(x, 160, scaled.cols(), scaled.rows());
                     Mat at = new Mat(frame, dst)) {
                 scaled.copyTo(at);
             }
@@ -202,7 +216,10 @@ class MediaKindsJobTest {
     /** Starts one analysis of a good selfie against {@code media}; returns the analysis id. */
     private static String against(String mediaName, String type, String... tags) throws Exception {
         String folder = JobRun.newId();
-        return run.request(folder, null, JobRun.media(folder, "selfie", uris.get("alice-mirrored.jpg"), "IMAGE_FOLDER"),
+        return run.request(
+                folder,
+                null,
+                JobRun.media(folder, "selfie", uris.get("alice-mirrored.jpg"), "IMAGE_FOLDER"),
                 JobRun.media(folder, "other", uris.get(mediaName), type, tags));
     }
 
@@ -216,9 +233,21 @@ class MediaKindsJobTest {
         ids.put("shots other", againstBob("alice-shots.zip", "SHOTS_SET"));
         ids.put("id card", against("alice-id-card.jpg", "IMAGE_FOLDER", "photo_id", "photo_id_front"));
         ids.put("http ok", against("http-ok", "IMAGE_FOLDER"));
-        String[] refused = {"tiny-face.jpg", "blurred.jpg", "corrupt.jpg", "truncated.png", "huge-header.png", "notes.jpg",
-            "twenty-mib.jpg", "outside-root", "symlink-out", "http-not-allowed", "http-redirect-out", "http-silent",
-            "http-text-as-jpeg"};
+        String[] refused = {
+            "tiny-face.jpg",
+            "blurred.jpg",
+            "corrupt.jpg",
+            "truncated.png",
+            "huge-header.png",
+            "notes.jpg",
+            "twenty-mib.jpg",
+            "outside-root",
+            "symlink-out",
+            "http-not-allowed",
+            "http-redirect-out",
+            "http-silent",
+            "http-text-as-jpeg"
+        };
         for (String name : refused) {
             ids.put(name, against(name, "IMAGE_FOLDER"));
         }
@@ -233,18 +262,25 @@ class MediaKindsJobTest {
         assertThat(videoMedia.at("/results_data/best_shot_score").asDouble()).isPositive();
         assertFaceInside(videoMedia, 1280, 720);
 
-        assertThat(run.finalResult(ids.get("video other")).get("resolution_status").asText()).isEqualTo("DECLINED");
+        assertThat(run.finalResult(ids.get("video other"))
+                        .get("resolution_status")
+                        .asText())
+                .isEqualTo("DECLINED");
         JsonNode shots = run.finalResult(ids.get("shots same"));
         assertThat(shots.get("resolution_status").asText()).as(shots.toString()).isEqualTo("SUCCESS");
         JsonNode shotsMedia = shots.at("/results_media/1");
         assertThat(shotsMedia.get("source_shots_set_id").asText()).isEqualTo("other");
         // Entries 0..3 are grey, left, middle, right: the faceless entry 0 is never used, the three faces are.
-        assertThat(shotsMedia.at("/results_data/frame_indices")).as(shotsMedia.toString())
-                .extracting(n -> n.asInt()).containsExactly(1, 2, 3);
+        assertThat(shotsMedia.at("/results_data/frame_indices"))
+                .as(shotsMedia.toString())
+                .extracting(n -> n.asInt())
+                .containsExactly(1, 2, 3);
         assertThat(shotsMedia.at("/results_data/best_shot_score").asDouble()).isPositive();
         assertFaceInside(shotsMedia, 1280, 720);
         JsonNode shotsOther = run.finalResult(ids.get("shots other"));
-        assertThat(shotsOther.get("resolution_status").asText()).as(shotsOther.toString()).isEqualTo("DECLINED");
+        assertThat(shotsOther.get("resolution_status").asText())
+                .as(shotsOther.toString())
+                .isEqualTo("DECLINED");
         assertThat(shotsOther.at("/results_media/1/results_data/frame_indices")).isNotEmpty();
         JsonNode card = run.finalResult(ids.get("id card"));
         assertThat(card.get("resolution_status").asText()).as(card.toString()).isEqualTo("SUCCESS");
@@ -253,9 +289,13 @@ class MediaKindsJobTest {
         assertFaceInside(cardMedia, cardSize[0], cardSize[1]);
         // The portrait on the left, not the ghost image at the bottom right.
         assertThat(cardMedia.at("/results_data/face_box/2").asInt()).isLessThan((int) cardSize[0] / 2);
-        assertThat(cardMedia.at("/results_data/frame_indices").isMissingNode()).as("a photo has no frames").isTrue();
+        assertThat(cardMedia.at("/results_data/frame_indices").isMissingNode())
+                .as("a photo has no frames")
+                .isTrue();
         JsonNode overHttp = run.finalResult(ids.get("http ok"));
-        assertThat(overHttp.get("resolution_status").asText()).as(overHttp.toString()).isEqualTo("SUCCESS");
+        assertThat(overHttp.get("resolution_status").asText())
+                .as(overHttp.toString())
+                .isEqualTo("SUCCESS");
         long[] photoSize = sizes.get("alice-mirrored.jpg");
         assertFaceInside(overHttp.at("/results_media/0"), photoSize[0], photoSize[1]);
         assertFaceInside(overHttp.at("/results_media/1"), photoSize[0], photoSize[1]);
@@ -280,7 +320,10 @@ class MediaKindsJobTest {
 
     private static String againstBob(String mediaName, String type) throws Exception {
         String folder = JobRun.newId();
-        return run.request(folder, null, JobRun.media(folder, "selfie", uris.get("bob.jpg"), "IMAGE_FOLDER"),
+        return run.request(
+                folder,
+                null,
+                JobRun.media(folder, "selfie", uris.get("bob.jpg"), "IMAGE_FOLDER"),
                 JobRun.media(folder, "other", uris.get(mediaName), type, "video_selfie"));
     }
 
@@ -319,5 +362,4 @@ class MediaKindsJobTest {
         assertThat(r.get("error_code").asInt()).as(r.toString()).isEqualTo(code);
         assertThat(r.get("error_message").asText()).contains(messageParts);
     }
-
 }

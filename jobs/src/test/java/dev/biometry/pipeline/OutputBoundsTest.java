@@ -37,7 +37,8 @@ class OutputBoundsTest {
         assertThat(json.get("folder_id").asText()).isEqualTo("f-1");
         assertThat(json.get("state").asText()).isEqualTo("FAILED");
         assertThat(json.get("error_code").asInt()).isEqualTo(4);
-        assertThat(json.get("error_message").asText()).contains("FINISHED analysis record is")
+        assertThat(json.get("error_message").asText())
+                .contains("FINISHED analysis record is")
                 .contains("output limit of 65536 bytes");
         assertThat(json.at("/params/threshold").asDouble()).isEqualTo(0.85);
         assertThat(json.has("source_media")).isFalse();
@@ -57,7 +58,10 @@ class OutputBoundsTest {
     @Test
     void anOversizedFolderRecordKeepsItsRollUpAndCounts() throws Exception {
         ObjectNode folder = Json.mapper().createObjectNode();
-        folder.put("folder_id", "f-1").put("resolution_status", "FINISHED").put("time_created", 1.0).put("time_updated", 2.0);
+        folder.put("folder_id", "f-1")
+                .put("resolution_status", "FINISHED")
+                .put("time_created", 1.0)
+                .put("time_updated", 2.0);
         ArrayNode media = folder.putArray("media");
         for (int i = 0; i < 3_000; i++) {
             media.addObject().put("media_id", "media-" + i).put("media_type", "IMAGE_FOLDER");
@@ -86,8 +90,8 @@ class OutputBoundsTest {
         assertThat(capped.payloadTruncated()).isTrue();
 
         // Control characters take 6 bytes each once JSON-escaped: the payload goes, the record fits.
-        DeadLetter escaped = OutputBounds.bound(new DeadLetter(4, "x".repeat(100_000), "d", "t", 0, 1,
-                "\u0001".repeat(60_000), false), 60_000, LIMIT);
+        DeadLetter escaped = OutputBounds.bound(
+                new DeadLetter(4, "x".repeat(100_000), "d", "t", 0, 1, "\u0001".repeat(60_000), false), 60_000, LIMIT);
         assertThat(escaped.payload()).isNull();
         assertThat(escaped.payloadTruncated()).isTrue();
         assertThat(InputParser.toJson(escaped).length()).isLessThan(LIMIT);
@@ -95,8 +99,13 @@ class OutputBoundsTest {
 
     private static ResultRecord analysis(String state, String resolution) {
         ObjectNode json = Json.mapper().createObjectNode();
-        json.put("analyse_id", "a-1").put("folder_id", "f-1").put("type", "BIOMETRY").put("state", state)
-                .put("resolution_status", resolution).put("time_created", 1.5).put("time_updated", 2.5);
+        json.put("analyse_id", "a-1")
+                .put("folder_id", "f-1")
+                .put("type", "BIOMETRY")
+                .put("state", state)
+                .put("resolution_status", resolution)
+                .put("time_created", 1.5)
+                .put("time_updated", 2.5);
         json.putObject("params").put("threshold", 0.85);
         ArrayNode media = json.putArray("source_media");
         for (int i = 0; i < 100; i++) {

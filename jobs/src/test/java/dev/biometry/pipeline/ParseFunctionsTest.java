@@ -26,12 +26,17 @@ class ParseFunctionsTest {
         String notJson = "{not json";
         String good = "{\"folder_id\":\"f\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a-1\"}]}";
 
-        try (var harness = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(new ParseFunctions.Requests()))) {
+        try (var harness =
+                new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(new ParseFunctions.Requests()))) {
             harness.open();
             long offset = 0;
             for (String value : List.of(nulUri, notJson, good)) {
-                harness.processElement(new StreamRecord<>(new RawRecord("biometry.requests", 0, offset++,
-                        "f".getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8))));
+                harness.processElement(new StreamRecord<>(new RawRecord(
+                        "biometry.requests",
+                        0,
+                        offset++,
+                        "f".getBytes(StandardCharsets.UTF_8),
+                        value.getBytes(StandardCharsets.UTF_8))));
             }
 
             List<DeadLetter> deadLetters = new ArrayList<>();
@@ -40,7 +45,9 @@ class ParseFunctionsTest {
             assertThat(deadLetters.get(0).sourceOffset()).isZero();
             assertThat(deadLetters.get(1).sourceOffset()).isEqualTo(1);
             List<RequestEnvelope> parsed = harness.extractOutputValues();
-            assertThat(parsed).singleElement().satisfies(r -> assertThat(r.analyses()[0].analyseId()).isEqualTo("a-1"));
+            assertThat(parsed)
+                    .singleElement()
+                    .satisfies(r -> assertThat(r.analyses()[0].analyseId()).isEqualTo("a-1"));
         }
     }
 }

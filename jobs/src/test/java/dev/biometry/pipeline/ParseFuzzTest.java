@@ -58,7 +58,11 @@ class ParseFuzzTest {
 
     @Test
     void mutatedMediaMessagesNeverThrowAndStayBounded() throws Exception {
-        int[] outcome = fuzz(new ParseFunctions.Media(LIMITS), MEDIA_SEEDS, "biometry.media", new Random(SEED),
+        int[] outcome = fuzz(
+                new ParseFunctions.Media(LIMITS),
+                MEDIA_SEEDS,
+                "biometry.media",
+                new Random(SEED),
                 media -> assertMediaBounded((MediaRef) media));
         assertThat(outcome[0]).as("some mutations still parse").isPositive();
         assertThat(outcome[1]).as("most mutations are refused").isGreaterThan(CASES_PER_TOPIC / 2);
@@ -66,8 +70,12 @@ class ParseFuzzTest {
 
     @Test
     void mutatedRequestMessagesNeverThrowAndStayBounded() throws Exception {
-        int[] outcome = fuzz(new ParseFunctions.Requests(LIMITS), REQUEST_SEEDS, "biometry.requests",
-                new Random(SEED + 1), request -> {
+        int[] outcome = fuzz(
+                new ParseFunctions.Requests(LIMITS),
+                REQUEST_SEEDS,
+                "biometry.requests",
+                new Random(SEED + 1),
+                request -> {
                     RequestEnvelope envelope = (RequestEnvelope) request;
                     assertThat(envelope.media().length).isLessThanOrEqualTo(LIMITS.maxMediaPerFolder());
                     for (MediaRef m : envelope.media()) {
@@ -78,7 +86,10 @@ class ParseFuzzTest {
                         assertThat(a.sourceMedia() == null ? 0 : a.sourceMedia().length)
                                 .isLessThanOrEqualTo(LIMITS.maxMediaPerAnalysis());
                         assertMetaBounded(a.metaDataJson());
-                        assertThat(a.resolutionEndpoint() == null ? 0 : a.resolutionEndpoint().length())
+                        assertThat(
+                                        a.resolutionEndpoint() == null
+                                                ? 0
+                                                : a.resolutionEndpoint().length())
                                 .isLessThanOrEqualTo(InputLimits.MAX_URI_CHARS);
                     }
                 });
@@ -91,8 +102,9 @@ class ParseFuzzTest {
     }
 
     /** Runs the cases through {@code step}; returns {parsed, dead letters}. */
-    private static <T> int[] fuzz(ProcessFunction<RawRecord, T> step, String[] seeds, String topic, Random random,
-            Check check) throws Exception {
+    private static <T> int[] fuzz(
+            ProcessFunction<RawRecord, T> step, String[] seeds, String topic, Random random, Check check)
+            throws Exception {
         try (var harness = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(step))) {
             harness.open();
             for (int i = 0; i < CASES_PER_TOPIC; i++) {
@@ -109,7 +121,9 @@ class ParseFuzzTest {
             if (side != null) {
                 side.forEach(r -> deadLetters.add(r.getValue()));
             }
-            assertThat(parsed.size() + deadLetters.size()).as("every case comes out once").isEqualTo(CASES_PER_TOPIC);
+            assertThat(parsed.size() + deadLetters.size())
+                    .as("every case comes out once")
+                    .isEqualTo(CASES_PER_TOPIC);
             for (T value : parsed) {
                 check.accept(value);
             }
@@ -118,11 +132,13 @@ class ParseFuzzTest {
                 assertThat(d.errorMessage()).hasSizeLessThan(600);
                 assertThat(d.details() == null ? 0 : d.details().length()).isLessThan(600);
                 if (d.payload() != null && !d.payloadBase64()) {
-                    assertThat(DeadLetter.utf8Length(d.payload())).isLessThanOrEqualTo(LIMITS.maxDeadLetterPayloadBytes());
+                    assertThat(DeadLetter.utf8Length(d.payload()))
+                            .isLessThanOrEqualTo(LIMITS.maxDeadLetterPayloadBytes());
                 }
                 String json = InputParser.toJson(d);
                 assertThat(json.length()).as(d.errorMessage()).isLessThanOrEqualTo(MAX_DEAD_LETTER_CHARS);
-                assertThat(Json.mapper().readTree(json).get("error_code").asInt()).isEqualTo(d.errorCode());
+                assertThat(Json.mapper().readTree(json).get("error_code").asInt())
+                        .isEqualTo(d.errorCode());
             }
             return new int[] {parsed.size(), deadLetters.size()};
         }
@@ -184,7 +200,8 @@ class ParseFuzzTest {
         if (parent instanceof ObjectNode object) {
             List<String> names = new ArrayList<>();
             object.fieldNames().forEachRemaining(names::add);
-            String name = names.isEmpty() || random.nextInt(4) == 0 ? hostileName(random)
+            String name = names.isEmpty() || random.nextInt(4) == 0
+                    ? hostileName(random)
                     : names.get(random.nextInt(names.size()));
             if (random.nextInt(8) == 0) {
                 object.remove(name);
@@ -223,9 +240,25 @@ class ParseFuzzTest {
     }
 
     private static String hostileName(Random random) {
-        String[] names = {"folder_id", "media_id", "analyse_id", "analysis_id", "type", "uri", "tags", "meta_data",
-            "original_name", "source_media", "params", "threshold", "threshold_min", "media", "analyses",
-            "resolution_endpoint", "media_type"};
+        String[] names = {
+            "folder_id",
+            "media_id",
+            "analyse_id",
+            "analysis_id",
+            "type",
+            "uri",
+            "tags",
+            "meta_data",
+            "original_name",
+            "source_media",
+            "params",
+            "threshold",
+            "threshold_min",
+            "media",
+            "analyses",
+            "resolution_endpoint",
+            "media_type"
+        };
         return names[random.nextInt(names.length)];
     }
 
@@ -258,8 +291,13 @@ class ParseFuzzTest {
             }
             case 10 -> f.textNode("\u0000\u0001\t\n" + "../".repeat(random.nextInt(50)));
             case 11 -> f.textNode("biometry");
-            case 12 -> f.textNode(new String[] {"IMAGE_FOLDER", "VIDEO_FOLDER", "SHOTS_SET", "HOLOGRAM"}[random.nextInt(4)]);
-            case 13 -> f.textNode(random.nextBoolean() ? "file:///" + "d/".repeat(random.nextInt(3_000)) : "https://h/" + "p".repeat(random.nextInt(6_000)));
+            case 12 ->
+                f.textNode(new String[] {"IMAGE_FOLDER", "VIDEO_FOLDER", "SHOTS_SET", "HOLOGRAM"}[random.nextInt(4)]);
+            case 13 ->
+                f.textNode(
+                        random.nextBoolean()
+                                ? "file:///" + "d/".repeat(random.nextInt(3_000))
+                                : "https://h/" + "p".repeat(random.nextInt(6_000)));
             case 14 -> {
                 ArrayNode array = f.arrayNode();
                 array.add("a").add("b").add(f.objectNode().put("media_id", "c"));
@@ -303,7 +341,9 @@ class ParseFuzzTest {
                 return big;
             }
             default -> {
-                return random.nextBoolean() ? new byte[0] : java.util.Arrays.copyOf(bytes, random.nextInt(bytes.length + 1));
+                return random.nextBoolean()
+                        ? new byte[0]
+                        : java.util.Arrays.copyOf(bytes, random.nextInt(bytes.length + 1));
             }
         }
     }
@@ -311,5 +351,4 @@ class ParseFuzzTest {
     private static String describe(byte[] value) {
         return value.length + " bytes: " + Excerpt.of(new String(value, StandardCharsets.UTF_8), 300);
     }
-
 }

@@ -75,7 +75,8 @@ class PoisonInputJobTest {
         file("forty-megapixel-frames.zip", HostileMedia.uniformShotsSet(10, 8000, 5000));
         file("fake.mp4", "no video in here\n".repeat(200).getBytes(StandardCharsets.UTF_8));
         Path fifo = root.resolve("fifo.jpg");
-        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor())
+                .isZero();
         uris.put("fifo.jpg", fifo.toUri().toString());
         run = new JobRun(Map.of("media-wait", "3s", "media-roots", root.toString()));
     }
@@ -98,39 +99,69 @@ class PoisonInputJobTest {
         validPair("before: two people", false);
 
         // Messages that cannot be used: dead letters with the Oz code of the first problem.
-        rawRequest("malformed JSON", m -> "{\"x\":\"" + m + "\",\"folder_id\":\"f\",\"analyses\":[{\"type\":",
+        rawRequest(
+                "malformed JSON",
+                m -> "{\"x\":\"" + m + "\",\"folder_id\":\"f\",\"analyses\":[{\"type\":",
                 deadLetter(3));
-        request("not UTF-8", m -> {
-            byte[] head = ("{\"x\":\"" + m + "\",\"folder_id\":\"").getBytes(StandardCharsets.UTF_8);
-            return ByteBuffer.allocate(head.length + 4).put(head).put(new byte[] {(byte) 0xC3, 0x28, '"', '}'}).array();
-        }, deadLetter(3));
-        rawRequest("nesting 20,000 deep", m -> "{\"x\":\"" + m + "\",\"folder_id\":\"f\",\"meta\":"
-                + "[".repeat(20_000) + "]".repeat(20_000) + "}", deadLetter(3));
-        jsonRequest("huge number", (r, m) -> analysis(r, m).putObject("params").put("threshold",
-                new java.math.BigDecimal("1e400")), deadLetter(4));
-        jsonRequest("600 KB analysis type", (r, m) -> analysis(r, m).put("type", "x".repeat(600_000)), deadLetter(4));
-        rawRequest("lone surrogate in analyse_id", m -> "{\"x\":\"" + m + "\",\"folder_id\":\"f\",\"analyses\":"
-                + "[{\"type\":\"biometry\",\"analyse_id\":\"a\\ud800\"}]}", deadLetter(4));
-        jsonRequest("700 KB meta_data", (r, m) -> analysis(r, m).putObject("meta_data").put("blob", "m".repeat(700_000)),
+        request(
+                "not UTF-8",
+                m -> {
+                    byte[] head = ("{\"x\":\"" + m + "\",\"folder_id\":\"").getBytes(StandardCharsets.UTF_8);
+                    return ByteBuffer.allocate(head.length + 4)
+                            .put(head)
+                            .put(new byte[] {(byte) 0xC3, 0x28, '"', '}'})
+                            .array();
+                },
+                deadLetter(3));
+        rawRequest(
+                "nesting 20,000 deep",
+                m -> "{\"x\":\"" + m + "\",\"folder_id\":\"f\",\"meta\":" + "[".repeat(20_000) + "]".repeat(20_000)
+                        + "}",
+                deadLetter(3));
+        jsonRequest(
+                "huge number",
+                (r, m) -> analysis(r, m).putObject("params").put("threshold", new java.math.BigDecimal("1e400")),
                 deadLetter(4));
-        jsonRequest("560 KB media URI", (r, m) -> {
-            analysis(r, m);
-            photos(r, m, "file://" + root + "/" + "d".repeat(560_000) + ".jpg");
-        }, deadLetter(4));
-        jsonRequest("4,000 media", (r, m) -> {
-            analysis(r, m);
-            ArrayNode media = r.putArray("media");
-            for (int i = 0; i < 4_000; i++) {
-                media.add(media(m + "-" + i, uris.get("alice.jpg"), "IMAGE_FOLDER"));
-            }
-        }, deadLetter(4));
-        jsonRequest("long original_name", (r, m) -> {
-            analysis(r, m);
-            photos(r, m, uris.get("bob.jpg"));
-            ((ObjectNode) r.get("media").get(1)).put("original_name", "n".repeat(100_000));
-        }, deadLetter(4));
-        mediaMessage("media_id of the wrong type", m -> "{\"x\":\"" + m + "\",\"folder_id\":\"f\",\"media_id\":42,"
-                + "\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"file:///x.jpg\"}", deadLetter(5));
+        jsonRequest("600 KB analysis type", (r, m) -> analysis(r, m).put("type", "x".repeat(600_000)), deadLetter(4));
+        rawRequest(
+                "lone surrogate in analyse_id",
+                m -> "{\"x\":\"" + m + "\",\"folder_id\":\"f\",\"analyses\":"
+                        + "[{\"type\":\"biometry\",\"analyse_id\":\"a\\ud800\"}]}",
+                deadLetter(4));
+        jsonRequest(
+                "700 KB meta_data",
+                (r, m) -> analysis(r, m).putObject("meta_data").put("blob", "m".repeat(700_000)),
+                deadLetter(4));
+        jsonRequest(
+                "560 KB media URI",
+                (r, m) -> {
+                    analysis(r, m);
+                    photos(r, m, "file://" + root + "/" + "d".repeat(560_000) + ".jpg");
+                },
+                deadLetter(4));
+        jsonRequest(
+                "4,000 media",
+                (r, m) -> {
+                    analysis(r, m);
+                    ArrayNode media = r.putArray("media");
+                    for (int i = 0; i < 4_000; i++) {
+                        media.add(media(m + "-" + i, uris.get("alice.jpg"), "IMAGE_FOLDER"));
+                    }
+                },
+                deadLetter(4));
+        jsonRequest(
+                "long original_name",
+                (r, m) -> {
+                    analysis(r, m);
+                    photos(r, m, uris.get("bob.jpg"));
+                    ((ObjectNode) r.get("media").get(1)).put("original_name", "n".repeat(100_000));
+                },
+                deadLetter(4));
+        mediaMessage(
+                "media_id of the wrong type",
+                m -> "{\"x\":\"" + m + "\",\"folder_id\":\"f\",\"media_id\":42,"
+                        + "\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"file:///x.jpg\"}",
+                deadLetter(5));
 
         validPair("between: same person", true);
 
@@ -150,10 +181,13 @@ class PoisonInputJobTest {
         String[] first = validPair("collision: the first request", true);
         // Requests of two folders may travel on two partitions: the second is sent once the first has its claim.
         run.results.await(m -> first[0].equals(m.key()), l -> !l.isEmpty(), JobRun.RESULT_TIMEOUT);
-        jsonRequest("the same analyse_id in another folder", (r, m) -> {
-            analysis(r, m).put("analyse_id", first[0]);
-            photos(r, m, uris.get("bob.jpg"));
-        }, deadLetter(4));
+        jsonRequest(
+                "the same analyse_id in another folder",
+                (r, m) -> {
+                    analysis(r, m).put("analyse_id", first[0]);
+                    photos(r, m, uris.get("bob.jpg"));
+                },
+                deadLetter(4));
 
         validPair("after: two people", false);
         validPair("after: same person", true);
@@ -172,7 +206,9 @@ class PoisonInputJobTest {
                 wrong.add(c.name() + ": " + e.getMessage().replaceAll("\\s+", " "));
             }
         }
-        assertThat(wrong).as("hostile inputs answered otherwise than documented").isEmpty();
+        assertThat(wrong)
+                .as("hostile inputs answered otherwise than documented")
+                .isEmpty();
         long bound = run.config().maxRecordBytes();
         for (KafkaTopicReader reader : List.of(run.results, run.folders, run.deadLetters)) {
             for (KafkaTopicReader.Message message : reader.messages()) {
@@ -188,9 +224,15 @@ class PoisonInputJobTest {
 
     private String[] validPair(String name, boolean samePerson) throws Exception {
         String folder = JobRun.newId();
-        String id = run.request(folder, null,
+        String id = run.request(
+                folder,
+                null,
                 JobRun.media(folder, JobRun.newId(), uris.get("alice.jpg"), "IMAGE_FOLDER"),
-                JobRun.media(folder, JobRun.newId(), uris.get(samePerson ? "alice-mirrored.jpg" : "bob.jpg"), "IMAGE_FOLDER"));
+                JobRun.media(
+                        folder,
+                        JobRun.newId(),
+                        uris.get(samePerson ? "alice-mirrored.jpg" : "bob.jpg"),
+                        "IMAGE_FOLDER"));
         String[] v = {id, name, samePerson ? "SUCCESS" : "DECLINED"};
         valid.add(v);
         return v;
@@ -205,14 +247,17 @@ class PoisonInputJobTest {
     }
 
     private void jsonRequest(String name, RequestBody body, Consumer<JsonNode> expect) throws Exception {
-        request(name, m -> {
-            ObjectNode r = Json.mapper().createObjectNode();
-            r.put("x", m); // first, so that a truncated dead-letter payload still names the case
-            r.put("folder_id", m); // a dead letter made from the parsed request names its folder
+        request(
+                name,
+                m -> {
+                    ObjectNode r = Json.mapper().createObjectNode();
+                    r.put("x", m); // first, so that a truncated dead-letter payload still names the case
+                    r.put("folder_id", m); // a dead letter made from the parsed request names its folder
 
-            body.fill(r, m);
-            return Json.mapper().writeValueAsBytes(r);
-        }, expect);
+                    body.fill(r, m);
+                    return Json.mapper().writeValueAsBytes(r);
+                },
+                expect);
     }
 
     private void rawRequest(String name, java.util.function.Function<String, String> text, Consumer<JsonNode> expect)
@@ -235,12 +280,15 @@ class PoisonInputJobTest {
 
     /** An analysis of a good selfie and {@code uri}, which must FAIL with {@code code}. */
     private void badSecondMedia(String name, String uri, String mediaType, int code) throws Exception {
-        jsonRequest(name, (r, m) -> {
-            analysis(r, m);
-            ArrayNode media = r.putArray("media");
-            media.add(media(m + "-a", uris.get("alice.jpg"), "IMAGE_FOLDER"));
-            media.add(media(m + "-b", uri, mediaType));
-        }, failed(code));
+        jsonRequest(
+                name,
+                (r, m) -> {
+                    analysis(r, m);
+                    ArrayNode media = r.putArray("media");
+                    media.add(media(m + "-a", uris.get("alice.jpg"), "IMAGE_FOLDER"));
+                    media.add(media(m + "-b", uri, mediaType));
+                },
+                failed(code));
     }
 
     private static ObjectNode analysis(ObjectNode request, String marker) {
@@ -271,13 +319,17 @@ class PoisonInputJobTest {
         return answer -> {
             assertThat(answer.has("payload")).as("a dead letter: %s", answer).isTrue();
             assertThat(answer.get("error_code").asInt()).as(answer.toString()).isEqualTo(code);
-            assertThat(answer.get("error_message").asText().length()).as("error message length").isLessThan(2_000);
+            assertThat(answer.get("error_message").asText().length())
+                    .as("error message length")
+                    .isLessThan(2_000);
         };
     }
 
     private static Consumer<JsonNode> failed(int code) {
         return answer -> {
-            assertThat(answer.has("payload")).as("an analysis, not a dead letter: %s", answer).isFalse();
+            assertThat(answer.has("payload"))
+                    .as("an analysis, not a dead letter: %s", answer)
+                    .isFalse();
             assertThat(answer.get("state").asText()).as(answer.toString()).isEqualTo("FAILED");
             assertThat(answer.get("error_code").asInt()).as(answer.toString()).isEqualTo(code);
         };
@@ -289,7 +341,8 @@ class PoisonInputJobTest {
         while (true) {
             List<JsonNode> found = new ArrayList<>();
             run.results.messages().stream()
-                    .filter(m -> c.marker().equals(m.key()) && !m.value().path("state").asText().equals("PROCESSING"))
+                    .filter(m -> c.marker().equals(m.key())
+                            && !m.value().path("state").asText().equals("PROCESSING"))
                     .forEach(m -> found.add(m.value()));
             run.deadLetters.messages().stream()
                     .filter(m -> payload(m.value()).contains(c.marker()))
@@ -310,7 +363,8 @@ class PoisonInputJobTest {
     }
 
     private static long numRestarts() {
-        for (Metric m : REPORTER.findMetrics(run.job().getJobID(), "numRestarts").values()) {
+        for (Metric m :
+                REPORTER.findMetrics(run.job().getJobID(), "numRestarts").values()) {
             return ((Number) ((Gauge<?>) m).getValue()).longValue();
         }
         throw new AssertionError("no numRestarts metric");

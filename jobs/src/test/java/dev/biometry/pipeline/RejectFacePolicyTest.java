@@ -58,17 +58,32 @@ class RejectFacePolicyTest {
                 Mat scene = MediaFacesTest.twoFaces(engine, alice, bob)) {
             // PNG: decoded at full size, so both faces are seen as in MediaFacesTest.
             Path scenePng = TestImages.write(root, "two-faces.png", TestImages.pngBytes(TestImages.jpeg(scene)));
-            twoFaces = new MediaRef(FOLDER, "two", MediaType.IMAGE_FOLDER, new String[] {"photo_selfie"},
-                    scenePng.toUri().toString(), null, null);
+            twoFaces = new MediaRef(
+                    FOLDER,
+                    "two",
+                    MediaType.IMAGE_FOLDER,
+                    new String[] {"photo_selfie"},
+                    scenePng.toUri().toString(),
+                    null,
+                    null);
             // Sample 3 shows other faces around its main one: the selfie is a tight crop of the main face.
-            Box main = new MediaFaces(engine, FacePolicy.ACCEPT_ALL).photo(alice, false).chosen().box();
+            Box main = new MediaFaces(engine, FacePolicy.ACCEPT_ALL)
+                    .photo(alice, false)
+                    .chosen()
+                    .box();
             try (Rect around = FaceCrops.around(main, 1.4f, alice.cols(), alice.rows());
                     Mat crop = new Mat(alice, around)) {
                 selfieJpg = TestImages.write(root, "alice.jpg", TestImages.jpeg(crop));
             }
         }
-        selfie = new MediaRef(FOLDER, "selfie", MediaType.IMAGE_FOLDER, new String[] {"photo_selfie"},
-                selfieJpg.toUri().toString(), null, null);
+        selfie = new MediaRef(
+                FOLDER,
+                "selfie",
+                MediaType.IMAGE_FOLDER,
+                new String[] {"photo_selfie"},
+                selfieJpg.toUri().toString(),
+                null,
+                null);
     }
 
     @Test
@@ -76,8 +91,11 @@ class RejectFacePolicyTest {
         FacePolicy reject = new FacePolicy(FacePolicy.MultipleFaces.REJECT, 40, 16, 15, 0.8);
         List<EmbeddedMedia> embedded = embed(reject, "an-reject");
 
-        EmbeddedMedia refused = embedded.stream().filter(e -> e.index() == 1).findFirst().orElseThrow();
-        assertThat(refused.fatal()).as("a policy failure is a verdict, not a failure").isFalse();
+        EmbeddedMedia refused =
+                embedded.stream().filter(e -> e.index() == 1).findFirst().orElseThrow();
+        assertThat(refused.fatal())
+                .as("a policy failure is a verdict, not a failure")
+                .isFalse();
         assertThat(refused.error().code()).isEqualTo(4);
         assertThat(refused.embedding()).isNull();
         assertThat(refused.facesDetected()).isEqualTo(2);
@@ -92,9 +110,11 @@ class RejectFacePolicyTest {
         assertThat(media.at("/error/message").asText())
                 .isEqualTo("media two: 2 faces found; the face policy 'reject' accepts media with exactly one face");
         assertThat(media.at("/results_data/faces_detected").asInt()).isEqualTo(2);
-        assertThat(result.at("/results_media/0/error").isMissingNode()).as("the one-face selfie is fine: " + result)
+        assertThat(result.at("/results_media/0/error").isMissingNode())
+                .as("the one-face selfie is fine: " + result)
                 .isTrue();
-        assertThat(result.at("/results_media/0/results_data/faces_detected").asInt()).isEqualTo(1);
+        assertThat(result.at("/results_media/0/results_data/faces_detected").asInt())
+                .isEqualTo(1);
     }
 
     @Test
@@ -103,21 +123,32 @@ class RejectFacePolicyTest {
 
         assertThat(embedded).allSatisfy(e -> assertThat(e.error()).isNull());
         JsonNode result = match(embedded);
-        assertThat(result.get("resolution_status").asText()).as(result.toString()).isEqualTo("SUCCESS");
-        assertThat(result.at("/results_media/1/results_data/faces_detected").asInt()).isEqualTo(2);
+        assertThat(result.get("resolution_status").asText())
+                .as(result.toString())
+                .isEqualTo("SUCCESS");
+        assertThat(result.at("/results_media/1/results_data/faces_detected").asInt())
+                .isEqualTo(2);
     }
 
     /** The selfie and the two-face photo of one analysis through {@link EmbedFunction} under {@code policy}. */
     private static List<EmbeddedMedia> embed(FacePolicy policy, String analyseId) throws Exception {
         AnalysisTicket ticket = new AnalysisTicket(analyseId, FOLDER, 0.85, null, null, null, T0, 2);
         try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new EmbedFunction(TestData.modelsDir().toString(), 0.65f, 1, policy,
-                        MediaAnalyzer.Limits.DEFAULTS, new MediaFetcher(List.of(root.toString()), 10 << 20),
+                new KeyedProcessOperator<>(new EmbedFunction(
+                        TestData.modelsDir().toString(),
+                        0.65f,
+                        1,
+                        policy,
+                        MediaAnalyzer.Limits.DEFAULTS,
+                        new MediaFetcher(List.of(root.toString()), 10 << 20),
                         Duration.ZERO)),
-                (FetchedTask f) -> f.task().media().mediaId(), Types.STRING)) {
+                (FetchedTask f) -> f.task().media().mediaId(),
+                Types.STRING)) {
             harness.open();
-            harness.processElement(new StreamRecord<>(new FetchedTask(new EmbedTask(ticket, 0, selfie), null, null, null)));
-            harness.processElement(new StreamRecord<>(new FetchedTask(new EmbedTask(ticket, 1, twoFaces), null, null, null)));
+            harness.processElement(
+                    new StreamRecord<>(new FetchedTask(new EmbedTask(ticket, 0, selfie), null, null, null)));
+            harness.processElement(
+                    new StreamRecord<>(new FetchedTask(new EmbedTask(ticket, 1, twoFaces), null, null, null)));
             List<EmbeddedMedia> out = harness.extractOutputValues();
             assertThat(out).hasSize(2);
             return out;
@@ -128,7 +159,8 @@ class RejectFacePolicyTest {
     private static JsonNode match(List<EmbeddedMedia> embedded) throws Exception {
         try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new MatchFunction(Calibration.DEFAULT, Duration.ofMinutes(10))),
-                (EmbeddedMedia e) -> e.ticket().analyseId(), Types.STRING)) {
+                (EmbeddedMedia e) -> e.ticket().analyseId(),
+                Types.STRING)) {
             harness.open();
             harness.setProcessingTime(T0);
             for (EmbeddedMedia e : embedded) {

@@ -24,12 +24,14 @@ class RequestLinesFormatTest {
 
     @Test
     void theBaseOfAnInputIsItsParentFolderOnAnyFileSystem() {
-        assertThat(RequestLinesFormat.baseDirOf("s3://bucket/batch/requests.jsonl")).isEqualTo("s3://bucket/batch");
+        assertThat(RequestLinesFormat.baseDirOf("s3://bucket/batch/requests.jsonl"))
+                .isEqualTo("s3://bucket/batch");
         assertThat(RequestLinesFormat.baseDirOf("s3://bucket/requests.jsonl")).isEqualTo("s3://bucket/");
         assertThat(RequestLinesFormat.baseDirOf("hdfs://nn:8020/jobs/in/requests.jsonl"))
                 .isEqualTo("hdfs://nn:8020/jobs/in");
         assertThat(RequestLinesFormat.baseDirOf("/data/batch/requests.jsonl")).isEqualTo("/data/batch");
-        assertThat(RequestLinesFormat.baseDirOf("file:///data/my batch/requests.jsonl")).isEqualTo("/data/my batch");
+        assertThat(RequestLinesFormat.baseDirOf("file:///data/my batch/requests.jsonl"))
+                .isEqualTo("/data/my batch");
         assertThat(RequestLinesFormat.baseDirOf("requests.jsonl"))
                 .isEqualTo(Path.of("").toAbsolutePath().toString());
         assertThat(RequestLinesFormat.isLocal("/data/batch")).isTrue();
@@ -54,22 +56,26 @@ class RequestLinesFormatTest {
     @Test
     void theFormatResolvesRelativeMediaOfEachLineAgainstItsBase(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("requests.jsonl");
-        Files.writeString(file, String.join("\n",
-                "# a comment",
-                "{\"folder_id\":\"f\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a\"}],"
-                        + "\"media\":[{\"media_id\":\"m\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"photos/a.jpg\"}]}",
-                ""));
+        Files.writeString(
+                file,
+                String.join(
+                        "\n",
+                        "# a comment",
+                        "{\"folder_id\":\"f\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a\"}],"
+                                + "\"media\":[{\"media_id\":\"m\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"photos/a.jpg\"}]}",
+                        ""));
 
         assertThat(mediaUris(file, "s3://bucket/batch")).containsExactly("s3://bucket/batch/photos/a.jpg");
-        assertThat(mediaUris(file, dir.toString())).containsExactly(dir.resolve("photos/a.jpg").toUri().toString());
+        assertThat(mediaUris(file, dir.toString()))
+                .containsExactly(dir.resolve("photos/a.jpg").toUri().toString());
     }
 
     private static List<String> mediaUris(Path file, String baseDir) throws Exception {
         RequestLinesFormat format = new RequestLinesFormat("requests.jsonl", baseDir);
         List<String> uris = new ArrayList<>();
         org.apache.flink.core.fs.Path path = new org.apache.flink.core.fs.Path(file.toUri());
-        try (StreamFormat.Reader<RawRecord> reader =
-                format.createReader(new Configuration(), FileSystem.getLocalFileSystem().open(path))) {
+        try (StreamFormat.Reader<RawRecord> reader = format.createReader(
+                new Configuration(), FileSystem.getLocalFileSystem().open(path))) {
             RawRecord record;
             while ((record = reader.read()) != null) {
                 JsonNode request = Json.mapper().readTree(record.value());

@@ -23,7 +23,9 @@ class ResultOrderFunctionTest {
     void open() throws Exception {
         harness = new KeyedTwoInputStreamOperatorTestHarness<>(
                 new KeyedCoProcessOperator<>(new ResultOrderFunction(Duration.ofHours(1))),
-                ResultRecord::analyseId, ResultRecord::analyseId, Types.STRING);
+                ResultRecord::analyseId,
+                ResultRecord::analyseId,
+                Types.STRING);
         harness.open();
     }
 
@@ -33,17 +35,26 @@ class ResultOrderFunctionTest {
     }
 
     private static ResultRecord record(String analysis, String state) {
-        return new ResultRecord(analysis, "folder", state, state.equals("PROCESSING") ? "PROCESSING" : "SUCCESS", null,
+        return new ResultRecord(
+                analysis,
+                "folder",
+                state,
+                state.equals("PROCESSING") ? "PROCESSING" : "SUCCESS",
+                null,
                 "{\"analyse_id\":\"" + analysis + "\",\"state\":\"" + state + "\"}");
     }
 
     @Test
     void inOrderRecordsPassAtOnce() throws Exception {
         harness.processElement1(new StreamRecord<>(record("a", "PROCESSING")));
-        assertThat(harness.extractOutputValues()).extracting(ResultRecord::state).containsExactly("PROCESSING");
+        assertThat(harness.extractOutputValues())
+                .extracting(ResultRecord::state)
+                .containsExactly("PROCESSING");
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
         harness.processElement2(new StreamRecord<>(record("a", "FINISHED")));
-        assertThat(harness.extractOutputValues()).extracting(ResultRecord::state).containsExactly("PROCESSING", "FINISHED");
+        assertThat(harness.extractOutputValues())
+                .extracting(ResultRecord::state)
+                .containsExactly("PROCESSING", "FINISHED");
         assertThat(harness.numKeyedStateEntries()).isZero();
     }
 
@@ -51,10 +62,13 @@ class ResultOrderFunctionTest {
     void aFinalRecordThatOvertookItsProcessingRecordIsHeldUntilThatComes() throws Exception {
         harness.processElement2(new StreamRecord<>(record("a", "FINISHED")));
         harness.processElement1(new StreamRecord<>(record("b", "PROCESSING")));
-        assertThat(harness.extractOutputValues()).extracting(ResultRecord::analyseId).containsExactly("b");
+        assertThat(harness.extractOutputValues())
+                .extracting(ResultRecord::analyseId)
+                .containsExactly("b");
 
         harness.processElement1(new StreamRecord<>(record("a", "PROCESSING")));
-        assertThat(harness.extractOutputValues()).extracting(r -> r.analyseId() + ":" + r.state())
+        assertThat(harness.extractOutputValues())
+                .extracting(r -> r.analyseId() + ":" + r.state())
                 .containsExactly("b:PROCESSING", "a:PROCESSING", "a:FINISHED");
         // Only b's PROCESSING mark is left, waiting for its final record.
         assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
@@ -66,9 +80,12 @@ class ResultOrderFunctionTest {
     @Test
     void theFinalRecordOfAnAnalysisThatNeverStartedPassesAtOnce() throws Exception {
         harness.processElement1(new StreamRecord<>(record("c", "FAILED")));
-        assertThat(harness.extractOutputValues()).extracting(ResultRecord::state).containsExactly("FAILED");
+        assertThat(harness.extractOutputValues())
+                .extracting(ResultRecord::state)
+                .containsExactly("FAILED");
         assertThat(harness.numKeyedStateEntries()).isZero();
     }
+
     private static ResultRecord of(String analysis, String state, String token, long lateAfter, boolean backstop) {
         return record(analysis, state).forRequest(token, lateAfter, backstop);
     }
@@ -79,7 +96,8 @@ class ResultOrderFunctionTest {
         harness.processElement1(new StreamRecord<>(of("a", "PROCESSING", "t1", 0, false)));
         harness.setProcessingTime(5_000);
         harness.processElement1(new StreamRecord<>(of("a", "FAILED", "t1", 0, true)));
-        assertThat(harness.extractOutputValues()).extracting(r -> r.state() + ":" + r.backstop())
+        assertThat(harness.extractOutputValues())
+                .extracting(r -> r.state() + ":" + r.backstop())
                 .containsExactly("PROCESSING:false", "FAILED:true");
         assertThat(harness.numKeyedStateEntries()).isZero();
 
@@ -95,7 +113,9 @@ class ResultOrderFunctionTest {
         harness.processElement2(new StreamRecord<>(of("a", "FINISHED", "t1", 5_000, false)));
         harness.setProcessingTime(5_000);
         harness.processElement1(new StreamRecord<>(of("a", "FAILED", "t1", 0, true)));
-        assertThat(harness.extractOutputValues()).extracting(ResultRecord::state).containsExactly("PROCESSING", "FINISHED");
+        assertThat(harness.extractOutputValues())
+                .extracting(ResultRecord::state)
+                .containsExactly("PROCESSING", "FINISHED");
         assertThat(harness.numKeyedStateEntries()).isZero();
     }
 
@@ -103,11 +123,14 @@ class ResultOrderFunctionTest {
     void twoRequestsWithOneAnalyseIdKeepTheirOwnProgressAndASecondFinalRecordIsDropped() throws Exception {
         harness.processElement1(new StreamRecord<>(of("a", "PROCESSING", "t1", 0, false)));
         harness.processElement2(new StreamRecord<>(of("a", "FINISHED", "t2", 0, false)));
-        assertThat(harness.extractOutputValues()).extracting(ResultRecord::token).containsExactly("t1");
+        assertThat(harness.extractOutputValues())
+                .extracting(ResultRecord::token)
+                .containsExactly("t1");
 
         harness.processElement1(new StreamRecord<>(of("a", "PROCESSING", "t2", 0, false)));
         harness.processElement2(new StreamRecord<>(of("a", "FINISHED", "t1", 0, false)));
-        assertThat(harness.extractOutputValues()).extracting(r -> r.token() + ":" + r.state())
+        assertThat(harness.extractOutputValues())
+                .extracting(r -> r.token() + ":" + r.state())
                 .containsExactly("t1:PROCESSING", "t2:PROCESSING", "t2:FINISHED", "t1:FINISHED");
         assertThat(harness.numKeyedStateEntries()).isZero();
 

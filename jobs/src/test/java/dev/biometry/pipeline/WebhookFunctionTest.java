@@ -84,7 +84,9 @@ class WebhookFunctionTest {
         PendingDelivery waiting = pending(ANALYSIS);
         assertThat(waiting.attempts()).isEqualTo(1);
         assertThat(waiting.lastError()).contains("HTTP 503");
-        assertThat(waiting.nextAttemptAt() - failedAt).as("first backoff, jittered").isBetween(500L, 1_000L);
+        assertThat(waiting.nextAttemptAt() - failedAt)
+                .as("first backoff, jittered")
+                .isBetween(500L, 1_000L);
         assertThat(waiting.timerAt()).isEqualTo(waiting.nextAttemptAt());
         assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
 
@@ -94,7 +96,8 @@ class WebhookFunctionTest {
         awaitAttemptThenPoll(ANALYSIS);
 
         assertThat(receiver.requests()).hasSize(2);
-        assertThat(receiver.requests().get(1).body()).isEqualTo(receiver.requests().get(0).body());
+        assertThat(receiver.requests().get(1).body())
+                .isEqualTo(receiver.requests().get(0).body());
         assertThat(harness.extractOutputValues()).isEmpty();
         assertNothingLeft();
     }
@@ -138,8 +141,9 @@ class WebhookFunctionTest {
         assertThat(receiver.requests()).hasSize(4);
         List<DeadLetter> out = harness.extractOutputValues();
         assertThat(out).hasSize(1);
-        assertThat(out.get(0).errorMessage()).isEqualTo("EXTERNAL SERVICE: webhook not delivered within 12s "
-                + "(4 attempts); last: HTTP 429 from " + endpoint("/hook"));
+        assertThat(out.get(0).errorMessage())
+                .isEqualTo("EXTERNAL SERVICE: webhook not delivered within 12s " + "(4 attempts); last: HTTP 429 from "
+                        + endpoint("/hook"));
         assertNothingLeft();
     }
 
@@ -155,8 +159,10 @@ class WebhookFunctionTest {
         assertThat(out).hasSize(1);
         DeadLetter dead = out.get(0);
         assertThat(dead.errorCode()).isEqualTo(11);
-        assertThat(dead.errorMessage()).startsWith("EXTERNAL SERVICE: webhook rejected after 1 attempt")
-                .contains("HTTP 410").doesNotContain("s3cr3t");
+        assertThat(dead.errorMessage())
+                .startsWith("EXTERNAL SERVICE: webhook rejected after 1 attempt")
+                .contains("HTTP 410")
+                .doesNotContain("s3cr3t");
         assertThat(dead.details()).isEqualTo(endpoint("/hook"));
         assertThat(dead.payload()).isEqualTo(JSON);
         assertThat(dead.payloadBase64()).isFalse();
@@ -176,18 +182,21 @@ class WebhookFunctionTest {
             awaitAttemptThenPoll(ANALYSIS);
             PendingDelivery waiting = pending(ANALYSIS);
             if (waiting != null) {
-                assertThat(waiting.nextAttemptAt()).isLessThanOrEqualTo(T0 + POLICY.deadline().toMillis());
+                assertThat(waiting.nextAttemptAt())
+                        .isLessThanOrEqualTo(T0 + POLICY.deadline().toMillis());
                 harness.setProcessingTime(waiting.nextAttemptAt());
             }
         }
 
         int attempts = receiver.requests().size();
         assertThat(attempts).isBetween(5, 20);
-        assertThat(harness.getProcessingTime()).isGreaterThanOrEqualTo(T0 + POLICY.deadline().toMillis());
+        assertThat(harness.getProcessingTime())
+                .isGreaterThanOrEqualTo(T0 + POLICY.deadline().toMillis());
         DeadLetter dead = harness.extractOutputValues().get(0);
         assertThat(dead.errorCode()).isEqualTo(11);
-        assertThat(dead.errorMessage()).isEqualTo("EXTERNAL SERVICE: webhook not delivered within 10s (" + attempts
-                + " attempts); last: HTTP 503 from " + endpoint("/hook"));
+        assertThat(dead.errorMessage())
+                .isEqualTo("EXTERNAL SERVICE: webhook not delivered within 10s (" + attempts
+                        + " attempts); last: HTTP 503 from " + endpoint("/hook"));
         assertThat(dead.payload()).isEqualTo(JSON);
         assertNothingLeft();
     }
@@ -195,7 +204,9 @@ class WebhookFunctionTest {
     @Test
     void refusedTargetsAreDeadLettersWithoutAttempts() throws Exception {
         receiver = WebhookReceiver.answering(200);
-        HttpPoster strict = HttpPoster.builder().allowHosts(List.of("localhost", "127.0.0.1")).build();
+        HttpPoster strict = HttpPoster.builder()
+                .allowHosts(List.of("localhost", "127.0.0.1"))
+                .build();
         open(strict, false, 32);
 
         // refused at once: plain http; a private IP literal
@@ -210,8 +221,10 @@ class WebhookFunctionTest {
 
         List<DeadLetter> out = harness.extractOutputValues();
         assertThat(out).extracting(DeadLetter::errorCode).containsExactly(4, 4, 4);
-        assertThat(out.get(0).errorMessage()).startsWith("INVALID VALUE: webhook endpoint refused: ")
-                .contains("scheme 'http' is not allowed").doesNotContain("s3cr3t");
+        assertThat(out.get(0).errorMessage())
+                .startsWith("INVALID VALUE: webhook endpoint refused: ")
+                .contains("scheme 'http' is not allowed")
+                .doesNotContain("s3cr3t");
         assertThat(out.get(0).details()).isEqualTo(endpoint("/hook"));
         assertThat(out.get(1).errorMessage()).contains("non-public address");
         assertThat(out.get(1).details()).isEqualTo(byIp);
@@ -250,7 +263,8 @@ class WebhookFunctionTest {
         harness.setProcessingTime(pending("an-next").timerAt());
         awaitAttemptThenPoll("an-next");
 
-        assertThat(receiver.requests()).extracting(WebhookReceiver.Request::pathAndQuery)
+        assertThat(receiver.requests())
+                .extracting(WebhookReceiver.Request::pathAndQuery)
                 .containsExactly("/slow", "/next");
         assertNothingLeft();
     }
@@ -286,7 +300,8 @@ class WebhookFunctionTest {
         List<WebhookReceiver.Request> requests = receiver.requests();
         assertThat(requests).hasSize(2);
         assertThat(requests.get(1).body()).isEqualTo(requests.get(0).body());
-        assertThat(requests.get(1).header("Idempotency-Key")).isEqualTo(requests.get(0).header("Idempotency-Key"));
+        assertThat(requests.get(1).header("Idempotency-Key"))
+                .isEqualTo(requests.get(0).header("Idempotency-Key"));
         assertThat(harness.extractOutputValues()).isEmpty();
         assertNothingLeft();
     }
@@ -309,7 +324,8 @@ class WebhookFunctionTest {
         List<DeadLetter> dead = harness.extractOutputValues();
         assertThat(dead).singleElement().satisfies(d -> {
             assertThat(d.errorCode()).isEqualTo(11);
-            assertThat(d.errorMessage()).startsWith("EXTERNAL SERVICE: webhook queue full (2 deliveries pending")
+            assertThat(d.errorMessage())
+                    .startsWith("EXTERNAL SERVICE: webhook queue full (2 deliveries pending")
                     .contains("--webhook-max-pending 2");
             assertThat(d.payload()).isEqualTo(JSON);
         });
@@ -324,7 +340,8 @@ class WebhookFunctionTest {
         receiver = WebhookReceiver.answering(200);
         open(loopback(), false, 32, snapshot, 1);
         harness.processElement(new StreamRecord<>(result("an-4", endpoint("/four"))));
-        assertThat(harness.extractOutputValues()).singleElement()
+        assertThat(harness.extractOutputValues())
+                .singleElement()
                 .satisfies(d -> assertThat(d.errorMessage()).contains("webhook queue full"));
 
         // The restored deliveries (to the first receiver, now gone) end at their deadline; then a new one is taken.
@@ -340,18 +357,32 @@ class WebhookFunctionTest {
     // ---- helpers
 
     private HttpPoster loopback() {
-        return HttpPoster.builder().allowHosts(List.of("127.0.0.1")).allowPlainHttp(true).allowPrivateAddresses(true)
-                .timeout(Duration.ofSeconds(5)).build();
+        return HttpPoster.builder()
+                .allowHosts(List.of("127.0.0.1"))
+                .allowPlainHttp(true)
+                .allowPrivateAddresses(true)
+                .timeout(Duration.ofSeconds(5))
+                .build();
     }
 
     private void open(HttpPoster poster, boolean waitForCheckpoint, int maxInFlight) throws Exception {
         open(poster, waitForCheckpoint, maxInFlight, null, 0);
     }
 
-    private void open(HttpPoster poster, boolean waitForCheckpoint, int maxInFlight, OperatorSubtaskState restored,
-            long restoredCheckpointId) throws Exception {
-        function = new WebhookFunction(new WebhookSender(poster, "harness-secret"), policy, maxInFlight,
-                waitForCheckpoint, "biometry.results", maxPending);
+    private void open(
+            HttpPoster poster,
+            boolean waitForCheckpoint,
+            int maxInFlight,
+            OperatorSubtaskState restored,
+            long restoredCheckpointId)
+            throws Exception {
+        function = new WebhookFunction(
+                new WebhookSender(poster, "harness-secret"),
+                policy,
+                maxInFlight,
+                waitForCheckpoint,
+                "biometry.results",
+                maxPending);
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(function), ResultRecord::analyseId, Types.STRING);
         harness.setup();
@@ -375,7 +406,9 @@ class WebhookFunctionTest {
     private void awaitAttemptThenPoll(String analyseId) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!function.attemptFinished(analyseId)) {
-            assertThat(System.nanoTime()).as("attempt of %s finished", analyseId).isLessThan(deadline);
+            assertThat(System.nanoTime())
+                    .as("attempt of %s finished", analyseId)
+                    .isLessThan(deadline);
             Thread.sleep(5);
         }
         harness.setProcessingTime(harness.getProcessingTime() + WebhookFunction.POLL_MILLIS);
@@ -383,8 +416,10 @@ class WebhookFunctionTest {
 
     private PendingDelivery pending(String analyseId) throws Exception {
         harness.getOperator().setCurrentKey(analyseId);
-        return harness.getOperator().getKeyedStateStore().getState(
-                new ValueStateDescriptor<>("pending-delivery", TypeInformation.of(PendingDelivery.class))).value();
+        return harness.getOperator()
+                .getKeyedStateStore()
+                .getState(new ValueStateDescriptor<>("pending-delivery", TypeInformation.of(PendingDelivery.class)))
+                .value();
     }
 
     /** The delivery waits for its next attempt at {@code at}, with one processing-time timer there. */
@@ -394,7 +429,8 @@ class WebhookFunctionTest {
         assertThat(waiting.nextAttemptAt()).isEqualTo(at);
         assertThat(waiting.timerAt()).isEqualTo(at);
         assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
-        assertThat(harness.getProcessingTimeService().getActiveTimerTimestamps()).containsExactly(at);
+        assertThat(harness.getProcessingTimeService().getActiveTimerTimestamps())
+                .containsExactly(at);
     }
 
     private void assertNothingLeft() throws Exception {

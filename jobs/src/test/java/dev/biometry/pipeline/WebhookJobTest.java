@@ -119,7 +119,8 @@ class WebhookJobTest {
     void theFinalResultIsPostedSignedAndByteIdenticalToTheResultsRecord() throws Exception {
         String analysis = request("/signed/hook?tenant=7", media("a", alice), media("b", bob));
 
-        Request delivery = receiver.await("/signed/", l -> !l.isEmpty(), TIMEOUT).get(0);
+        Request delivery =
+                receiver.await("/signed/", l -> !l.isEmpty(), TIMEOUT).get(0);
         byte[] committed = committedFinalRecord(analysis);
         assertThat(Json.mapper().readTree(committed).get("state").asText()).isEqualTo("FINISHED");
         assertThat(delivery.method()).isEqualTo("POST");
@@ -149,7 +150,8 @@ class WebhookJobTest {
             assertSigned(delivery);
         }
         assertThat(deliveries.get(1).receivedAtMillis() - deliveries.get(0).receivedAtMillis())
-                .as("backoff before the first retry").isGreaterThanOrEqualTo(100);
+                .as("backoff before the first retry")
+                .isGreaterThanOrEqualTo(100);
         // The 200 ended the delivery: nothing pending, so no fourth attempt can come.
         awaitNoDeliveryPending(job.getJobID());
         assertThat(receiver.requests("/flaky/")).hasSize(3);
@@ -164,13 +166,18 @@ class WebhookJobTest {
         String gone = request("/gone/hook?sig=s3cr3t", media("a", alice)); // one media: FAILED at once, error 4
         String refused = request("https://hooks.not-allowed.example/x", media("a", alice));
 
-        List<Message> dead = run.deadLetters.await(m -> {
-            String payload = m.value().get("payload").asText();
-            return payload.contains(gone) || payload.contains(refused);
-        }, l -> l.size() >= 2, TIMEOUT);
+        List<Message> dead = run.deadLetters.await(
+                m -> {
+                    String payload = m.value().get("payload").asText();
+                    return payload.contains(gone) || payload.contains(refused);
+                },
+                l -> l.size() >= 2,
+                TIMEOUT);
         JsonNode goneLetter = letterFor(dead, gone);
         assertThat(goneLetter.get("error_code").asInt()).isEqualTo(11);
-        assertThat(goneLetter.get("error_message").asText()).contains("HTTP 410").doesNotContain("s3cr3t");
+        assertThat(goneLetter.get("error_message").asText())
+                .contains("HTTP 410")
+                .doesNotContain("s3cr3t");
         assertThat(goneLetter.get("details").asText()).isEqualTo(receiver.url("localhost", "/gone/hook"));
         assertThat(goneLetter.at("/source/topic").asText()).isEqualTo(config.resultsTopic());
         assertThat(goneLetter.get("payload").asText().getBytes(UTF_8)).isEqualTo(committedFinalRecord(gone));
@@ -180,7 +187,10 @@ class WebhookJobTest {
         assertThat(refusedLetter.get("error_code").asInt()).isEqualTo(4);
         assertThat(refusedLetter.get("error_message").asText()).contains("not allow-listed");
         assertThat(refusedLetter.get("details").asText()).isEqualTo("https://hooks.not-allowed.example/x");
-        assertThat(Json.mapper().readTree(refusedLetter.get("payload").asText()).get("state").asText())
+        assertThat(Json.mapper()
+                        .readTree(refusedLetter.get("payload").asText())
+                        .get("state")
+                        .asText())
                 .isEqualTo("FAILED");
         // Both dead letters were counted as failed deliveries (the 410 and the refused endpoint).
         assertThat(counterSum(job.getJobID(), "webhooksFailed")).isGreaterThanOrEqualTo(2);
@@ -202,11 +212,16 @@ class WebhookJobTest {
         // attempt the old job had in flight may reach the receiver late and get a 200 too (at least once: receivers
         // deduplicate by Idempotency-Key), so deliveries are told apart by job, not by the receiver's count.
         JobID restarted = job.getJobID();
-        JobMetrics.awaitTrue("the restarted job delivered",
-                () -> JobMetrics.counterSum(REPORTER, restarted, "webhooksDelivered") >= 1, TIMEOUT);
+        JobMetrics.awaitTrue(
+                "the restarted job delivered",
+                () -> JobMetrics.counterSum(REPORTER, restarted, "webhooksDelivered") >= 1,
+                TIMEOUT);
         awaitNoDeliveryPending(restarted);
-        assertThat(JobMetrics.counterSum(REPORTER, restarted, "webhooksDelivered")).isEqualTo(1);
-        List<Request> answered200 = answeredOk.stream().filter(r -> r.pathAndQuery().startsWith("/restart/")).toList();
+        assertThat(JobMetrics.counterSum(REPORTER, restarted, "webhooksDelivered"))
+                .isEqualTo(1);
+        List<Request> answered200 = answeredOk.stream()
+                .filter(r -> r.pathAndQuery().startsWith("/restart/"))
+                .toList();
         assertThat(answered200).hasSizeBetween(1, 2);
         byte[] committed = committedFinalRecord(analysis);
         for (Request delivered : answered200) {
@@ -218,9 +233,11 @@ class WebhookJobTest {
 
     /** Waits until no subtask of the job has a webhook delivery pending (each one ended: delivered or failed). */
     private static void awaitNoDeliveryPending(JobID id) throws InterruptedException {
-        JobMetrics.awaitTrue("no webhook delivery pending in job " + id,
+        JobMetrics.awaitTrue(
+                "no webhook delivery pending in job " + id,
                 () -> !JobMetrics.named(REPORTER, id, "webhooksPending").isEmpty()
-                        && JobMetrics.gaugeSum(REPORTER, id, "webhooksPending") == 0, TIMEOUT);
+                        && JobMetrics.gaugeSum(REPORTER, id, "webhooksPending") == 0,
+                TIMEOUT);
     }
 
     // ---- helpers
@@ -254,7 +271,8 @@ class WebhookJobTest {
         BiometryJob.configure(env, config);
         BiometryJob.build(env, config, KafkaEndpoints.of(config));
         assertThat(hasOperator(env.getTransformations(), "webhooks"))
-                .as("webhooks are wired into BiometryJob.build (WebhookStage.attach)").isTrue();
+                .as("webhooks are wired into BiometryJob.build (WebhookStage.attach)")
+                .isTrue();
         return env.executeAsync("webhook-test");
     }
 
@@ -300,8 +318,10 @@ class WebhookJobTest {
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         try (KafkaConsumer<String, byte[]> consumer =
                 new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(config.resultsTopic(), Duration.ofSeconds(30))
-                    .stream().map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            List<TopicPartition> partitions =
+                    consumer.partitionsFor(config.resultsTopic(), Duration.ofSeconds(30)).stream()
+                            .map(p -> new TopicPartition(p.topic(), p.partition()))
+                            .toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             List<byte[]> finals = new ArrayList<>();
@@ -309,12 +329,18 @@ class WebhookJobTest {
             while (System.nanoTime() < deadline) {
                 for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                     if (analysisId.equals(record.key())
-                            && !Json.mapper().readTree(record.value()).get("state").asText().equals("PROCESSING")) {
+                            && !Json.mapper()
+                                    .readTree(record.value())
+                                    .get("state")
+                                    .asText()
+                                    .equals("PROCESSING")) {
                         finals.add(record.value());
                     }
                 }
-                if (!finals.isEmpty() && consumer.assignment().stream()
-                        .allMatch(tp -> consumer.position(tp) >= consumer.endOffsets(List.of(tp)).get(tp))) {
+                if (!finals.isEmpty()
+                        && consumer.assignment().stream()
+                                .allMatch(tp -> consumer.position(tp)
+                                        >= consumer.endOffsets(List.of(tp)).get(tp))) {
                     assertThat(finals).as("final records of " + analysisId).hasSize(1);
                     return finals.get(0);
                 }
@@ -331,8 +357,11 @@ class WebhookJobTest {
     }
 
     private static JsonNode letterFor(List<Message> deadLetters, String analysisId) {
-        return deadLetters.stream().map(Message::value)
-                .filter(v -> v.get("payload").asText().contains(analysisId)).findFirst().orElseThrow();
+        return deadLetters.stream()
+                .map(Message::value)
+                .filter(v -> v.get("payload").asText().contains(analysisId))
+                .findFirst()
+                .orElseThrow();
     }
 
     /** The sum of the job's counters called {@code name} over its subtasks (fails if there is none). */

@@ -20,13 +20,15 @@ class WebhookStageTest {
     @Test
     void streamingJobsDeliverWebhooks() {
         assertThat(operatorNames(RuntimeExecutionMode.STREAMING))
-                .contains("webhook-results", "webhooks").doesNotContain("no-webhooks-in-batch");
+                .contains("webhook-results", "webhooks")
+                .doesNotContain("no-webhooks-in-batch");
     }
 
     @Test
     void batchRunsSendNoWebhooks() {
         assertThat(operatorNames(RuntimeExecutionMode.BATCH))
-                .contains("no-webhooks-in-batch").doesNotContain("webhooks");
+                .contains("no-webhooks-in-batch")
+                .doesNotContain("webhooks");
     }
 
     private static Set<String> operatorNames(RuntimeExecutionMode mode) {

@@ -50,13 +50,17 @@ class BatchReportTest {
                      "params":{"threshold":0.87},"results_data":{"min_confidence":0.88,"max_confidence":0.88},
                      "results_media":[]}"""));
 
-    private final String html = BatchReport.html(RESULTS, new BatchReport.RunInfo("requests.jsonl", 6, 1, 2.0,
-            "2 cores, test CPU", 0.85));
+    private final String html =
+            BatchReport.html(RESULTS, new BatchReport.RunInfo("requests.jsonl", 6, 1, 2.0, "2 cores, test CPU", 0.85));
 
     @Test
     void countsByResolutionAndState() {
-        assertThat(html).contains("<b>2</b>success").contains("<b>1</b>declined")
-                .contains("<b>1</b>operator required").contains("<b>1</b>failed").contains("<b>5</b>analyses");
+        assertThat(html)
+                .contains("<b>2</b>success")
+                .contains("<b>1</b>declined")
+                .contains("<b>1</b>operator required")
+                .contains("<b>1</b>failed")
+                .contains("<b>5</b>analyses");
         assertThat(html).contains("States: FAILED 1, FINISHED 4. Dead letters (invalid request lines): 1.");
     }
 
@@ -64,8 +68,9 @@ class BatchReportTest {
     void errorsAreCountedByCodeForAnalysesAndForMedia() {
         assertThat(html).doesNotContain("<h2>Errors by code</h2><p>None.</p>");
         // Code 4: one failed analysis, two media with an error (the one without a face and the broken one).
-        assertThat(html).contains("<tr><td class=\"n\">4</td><td>INVALID VALUE</td><td class=\"n\">1</td>"
-                + "<td class=\"n\">2</td></tr>");
+        assertThat(html)
+                .contains("<tr><td class=\"n\">4</td><td>INVALID VALUE</td><td class=\"n\">1</td>"
+                        + "<td class=\"n\">2</td></tr>");
     }
 
     @Test
@@ -107,15 +112,18 @@ class BatchReportTest {
                 assertThat(Double.parseDouble(m.group(1))).isCloseTo(unit, within(0.11));
             }
         }
-        assertThat(bars).containsExactly(
-                "0.10-0.15 " + RED + " 1/0",
-                "0.85-0.90 " + RED + " 2/1",
-                "0.85-0.90 " + GREEN + " 2/1",
-                "0.95-1.00 " + GREEN + " 1/1");
+        assertThat(bars)
+                .containsExactly(
+                        "0.10-0.15 " + RED + " 1/0",
+                        "0.85-0.90 " + RED + " 2/1",
+                        "0.85-0.90 " + GREEN + " 2/1",
+                        "0.95-1.00 " + GREEN + " 1/1");
         assertThat(unit).isPositive();
         // Dashed threshold line at 0.87 of the 830-pixel plot that starts at x=50, and its label.
-        assertThat(html).contains("<line x1=\"772.1\" y1=\"15\" x2=\"772.1\" y2=\"260\" stroke=\"#111\" "
-                + "stroke-width=\"2\" stroke-dasharray=\"6 4\"/>").contains("threshold 0.87</text>");
+        assertThat(html)
+                .contains("<line x1=\"772.1\" y1=\"15\" x2=\"772.1\" y2=\"260\" stroke=\"#111\" "
+                        + "stroke-width=\"2\" stroke-dasharray=\"6 4\"/>")
+                .contains("threshold 0.87</text>");
         assertThat(html).doesNotContain("<script").doesNotContain("src=").doesNotContain("href=");
     }
 

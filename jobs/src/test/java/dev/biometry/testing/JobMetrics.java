@@ -61,8 +61,10 @@ public final class JobMetrics {
     public static void awaitMoreCheckpoints(InMemoryReporter reporter, JobID job, int more, Duration timeout)
             throws InterruptedException {
         long target = completedCheckpoints(reporter, job) + more;
-        awaitTrue("checkpoint " + target + " of job " + job + " completed",
-                () -> completedCheckpoints(reporter, job) >= target, timeout);
+        awaitTrue(
+                "checkpoint " + target + " of job " + job + " completed",
+                () -> completedCheckpoints(reporter, job) >= target,
+                timeout);
     }
 
     /** Waits until {@code condition} holds, polling it every 50 ms; fails naming {@code what} after {@code timeout}. */

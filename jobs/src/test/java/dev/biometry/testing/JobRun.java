@@ -21,8 +21,8 @@ import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -57,7 +57,12 @@ public final class JobRun implements AutoCloseable {
         all.put("models", TestData.modelsDir().toString());
         all.putAll(options);
         config = JobConfig.fromOptions(all);
-        kafka.createTopics(2, config.mediaTopic(), config.requestsTopic(), config.resultsTopic(), config.foldersTopic(),
+        kafka.createTopics(
+                2,
+                config.mediaTopic(),
+                config.requestsTopic(),
+                config.resultsTopic(),
+                config.foldersTopic(),
                 config.deadLetterTopic());
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
@@ -159,8 +164,10 @@ public final class JobRun implements AutoCloseable {
     /** The one committed final record of an analysis (fails if there is more than one). */
     public JsonNode finalResult(String analysisId) throws InterruptedException {
         List<KafkaTopicReader.Message> finals = results.await(
-                m -> analysisId.equals(m.key()) && !m.value().get("state").asText().equals("PROCESSING"),
-                l -> !l.isEmpty(), RESULT_TIMEOUT);
+                m -> analysisId.equals(m.key())
+                        && !m.value().get("state").asText().equals("PROCESSING"),
+                l -> !l.isEmpty(),
+                RESULT_TIMEOUT);
         assertThat(finals).hasSize(1);
         JsonNode result = finals.get(0).value();
         assertThat(result.get("analyse_id").asText()).isEqualTo(analysisId);
@@ -177,7 +184,8 @@ public final class JobRun implements AutoCloseable {
             c.close();
         }
         if (durability != null && durability.temporaryDir() != null) {
-            org.apache.flink.util.FileUtils.deleteDirectoryQuietly(durability.temporaryDir().toFile());
+            org.apache.flink.util.FileUtils.deleteDirectoryQuietly(
+                    durability.temporaryDir().toFile());
         }
     }
 }

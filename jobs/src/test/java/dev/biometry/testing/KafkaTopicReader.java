@@ -29,6 +29,7 @@ public final class KafkaTopicReader implements AutoCloseable {
     private final List<Message> messages = new CopyOnWriteArrayList<>();
     /** The reader's position per partition after its last poll: every record before it is in {@link #messages}. */
     private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
+
     private final String bootstrapServers;
     private final List<TopicPartition> partitions;
     private final Thread thread;
@@ -40,25 +41,29 @@ public final class KafkaTopicReader implements AutoCloseable {
         KafkaConsumer<String, byte[]> consumer =
                 new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
         partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                .map(p -> new TopicPartition(topic, p.partition())).toList();
+                .map(p -> new TopicPartition(topic, p.partition()))
+                .toList();
         consumer.assign(partitions);
         consumer.seekToBeginning(partitions);
-        thread = new Thread(() -> {
-            try (consumer) {
-                while (running) {
-                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                        try {
-                            messages.add(new Message(r.key(), Json.mapper().readTree(r.value())));
-                        } catch (java.io.IOException e) {
-                            throw new IllegalStateException("non-JSON record on " + topic, e);
+        thread = new Thread(
+                () -> {
+                    try (consumer) {
+                        while (running) {
+                            for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                                try {
+                                    messages.add(
+                                            new Message(r.key(), Json.mapper().readTree(r.value())));
+                                } catch (java.io.IOException e) {
+                                    throw new IllegalStateException("non-JSON record on " + topic, e);
+                                }
+                            }
+                            for (TopicPartition p : partitions) {
+                                positions.put(p, consumer.position(p));
+                            }
                         }
                     }
-                    for (TopicPartition p : partitions) {
-                        positions.put(p, consumer.position(p));
-                    }
-                }
-            }
-        }, "reader-" + topic);
+                },
+                "reader-" + topic);
         thread.setDaemon(true);
         thread.start();
     }
@@ -94,8 +99,8 @@ public final class KafkaTopicReader implements AutoCloseable {
      */
     public void awaitCaughtUp(Duration timeout) throws InterruptedException {
         Map<TopicPartition, Long> end;
-        try (KafkaConsumer<byte[], byte[]> probe = new KafkaConsumer<>(consumerProperties(bootstrapServers),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        try (KafkaConsumer<byte[], byte[]> probe = new KafkaConsumer<>(
+                consumerProperties(bootstrapServers), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             end = probe.endOffsets(partitions, timeout);
         }
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -122,5 +127,4 @@ public final class KafkaTopicReader implements AutoCloseable {
         running = false;
         thread.join(5000);
     }
-
 }

@@ -19,7 +19,9 @@ public final class TestData {
     private TestData() {}
 
     public static Path modelsDir() {
-        Path dir = Path.of(System.getProperty("biometry.models.dir", "../models")).toAbsolutePath().normalize();
+        Path dir = Path.of(System.getProperty("biometry.models.dir", "../models"))
+                .toAbsolutePath()
+                .normalize();
         assertThat(dir.resolve("fr_feature.onnx"))
                 .as("models missing in %s: run models/fetch.sh first", dir)
                 .isRegularFile();
@@ -29,8 +31,12 @@ public final class TestData {
     public static List<Path> samplePhotos() {
         Path dir = modelsDir().resolve("samples");
         try (Stream<Path> files = Files.list(dir)) {
-            List<Path> photos = files.filter(p -> p.getFileName().toString().endsWith(".jpg")).sorted().toList();
-            assertThat(photos).as("sample photos in %s: run models/fetch.sh first", dir).hasSize(6);
+            List<Path> photos = files.filter(p -> p.getFileName().toString().endsWith(".jpg"))
+                    .sorted()
+                    .toList();
+            assertThat(photos)
+                    .as("sample photos in %s: run models/fetch.sh first", dir)
+                    .hasSize(6);
             return photos;
         } catch (IOException e) {
             throw new AssertionError("sample photos missing in " + dir + ": run models/fetch.sh first", e);
@@ -56,8 +62,12 @@ public final class TestData {
 
     /** The repository's root folder (tests run in {@code jobs/}). */
     public static Path repoRoot() {
-        Path root = Path.of(System.getProperty("biometry.repo.dir", "..")).toAbsolutePath().normalize();
-        assertThat(root.resolve("docker/flink/config.yaml")).as("repository root %s", root).isRegularFile();
+        Path root = Path.of(System.getProperty("biometry.repo.dir", ".."))
+                .toAbsolutePath()
+                .normalize();
+        assertThat(root.resolve("docker/flink/config.yaml"))
+                .as("repository root %s", root)
+                .isRegularFile();
         return root;
     }
 

@@ -39,7 +39,8 @@ public final class TestImages {
     public static byte[] pngBytes(byte[] encoded) throws Exception {
         try (Mat image = dev.biometry.media.ImageDecoder.decode(encoded, "png source");
                 org.bytedeco.javacpp.BytePointer buf = new org.bytedeco.javacpp.BytePointer()) {
-            assertThat(org.bytedeco.opencv.global.opencv_imgcodecs.imencode(".png", image, buf)).isTrue();
+            assertThat(org.bytedeco.opencv.global.opencv_imgcodecs.imencode(".png", image, buf))
+                    .isTrue();
             byte[] out = new byte[(int) buf.limit()];
             buf.get(out);
             return out;
@@ -55,10 +56,32 @@ public final class TestImages {
     /** Inserts an EXIF APP1 segment holding only the orientation tag right after the JPEG SOI marker. */
     public static byte[] withExifOrientation(byte[] jpeg, int orientation) {
         byte[] tiff = {
-            'M', 'M', 0, 42, 0, 0, 0, 8, // big-endian TIFF header, first IFD at offset 8
-            0, 1, // one entry
-            0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (byte) orientation, 0, 0, // Orientation, SHORT, count 1, value
-            0, 0, 0, 0 // no next IFD
+            'M',
+            'M',
+            0,
+            42,
+            0,
+            0,
+            0,
+            8, // big-endian TIFF header, first IFD at offset 8
+            0,
+            1, // one entry
+            0x01,
+            0x12,
+            0,
+            3,
+            0,
+            0,
+            0,
+            1,
+            0,
+            (byte) orientation,
+            0,
+            0, // Orientation, SHORT, count 1, value
+            0,
+            0,
+            0,
+            0 // no next IFD
         };
         byte[] exifHeader = {'E', 'x', 'i', 'f', 0, 0};
         int length = 2 + exifHeader.length + tiff.length;

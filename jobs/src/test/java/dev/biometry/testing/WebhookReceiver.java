@@ -35,8 +35,8 @@ public final class WebhookReceiver implements AutoCloseable {
     }
 
     /** One received request: path with query, headers (first value per lower-case name), body. */
-    public record Request(String method, String pathAndQuery, Map<String, String> headers, byte[] body,
-            long receivedAtMillis) {
+    public record Request(
+            String method, String pathAndQuery, Map<String, String> headers, byte[] body, long receivedAtMillis) {
 
         public String header(String name) {
             return headers.get(name.toLowerCase(java.util.Locale.ROOT));
@@ -56,10 +56,14 @@ public final class WebhookReceiver implements AutoCloseable {
         server.createContext("/", exchange -> {
             try (InputStream in = exchange.getRequestBody()) {
                 Map<String, String> headers = new TreeMap<>();
-                exchange.getRequestHeaders().forEach((name, values) ->
-                        headers.put(name.toLowerCase(java.util.Locale.ROOT), values.get(0)));
-                Request request = new Request(exchange.getRequestMethod(), exchange.getRequestURI().toString(), headers,
-                        in.readAllBytes(), System.currentTimeMillis());
+                exchange.getRequestHeaders()
+                        .forEach((name, values) -> headers.put(name.toLowerCase(java.util.Locale.ROOT), values.get(0)));
+                Request request = new Request(
+                        exchange.getRequestMethod(),
+                        exchange.getRequestURI().toString(),
+                        headers,
+                        in.readAllBytes(),
+                        System.currentTimeMillis());
                 int status;
                 Map<String, String> responseHeaders;
                 synchronized (requests) {
@@ -67,7 +71,8 @@ public final class WebhookReceiver implements AutoCloseable {
                     status = this.script.status(requests.size(), request);
                     responseHeaders = this.headerScript.headers(requests.size(), request);
                 }
-                responseHeaders.forEach((name, value) -> exchange.getResponseHeaders().add(name, value));
+                responseHeaders.forEach(
+                        (name, value) -> exchange.getResponseHeaders().add(name, value));
                 exchange.sendResponseHeaders(status, -1);
             } finally {
                 exchange.close();

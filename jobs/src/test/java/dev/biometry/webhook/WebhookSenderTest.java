@@ -41,7 +41,8 @@ class WebhookSenderTest {
     void startReceiver() throws Exception {
         // "/status/NNN" answers NNN, everything else 200.
         receiver = new WebhookReceiver((n, r) -> r.pathAndQuery().startsWith("/status/")
-                ? Integer.parseInt(r.pathAndQuery().substring(8, 11)) : 200);
+                ? Integer.parseInt(r.pathAndQuery().substring(8, 11))
+                : 200);
     }
 
     @AfterEach
@@ -75,7 +76,8 @@ class WebhookSenderTest {
     void withoutASecretDeliveriesAreUnsigned() throws Exception {
         try (WebhookSender sender = new WebhookSender(loopbackPoster().build(), "")) {
             assertThat(sender.signs()).isFalse();
-            assertThat(sender.send(url("/unsigned"), "a-2", "FAILED", BODY, 1L).outcome()).isEqualTo(Outcome.DELIVERED);
+            assertThat(sender.send(url("/unsigned"), "a-2", "FAILED", BODY, 1L).outcome())
+                    .isEqualTo(Outcome.DELIVERED);
         }
         Request request = receiver.requests().get(0);
         assertThat(request.header("Idempotency-Key")).isEqualTo("a-2:FAILED");
@@ -108,7 +110,8 @@ class WebhookSenderTest {
         // "/status/NNN/<name>" answers NNN with the Retry-After named
         Map<String, String> retryAfters = Map.of("seconds", "7", "date", inAMinute, "garbage", "soon");
         receiver.withResponseHeaders((n, r) -> {
-            String value = retryAfters.get(r.pathAndQuery().substring(r.pathAndQuery().lastIndexOf('/') + 1));
+            String value =
+                    retryAfters.get(r.pathAndQuery().substring(r.pathAndQuery().lastIndexOf('/') + 1));
             return value == null ? Map.of() : Map.of("Retry-After", value);
         });
         try (WebhookSender sender = new WebhookSender(loopbackPoster().build(), SECRET)) {
@@ -119,13 +122,16 @@ class WebhookSenderTest {
 
             Result date = sender.send(url("/status/429/date"), "a", "FINISHED", BODY, 1L);
             assertThat(date.outcome()).isEqualTo(Outcome.RETRY);
-            assertThat(date.retryAfterMillis()).as("an HTTP-date a minute ahead").isBetween(55_000L, 60_000L);
+            assertThat(date.retryAfterMillis())
+                    .as("an HTTP-date a minute ahead")
+                    .isBetween(55_000L, 60_000L);
 
             Result without = sender.send(url("/status/503/none"), "a", "FINISHED", BODY, 1L);
             assertThat(without.outcome()).isEqualTo(Outcome.RETRY);
             assertThat(without.retryAfterMillis()).isEqualTo(-1);
 
-            assertThat(sender.send(url("/status/503/garbage"), "a", "FINISHED", BODY, 1L).retryAfterMillis())
+            assertThat(sender.send(url("/status/503/garbage"), "a", "FINISHED", BODY, 1L)
+                            .retryAfterMillis())
                     .isEqualTo(-1);
             Result delivered = sender.send(url("/status/200/seconds"), "a", "FINISHED", BODY, 1L);
             assertThat(delivered.outcome()).isEqualTo(Outcome.DELIVERED);
@@ -141,16 +147,20 @@ class WebhookSenderTest {
             closedPort = probe.getLocalPort();
         }
         try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
-                WebhookSender sender =
-                        new WebhookSender(loopbackPoster().timeout(Duration.ofSeconds(1)).build(), SECRET)) {
-            Result refused = sender.send("http://127.0.0.1:" + closedPort + "/x?token=" + QUERY_SECRET, "a", "FINISHED",
-                    BODY, 1L);
+                WebhookSender sender = new WebhookSender(
+                        loopbackPoster().timeout(Duration.ofSeconds(1)).build(), SECRET)) {
+            Result refused = sender.send(
+                    "http://127.0.0.1:" + closedPort + "/x?token=" + QUERY_SECRET, "a", "FINISHED", BODY, 1L);
             assertThat(refused.outcome()).isEqualTo(Outcome.RETRY);
             assertThat(refused.message()).contains("cannot connect").doesNotContain(QUERY_SECRET);
 
             long start = System.nanoTime();
-            Result timedOut = sender.send("http://127.0.0.1:" + silent.getLocalPort() + "/x?token=" + QUERY_SECRET,
-                    "a", "FINISHED", BODY, 1L);
+            Result timedOut = sender.send(
+                    "http://127.0.0.1:" + silent.getLocalPort() + "/x?token=" + QUERY_SECRET,
+                    "a",
+                    "FINISHED",
+                    BODY,
+                    1L);
             long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
             assertThat(timedOut.outcome()).isEqualTo(Outcome.RETRY);
             assertThat(timedOut.message()).contains("timed out after 1000 ms").doesNotContain(QUERY_SECRET);
@@ -162,8 +172,10 @@ class WebhookSenderTest {
 
     @Test
     void onlyHttpsUnlessPlainHttpIsAllowed() throws Exception {
-        HttpPoster httpsOnly = HttpPoster.builder().allowHosts(List.of("127.0.0.1", "hooks.example.com"))
-                .allowPrivateAddresses(true).build();
+        HttpPoster httpsOnly = HttpPoster.builder()
+                .allowHosts(List.of("127.0.0.1", "hooks.example.com"))
+                .allowPrivateAddresses(true)
+                .build();
         try (WebhookSender sender = new WebhookSender(httpsOnly, SECRET)) {
             assertThat(refusal(sender, url("/x"))).hasMessageContaining("scheme 'http' is not allowed (only https)");
             assertThat(refusal(sender, "ftp://hooks.example.com/x")).hasMessageContaining("scheme 'ftp'");
@@ -178,23 +190,29 @@ class WebhookSenderTest {
     @Test
     void onlyAllowListedHosts() throws Exception {
         try (WebhookSender none = new WebhookSender(HttpPoster.builder().build(), SECRET);
-                WebhookSender some = new WebhookSender(HttpPoster.builder()
-                        .allowHosts(List.of("hooks.example.com", "*.partner.example")).build(), SECRET)) {
+                WebhookSender some = new WebhookSender(
+                        HttpPoster.builder()
+                                .allowHosts(List.of("hooks.example.com", "*.partner.example"))
+                                .build(),
+                        SECRET)) {
             assertThat(refusal(none, "https://hooks.example.com/x")).hasMessageContaining("not allow-listed");
             some.checkTarget("https://hooks.example.com/x");
             some.checkTarget("https://eu.partner.example/x");
             assertThat(refusal(some, "https://partner.example/x")).hasMessageContaining("not allow-listed");
             assertThat(refusal(some, "https://hooks.example.com.evil.test/x")).hasMessageContaining("not allow-listed");
             assertThat(refusal(some, "https://user:" + QUERY_SECRET + "@hooks.example.com/x"))
-                    .hasMessageContaining("credentials").hasMessageNotContaining(QUERY_SECRET);
+                    .hasMessageContaining("credentials")
+                    .hasMessageNotContaining(QUERY_SECRET);
             assertThat(refusal(some, "https://exa mple/?token=" + QUERY_SECRET)).hasMessageNotContaining(QUERY_SECRET);
         }
     }
 
     @Test
     void privateAddressesAreRefusedBeforeAnythingIsSent() throws Exception {
-        HttpPoster publicOnly = HttpPoster.builder().allowHosts(List.of("127.0.0.1", "localhost", "10.1.2.3"))
-                .allowPlainHttp(true).build();
+        HttpPoster publicOnly = HttpPoster.builder()
+                .allowHosts(List.of("127.0.0.1", "localhost", "10.1.2.3"))
+                .allowPlainHttp(true)
+                .build();
         try (WebhookSender sender = new WebhookSender(publicOnly, SECRET)) {
             // IP literals: refused without the network
             assertThat(refusal(sender, url("/x"))).hasMessageContaining("non-public address");
@@ -208,9 +226,11 @@ class WebhookSenderTest {
         }
         assertThat(receiver.requests()).isEmpty();
 
-        HttpPoster privateAllowed = loopbackPoster().allowHosts(List.of("localhost")).build();
+        HttpPoster privateAllowed =
+                loopbackPoster().allowHosts(List.of("localhost")).build();
         try (WebhookSender allowed = new WebhookSender(privateAllowed, SECRET)) {
-            assertThat(allowed.send(receiver.url("localhost", "/by-name"), "a", "FINISHED", BODY, 1L).outcome())
+            assertThat(allowed.send(receiver.url("localhost", "/by-name"), "a", "FINISHED", BODY, 1L)
+                            .outcome())
                     .isEqualTo(Outcome.DELIVERED);
         }
         assertThat(receiver.requests("/by-name")).hasSize(1);
@@ -226,8 +246,12 @@ class WebhookSenderTest {
     // --- helpers ---
 
     private HttpPoster.Builder loopbackPoster() {
-        return HttpPoster.builder().allowHosts(List.of("127.0.0.1")).allowPlainHttp(true).allowPrivateAddresses(true)
-                .connectTimeout(Duration.ofSeconds(2)).timeout(Duration.ofSeconds(5));
+        return HttpPoster.builder()
+                .allowHosts(List.of("127.0.0.1"))
+                .allowPlainHttp(true)
+                .allowPrivateAddresses(true)
+                .connectTimeout(Duration.ofSeconds(2))
+                .timeout(Duration.ofSeconds(5));
     }
 
     private String url(String path) {
@@ -239,8 +263,8 @@ class WebhookSenderTest {
     }
 
     private static TargetRefusedException refusal(WebhookSender sender, String endpoint) {
-        TargetRefusedException e = catchThrowableOfType(() -> sender.checkTarget(endpoint),
-                TargetRefusedException.class);
+        TargetRefusedException e =
+                catchThrowableOfType(() -> sender.checkTarget(endpoint), TargetRefusedException.class);
         assertThat(e).as("%s should be refused", endpoint).isNotNull();
         return e;
     }

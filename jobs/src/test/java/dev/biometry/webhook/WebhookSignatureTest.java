@@ -37,7 +37,9 @@ class WebhookSignatureTest {
 
     @BeforeAll
     static void readReadme() throws Exception {
-        Path readme = Path.of(System.getProperty("user.dir")).resolve("../docs/webhooks.md").normalize();
+        Path readme = Path.of(System.getProperty("user.dir"))
+                .resolve("../docs/webhooks.md")
+                .normalize();
         String text = Files.readString(readme);
         int start = text.indexOf("\n## Verifying a delivery\n");
         assertThat(start).as("section 'Verifying a delivery' in %s", readme).isNotNegative();
@@ -71,11 +73,14 @@ class WebhookSignatureTest {
                 body.add(line);
             }
         }
-        source.append("public class ReadmeVerifier {\n").append(String.join("\n", body)).append("\n}\n");
+        source.append("public class ReadmeVerifier {\n")
+                .append(String.join("\n", body))
+                .append("\n}\n");
         Path file = dir.resolve("ReadmeVerifier.java");
         Files.writeString(file, source);
         assertThat(compiler.run(null, null, null, "-d", dir.toString(), file.toString()))
-                .as(source.toString()).isZero();
+                .as(source.toString())
+                .isZero();
 
         try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.toUri().toURL()}, null)) {
             Method verify = loader.loadClass("ReadmeVerifier")
@@ -83,18 +88,26 @@ class WebhookSignatureTest {
             verify.setAccessible(true);
             byte[] key = SECRET.getBytes(UTF_8);
 
-            assertThat(verify.invoke(null, key, timestamp, signature, delivery.body())).isEqualTo(true);
+            assertThat(verify.invoke(null, key, timestamp, signature, delivery.body()))
+                    .isEqualTo(true);
 
             byte[] tampered = delivery.body().clone();
             tampered[tampered.length - 2] ^= 1;
             assertThat(verify.invoke(null, key, timestamp, signature, tampered)).isEqualTo(false);
             assertThat(verify.invoke(null, "other".getBytes(UTF_8), timestamp, signature, delivery.body()))
                     .isEqualTo(false);
-            assertThat(verify.invoke(null, key, String.valueOf(Long.parseLong(timestamp) + 1), signature,
-                    delivery.body())).isEqualTo(false);
+            assertThat(verify.invoke(
+                            null, key, String.valueOf(Long.parseLong(timestamp) + 1), signature, delivery.body()))
+                    .isEqualTo(false);
             long old = Instant.now().getEpochSecond() - 600;
-            assertThat(verify.invoke(null, key, String.valueOf(old), WebhookSignature.sign(key, old, delivery.body()),
-                    delivery.body())).as("a replay 10 minutes later").isEqualTo(false);
+            assertThat(verify.invoke(
+                            null,
+                            key,
+                            String.valueOf(old),
+                            WebhookSignature.sign(key, old, delivery.body()),
+                            delivery.body()))
+                    .as("a replay 10 minutes later")
+                    .isEqualTo(false);
             assertThat(verify.invoke(null, key, null, null, delivery.body())).isEqualTo(false);
         }
     }
@@ -108,15 +121,21 @@ class WebhookSignatureTest {
         Path bodyFile = dir.resolve("body.json");
         Files.write(bodyFile, delivery.body());
         Path tamperedFile = dir.resolve("tampered.json");
-        Files.write(tamperedFile, new String(delivery.body(), UTF_8).replace("Zoë", "Zoe").getBytes(UTF_8));
+        Files.write(
+                tamperedFile,
+                new String(delivery.body(), UTF_8).replace("Zoë", "Zoe").getBytes(UTF_8));
         String timestamp = delivery.header("X-Biometry-Timestamp");
         String signature = delivery.header("X-Biometry-Signature");
 
         assertThat(runShell(script, bodyFile, timestamp, signature)).isEqualTo("valid");
         assertThat(runShell(script, tamperedFile, timestamp, signature)).isEqualTo("exit 1");
         long old = Instant.now().getEpochSecond() - 600;
-        assertThat(runShell(script, bodyFile, String.valueOf(old),
-                WebhookSignature.sign(SECRET.getBytes(UTF_8), old, delivery.body()))).isEqualTo("exit 1");
+        assertThat(runShell(
+                        script,
+                        bodyFile,
+                        String.valueOf(old),
+                        WebhookSignature.sign(SECRET.getBytes(UTF_8), old, delivery.body())))
+                .isEqualTo("exit 1");
     }
 
     // --- helpers ---
@@ -124,9 +143,18 @@ class WebhookSignatureTest {
     /** One real delivery of {@link #BODY} to a receiver on 127.0.0.1, as the receiver got it. */
     private static Request deliver() throws Exception {
         try (WebhookReceiver receiver = WebhookReceiver.answering(204);
-                WebhookSender sender = new WebhookSender(HttpPoster.builder().allowHosts(List.of("127.0.0.1"))
-                        .allowPlainHttp(true).allowPrivateAddresses(true).build(), SECRET)) {
-            WebhookSender.Result result = sender.send(receiver.url("127.0.0.1", "/hook"), "a-1", "FINISHED", BODY,
+                WebhookSender sender = new WebhookSender(
+                        HttpPoster.builder()
+                                .allowHosts(List.of("127.0.0.1"))
+                                .allowPlainHttp(true)
+                                .allowPrivateAddresses(true)
+                                .build(),
+                        SECRET)) {
+            WebhookSender.Result result = sender.send(
+                    receiver.url("127.0.0.1", "/hook"),
+                    "a-1",
+                    "FINISHED",
+                    BODY,
                     Instant.now().getEpochSecond());
             assertThat(result.outcome()).isEqualTo(WebhookSender.Outcome.DELIVERED);
             Request request = receiver.requests().get(0);
@@ -139,7 +167,9 @@ class WebhookSignatureTest {
     private static String codeBlock(String language) {
         String fence = "```" + language + "\n";
         int start = readmeWebhooks.indexOf(fence);
-        assertThat(start).as("a %s block in docs/webhooks.md, Verifying a delivery", language).isNotNegative();
+        assertThat(start)
+                .as("a %s block in docs/webhooks.md, Verifying a delivery", language)
+                .isNotNegative();
         int end = readmeWebhooks.indexOf("```", start + fence.length());
         return readmeWebhooks.substring(start + fence.length(), end);
     }

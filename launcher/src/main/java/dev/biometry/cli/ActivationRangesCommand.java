@@ -36,7 +36,8 @@ final class ActivationRangesCommand {
             throw new Args.UsageException("no .jpg photos in " + images);
         }
         // The fp32 engine finds and aligns the faces; the augmented copy measures the activations.
-        ActivationRanges ranges = ActivationRanges.collect(FaceEngineConfig.defaults(models), Path.of(augmented), photos);
+        ActivationRanges ranges =
+                ActivationRanges.collect(FaceEngineConfig.defaults(models), Path.of(augmented), photos);
         String json = toJson(ranges, photos);
         String target = args.option("out");
         if (target == null) {
@@ -44,8 +45,13 @@ final class ActivationRangesCommand {
         } else {
             Files.writeString(Path.of(target), json + "\n", StandardCharsets.UTF_8);
         }
-        err.printf(Locale.ROOT, "activation-ranges: %d tensors over %d aligned faces from %d photos in %s%n",
-                ranges.ranges().size(), ranges.faces(), photos.size(), images);
+        err.printf(
+                Locale.ROOT,
+                "activation-ranges: %d tensors over %d aligned faces from %d photos in %s%n",
+                ranges.ranges().size(),
+                ranges.faces(),
+                photos.size(),
+                images);
         return 0;
     }
 

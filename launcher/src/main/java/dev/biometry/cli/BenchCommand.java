@@ -47,17 +47,30 @@ final class BenchCommand {
         machine.put("java", System.getProperty("java.version"));
         machine.put("max_heap_mb", Runtime.getRuntime().maxMemory() >> 20);
         json.putObject("load_average").put("start", Machine.loadAverage());
-        report.printf(Locale.ROOT, "machine          %d cores, %s, Java %s; load average %s%n", cores, Machine.cpuModel(),
-                System.getProperty("java.version"), Machine.loadAverage());
+        report.printf(
+                Locale.ROOT,
+                "machine          %d cores, %s, Java %s; load average %s%n",
+                cores,
+                Machine.cpuModel(),
+                System.getProperty("java.version"),
+                Machine.loadAverage());
 
         try (BenchImages images = BenchImages.prepare(settings.images())) {
             FaceEngineConfig engineConfig = settings.engineConfig();
             RawPhase.keepImagesWithAFace(images, engineConfig, settings.facePolicy(), report);
             writeSettings(json.putObject("settings"), settings, engineConfig, images);
-            report.printf(Locale.ROOT, "images           %d sample photos as %dx%d JPEG (%.0f KB mean); parallelism %d; "
-                    + "window %.0f s after at least %.0f s warm-up (more until the JIT settles, at most %.0f s)%n",
-                    images.images().size(), BenchImages.WIDTH, BenchImages.HEIGHT,
-                    images.meanJpegKilobytes(), parallelism, settings.seconds(), settings.warmup(), settings.maxWarmup());
+            report.printf(
+                    Locale.ROOT,
+                    "images           %d sample photos as %dx%d JPEG (%.0f KB mean); parallelism %d; "
+                            + "window %.0f s after at least %.0f s warm-up (more until the JIT settles, at most %.0f s)%n",
+                    images.images().size(),
+                    BenchImages.WIDTH,
+                    BenchImages.HEIGHT,
+                    images.meanJpegKilobytes(),
+                    parallelism,
+                    settings.seconds(),
+                    settings.warmup(),
+                    settings.maxWarmup());
 
             double rawFacesPerSecond = Double.NaN;
             if (settings.phases().contains("raw")) {
@@ -75,7 +88,8 @@ final class BenchCommand {
                     ThroughputPhase.run(broker, settings, images, t, report, err);
                     analysesPerSecond = t.path("analyses_per_s").asDouble();
                     pipelineFacesPerSecond = t.path("faces_per_s").asDouble();
-                    uncommittedAnalysesPerSecond = t.path("read_uncommitted_analyses_per_s").asDouble();
+                    uncommittedAnalysesPerSecond =
+                            t.path("read_uncommitted_analyses_per_s").asDouble();
                 }
                 if (settings.phases().contains("latency")) {
                     // Without a committed rate (no two commits in the window), the pipeline's own rate is the basis.
@@ -91,7 +105,10 @@ final class BenchCommand {
         ((ObjectNode) json.get("load_average")).put("end", Machine.loadAverage());
         long peakRss = ProcessMemory.peakRssKilobytes();
         json.put("peak_rss_mb", peakRss < 0 ? -1 : round(peakRss / 1024.0, 0));
-        report.printf(Locale.ROOT, "peak RSS         %.0f MB (VmHWM); load average at end %s%n", peakRss / 1024.0,
+        report.printf(
+                Locale.ROOT,
+                "peak RSS         %.0f MB (VmHWM); load average at end %s%n",
+                peakRss / 1024.0,
                 Machine.loadAverage());
         if (!settings.json()) {
             out.println();
@@ -101,8 +118,8 @@ final class BenchCommand {
         return 0;
     }
 
-    private static void writeSettings(ObjectNode settings, BenchSettings given, FaceEngineConfig engineConfig,
-            BenchImages images) {
+    private static void writeSettings(
+            ObjectNode settings, BenchSettings given, FaceEngineConfig engineConfig, BenchImages images) {
         settings.put("seconds", given.seconds());
         settings.put("warmup_seconds", given.warmup());
         settings.put("max_warmup_seconds", given.maxWarmup());
@@ -111,7 +128,9 @@ final class BenchCommand {
         settings.put("embedding_precision", engineConfig.embeddingPrecision().optionValue());
         settings.put("image_size", BenchImages.WIDTH + "x" + BenchImages.HEIGHT);
         settings.put("jpeg_kb_mean", round(images.meanJpegKilobytes(), 1));
-        settings.put("throughput_checkpoint_interval_ms", given.base().checkpointInterval().toMillis());
+        settings.put(
+                "throughput_checkpoint_interval_ms",
+                given.base().checkpointInterval().toMillis());
         settings.put("latency_checkpoint_interval_ms", given.latencyCheckpoint().toMillis());
         settings.put("in_flight", given.inFlight());
         settings.put("load_fraction", given.load());
@@ -124,22 +143,39 @@ final class BenchCommand {
         settings.put("embedding_cache_ttl", given.base().embeddingCacheTtl().toString());
     }
 
-    private static void summary(ObjectNode json, PrintStream report, int cores, double raw, double analysesPerSecond,
-            double pipelineFaces, double p99) {
+    private static void summary(
+            ObjectNode json,
+            PrintStream report,
+            int cores,
+            double raw,
+            double analysesPerSecond,
+            double pipelineFaces,
+            double p99) {
         ObjectNode targets = json.putObject("targets");
         double ratio = pipelineFaces / raw;
         if (!Double.isNaN(ratio)) {
             json.put("ratio_pipeline_to_raw_faces", round(ratio, 3));
-            report.printf(Locale.ROOT, "ratio            pipeline faces/s / raw faces/s = %.1f / %.1f = %.3f%n",
-                    pipelineFaces, raw, ratio);
+            report.printf(
+                    Locale.ROOT,
+                    "ratio            pipeline faces/s / raw faces/s = %.1f / %.1f = %.3f%n",
+                    pipelineFaces,
+                    raw,
+                    ratio);
         }
         target(targets, "pipeline_faces_over_raw", ratio, TARGET_RATIO, true);
         target(targets, "analyses_per_s_per_core", analysesPerSecond / cores, TARGET_ANALYSES_PER_CORE, true);
         target(targets, "p99_latency_ms_at_half_load", p99, TARGET_P99_MS, false);
-        report.printf(Locale.ROOT, "targets          pipeline/raw %s (>= %.2f); analyses/s per core %s (>= %.0f); "
-                + "p99 at %s load %s ms (<= %.0f)%n",
-                fmt(ratio, 3), TARGET_RATIO, fmt(analysesPerSecond / cores, 2), TARGET_ANALYSES_PER_CORE,
-                json.path("settings").path("load_fraction").asText(), fmt(p99, 0), TARGET_P99_MS);
+        report.printf(
+                Locale.ROOT,
+                "targets          pipeline/raw %s (>= %.2f); analyses/s per core %s (>= %.0f); "
+                        + "p99 at %s load %s ms (<= %.0f)%n",
+                fmt(ratio, 3),
+                TARGET_RATIO,
+                fmt(analysesPerSecond / cores, 2),
+                TARGET_ANALYSES_PER_CORE,
+                json.path("settings").path("load_fraction").asText(),
+                fmt(p99, 0),
+                TARGET_P99_MS);
     }
 
     private static void target(ObjectNode targets, String name, double value, double target, boolean atLeast) {

@@ -66,7 +66,8 @@ final class BenchEngineCommand {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Args args = Args.parse(argv, Set.of("threads", "seconds", "images", "models", "embedding-precision"), Set.of("json"));
+        Args args = Args.parse(
+                argv, Set.of("threads", "seconds", "images", "models", "embedding-precision"), Set.of("json"));
         int threads = args.intOption("threads", 1);
         double seconds = args.doubleOption("seconds", 10);
         Path models = ModelsLocator.locate(args.option("models"));
@@ -104,9 +105,16 @@ final class BenchEngineCommand {
             }
         }
 
-        err.printf(Locale.ROOT, "bench-engine: %d images from %s, %d thread(s), %.0f s after warm-up, %s embedding "
-                + "model(s) alternating every %.1f s%n", files.size(), imagesDir, threads, seconds,
-                precisions.stream().map(EmbeddingPrecision::optionValue).toList(), SLICE_SECONDS);
+        err.printf(
+                Locale.ROOT,
+                "bench-engine: %d images from %s, %d thread(s), %.0f s after warm-up, %s embedding "
+                        + "model(s) alternating every %.1f s%n",
+                files.size(),
+                imagesDir,
+                threads,
+                seconds,
+                precisions.stream().map(EmbeddingPrecision::optionValue).toList(),
+                SLICE_SECONDS);
         int n = precisions.size();
         AtomicLongArray faces = new AtomicLongArray(n);
         AtomicLongArray chains = new AtomicLongArray(n);
@@ -127,89 +135,92 @@ final class BenchEngineCommand {
         long sliceNanos = (long) (SLICE_SECONDS * 1e9);
         for (int t = 0; t < threads; t++) {
             int offset = t;
-            Thread worker = new Thread(() -> {
-                List<FaceEngine> engines = new ArrayList<>();
-                List<Mat> alignedFaces = new ArrayList<>();
-                try {
-                    for (EmbeddingPrecision p : precisions) {
-                        FaceEngine engine = new FaceEngine(config.withEmbeddingPrecision(p));
-                        engines.add(engine);
-                        for (Mat m : images) { // warm-up
-                            engine.analyze(m);
-                        }
-                        engine.timings().reset();
-                    }
-                    // The main face of each image, aligned, for the embedding-alone slices.
-                    FaceEngine first = engines.get(0);
-                    for (Mat m : images) {
-                        DetectedFace main = FaceEngine.chooseMainFace(first.detect(m), m.cols(), m.rows());
-                        if (main != null) {
-                            alignedFaces.add(first.align(m, first.landmarks(m, main.box())).clone());
-                        }
-                    }
-                    if (alignedFaces.isEmpty()) {
-                        throw new IllegalStateException("no face in the bench images");
-                    }
-                    ready.countDown();
-                    synchronized (startSignal) {
-                        while (!started[0]) {
-                            startSignal.wait();
-                        }
-                    }
-                    // Every thread runs the models in the same time slices, in turn, so that both see the same
-                    // load from the rest of the machine: the chain with each model, then each model alone on
-                    // aligned faces. Thread CPU time gives the per-core figures, which other processes on the
-                    // machine disturb far less than wall time.
-                    int i = offset;
-                    for (int slice = 0; ; slice++) {
-                        long sliceStart = window[0] + slice * sliceNanos;
-                        if (sliceStart >= window[1]) {
-                            break;
-                        }
-                        long sliceEnd = Math.min(window[1], sliceStart + sliceNanos);
-                        int k = slice % n;
-                        boolean embedAlone = slice % (2 * n) >= n;
-                        FaceEngine engine = engines.get(k);
-                        long t0 = System.nanoTime();
-                        long c0 = cpu.getCurrentThreadCpuTime();
-                        if (embedAlone) {
-                            while (System.nanoTime() < sliceEnd) {
-                                engine.embedAligned(alignedFaces.get(i++ % alignedFaces.size()));
-                                embeds.incrementAndGet(k);
-                            }
-                            embedNanos.addAndGet(k, System.nanoTime() - t0);
-                            embedCpuNanos.addAndGet(k, cpu.getCurrentThreadCpuTime() - c0);
-                            continue;
-                        }
-                        while (System.nanoTime() < sliceEnd) {
-                            FaceAnalysis a = engine.analyze(images.get(i++ % images.size()));
-                            chains.incrementAndGet(k);
-                            if (a.hasFace()) {
-                                faces.incrementAndGet(k);
-                            }
-                        }
-                        busyNanos.addAndGet(k, System.nanoTime() - t0);
-                        chainCpuNanos.addAndGet(k, cpu.getCurrentThreadCpuTime() - c0);
-                    }
-                    for (int k = 0; k < n; k++) {
-                        synchronized (totals.get(k)) {
-                            totals.get(k).addAll(engines.get(k).timings());
-                        }
-                    }
-                } catch (Throwable e) {
-                    failures.add(e);
-                    ready.countDown();
-                } finally {
-                    alignedFaces.forEach(Mat::close);
-                    for (FaceEngine engine : engines) {
+            Thread worker = new Thread(
+                    () -> {
+                        List<FaceEngine> engines = new ArrayList<>();
+                        List<Mat> alignedFaces = new ArrayList<>();
                         try {
-                            engine.close();
-                        } catch (Exception e) {
+                            for (EmbeddingPrecision p : precisions) {
+                                FaceEngine engine = new FaceEngine(config.withEmbeddingPrecision(p));
+                                engines.add(engine);
+                                for (Mat m : images) { // warm-up
+                                    engine.analyze(m);
+                                }
+                                engine.timings().reset();
+                            }
+                            // The main face of each image, aligned, for the embedding-alone slices.
+                            FaceEngine first = engines.get(0);
+                            for (Mat m : images) {
+                                DetectedFace main = FaceEngine.chooseMainFace(first.detect(m), m.cols(), m.rows());
+                                if (main != null) {
+                                    alignedFaces.add(first.align(m, first.landmarks(m, main.box()))
+                                            .clone());
+                                }
+                            }
+                            if (alignedFaces.isEmpty()) {
+                                throw new IllegalStateException("no face in the bench images");
+                            }
+                            ready.countDown();
+                            synchronized (startSignal) {
+                                while (!started[0]) {
+                                    startSignal.wait();
+                                }
+                            }
+                            // Every thread runs the models in the same time slices, in turn, so that both see the same
+                            // load from the rest of the machine: the chain with each model, then each model alone on
+                            // aligned faces. Thread CPU time gives the per-core figures, which other processes on the
+                            // machine disturb far less than wall time.
+                            int i = offset;
+                            for (int slice = 0; ; slice++) {
+                                long sliceStart = window[0] + slice * sliceNanos;
+                                if (sliceStart >= window[1]) {
+                                    break;
+                                }
+                                long sliceEnd = Math.min(window[1], sliceStart + sliceNanos);
+                                int k = slice % n;
+                                boolean embedAlone = slice % (2 * n) >= n;
+                                FaceEngine engine = engines.get(k);
+                                long t0 = System.nanoTime();
+                                long c0 = cpu.getCurrentThreadCpuTime();
+                                if (embedAlone) {
+                                    while (System.nanoTime() < sliceEnd) {
+                                        engine.embedAligned(alignedFaces.get(i++ % alignedFaces.size()));
+                                        embeds.incrementAndGet(k);
+                                    }
+                                    embedNanos.addAndGet(k, System.nanoTime() - t0);
+                                    embedCpuNanos.addAndGet(k, cpu.getCurrentThreadCpuTime() - c0);
+                                    continue;
+                                }
+                                while (System.nanoTime() < sliceEnd) {
+                                    FaceAnalysis a = engine.analyze(images.get(i++ % images.size()));
+                                    chains.incrementAndGet(k);
+                                    if (a.hasFace()) {
+                                        faces.incrementAndGet(k);
+                                    }
+                                }
+                                busyNanos.addAndGet(k, System.nanoTime() - t0);
+                                chainCpuNanos.addAndGet(k, cpu.getCurrentThreadCpuTime() - c0);
+                            }
+                            for (int k = 0; k < n; k++) {
+                                synchronized (totals.get(k)) {
+                                    totals.get(k).addAll(engines.get(k).timings());
+                                }
+                            }
+                        } catch (Throwable e) {
                             failures.add(e);
+                            ready.countDown();
+                        } finally {
+                            alignedFaces.forEach(Mat::close);
+                            for (FaceEngine engine : engines) {
+                                try {
+                                    engine.close();
+                                } catch (Exception e) {
+                                    failures.add(e);
+                                }
+                            }
                         }
-                    }
-                }
-            }, "bench-engine-" + t);
+                    },
+                    "bench-engine-" + t);
             workers.add(worker);
             worker.start();
         }
@@ -240,9 +251,17 @@ final class BenchEngineCommand {
         json.put("ort_intra_op_threads", config.intraOpThreads());
         json.put("decode_ms_per_image", decode.meanMillis().get(Stage.DECODE));
         ObjectNode perModel = json.putObject("embedding_models");
-        report.printf(Locale.ROOT, "machine          %d cores, %s (%s)%n", Runtime.getRuntime().availableProcessors(),
-                Machine.cpuModel(), Machine.simdFlags());
-        report.printf(Locale.ROOT, "threads          %d (one engine each, ORT intra-op threads %d)%n", threads, config.intraOpThreads());
+        report.printf(
+                Locale.ROOT,
+                "machine          %d cores, %s (%s)%n",
+                Runtime.getRuntime().availableProcessors(),
+                Machine.cpuModel(),
+                Machine.simdFlags());
+        report.printf(
+                Locale.ROOT,
+                "threads          %d (one engine each, ORT intra-op threads %d)%n",
+                threads,
+                config.intraOpThreads());
         double[] embedCpuMs = new double[n];
         double[] chainCpuMs = new double[n];
         for (int k = 0; k < n; k++) {
@@ -254,13 +273,30 @@ final class BenchEngineCommand {
             chainCpuMs[k] = chainCpuNanos.get(k) / 1e6 / Math.max(1, chains.get(k));
             embedCpuMs[k] = embedCpuNanos.get(k) / 1e6 / Math.max(1, embeds.get(k));
             double embedWallMs = embedNanos.get(k) / 1e6 / Math.max(1, embeds.get(k)) * threads;
-            report.printf(Locale.ROOT, "%-5s chain      %.1f faces/s (%.1f per thread); %.2f CPU ms per image = %.1f faces/s per core%n",
-                    p.optionValue(), facesPerSecond, facesPerSecond / threads, chainCpuMs[k], 1000 / chainCpuMs[k]);
-            report.printf(Locale.ROOT, "%-5s ms/face    %.2f wall (detect %.2f incl. resize+NMS, landmarks %.2f, align %.2f, embed %.2f)%n",
-                    p.optionValue(), chainMs, ms.get(Stage.DETECT), ms.get(Stage.LANDMARKS), ms.get(Stage.ALIGN),
+            report.printf(
+                    Locale.ROOT,
+                    "%-5s chain      %.1f faces/s (%.1f per thread); %.2f CPU ms per image = %.1f faces/s per core%n",
+                    p.optionValue(),
+                    facesPerSecond,
+                    facesPerSecond / threads,
+                    chainCpuMs[k],
+                    1000 / chainCpuMs[k]);
+            report.printf(
+                    Locale.ROOT,
+                    "%-5s ms/face    %.2f wall (detect %.2f incl. resize+NMS, landmarks %.2f, align %.2f, embed %.2f)%n",
+                    p.optionValue(),
+                    chainMs,
+                    ms.get(Stage.DETECT),
+                    ms.get(Stage.LANDMARKS),
+                    ms.get(Stage.ALIGN),
                     ms.get(Stage.EMBED));
-            report.printf(Locale.ROOT, "%-5s embedding  alone: %.2f CPU ms = %.1f faces/s per core (%.2f ms wall)%n",
-                    p.optionValue(), embedCpuMs[k], 1000 / embedCpuMs[k], embedWallMs);
+            report.printf(
+                    Locale.ROOT,
+                    "%-5s embedding  alone: %.2f CPU ms = %.1f faces/s per core (%.2f ms wall)%n",
+                    p.optionValue(),
+                    embedCpuMs[k],
+                    1000 / embedCpuMs[k],
+                    embedWallMs);
             perModel.putObject(p.optionValue())
                     .put("model_file", p.modelFile())
                     .put("faces", faces.get(k))
@@ -284,13 +320,20 @@ final class BenchEngineCommand {
         if (fp32 >= 0 && int8 >= 0) {
             double embedRatio = embedCpuMs[fp32] / embedCpuMs[int8];
             double chainRatio = chainCpuMs[fp32] / chainCpuMs[int8];
-            report.printf(Locale.ROOT, "int8/fp32        embedding %.2fx faces/s per core, chain %.2fx faces/s per core "
-                    + "(CPU time, same run, alternating slices)%n", embedRatio, chainRatio);
+            report.printf(
+                    Locale.ROOT,
+                    "int8/fp32        embedding %.2fx faces/s per core, chain %.2fx faces/s per core "
+                            + "(CPU time, same run, alternating slices)%n",
+                    embedRatio,
+                    chainRatio);
             json.put("int8_over_fp32_embedding", embedRatio);
             json.put("int8_over_fp32_chain", chainRatio);
         }
-        report.printf(Locale.ROOT, "decode ms/image  %.2f (JPEG %s, single thread)%n",
-                decode.meanMillis().get(Stage.DECODE), images.isEmpty() ? "" : "sample photos");
+        report.printf(
+                Locale.ROOT,
+                "decode ms/image  %.2f (JPEG %s, single thread)%n",
+                decode.meanMillis().get(Stage.DECODE),
+                images.isEmpty() ? "" : "sample photos");
         report.printf(Locale.ROOT, "run              %.1f s in total%n", elapsed);
         json.put("seconds", elapsed);
         if (args.flag("json")) {

@@ -72,7 +72,8 @@ final class BenchImages implements AutoCloseable {
             double scale = Math.min(WIDTH / (double) original.cols(), HEIGHT / (double) original.rows());
             int w = Math.min(WIDTH, (int) Math.round(original.cols() * scale));
             int h = Math.min(HEIGHT, (int) Math.round(original.rows() * scale));
-            try (Size size = new Size(w, h); Scalar grey = new Scalar(128, 128, 128, 0)) {
+            try (Size size = new Size(w, h);
+                    Scalar grey = new Scalar(128, 128, 128, 0)) {
                 resize(original, scaled, size, 0, 0, scale < 1 ? INTER_AREA : INTER_LINEAR);
                 int left = (WIDTH - w) / 2;
                 int top = (HEIGHT - h) / 2;

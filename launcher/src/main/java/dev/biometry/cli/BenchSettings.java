@@ -20,25 +20,49 @@ import java.util.Set;
  * @param base the job configuration of those options
  * @param bufferTimeoutMillis {@code --buffer-timeout}, or null for Flink's default
  */
-record BenchSettings(double seconds, double warmup, double maxWarmup, double load, Set<String> phases, Double rate,
-        Path models, Path images, Map<String, String> jobOptions, JobConfig base, int inFlight,
-        Duration latencyCheckpoint, Long bufferTimeoutMillis, PipelineRun.Tuning tuning, boolean json) {
+record BenchSettings(
+        double seconds,
+        double warmup,
+        double maxWarmup,
+        double load,
+        Set<String> phases,
+        Double rate,
+        Path models,
+        Path images,
+        Map<String, String> jobOptions,
+        JobConfig base,
+        int inFlight,
+        Duration latencyCheckpoint,
+        Long bufferTimeoutMillis,
+        PipelineRun.Tuning tuning,
+        boolean json) {
 
-    private static final Set<String> BENCH_OPTIONS = Set.of("seconds", "warmup", "max-warmup", "images", "in-flight", "load", "rate",
-            "latency-checkpoint-interval", "buffer-timeout", "phases");
+    private static final Set<String> BENCH_OPTIONS = Set.of(
+            "seconds",
+            "warmup",
+            "max-warmup",
+            "images",
+            "in-flight",
+            "load",
+            "rate",
+            "latency-checkpoint-interval",
+            "buffer-timeout",
+            "phases");
 
     static BenchSettings parse(String[] argv) {
         Set<String> valueOptions = new HashSet<>(RunCommand.jobOptionNames());
         valueOptions.addAll(BENCH_OPTIONS);
         Args args = Args.parse(argv, valueOptions, Set.of("json", "object-reuse"));
         if (!args.positionals().isEmpty()) {
-            throw new Args.UsageException("unexpected argument '" + args.positionals().get(0) + "'");
+            throw new Args.UsageException(
+                    "unexpected argument '" + args.positionals().get(0) + "'");
         }
         double seconds = args.doubleOption("seconds", 15);
         double warmup = args.doubleOption("warmup", 5);
         double maxWarmup = Math.max(warmup, args.doubleOption("max-warmup", 120));
         double load = args.doubleOption("load", 0.5);
-        Set<String> phases = Set.of(args.option("phases", "raw,throughput,latency").split(","));
+        Set<String> phases =
+                Set.of(args.option("phases", "raw,throughput,latency").split(","));
         if (seconds <= 0 || warmup < 0 || load <= 0 || load > 1) {
             throw new Args.UsageException("--seconds must be > 0, --warmup >= 0, --load in (0,1]");
         }
@@ -59,13 +83,28 @@ record BenchSettings(double seconds, double warmup, double maxWarmup, double loa
         }
         JobConfig base = RunCommand.jobConfig(args, jobOptions);
         int inFlight = args.intOption("in-flight", 32 * base.parallelism());
-        Duration latencyCheckpoint = millis("latency-checkpoint-interval", args.option("latency-checkpoint-interval", "100ms"));
-        Long bufferTimeout = args.option("buffer-timeout") == null ? null
+        Duration latencyCheckpoint =
+                millis("latency-checkpoint-interval", args.option("latency-checkpoint-interval", "100ms"));
+        Long bufferTimeout = args.option("buffer-timeout") == null
+                ? null
                 : millis("buffer-timeout", args.option("buffer-timeout")).toMillis();
         Double rate = args.option("rate") != null ? args.doubleOption("rate", 1) : null;
         Path images = Path.of(args.option("images", models.resolve("samples").toString()));
-        return new BenchSettings(seconds, warmup, maxWarmup, load, phases, rate, models, images, jobOptions, base,
-                inFlight, latencyCheckpoint, bufferTimeout, new PipelineRun.Tuning(bufferTimeout, args.flag("object-reuse")),
+        return new BenchSettings(
+                seconds,
+                warmup,
+                maxWarmup,
+                load,
+                phases,
+                rate,
+                models,
+                images,
+                jobOptions,
+                base,
+                inFlight,
+                latencyCheckpoint,
+                bufferTimeout,
+                new PipelineRun.Tuning(bufferTimeout, args.flag("object-reuse")),
                 args.flag("json"));
     }
 
@@ -75,14 +114,23 @@ record BenchSettings(double seconds, double warmup, double maxWarmup, double loa
 
     /** The face engine of the raw phase and of the image check: the job's settings, one intra-op thread. */
     FaceEngineConfig engineConfig() {
-        return new FaceEngineConfig(models, base.detectionScore(), FaceEngineConfig.DEFAULT_NMS_IOU, base.ortThreads(),
-                1, base.embeddingPrecision());
+        return new FaceEngineConfig(
+                models,
+                base.detectionScore(),
+                FaceEngineConfig.DEFAULT_NMS_IOU,
+                base.ortThreads(),
+                1,
+                base.embeddingPrecision());
     }
 
     /** The job's face policy and quality gate. */
     FacePolicy facePolicy() {
-        return new FacePolicy(FacePolicy.MultipleFaces.valueOf(base.facePolicy().toUpperCase(Locale.ROOT)),
-                base.minFaceSide(), base.minEyeDistance(), base.minSharpness(), base.minFaceScore());
+        return new FacePolicy(
+                FacePolicy.MultipleFaces.valueOf(base.facePolicy().toUpperCase(Locale.ROOT)),
+                base.minFaceSide(),
+                base.minEyeDistance(),
+                base.minSharpness(),
+                base.minFaceScore());
     }
 
     /** A duration given as {@code 100ms}, {@code 2s} or a plain number of milliseconds. */

@@ -25,16 +25,26 @@ final class LatencyPhase {
     private LatencyPhase() {}
 
     /** Runs the phase at {@code rate} analyses/s and writes its figures into {@code json} and its report lines. */
-    static void run(EmbeddedKafkaBroker broker, BenchSettings settings, BenchImages images, double rate, ObjectNode json,
-            PrintStream report, PrintStream err) throws Exception {
+    static void run(
+            EmbeddedKafkaBroker broker,
+            BenchSettings settings,
+            BenchImages images,
+            double rate,
+            ObjectNode json,
+            PrintStream report,
+            PrintStream err)
+            throws Exception {
         if (!(rate > 0)) {
             throw new IllegalStateException("no rate for the latency run (throughput run gave " + rate + ")");
         }
         double seconds = settings.seconds();
         Duration checkpoint = settings.latencyCheckpoint();
         JobConfig config = PipelineRun.prepare(broker, settings.jobOptions(), "latency", checkpoint, images);
-        err.printf(Locale.ROOT, "bench: latency run: job with checkpoints every %d ms, paced at %.2f analyses/s%n",
-                checkpoint.toMillis(), rate);
+        err.printf(
+                Locale.ROOT,
+                "bench: latency run: job with checkpoints every %d ms, paced at %.2f analyses/s%n",
+                checkpoint.toMillis(),
+                rate);
         try (PipelineRun run = PipelineRun.start(config, settings.tuning(), images, err)) {
             run.awaitReady(2 * config.parallelism(), Duration.ofMinutes(3));
             List<String> measured = new ArrayList<>();
@@ -57,7 +67,8 @@ final class LatencyPhase {
                     measured.add(id);
                 }
             }
-            ThreadCpu.Breakdown cpu = ThreadCpu.between(cpuStart != null ? cpuStart : ThreadCpu.take(), ThreadCpu.take());
+            ThreadCpu.Breakdown cpu =
+                    ThreadCpu.between(cpuStart != null ? cpuStart : ThreadCpu.take(), ThreadCpu.take());
             run.flush();
             boolean complete = run.awaitCommitted(measured, Duration.ofSeconds(60));
             Thread.sleep(200); // the read_uncommitted consumer saw them earlier; let it finish its poll
@@ -75,7 +86,8 @@ final class LatencyPhase {
             json.set("read_uncommitted_ms", percentiles(uncommittedMs));
             ArrayNode trend = json.putArray("read_committed_p50_ms_by_5s");
             for (int from = 0; from < measured.size(); from += Math.max(1, (int) Math.round(5 * rate))) {
-                List<String> slice = measured.subList(from, Math.min(measured.size(), from + Math.max(1, (int) Math.round(5 * rate))));
+                List<String> slice = measured.subList(
+                        from, Math.min(measured.size(), from + Math.max(1, (int) Math.round(5 * rate))));
                 trend.add(round(pct(latencies(run, slice, run.committed()), 50), 0));
             }
             json.put("commit_gap_ms_median", round(medianCommitGapMillis(run, measured), 1));
@@ -86,21 +98,36 @@ final class LatencyPhase {
             ObjectNode top = json.putObject("cpu_cores_top_threads");
             cpu.topThreads().forEach(e -> top.put(e.getKey(), round(e.getValue() / cpu.wallSeconds(), 3)));
             json.put("load_average", Machine.loadAverage());
-            report.printf(Locale.ROOT, "latency          at %.2f analyses/s (%d analyses, checkpoints every %d ms): "
-                    + "read_committed p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms; commits seen every %.0f ms (median)%n",
-                    rate, measured.size(), checkpoint.toMillis(), pct(committedMs, 50), pct(committedMs, 95),
-                    pct(committedMs, 99), pct(committedMs, 100), medianCommitGapMillis(run, measured));
-            report.printf(Locale.ROOT, "                 read_uncommitted (the pipeline alone, before the commit): "
-                    + "p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms; missing %d; CPU %.2f cores (other processes "
-                    + "%.2f); load average %s%n",
-                    pct(uncommittedMs, 50), pct(uncommittedMs, 95), pct(uncommittedMs, 99), pct(uncommittedMs, 100),
-                    measured.size() - committedMs.length, cpu.processCpuSeconds() / cpu.wallSeconds(),
-                    cpu.otherProcessesCores(), Machine.loadAverage());
+            report.printf(
+                    Locale.ROOT,
+                    "latency          at %.2f analyses/s (%d analyses, checkpoints every %d ms): "
+                            + "read_committed p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms; commits seen every %.0f ms (median)%n",
+                    rate,
+                    measured.size(),
+                    checkpoint.toMillis(),
+                    pct(committedMs, 50),
+                    pct(committedMs, 95),
+                    pct(committedMs, 99),
+                    pct(committedMs, 100),
+                    medianCommitGapMillis(run, measured));
+            report.printf(
+                    Locale.ROOT,
+                    "                 read_uncommitted (the pipeline alone, before the commit): "
+                            + "p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms; missing %d; CPU %.2f cores (other processes "
+                            + "%.2f); load average %s%n",
+                    pct(uncommittedMs, 50),
+                    pct(uncommittedMs, 95),
+                    pct(uncommittedMs, 99),
+                    pct(uncommittedMs, 100),
+                    measured.size() - committedMs.length,
+                    cpu.processCpuSeconds() / cpu.wallSeconds(),
+                    cpu.otherProcessesCores(),
+                    Machine.loadAverage());
             StringBuilder roleText = new StringBuilder();
             cpu.cpuSecondsByRole().forEach((role, s) -> {
                 if (s / cpu.wallSeconds() >= 0.005) {
-                    roleText.append(String.format(Locale.ROOT, "%s%.2f %s", roleText.length() == 0 ? "" : ", ",
-                            s / cpu.wallSeconds(), role));
+                    roleText.append(String.format(
+                            Locale.ROOT, "%s%.2f %s", roleText.length() == 0 ? "" : ", ", s / cpu.wallSeconds(), role));
                 }
             });
             report.printf(Locale.ROOT, "                 CPU cores by role: %s%n", roleText);
@@ -109,14 +136,21 @@ final class LatencyPhase {
 
     /** Milliseconds from production to arrival of each of {@code ids} that arrived, sorted. */
     private static double[] latencies(PipelineRun run, List<String> ids, Map<String, PipelineRun.Arrival> arrivals) {
-        return ids.stream().filter(arrivals::containsKey)
-                .mapToDouble(id -> (arrivals.get(id).nanos() - run.producedAt().get(id)) / 1e6).sorted().toArray();
+        return ids.stream()
+                .filter(arrivals::containsKey)
+                .mapToDouble(id -> (arrivals.get(id).nanos() - run.producedAt().get(id)) / 1e6)
+                .sorted()
+                .toArray();
     }
 
     /** The median time between two commits seen by the read_committed consumer; NaN when fewer than two. */
     private static double medianCommitGapMillis(PipelineRun run, List<String> ids) {
-        long[] times = ids.stream().filter(run.committed()::containsKey).mapToLong(id -> run.committed().get(id).nanos())
-                .sorted().distinct().toArray();
+        long[] times = ids.stream()
+                .filter(run.committed()::containsKey)
+                .mapToLong(id -> run.committed().get(id).nanos())
+                .sorted()
+                .distinct()
+                .toArray();
         List<Double> gaps = new ArrayList<>();
         for (int i = 1; i < times.length; i++) {
             if (times[i] - times[i - 1] > 5_000_000L) {
@@ -126,7 +160,8 @@ final class LatencyPhase {
         if (gaps.isEmpty()) {
             return Double.NaN;
         }
-        double[] sorted = gaps.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double[] sorted =
+                gaps.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return pct(sorted, 50);
     }
 }

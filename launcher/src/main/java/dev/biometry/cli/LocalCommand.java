@@ -120,7 +120,10 @@ final class LocalCommand {
             } catch (IllegalArgumentException e) {
                 throw new Args.UsageException(e.getMessage());
             }
-            err.printf(Locale.ROOT, "local: %s state, checkpoints in %s%n", durability.stateBackend(),
+            err.printf(
+                    Locale.ROOT,
+                    "local: %s state, checkpoints in %s%n",
+                    durability.stateBackend(),
                     durability.checkpointDir());
             BiometryJob.build(env, config, KafkaEndpoints.of(config));
             job = env.executeAsync("biometry (local)");
@@ -139,7 +142,8 @@ final class LocalCommand {
                 broker.close();
             }
             if (durability != null && durability.temporaryDir() != null) {
-                org.apache.flink.util.FileUtils.deleteDirectoryQuietly(durability.temporaryDir().toFile());
+                org.apache.flink.util.FileUtils.deleteDirectoryQuietly(
+                        durability.temporaryDir().toFile());
             }
         }
     }
@@ -153,18 +157,26 @@ final class LocalCommand {
      */
     static Configuration prometheusReporter(int port) {
         return Configuration.fromMap(Map.of(
-                "metrics.reporter.prom.factory.class", "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
-                "metrics.reporter.prom.port", String.valueOf(port)));
+                "metrics.reporter.prom.factory.class",
+                "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+                "metrics.reporter.prom.port",
+                String.valueOf(port)));
     }
 
     private static void createTopics(JobConfig config) throws Exception {
         Properties props = config.kafkaProperties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         try (Admin admin = Admin.create(props)) {
-            for (String topic : List.of(config.mediaTopic(), config.requestsTopic(), config.resultsTopic(),
-                    config.foldersTopic(), config.deadLetterTopic())) {
+            for (String topic : List.of(
+                    config.mediaTopic(),
+                    config.requestsTopic(),
+                    config.resultsTopic(),
+                    config.foldersTopic(),
+                    config.deadLetterTopic())) {
                 try {
-                    admin.createTopics(List.of(new NewTopic(topic, config.parallelism(), (short) 1))).all().get();
+                    admin.createTopics(List.of(new NewTopic(topic, config.parallelism(), (short) 1)))
+                            .all()
+                            .get();
                 } catch (java.util.concurrent.ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
                         throw e;
@@ -175,8 +187,14 @@ final class LocalCommand {
     }
 
     /** Sends the lines, then prints results as they are committed; returns the exit code. */
-    private static int feedAndCollect(JobConfig config, List<LocalRequests.Line> lines, boolean exitWhenDone,
-            Duration timeout, PrintStream out, PrintStream err) throws Exception {
+    private static int feedAndCollect(
+            JobConfig config,
+            List<LocalRequests.Line> lines,
+            boolean exitWhenDone,
+            Duration timeout,
+            PrintStream out,
+            PrintStream err)
+            throws Exception {
         Map<String, JsonNode> finals = new LinkedHashMap<>();
         // A set: an analysis counts once however its results arrive (lines asking again for an id are left out).
         java.util.Set<String> expected = new java.util.LinkedHashSet<>();
@@ -190,32 +208,50 @@ final class LocalCommand {
                         new KafkaConsumer<>(consumerProps, new StringDeserializer(), new StringDeserializer());
                 KafkaProducer<String, String> producer =
                         new KafkaProducer<>(producerProps, new StringSerializer(), new StringSerializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(config.resultsTopic(), Duration.ofSeconds(30))
-                    .stream().map(p -> new TopicPartition(config.resultsTopic(), p.partition())).toList();
+            List<TopicPartition> partitions =
+                    consumer.partitionsFor(config.resultsTopic(), Duration.ofSeconds(30)).stream()
+                            .map(p -> new TopicPartition(config.resultsTopic(), p.partition()))
+                            .toList();
             consumer.assign(partitions);
             consumer.seekToEnd(partitions);
             partitions.forEach(consumer::position);
 
             for (LocalRequests.Line line : lines) {
-                var parsed = InputParser.parseRequest(line.json().getBytes(StandardCharsets.UTF_8),
-                        new SourceRef("line", 0, line.number()), System.currentTimeMillis(), () -> "unused",
+                var parsed = InputParser.parseRequest(
+                        line.json().getBytes(StandardCharsets.UTF_8),
+                        new SourceRef("line", 0, line.number()),
+                        System.currentTimeMillis(),
+                        () -> "unused",
                         config.inputLimits());
                 if (!parsed.isOk()) {
-                    err.printf(Locale.ROOT, "local: line %d rejected (it goes to %s): %s%n", line.number(),
-                            config.deadLetterTopic(), parsed.deadLetter().errorMessage());
+                    err.printf(
+                            Locale.ROOT,
+                            "local: line %d rejected (it goes to %s): %s%n",
+                            line.number(),
+                            config.deadLetterTopic(),
+                            parsed.deadLetter().errorMessage());
                 } else {
                     expected.addAll(line.analyseIds());
                 }
-                producer.send(new ProducerRecord<>(config.requestsTopic(), line.folderId(), line.json())).get();
+                producer.send(new ProducerRecord<>(config.requestsTopic(), line.folderId(), line.json()))
+                        .get();
             }
-            err.printf(Locale.ROOT, "local: sent %d request line(s) with %d analyses to %s%n",
-                    lines.size(), expected.size(), config.requestsTopic());
+            err.printf(
+                    Locale.ROOT,
+                    "local: sent %d request line(s) with %d analyses to %s%n",
+                    lines.size(),
+                    expected.size(),
+                    config.requestsTopic());
 
             long deadline = System.nanoTime() + timeout.toNanos();
             while (!exitWhenDone || finals.size() < expected.size()) {
                 if (exitWhenDone && System.nanoTime() > deadline) {
-                    err.printf(Locale.ROOT, "local: timed out after %s with %d of %d results%n",
-                            timeout, finals.size(), expected.size());
+                    err.printf(
+                            Locale.ROOT,
+                            "local: timed out after %s with %d of %d results%n",
+                            timeout,
+                            finals.size(),
+                            expected.size());
                     return 1;
                 }
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
@@ -224,7 +260,12 @@ final class LocalCommand {
                     if (!exitWhenDone) {
                         out.println(r.value());
                     } else {
-                        err.printf(Locale.ROOT, "local: %s %s %s%n", r.key(), state, result.path("resolution_status").asText());
+                        err.printf(
+                                Locale.ROOT,
+                                "local: %s %s %s%n",
+                                r.key(),
+                                state,
+                                result.path("resolution_status").asText());
                     }
                     if (!"PROCESSING".equals(state) && expected.contains(r.key())) {
                         finals.put(r.key(), result);

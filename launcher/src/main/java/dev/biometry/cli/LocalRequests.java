@@ -62,19 +62,28 @@ final class LocalRequests {
                 }
                 number++;
                 if (length > MAX_LINE_BYTES) {
-                    err.printf(java.util.Locale.ROOT, "local: line %d skipped: %d bytes, above the limit of %d bytes "
-                            + "of a request message%n", number, length, MAX_LINE_BYTES);
+                    err.printf(
+                            java.util.Locale.ROOT,
+                            "local: line %d skipped: %d bytes, above the limit of %d bytes " + "of a request message%n",
+                            number,
+                            length,
+                            MAX_LINE_BYTES);
                     continue;
                 }
                 String raw;
                 try {
-                    raw = StandardCharsets.UTF_8.newDecoder()
+                    raw = StandardCharsets.UTF_8
+                            .newDecoder()
                             .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
                             .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-                            .decode(java.nio.ByteBuffer.wrap(buffer.toByteArray())).toString().trim();
+                            .decode(java.nio.ByteBuffer.wrap(buffer.toByteArray()))
+                            .toString()
+                            .trim();
                 } catch (java.nio.charset.CharacterCodingException e) {
-                    err.printf(java.util.Locale.ROOT, "local: line %d skipped: not valid UTF-8 (request lines are "
-                            + "UTF-8 JSON)%n", number);
+                    err.printf(
+                            java.util.Locale.ROOT,
+                            "local: line %d skipped: not valid UTF-8 (request lines are " + "UTF-8 JSON)%n",
+                            number);
                     continue;
                 }
                 if (raw.isEmpty() || raw.startsWith("#")) {
@@ -91,8 +100,12 @@ final class LocalRequests {
                 }
                 if (duplicate != null) {
                     Integer first = idLines.get(duplicate);
-                    err.printf(java.util.Locale.ROOT, "local: line %d skipped: analyse_id '%s' is already asked for "
-                            + "on line %d%n", number, duplicate, first == null ? number : first);
+                    err.printf(
+                            java.util.Locale.ROOT,
+                            "local: line %d skipped: analyse_id '%s' is already asked for " + "on line %d%n",
+                            number,
+                            duplicate,
+                            first == null ? number : first);
                     continue;
                 }
                 for (String id : line.analyseIds()) {
@@ -106,7 +119,8 @@ final class LocalRequests {
 
     /** Resolves relative media URIs and fills in analysis ids (see {@link RequestLines}). */
     static Line prepare(int number, String raw, Path base) {
-        RequestLines.Line line = RequestLines.prepare(raw, base, () -> UUID.randomUUID().toString());
+        RequestLines.Line line =
+                RequestLines.prepare(raw, base, () -> UUID.randomUUID().toString());
         return new Line(number, line.folderId(), line.json(), line.analyseIds());
     }
 
@@ -122,18 +136,26 @@ final class LocalRequests {
         Path aliceAgain = dir.resolve("alice-mirrored.jpg");
         Path landscape = dir.resolve("no-face.jpg");
         try (FaceEngine engine = new FaceEngine(FaceEngineConfig.defaults(models));
-                org.bytedeco.opencv.opencv_core.Mat grey = new org.bytedeco.opencv.opencv_core.Mat(480, 640,
+                org.bytedeco.opencv.opencv_core.Mat grey = new org.bytedeco.opencv.opencv_core.Mat(
+                        480,
+                        640,
                         org.bytedeco.opencv.global.opencv_core.CV_8UC3,
                         new org.bytedeco.opencv.opencv_core.Scalar(90, 140, 60, 0))) {
             Files.write(aliceAgain, FaceCrops.mirroredCrop(engine, Files.readAllBytes(alice), "alice.jpg"));
             Files.write(landscape, FaceCrops.jpeg(grey));
         }
         List<Line> lines = new ArrayList<>();
-        lines.add(demoRequest(1, "same person, two photos", media(alice, "photo_selfie"), media(aliceAgain, "photo_selfie")));
+        lines.add(demoRequest(
+                1, "same person, two photos", media(alice, "photo_selfie"), media(aliceAgain, "photo_selfie")));
         lines.add(demoRequest(2, "two different people", media(alice, "photo_selfie"), media(bob, "photo_selfie")));
-        lines.add(demoRequest(3, "ID back side is ignored", media(alice, "photo_selfie"), media(aliceAgain, "photo_selfie"),
+        lines.add(demoRequest(
+                3,
+                "ID back side is ignored",
+                media(alice, "photo_selfie"),
+                media(aliceAgain, "photo_selfie"),
                 media(carol, "photo_id", "photo_id_back")));
-        lines.add(demoRequest(4, "a photo without a face", media(alice, "photo_selfie"), media(landscape, "photo_selfie")));
+        lines.add(demoRequest(
+                4, "a photo without a face", media(alice, "photo_selfie"), media(landscape, "photo_selfie")));
         return lines;
     }
 

@@ -84,8 +84,12 @@ final class PipelineRun implements AutoCloseable {
      * The job options of one run, with the run's own topics (created on {@code broker}), ids, media root and
      * checkpoint interval over the user's {@code jobOptions}.
      */
-    static JobConfig prepare(EmbeddedKafkaBroker broker, Map<String, String> jobOptions, String run,
-            Duration checkpoint, BenchImages images) {
+    static JobConfig prepare(
+            EmbeddedKafkaBroker broker,
+            Map<String, String> jobOptions,
+            String run,
+            Duration checkpoint,
+            BenchImages images) {
         Map<String, String> given = new HashMap<>(jobOptions);
         String suffix = run + "-" + Long.toString(System.nanoTime(), 36);
         given.put("bootstrap-servers", broker.bootstrapServers());
@@ -100,10 +104,17 @@ final class PipelineRun implements AutoCloseable {
         given.put("media-roots", images.root().toString());
         given.put("checkpoint-interval", checkpoint.toMillis() + "ms");
         // Checkpoints on disk, as on a cluster (the images' temporary folder), unless --checkpoint-dir is given.
-        given.putIfAbsent("checkpoint-dir", images.root().resolve("checkpoints-" + run).toUri().toString());
+        given.putIfAbsent(
+                "checkpoint-dir",
+                images.root().resolve("checkpoints-" + run).toUri().toString());
         JobConfig config = JobConfig.fromOptions(given);
-        broker.createTopics(config.parallelism(), config.mediaTopic(), config.requestsTopic(), config.resultsTopic(),
-                config.foldersTopic(), config.deadLetterTopic());
+        broker.createTopics(
+                config.parallelism(),
+                config.mediaTopic(),
+                config.requestsTopic(),
+                config.resultsTopic(),
+                config.foldersTopic(),
+                config.deadLetterTopic());
         return config;
     }
 
@@ -227,44 +238,48 @@ final class PipelineRun implements AutoCloseable {
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "bench-" + isolation);
         // Bounds how long the broker holds a fetch when nothing is readable yet: the read time is exact to ~10 ms.
         p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10");
-        KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
+        KafkaConsumer<String, String> consumer =
+                new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
         consumers.add(consumer);
         List<TopicPartition> partitions = consumer.partitionsFor(config.resultsTopic(), Duration.ofSeconds(30)).stream()
-                .map(i -> new TopicPartition(config.resultsTopic(), i.partition())).toList();
+                .map(i -> new TopicPartition(config.resultsTopic(), i.partition()))
+                .toList();
         consumer.assign(partitions);
         consumer.seekToBeginning(partitions);
         boolean notify = isolation.equals("read_uncommitted");
-        Thread t = new Thread(() -> {
-            try {
-                while (!stopped) {
-                    ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(100));
-                    long now = System.nanoTime();
-                    for (ConsumerRecord<String, String> r : records) {
-                        JsonNode result = Json.mapper().readTree(r.value());
-                        String state = result.path("state").asText();
-                        if (state.equals("PROCESSING") || r.key() == null || !producedAt.containsKey(r.key())) {
-                            continue;
-                        }
-                        Arrival arrival = new Arrival(now, embeddedFaces(result), state.equals("FAILED"));
-                        if (arrivals.putIfAbsent(r.key(), arrival) == null) {
-                            if (notify) {
-                                onUncommittedFinal.accept(r.key());
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        while (!stopped) {
+                            ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(100));
+                            long now = System.nanoTime();
+                            for (ConsumerRecord<String, String> r : records) {
+                                JsonNode result = Json.mapper().readTree(r.value());
+                                String state = result.path("state").asText();
+                                if (state.equals("PROCESSING") || r.key() == null || !producedAt.containsKey(r.key())) {
+                                    continue;
+                                }
+                                Arrival arrival = new Arrival(now, embeddedFaces(result), state.equals("FAILED"));
+                                if (arrivals.putIfAbsent(r.key(), arrival) == null) {
+                                    if (notify) {
+                                        onUncommittedFinal.accept(r.key());
+                                    }
+                                } else if (notify) {
+                                    replayed.incrementAndGet(); // a second final result: the job restarted and replayed
+                                }
                             }
-                        } else if (notify) {
-                            replayed.incrementAndGet(); // a second final result: the job restarted and replayed
                         }
+                    } catch (WakeupException e) {
+                        // closing
+                    } catch (Exception e) {
+                        if (!stopped) {
+                            err.println("bench: " + isolation + " consumer failed: " + e);
+                        }
+                    } finally {
+                        consumer.close(Duration.ofSeconds(2));
                     }
-                }
-            } catch (WakeupException e) {
-                // closing
-            } catch (Exception e) {
-                if (!stopped) {
-                    err.println("bench: " + isolation + " consumer failed: " + e);
-                }
-            } finally {
-                consumer.close(Duration.ofSeconds(2));
-            }
-        }, "bench-consumer-" + isolation);
+                },
+                "bench-consumer-" + isolation);
         t.setDaemon(true);
         consumerThreads.add(t);
         t.start();

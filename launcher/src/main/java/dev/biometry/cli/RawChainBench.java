@@ -40,35 +40,37 @@ final class RawChainBench {
         List<Thread> workers = new ArrayList<>();
         for (int t = 0; t < threads; t++) {
             int offset = t;
-            Thread worker = new Thread(() -> {
-                boolean counted = false;
-                try (FaceEngine engine = new FaceEngine(config)) {
-                    for (int round = 0; round < 2; round++) { // warm-up: JIT, ONNX Runtime arenas
-                        for (int i = 0; i < images; i++) {
-                            work.run(engine, i);
+            Thread worker = new Thread(
+                    () -> {
+                        boolean counted = false;
+                        try (FaceEngine engine = new FaceEngine(config)) {
+                            for (int round = 0; round < 2; round++) { // warm-up: JIT, ONNX Runtime arenas
+                                for (int i = 0; i < images; i++) {
+                                    work.run(engine, i);
+                                }
+                            }
+                            engine.timings().reset();
+                            ready.countDown();
+                            counted = true;
+                            go.await();
+                            int i = offset;
+                            while (System.nanoTime() < deadline[0]) {
+                                if (work.run(engine, i++ % images)) {
+                                    faces.incrementAndGet();
+                                }
+                                media.incrementAndGet();
+                            }
+                            synchronized (total) {
+                                total.addAll(engine.timings());
+                            }
+                        } catch (Throwable e) {
+                            failures.add(e);
+                            if (!counted) {
+                                ready.countDown();
+                            }
                         }
-                    }
-                    engine.timings().reset();
-                    ready.countDown();
-                    counted = true;
-                    go.await();
-                    int i = offset;
-                    while (System.nanoTime() < deadline[0]) {
-                        if (work.run(engine, i++ % images)) {
-                            faces.incrementAndGet();
-                        }
-                        media.incrementAndGet();
-                    }
-                    synchronized (total) {
-                        total.addAll(engine.timings());
-                    }
-                } catch (Throwable e) {
-                    failures.add(e);
-                    if (!counted) {
-                        ready.countDown();
-                    }
-                }
-            }, "bench-raw-" + t);
+                    },
+                    "bench-raw-" + t);
             workers.add(worker);
             worker.start();
         }

@@ -80,8 +80,11 @@ final class SoakCommand {
 
         @Override
         public String toString() {
-            return deadLetter ? "dead letter " + errorCode
-                    : state + (resolution == null ? "" : " " + resolution) + (errorCode < 0 ? "" : " error " + errorCode);
+            return deadLetter
+                    ? "dead letter " + errorCode
+                    : state
+                            + (resolution == null ? "" : " " + resolution)
+                            + (errorCode < 0 ? "" : " error " + errorCode);
         }
     }
 
@@ -93,7 +96,8 @@ final class SoakCommand {
         valueOptions.addAll(SOAK_OPTIONS);
         Args args = Args.parse(argv, valueOptions, Set.of());
         if (!args.positionals().isEmpty()) {
-            throw new Args.UsageException("unexpected argument '" + args.positionals().get(0) + "'");
+            throw new Args.UsageException(
+                    "unexpected argument '" + args.positionals().get(0) + "'");
         }
         double minutes = args.doubleOption("minutes", 30);
         double rate = args.doubleOption("rate", 4);
@@ -103,24 +107,51 @@ final class SoakCommand {
         double tolerance = args.doubleOption("rss-tolerance", 0.10);
         double baselineMinute = args.doubleOption("rss-baseline-minute", 5);
         if (minutes <= 0 || rate <= 0 || hostileEvery < 1 || tolerance <= 0 || reportEvery.isZero()) {
-            throw new Args.UsageException("--minutes, --rate, --rss-tolerance, --report-every must be > 0 and "
-                    + "--hostile-every >= 1");
+            throw new Args.UsageException(
+                    "--minutes, --rate, --rss-tolerance, --report-every must be > 0 and " + "--hostile-every >= 1");
         }
         Path models = ModelsLocator.locate(args.option("models"));
         Path work = Files.createTempDirectory("biometry-soak");
         try {
-            return soak(args, models, work, minutes, rate, hostileEvery, reportEvery, drain, tolerance, baselineMinute,
-                    out, err);
+            return soak(
+                    args,
+                    models,
+                    work,
+                    minutes,
+                    rate,
+                    hostileEvery,
+                    reportEvery,
+                    drain,
+                    tolerance,
+                    baselineMinute,
+                    out,
+                    err);
         } finally {
             deleteTree(work);
         }
     }
 
-    private static int soak(Args args, Path models, Path work, double minutes, double rate, int hostileEvery,
-            Duration reportEvery, Duration drain, double tolerance, double baselineMinute, PrintStream out,
-            PrintStream err) throws Exception {
-        out.printf(Locale.ROOT, "machine    %d cores, %s, Java %s, max heap %d MB%n", Runtime.getRuntime().availableProcessors(),
-                Machine.cpuModel(), System.getProperty("java.version"), Runtime.getRuntime().maxMemory() >> 20);
+    private static int soak(
+            Args args,
+            Path models,
+            Path work,
+            double minutes,
+            double rate,
+            int hostileEvery,
+            Duration reportEvery,
+            Duration drain,
+            double tolerance,
+            double baselineMinute,
+            PrintStream out,
+            PrintStream err)
+            throws Exception {
+        out.printf(
+                Locale.ROOT,
+                "machine    %d cores, %s, Java %s, max heap %d MB%n",
+                Runtime.getRuntime().availableProcessors(),
+                Machine.cpuModel(),
+                System.getProperty("java.version"),
+                Runtime.getRuntime().maxMemory() >> 20);
         Path media = Files.createDirectories(work.resolve("media"));
         SoakInputs inputs = SoakInputs.prepare(media, models);
         err.println("soak: starting an in-process Kafka broker");
@@ -147,8 +178,13 @@ final class SoakCommand {
             } catch (IllegalArgumentException e) {
                 throw new Args.UsageException(e.getMessage());
             }
-            broker.createTopics(config.parallelism(), config.mediaTopic(), config.requestsTopic(),
-                    config.resultsTopic(), config.foldersTopic(), config.deadLetterTopic());
+            broker.createTopics(
+                    config.parallelism(),
+                    config.mediaTopic(),
+                    config.requestsTopic(),
+                    config.resultsTopic(),
+                    config.foldersTopic(),
+                    config.deadLetterTopic());
 
             int restPort = freePort();
             Configuration conf = new Configuration();
@@ -158,11 +194,20 @@ final class SoakCommand {
             BiometryJob.build(env, config, KafkaEndpoints.of(config));
             JobClient job = env.executeAsync("biometry (soak)");
             try (Accounting accounting = new Accounting(config)) {
-                out.printf(Locale.ROOT, "load       %.1f messages/s for %.1f min, every %d-th hostile (%d kinds: %s); "
-                        + "parallelism %d; %s state, checkpoints every %s s in %s; dashboard http://localhost:%d%n", rate,
-                        minutes, hostileEvery, SoakInputs.HOSTILE_KINDS.size(), String.join(", ", SoakInputs.HOSTILE_KINDS),
-                        config.parallelism(), durability.stateBackend(), config.checkpointInterval().toSeconds(),
-                        durability.checkpointDir(), restPort);
+                out.printf(
+                        Locale.ROOT,
+                        "load       %.1f messages/s for %.1f min, every %d-th hostile (%d kinds: %s); "
+                                + "parallelism %d; %s state, checkpoints every %s s in %s; dashboard http://localhost:%d%n",
+                        rate,
+                        minutes,
+                        hostileEvery,
+                        SoakInputs.HOSTILE_KINDS.size(),
+                        String.join(", ", SoakInputs.HOSTILE_KINDS),
+                        config.parallelism(),
+                        durability.stateBackend(),
+                        config.checkpointInterval().toSeconds(),
+                        durability.checkpointDir(),
+                        restPort);
                 List<Sample> samples = drive(inputs, accounting, config, rate, hostileEvery, minutes, reportEvery, out);
                 out.println("soak: load stopped; waiting up to " + drain.toSeconds() + " s for the last answers");
                 accounting.awaitAllAnswered(drain);
@@ -175,10 +220,19 @@ final class SoakCommand {
     }
 
     /** Sends the load at {@code rate} messages/s and prints a line every report interval; returns the RSS samples. */
-    private static List<Sample> drive(SoakInputs inputs, Accounting accounting, JobConfig config, double rate,
-            int hostileEvery, double minutes, Duration reportEvery, PrintStream out) throws Exception {
-        out.println("    time   sent  hostile  answered  results/s  dead letters  heap MB  direct MB  RSS MB  ORT sessions"
-                + "  largest record KB");
+    private static List<Sample> drive(
+            SoakInputs inputs,
+            Accounting accounting,
+            JobConfig config,
+            double rate,
+            int hostileEvery,
+            double minutes,
+            Duration reportEvery,
+            PrintStream out)
+            throws Exception {
+        out.println(
+                "    time   sent  hostile  answered  results/s  dead letters  heap MB  direct MB  RSS MB  ORT sessions"
+                        + "  largest record KB");
         List<Sample> samples = new ArrayList<>();
         long start = System.nanoTime();
         long end = start + (long) (minutes * 60e9);
@@ -191,8 +245,8 @@ final class SoakCommand {
         while (System.nanoTime() < end) {
             long now = System.nanoTime();
             if (now >= nextSend) {
-                List<SoakInputs.Message> batch = sent % hostileEvery == hostileEvery - 1
-                        ? inputs.nextHostile() : List.of(inputs.nextValid());
+                List<SoakInputs.Message> batch =
+                        sent % hostileEvery == hostileEvery - 1 ? inputs.nextHostile() : List.of(inputs.nextValid());
                 for (SoakInputs.Message m : batch) {
                     accounting.send(m, config);
                 }
@@ -207,10 +261,19 @@ final class SoakCommand {
                 long rss = ProcessMemory.rssKilobytes();
                 double seconds = (now - start) / 1e9;
                 samples.add(new Sample(seconds, rss));
-                out.printf(Locale.ROOT, "%8s  %5d  %7d  %8d  %9.2f  %12d  %7d  %9d  %6d  %12d  %17.1f%n",
-                        clock(seconds), accounting.sent(), accounting.hostileSent(), accounting.answered(), perSecond,
-                        accounting.deadLetters(), ProcessMemory.heapUsedBytes() >> 20,
-                        ProcessMemory.directBufferBytes() >> 20, rss >> 10, FaceEngine.openSessions(),
+                out.printf(
+                        Locale.ROOT,
+                        "%8s  %5d  %7d  %8d  %9.2f  %12d  %7d  %9d  %6d  %12d  %17.1f%n",
+                        clock(seconds),
+                        accounting.sent(),
+                        accounting.hostileSent(),
+                        accounting.answered(),
+                        perSecond,
+                        accounting.deadLetters(),
+                        ProcessMemory.heapUsedBytes() >> 20,
+                        ProcessMemory.directBufferBytes() >> 20,
+                        rss >> 10,
+                        FaceEngine.openSessions(),
                         accounting.largestRecordBytes() / 1024.0);
                 nextReport += reportEvery.toNanos();
             }
@@ -223,8 +286,13 @@ final class SoakCommand {
         return samples;
     }
 
-    private static int summary(Accounting accounting, List<Sample> samples, long restarts, double tolerance,
-            double baselineMinute, PrintStream out) {
+    private static int summary(
+            Accounting accounting,
+            List<Sample> samples,
+            long restarts,
+            double tolerance,
+            double baselineMinute,
+            PrintStream out) {
         out.println();
         out.println("kind                      sent  right  wrong  missing  (wrong or missing: first answer)");
         long wrong = 0;
@@ -233,17 +301,34 @@ final class SoakCommand {
             long[] c = e.getValue();
             wrong += c[2];
             missing += c[3];
-            out.printf(Locale.ROOT, "%-24s %5d  %5d  %5d  %7d  %s%n", e.getKey(), c[0], c[1], c[2], c[3],
+            out.printf(
+                    Locale.ROOT,
+                    "%-24s %5d  %5d  %5d  %7d  %s%n",
+                    e.getKey(),
+                    c[0],
+                    c[1],
+                    c[2],
+                    c[3],
                     accounting.firstProblem(e.getKey()));
         }
-        out.printf(Locale.ROOT, "inputs     %d sent, %d answered as expected, %d answered wrongly, %d never answered%n",
-                accounting.sent(), accounting.sent() - wrong - missing, wrong, missing);
-        out.printf(Locale.ROOT, "outputs    largest record %.1f KB (results, folders, dead letters)%n",
+        out.printf(
+                Locale.ROOT,
+                "inputs     %d sent, %d answered as expected, %d answered wrongly, %d never answered%n",
+                accounting.sent(),
+                accounting.sent() - wrong - missing,
+                wrong,
+                missing);
+        out.printf(
+                Locale.ROOT,
+                "outputs    largest record %.1f KB (results, folders, dead letters)%n",
                 accounting.largestRecordBytes() / 1024.0);
         out.printf(Locale.ROOT, "job        %s restarts%n", restarts < 0 ? "unknown" : String.valueOf(restarts));
         boolean rssOk = rssStable(samples, tolerance, baselineMinute, out);
-        out.printf(Locale.ROOT, "peak RSS   %d MB (VmHWM); ORT sessions open at the end: %d%n",
-                ProcessMemory.peakRssKilobytes() >> 10, FaceEngine.openSessions());
+        out.printf(
+                Locale.ROOT,
+                "peak RSS   %d MB (VmHWM); ORT sessions open at the end: %d%n",
+                ProcessMemory.peakRssKilobytes() >> 10,
+                FaceEngine.openSessions());
         boolean ok = wrong == 0 && missing == 0 && restarts == 0 && rssOk;
         out.println(ok ? "soak: PASSED" : "soak: FAILED");
         return ok ? 0 : 1;
@@ -260,7 +345,8 @@ final class SoakCommand {
         }
         double runSeconds = samples.get(samples.size() - 1).seconds();
         double from = baselineMinute * 60 < runSeconds ? baselineMinute * 60 : runSeconds / 2;
-        Sample base = samples.stream().filter(s -> s.seconds() >= from).findFirst().orElseThrow();
+        Sample base =
+                samples.stream().filter(s -> s.seconds() >= from).findFirst().orElseThrow();
         double worst = 0;
         for (Sample s : samples) {
             if (s.seconds() >= base.seconds()) {
@@ -268,10 +354,15 @@ final class SoakCommand {
             }
         }
         boolean ok = worst <= tolerance;
-        out.printf(Locale.ROOT, "RSS        %d MB at %s (baseline%s); largest deviation after it %.1f %% (limit %.0f %%): %s%n",
-                base.rssKb() >> 10, clock(base.seconds()),
+        out.printf(
+                Locale.ROOT,
+                "RSS        %d MB at %s (baseline%s); largest deviation after it %.1f %% (limit %.0f %%): %s%n",
+                base.rssKb() >> 10,
+                clock(base.seconds()),
                 from < baselineMinute * 60 ? ", half time: the run is shorter than " + baselineMinute + " min" : "",
-                worst * 100, tolerance * 100, ok ? "stable" : "NOT stable");
+                worst * 100,
+                tolerance * 100,
+                ok ? "stable" : "NOT stable");
         return ok;
     }
 
@@ -295,9 +386,13 @@ final class SoakCommand {
 
     private static long restartsOnce(int restPort, String jobId) {
         try {
-            HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                            URI.create("http://localhost:" + restPort + "/jobs/" + jobId + "/metrics?get=numRestarts"))
-                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create("http://localhost:" + restPort + "/jobs/" + jobId
+                                            + "/metrics?get=numRestarts"))
+                                    .timeout(Duration.ofSeconds(10))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
             for (JsonNode metric : Json.mapper().readTree(response.body())) {
                 if (metric.path("id").asText().equals("numRestarts")) {
                     return metric.path("value").asLong(-1);
@@ -319,7 +414,8 @@ final class SoakCommand {
 
     private static void deleteTree(Path dir) {
         try (var paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            paths.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         } catch (IOException e) {
             // a temp folder left behind
         }
@@ -335,6 +431,7 @@ final class SoakCommand {
         private final Map<String, Answer> answers = new ConcurrentHashMap<>();
         /** Each input's marker by its Kafka key (a new folder id per message). */
         private final Map<String, String> markersByFolder = new ConcurrentHashMap<>();
+
         private final AtomicLong hostile = new AtomicLong();
         private final AtomicLong deadLetters = new AtomicLong();
         private final AtomicLong finalResults = new AtomicLong();
@@ -350,7 +447,7 @@ final class SoakCommand {
             producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
             consume(config, config.resultsTopic(), this::onResult);
             consume(config, config.deadLetterTopic(), this::onDeadLetter);
-            consume(config, config.foldersTopic(), r -> { });
+            consume(config, config.foldersTopic(), r -> {});
         }
 
         void send(SoakInputs.Message m, JobConfig config) {
@@ -436,10 +533,16 @@ final class SoakCommand {
             }
             finalResults.incrementAndGet();
             // The request that ran is told by its folder (two requests may share an analyse_id).
-            String id = markersByFolder.getOrDefault(result.path("folder_id").asText(), result.path("analyse_id").asText());
+            String id = markersByFolder.getOrDefault(
+                    result.path("folder_id").asText(), result.path("analyse_id").asText());
             if (sentInputs.containsKey(id)) {
-                answers.putIfAbsent(id, new Answer(false, state, result.path("resolution_status").asText(null),
-                        result.path("error_code").asInt(-1)));
+                answers.putIfAbsent(
+                        id,
+                        new Answer(
+                                false,
+                                state,
+                                result.path("resolution_status").asText(null),
+                                result.path("error_code").asInt(-1)));
             }
         }
 
@@ -455,13 +558,16 @@ final class SoakCommand {
             if (marker == null && payload.startsWith("{")) {
                 // A dead letter made from the parsed request (an analyse_id already running) names its folder only.
                 try {
-                    marker = markersByFolder.get(Json.mapper().readTree(payload).path("folder_id").asText());
+                    marker = markersByFolder.get(
+                            Json.mapper().readTree(payload).path("folder_id").asText());
                 } catch (IOException e) {
                     // a cut payload: no folder to read
                 }
             }
             if (marker != null) {
-                answers.putIfAbsent(marker, new Answer(true, null, null, letter.path("error_code").asInt(-1)));
+                answers.putIfAbsent(
+                        marker,
+                        new Answer(true, null, null, letter.path("error_code").asInt(-1)));
             }
         }
 
@@ -478,27 +584,30 @@ final class SoakCommand {
                     new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
             consumers.add(consumer);
             List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+                    .map(i -> new TopicPartition(topic, i.partition()))
+                    .toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
-            Thread t = new Thread(() -> {
-                try {
-                    while (!stopped) {
-                        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                            largest.accumulateAndGet(r.serializedValueSize(), Math::max);
-                            try {
-                                handler.handle(r);
-                            } catch (Exception e) {
-                                System.err.println("soak: unreadable record on " + topic + ": " + e);
+            Thread t = new Thread(
+                    () -> {
+                        try {
+                            while (!stopped) {
+                                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                                    largest.accumulateAndGet(r.serializedValueSize(), Math::max);
+                                    try {
+                                        handler.handle(r);
+                                    } catch (Exception e) {
+                                        System.err.println("soak: unreadable record on " + topic + ": " + e);
+                                    }
+                                }
                             }
+                        } catch (WakeupException e) {
+                            // closing
+                        } finally {
+                            consumer.close(Duration.ofSeconds(2));
                         }
-                    }
-                } catch (WakeupException e) {
-                    // closing
-                } finally {
-                    consumer.close(Duration.ofSeconds(2));
-                }
-            }, "soak-consumer-" + topic);
+                    },
+                    "soak-consumer-" + topic);
             t.setDaemon(true);
             threads.add(t);
             t.start();

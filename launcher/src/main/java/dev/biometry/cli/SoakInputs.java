@@ -54,9 +54,23 @@ final class SoakInputs {
 
     /** Hostile kinds in the order the rotation sends them. */
     static final List<String> HOSTILE_KINDS = List.of(
-            "malformed-json", "not-utf8", "huge-type", "lone-surrogate-id", "corrupt-jpeg", "text-as-jpeg",
-            "png-30000x30000", "zip-bomb", "big-shots-set", "path-traversal", "missing-file", "ssrf-metadata",
-            "duplicate-analysis-id", "huge-meta-data", "deep-nesting", "malformed-media", "no-face");
+            "malformed-json",
+            "not-utf8",
+            "huge-type",
+            "lone-surrogate-id",
+            "corrupt-jpeg",
+            "text-as-jpeg",
+            "png-30000x30000",
+            "zip-bomb",
+            "big-shots-set",
+            "path-traversal",
+            "missing-file",
+            "ssrf-metadata",
+            "duplicate-analysis-id",
+            "huge-meta-data",
+            "deep-nesting",
+            "malformed-media",
+            "no-face");
 
     private final Path dir;
     private final Path alice;
@@ -89,7 +103,8 @@ final class SoakInputs {
         corrupt[1] = (byte) 0xD8;
         corrupt[2] = (byte) 0xFF;
         corruptJpeg = Files.write(dir.resolve("corrupt.jpg"), corrupt);
-        textAsJpeg = Files.write(dir.resolve("text.jpg"), "this is not a picture\n".repeat(100).getBytes(StandardCharsets.UTF_8));
+        textAsJpeg = Files.write(
+                dir.resolve("text.jpg"), "this is not a picture\n".repeat(100).getBytes(StandardCharsets.UTF_8));
         hugePngHeader = Files.write(dir.resolve("huge-header.png"), HostileMedia.pngHeader(30_000, 30_000));
         zipBomb = dir.resolve("bomb.zip");
         Files.write(zipBomb, HostileMedia.zipBomb(200L << 20));
@@ -117,14 +132,21 @@ final class SoakInputs {
         boolean reuse = n % 3 == 2;
         String marker = marker();
         String first = reuse ? "soak-alice" : UUID.randomUUID().toString();
-        String second = reuse ? (same ? "soak-alice-mirrored" : "soak-bob") : UUID.randomUUID().toString();
+        String second = reuse
+                ? (same ? "soak-alice-mirrored" : "soak-bob")
+                : UUID.randomUUID().toString();
         ObjectNode request = request(marker, UUID.randomUUID().toString());
         analysis(request, marker);
         ArrayNode media = request.putArray("media");
         media.add(media(first, alice, "photo_selfie"));
         media.add(media(second, same ? aliceMirrored : bob, "photo_id_front"));
-        return new Message(marker, same ? "same-person" : "different-people", same ? Expect.SUCCESS : Expect.DECLINED,
-                "requests", request.path("folder_id").asText(), bytes(request));
+        return new Message(
+                marker,
+                same ? "same-person" : "different-people",
+                same ? Expect.SUCCESS : Expect.DECLINED,
+                "requests",
+                request.path("folder_id").asText(),
+                bytes(request));
     }
 
     /** The next hostile input of the rotation; a colliding analysis id comes as two messages. */
@@ -134,13 +156,21 @@ final class SoakInputs {
         String folder = UUID.randomUUID().toString();
         List<Message> out = new ArrayList<>();
         switch (kind) {
-            case "malformed-json" -> out.add(raw(marker, kind, Expect.DEAD_LETTER, "requests", folder,
-                    ("{\"x_soak\":\"" + marker + "\",\"folder_id\":\"" + folder + "\",\"analyses\":[{\"type\":")
-                            .getBytes(StandardCharsets.UTF_8)));
+            case "malformed-json" ->
+                out.add(raw(
+                        marker,
+                        kind,
+                        Expect.DEAD_LETTER,
+                        "requests",
+                        folder,
+                        ("{\"x_soak\":\"" + marker + "\",\"folder_id\":\"" + folder + "\",\"analyses\":[{\"type\":")
+                                .getBytes(StandardCharsets.UTF_8)));
             case "not-utf8" -> {
                 byte[] head = ("{\"x_soak\":\"" + marker + "\",\"folder_id\":\"").getBytes(StandardCharsets.UTF_8);
-                byte[] value = ByteBuffer.allocate(head.length + 4).put(head)
-                        .put(new byte[] {(byte) 0xC3, (byte) 0x28, '"', '}'}).array();
+                byte[] value = ByteBuffer.allocate(head.length + 4)
+                        .put(head)
+                        .put(new byte[] {(byte) 0xC3, (byte) 0x28, '"', '}'})
+                        .array();
                 out.add(raw(marker, kind, Expect.DEAD_LETTER, "requests", folder, value));
             }
             case "huge-type" -> {
@@ -150,31 +180,62 @@ final class SoakInputs {
                 out.add(new Message(marker, kind, Expect.ANSWERED, "requests", folder, bytes(r)));
             }
             case "lone-surrogate-id" -> {
-                // Written as a JSON backslash-u escape of a lone high surrogate: a JSON writer would not emit one itself.
+                // Written as a JSON backslash-u escape of a lone high surrogate: a JSON writer would not emit one
+                // itself.
                 ObjectNode r = request(marker, folder);
                 analysis(r, "LONE-SURROGATE" + marker.substring(5));
                 twoPhotos(r);
-                out.add(raw(marker, kind, Expect.DEAD_LETTER, "requests", folder,
+                out.add(raw(
+                        marker,
+                        kind,
+                        Expect.DEAD_LETTER,
+                        "requests",
+                        folder,
                         Json.write(r).replace("LONE-SURROGATE", "\\ud800").getBytes(StandardCharsets.UTF_8)));
             }
-            case "corrupt-jpeg" -> out.add(withSecond(marker, kind, Expect.FAILED, folder, corruptJpeg.toUri().toString()));
-            case "text-as-jpeg" -> out.add(withSecond(marker, kind, Expect.FAILED, folder, textAsJpeg.toUri().toString()));
-            case "png-30000x30000" -> out.add(withSecond(marker, kind, Expect.FAILED, folder, hugePngHeader.toUri().toString()));
-            case "zip-bomb" -> out.add(withSecond(marker, kind, Expect.FAILED, folder, zipBomb.toUri().toString(), "SHOTS_SET"));
-            case "big-shots-set" -> out.add(withSecond(marker, kind, Expect.ANSWERED, folder, bigShotsSet.toUri().toString(),
-                    "SHOTS_SET"));
-            case "path-traversal" -> out.add(withSecond(marker, kind, Expect.FAILED, folder,
-                    dir.toUri() + "../../../../etc/passwd"));
-            case "missing-file" -> out.add(withSecond(marker, kind, Expect.FAILED, folder,
-                    dir.resolve("missing-" + marker + ".jpg").toUri().toString()));
-            case "ssrf-metadata" -> out.add(withSecond(marker, kind, Expect.FAILED, folder,
-                    "http://169.254.169.254/latest/meta-data/face.jpg"));
+            case "corrupt-jpeg" ->
+                out.add(withSecond(
+                        marker, kind, Expect.FAILED, folder, corruptJpeg.toUri().toString()));
+            case "text-as-jpeg" ->
+                out.add(withSecond(
+                        marker, kind, Expect.FAILED, folder, textAsJpeg.toUri().toString()));
+            case "png-30000x30000" ->
+                out.add(withSecond(
+                        marker,
+                        kind,
+                        Expect.FAILED,
+                        folder,
+                        hugePngHeader.toUri().toString()));
+            case "zip-bomb" ->
+                out.add(withSecond(
+                        marker, kind, Expect.FAILED, folder, zipBomb.toUri().toString(), "SHOTS_SET"));
+            case "big-shots-set" ->
+                out.add(withSecond(
+                        marker,
+                        kind,
+                        Expect.ANSWERED,
+                        folder,
+                        bigShotsSet.toUri().toString(),
+                        "SHOTS_SET"));
+            case "path-traversal" ->
+                out.add(withSecond(marker, kind, Expect.FAILED, folder, dir.toUri() + "../../../../etc/passwd"));
+            case "missing-file" ->
+                out.add(withSecond(
+                        marker,
+                        kind,
+                        Expect.FAILED,
+                        folder,
+                        dir.resolve("missing-" + marker + ".jpg").toUri().toString()));
+            case "ssrf-metadata" ->
+                out.add(withSecond(
+                        marker, kind, Expect.FAILED, folder, "http://169.254.169.254/latest/meta-data/face.jpg"));
             case "duplicate-analysis-id" -> {
                 // Two live requests with one analyse_id, in two folders.
                 // The two travel on different partitions (their folders differ), so either may claim the id first:
                 // each must be answered, one with its analysis and the other with a dead letter.
                 Message valid = nextValid();
-                Message first = new Message(valid.marker(), kind, Expect.ANSWERED, valid.topic(), valid.key(), valid.value());
+                Message first =
+                        new Message(valid.marker(), kind, Expect.ANSWERED, valid.topic(), valid.key(), valid.value());
                 out.add(first);
                 String folder2 = UUID.randomUUID().toString();
                 ObjectNode r = request(marker, folder2);
@@ -188,13 +249,28 @@ final class SoakInputs {
                 twoPhotos(r);
                 out.add(new Message(marker, kind, Expect.ANSWERED, "requests", folder, bytes(r)));
             }
-            case "deep-nesting" -> out.add(raw(marker, kind, Expect.DEAD_LETTER, "requests", folder,
-                    ("{\"x_soak\":\"" + marker + "\",\"folder_id\":\"" + folder + "\",\"meta_data\":"
-                            + "[".repeat(20_000) + "]".repeat(20_000) + "}").getBytes(StandardCharsets.UTF_8)));
-            case "malformed-media" -> out.add(raw(marker, kind, Expect.DEAD_LETTER, "media", folder,
-                    ("{\"x_soak\":\"" + marker + "\",\"folder_id\":\"" + folder + "\",\"media_id\":42,\"uri\":[]}")
-                            .getBytes(StandardCharsets.UTF_8)));
-            case "no-face" -> out.add(withSecond(marker, kind, Expect.ANSWERED, folder, noFace.toUri().toString()));
+            case "deep-nesting" ->
+                out.add(raw(
+                        marker,
+                        kind,
+                        Expect.DEAD_LETTER,
+                        "requests",
+                        folder,
+                        ("{\"x_soak\":\"" + marker + "\",\"folder_id\":\"" + folder + "\",\"meta_data\":"
+                                        + "[".repeat(20_000) + "]".repeat(20_000) + "}")
+                                .getBytes(StandardCharsets.UTF_8)));
+            case "malformed-media" ->
+                out.add(raw(
+                        marker,
+                        kind,
+                        Expect.DEAD_LETTER,
+                        "media",
+                        folder,
+                        ("{\"x_soak\":\"" + marker + "\",\"folder_id\":\"" + folder + "\",\"media_id\":42,\"uri\":[]}")
+                                .getBytes(StandardCharsets.UTF_8)));
+            case "no-face" ->
+                out.add(withSecond(
+                        marker, kind, Expect.ANSWERED, folder, noFace.toUri().toString()));
             default -> throw new IllegalStateException(kind);
         }
         return out;

@@ -31,18 +31,29 @@ final class ThreadCpu {
      * CPU nanoseconds of the process and of every live thread (id -> name, nanos) at one instant, with the JVM's
      * cumulative garbage-collection and JIT-compilation times in milliseconds.
      */
-    record Snapshot(long wallNanos, long processCpuNanos, Map<Long, String> names, Map<Long, Long> cpuNanos,
-            long gcMillis, long jitMillis, double machineBusySeconds) {}
+    record Snapshot(
+            long wallNanos,
+            long processCpuNanos,
+            Map<Long, String> names,
+            Map<Long, Long> cpuNanos,
+            long gcMillis,
+            long jitMillis,
+            double machineBusySeconds) {}
 
     /** CPU seconds by role and the busiest threads over an interval, with its wall time. */
-    record Breakdown(double wallSeconds, double processCpuSeconds, Map<String, Double> cpuSecondsByRole,
-            List<Map.Entry<String, Double>> topThreads, double gcSeconds, double jitSeconds, double otherProcessesSeconds) {
+    record Breakdown(
+            double wallSeconds,
+            double processCpuSeconds,
+            Map<String, Double> cpuSecondsByRole,
+            List<Map.Entry<String, Double>> topThreads,
+            double gcSeconds,
+            double jitSeconds,
+            double otherProcessesSeconds) {
 
         /** Average cores used by other processes of the machine over the interval (NaN where /proc/stat is missing). */
         double otherProcessesCores() {
             return otherProcessesSeconds / wallSeconds;
         }
-
 
         /** Average busy cores of a role over the interval. */
         double cores(String role) {
@@ -84,7 +95,10 @@ final class ThreadCpu {
     /** CPU seconds all processes of the machine spent busy since boot (from /proc/stat), NaN where unavailable. */
     static double machineBusySeconds() {
         try {
-            String[] f = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            String[] f = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat"))
+                    .get(0)
+                    .trim()
+                    .split("\\s+");
             long busy = 0;
             for (int i = 1; i < f.length && i <= 8; i++) {
                 if (i != 4 && i != 5) { // idle, iowait
@@ -99,8 +113,16 @@ final class ThreadCpu {
 
     static Breakdown between(Snapshot start, Snapshot end) {
         Map<String, Double> byRole = new LinkedHashMap<>();
-        for (String role : List.of(EMBED_TASK, OTHER_TASKS, SOURCE_FETCHERS, SINK_PRODUCERS, BROKER, BENCH_CLIENTS,
-                RAW_WORKERS, OTHER_THREADS, JVM_INTERNAL)) {
+        for (String role : List.of(
+                EMBED_TASK,
+                OTHER_TASKS,
+                SOURCE_FETCHERS,
+                SINK_PRODUCERS,
+                BROKER,
+                BENCH_CLIENTS,
+                RAW_WORKERS,
+                OTHER_THREADS,
+                JVM_INTERNAL)) {
             byRole.put(role, 0.0);
         }
         Map<String, Double> byThread = new HashMap<>();
@@ -116,8 +138,12 @@ final class ThreadCpu {
         byRole.put(JVM_INTERNAL, Math.max(0, process - threadsTotal));
         List<Map.Entry<String, Double>> top = new ArrayList<>(byThread.entrySet());
         top.sort(Map.Entry.<String, Double>comparingByValue(Comparator.reverseOrder()));
-        return new Breakdown((end.wallNanos() - start.wallNanos()) / 1e9, process, byRole,
-                List.copyOf(top.subList(0, Math.min(12, top.size()))), (end.gcMillis() - start.gcMillis()) / 1e3,
+        return new Breakdown(
+                (end.wallNanos() - start.wallNanos()) / 1e9,
+                process,
+                byRole,
+                List.copyOf(top.subList(0, Math.min(12, top.size()))),
+                (end.gcMillis() - start.gcMillis()) / 1e3,
                 (end.jitMillis() - start.jitMillis()) / 1e3,
                 Math.max(0, end.machineBusySeconds() - start.machineBusySeconds() - process));
     }
@@ -142,12 +168,21 @@ final class ThreadCpu {
         if (name.matches(".*\\(\\d+/\\d+\\)#\\d+$")) {
             return OTHER_TASKS;
         }
-        if (name.startsWith("data-plane-kafka") || name.startsWith("kafka-") || name.contains("raft")
-                || name.startsWith("quorum-") || name.startsWith("broker-") || name.startsWith("controller-")
-                || name.startsWith("ExpirationReaper") || name.startsWith("transaction-") || name.startsWith("group-")
-                || name.startsWith("LogDirFailureHandler") || name.startsWith("executor-")
-                || name.startsWith("TxnMarkerSenderThread") || name.startsWith("share-")
-                || name.contains("kafka-request-handler") || name.contains("kafka-network-thread")) {
+        if (name.startsWith("data-plane-kafka")
+                || name.startsWith("kafka-")
+                || name.contains("raft")
+                || name.startsWith("quorum-")
+                || name.startsWith("broker-")
+                || name.startsWith("controller-")
+                || name.startsWith("ExpirationReaper")
+                || name.startsWith("transaction-")
+                || name.startsWith("group-")
+                || name.startsWith("LogDirFailureHandler")
+                || name.startsWith("executor-")
+                || name.startsWith("TxnMarkerSenderThread")
+                || name.startsWith("share-")
+                || name.contains("kafka-request-handler")
+                || name.contains("kafka-network-thread")) {
             return BROKER;
         }
         return OTHER_THREADS;

@@ -25,33 +25,44 @@ final class ThroughputPhase {
     private ThroughputPhase() {}
 
     /** Runs the phase and writes its figures into {@code json} and its report lines. */
-    static void run(EmbeddedKafkaBroker broker, BenchSettings settings, BenchImages images, ObjectNode json,
-            PrintStream report, PrintStream err) throws Exception {
+    static void run(
+            EmbeddedKafkaBroker broker,
+            BenchSettings settings,
+            BenchImages images,
+            ObjectNode json,
+            PrintStream report,
+            PrintStream err)
+            throws Exception {
         double seconds = settings.seconds();
         double warmup = settings.warmup();
         int inFlight = settings.inFlight();
-        JobConfig config = PipelineRun.prepare(broker, settings.jobOptions(), "throughput",
-                settings.base().checkpointInterval(), images);
-        err.printf(Locale.ROOT, "bench: throughput run: job with checkpoints every %d ms, %d analyses in flight%n",
-                config.checkpointInterval().toMillis(), inFlight);
+        JobConfig config = PipelineRun.prepare(
+                broker, settings.jobOptions(), "throughput", settings.base().checkpointInterval(), images);
+        err.printf(
+                Locale.ROOT,
+                "bench: throughput run: job with checkpoints every %d ms, %d analyses in flight%n",
+                config.checkpointInterval().toMillis(),
+                inFlight);
         try (PipelineRun run = PipelineRun.start(config, settings.tuning(), images, err)) {
             run.awaitReady(2 * config.parallelism(), Duration.ofMinutes(3));
             Semaphore permits = new Semaphore(inFlight);
             run.onUncommittedFinal(id -> permits.release());
             AtomicReference<Exception> failure = new AtomicReference<>();
-            Thread producer = new Thread(() -> {
-                try {
-                    while (!Thread.currentThread().isInterrupted()) {
-                        if (permits.tryAcquire(100, TimeUnit.MILLISECONDS)) {
-                            run.send();
+            Thread producer = new Thread(
+                    () -> {
+                        try {
+                            while (!Thread.currentThread().isInterrupted()) {
+                                if (permits.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+                                    run.send();
+                                }
+                            }
+                        } catch (InterruptedException e) {
+                            // stop
+                        } catch (Exception e) {
+                            failure.set(e);
                         }
-                    }
-                } catch (InterruptedException e) {
-                    // stop
-                } catch (Exception e) {
-                    failure.set(e);
-                }
-            }, "bench-producer");
+                    },
+                    "bench-producer");
             producer.start();
             long runStart = System.nanoTime();
             sleepUntil(runStart + (long) (warmup * 1e9));
@@ -67,9 +78,11 @@ final class ThroughputPhase {
             // Under exactly-once, results become readable in groups, one per completed checkpoint. When fewer than
             // three groups fell inside the window (slow checkpoints on a loaded machine), the window is extended,
             // still at full load, until they do (at most 10 s or 10 checkpoint intervals longer).
-            long commitGroupGap = Math.min(200_000_000L, config.checkpointInterval().toNanos() / 3);
+            long commitGroupGap =
+                    Math.min(200_000_000L, config.checkpointInterval().toNanos() / 3);
             long measuredEnd = windowEnd;
-            long extendLimit = windowEnd + Math.max(10_000_000_000L, 10 * config.checkpointInterval().toNanos());
+            long extendLimit = windowEnd
+                    + Math.max(10_000_000_000L, 10 * config.checkpointInterval().toNanos());
             WindowRate committed = WindowRate.of(run.committed().values(), windowStart, measuredEnd, commitGroupGap);
             while (committed.batches() < 2 && System.nanoTime() < extendLimit && failure.get() == null) {
                 Thread.sleep(100);
@@ -84,11 +97,15 @@ final class ThroughputPhase {
             WindowRate uncommitted = WindowRate.of(run.uncommitted().values(), windowStart, measuredEnd, 1_000_000L);
             long seriesStart = windowStart - (long) (warmup * 1e9);
             int seriesSeconds = (int) Math.ceil(warmup + seconds);
-            long failed = run.committed().values().stream().filter(PipelineRun.Arrival::failed).count();
+            long failed = run.committed().values().stream()
+                    .filter(PipelineRun.Arrival::failed)
+                    .count();
             ThreadCpu.Breakdown cpu = ThreadCpu.between(cpuStart, cpuEnd);
             json.put("analyses_per_s", round(committed.analysesPerSecond(), 2));
             json.put("faces_per_s", round(committed.facesPerSecond(), 2));
-            json.put("analyses_per_s_per_core", round(committed.analysesPerSecond() / Runtime.getRuntime().availableProcessors(), 2));
+            json.put(
+                    "analyses_per_s_per_core",
+                    round(committed.analysesPerSecond() / Runtime.getRuntime().availableProcessors(), 2));
             json.put("analyses_in_window", committed.analyses());
             json.put("window_s", round(committed.seconds(), 2));
             json.put("commits_in_window", committed.batches());
@@ -99,7 +116,8 @@ final class ThroughputPhase {
             json.put("replayed_results", run.replayedResults());
             json.put("checkpoint_interval_ms", config.checkpointInterval().toMillis());
             ArrayNode series = json.putArray("read_uncommitted_results_per_second_from_warmup");
-            Arrays.stream(WindowRate.perSecond(run.uncommitted().values(), seriesStart, seriesSeconds)).forEach(series::add);
+            Arrays.stream(WindowRate.perSecond(run.uncommitted().values(), seriesStart, seriesSeconds))
+                    .forEach(series::add);
             json.put("in_flight", inFlight);
             json.put("process_cpu_cores", round(cpu.processCpuSeconds() / cpu.wallSeconds(), 2));
             ObjectNode roles = json.putObject("cpu_cores_by_role");
@@ -110,23 +128,39 @@ final class ThroughputPhase {
             json.put("gc_seconds_per_s", round(cpu.gcSeconds() / cpu.wallSeconds(), 3));
             json.put("jit_seconds_per_s", round(cpu.jitSeconds() / cpu.wallSeconds(), 3));
             json.put("load_average", loadAtEnd);
-            report.printf(Locale.ROOT, "pipeline         %.2f analyses/s, %.1f faces/s (read_committed, %d analyses in "
-                    + "%.1f s, %d commits; checkpoints every %d ms; %d in flight; after %.0f s warm-up); read_uncommitted "
-                    + "%.2f analyses/s; failed %d; replayed %d (job restarts); load average %s%n", committed.analysesPerSecond(),
-                    committed.facesPerSecond(), committed.analyses(), committed.seconds(), committed.batches(),
-                    config.checkpointInterval().toMillis(), inFlight, (windowStart - runStart) / 1e9,
-                    uncommitted.analysesPerSecond(), failed,
-                    run.replayedResults(), loadAtEnd);
-            report.printf(Locale.ROOT, "pipeline CPU     %.2f cores busy of %d (other processes %.2f):%n",
-                    cpu.processCpuSeconds() / cpu.wallSeconds(), Runtime.getRuntime().availableProcessors(),
+            report.printf(
+                    Locale.ROOT,
+                    "pipeline         %.2f analyses/s, %.1f faces/s (read_committed, %d analyses in "
+                            + "%.1f s, %d commits; checkpoints every %d ms; %d in flight; after %.0f s warm-up); read_uncommitted "
+                            + "%.2f analyses/s; failed %d; replayed %d (job restarts); load average %s%n",
+                    committed.analysesPerSecond(),
+                    committed.facesPerSecond(),
+                    committed.analyses(),
+                    committed.seconds(),
+                    committed.batches(),
+                    config.checkpointInterval().toMillis(),
+                    inFlight,
+                    (windowStart - runStart) / 1e9,
+                    uncommitted.analysesPerSecond(),
+                    failed,
+                    run.replayedResults(),
+                    loadAtEnd);
+            report.printf(
+                    Locale.ROOT,
+                    "pipeline CPU     %.2f cores busy of %d (other processes %.2f):%n",
+                    cpu.processCpuSeconds() / cpu.wallSeconds(),
+                    Runtime.getRuntime().availableProcessors(),
                     cpu.otherProcessesCores());
             cpu.cpuSecondsByRole().forEach((role, s) -> {
                 if (s > 0) {
                     report.printf(Locale.ROOT, "                   %5.3f  %s%n", s / cpu.wallSeconds(), role);
                 }
             });
-            report.printf(Locale.ROOT, "                 (GC pauses %.3f s/s, JIT compilation %.3f s/s of the window)%n",
-                    cpu.gcSeconds() / cpu.wallSeconds(), cpu.jitSeconds() / cpu.wallSeconds());
+            report.printf(
+                    Locale.ROOT,
+                    "                 (GC pauses %.3f s/s, JIT compilation %.3f s/s of the window)%n",
+                    cpu.gcSeconds() / cpu.wallSeconds(),
+                    cpu.jitSeconds() / cpu.wallSeconds());
         }
     }
 }

@@ -11,10 +11,12 @@ import java.util.List;
  */
 record WindowRate(long analyses, long faces, double seconds, int batches) {
 
-    static WindowRate of(Collection<PipelineRun.Arrival> arrivals, long windowStart, long windowEnd, long groupGapNanos) {
+    static WindowRate of(
+            Collection<PipelineRun.Arrival> arrivals, long windowStart, long windowEnd, long groupGapNanos) {
         List<PipelineRun.Arrival> inside = arrivals.stream()
                 .filter(a -> a.nanos() >= windowStart && a.nanos() <= windowEnd)
-                .sorted(Comparator.comparingLong(PipelineRun.Arrival::nanos)).toList();
+                .sorted(Comparator.comparingLong(PipelineRun.Arrival::nanos))
+                .toList();
         if (inside.isEmpty()) {
             return new WindowRate(0, 0, 0, 0);
         }

@@ -24,25 +24,52 @@ class BatchAndLocalAgreeTest {
     @Test
     void batchAndStreamingGiveTheSameResults(@TempDir Path dir) throws Exception {
         Path requests = BatchCommandTest.writeRequests(dir, 8, 5);
-        Files.writeString(requests, String.join("\n",
-                "{\"folder_id\":\"few\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"too-few\"}],"
-                        + "\"media\":[{\"media_id\":\"lonely\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"photos/sample2.jpg\"}]}",
-                ""), java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(
+                requests,
+                String.join(
+                        "\n",
+                        "{\"folder_id\":\"few\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"too-few\"}],"
+                                + "\"media\":[{\"media_id\":\"lonely\",\"media_type\":\"IMAGE_FOLDER\",\"uri\":\"photos/sample2.jpg\"}]}",
+                        ""),
+                java.nio.file.StandardOpenOption.APPEND);
         Path batchOut = dir.resolve("batch.jsonl");
-        BatchCommandTest.run("batch", "--input", requests.toString(), "--output", batchOut.toString(),
-                "--models", TestData.modelsDir().toString(), "--parallelism", "2");
+        BatchCommandTest.run(
+                "batch",
+                "--input",
+                requests.toString(),
+                "--output",
+                batchOut.toString(),
+                "--models",
+                TestData.modelsDir().toString(),
+                "--parallelism",
+                "2");
         ByteArrayOutputStream streamOut = new ByteArrayOutputStream();
-        int code = LocalMain.run(new String[] {"local", "--requests", requests.toString(), "--exit-when-done", "--no-ui",
-                "--models", TestData.modelsDir().toString(), "--parallelism", "2", "--timeout", "180"},
-                new PrintStream(streamOut, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream()));
+        int code = LocalMain.run(
+                new String[] {
+                    "local",
+                    "--requests",
+                    requests.toString(),
+                    "--exit-when-done",
+                    "--no-ui",
+                    "--models",
+                    TestData.modelsDir().toString(),
+                    "--parallelism",
+                    "2",
+                    "--timeout",
+                    "180"
+                },
+                new PrintStream(streamOut, true, StandardCharsets.UTF_8),
+                new PrintStream(new ByteArrayOutputStream()));
         assertThat(code).isZero();
 
         Map<String, JsonNode> batch = BatchCommandTest.byId(BatchCommandTest.readLines(batchOut));
-        Map<String, JsonNode> streaming = BatchCommandTest.byId(BatchCommandTest.parse(streamOut.toString(StandardCharsets.UTF_8)));
+        Map<String, JsonNode> streaming =
+                BatchCommandTest.byId(BatchCommandTest.parse(streamOut.toString(StandardCharsets.UTF_8)));
         assertThat(batch).hasSize(9);
         assertThat(streaming.keySet()).isEqualTo(batch.keySet());
         for (String id : batch.keySet()) {
-            assertThat(BatchCommandTest.comparable(batch.get(id))).as(id)
+            assertThat(BatchCommandTest.comparable(batch.get(id)))
+                    .as(id)
                     .isEqualTo(BatchCommandTest.comparable(streaming.get(id)));
         }
     }

@@ -22,9 +22,25 @@ class BenchCommandTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
 
-        int code = LocalMain.run(new String[] {"bench", "--seconds", "3", "--warmup", "1", "--max-warmup", "3", "--parallelism", "2",
-                "--checkpoint-interval", "300ms", "--json", "--models", TestData.modelsDir().toString()},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int code = LocalMain.run(
+                new String[] {
+                    "bench",
+                    "--seconds",
+                    "3",
+                    "--warmup",
+                    "1",
+                    "--max-warmup",
+                    "3",
+                    "--parallelism",
+                    "2",
+                    "--checkpoint-interval",
+                    "300ms",
+                    "--json",
+                    "--models",
+                    TestData.modelsDir().toString()
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
 
         String errText = err.toString(StandardCharsets.UTF_8);
         assertThat(code).as(errText).isZero();
@@ -33,17 +49,22 @@ class BenchCommandTest {
         assertThat(json.path("machine").path("cpu_model").asText()).isNotBlank();
         assertThat(json.path("settings").path("image_size").asText()).isEqualTo("1920x1080");
         assertThat(json.path("raw").path("faces_per_s").asDouble()).isPositive();
-        assertThat(json.path("raw").path("ms_per_face").path("embed").asDouble()).isPositive();
+        assertThat(json.path("raw").path("ms_per_face").path("embed").asDouble())
+                .isPositive();
         JsonNode throughput = json.path("throughput");
         assertThat(throughput.path("analyses_per_s").asDouble()).as(errText).isPositive();
         assertThat(throughput.path("faces_per_s").asDouble()).isPositive();
         assertThat(throughput.path("failed_analyses").asInt()).isZero();
-        assertThat(throughput.path("warmup_s").asDouble()).as("warm-up bounded by --max-warmup").isBetween(1.0, 6.0);
+        assertThat(throughput.path("warmup_s").asDouble())
+                .as("warm-up bounded by --max-warmup")
+                .isBetween(1.0, 6.0);
         JsonNode latency = json.path("latency");
         assertThat(latency.path("missing_results").asInt()).isZero();
         for (String isolation : new String[] {"read_committed_ms", "read_uncommitted_ms"}) {
             for (String p : new String[] {"p50", "p95", "p99"}) {
-                assertThat(latency.path(isolation).path(p).asDouble()).as(isolation + " " + p).isPositive();
+                assertThat(latency.path(isolation).path(p).asDouble())
+                        .as(isolation + " " + p)
+                        .isPositive();
             }
         }
         assertThat(json.path("ratio_pipeline_to_raw_faces").asDouble()).isPositive();

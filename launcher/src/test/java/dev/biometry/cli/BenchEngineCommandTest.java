@@ -22,9 +22,17 @@ class BenchEngineCommandTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
 
-        int code = LocalMain.run(new String[] {"bench-engine", "--seconds", "4", "--json",
-                "--models", TestData.modelsDir().toString()},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int code = LocalMain.run(
+                new String[] {
+                    "bench-engine",
+                    "--seconds",
+                    "4",
+                    "--json",
+                    "--models",
+                    TestData.modelsDir().toString()
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
 
         String errText = err.toString(StandardCharsets.UTF_8);
         assertThat(code).as(errText).isZero();

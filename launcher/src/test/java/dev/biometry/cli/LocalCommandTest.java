@@ -28,15 +28,18 @@ class LocalCommandTest {
         Files.copy(TestData.samplePhoto(1), photos.resolve("me.jpg"));
         Files.copy(TestData.samplePhoto(3), photos.resolve("passport.jpg"));
         Path requests = dir.resolve("requests.jsonl");
-        Files.writeString(requests, String.join("\n",
-                "# comment lines and blank lines are skipped",
-                "{\"folder_id\":\"f1\",\"analyses\":[{\"type\":\"biometry\"}],\"media\":["
-                        + "{\"media_id\":\"m1\",\"media_type\":\"IMAGE_FOLDER\",\"tags\":[\"photo_selfie\"],\"uri\":\"photos/me.jpg\"},"
-                        + "{\"media_id\":\"m2\",\"media_type\":\"IMAGE_FOLDER\",\"tags\":[\"photo_id_front\"],\"uri\":\"photos/passport.jpg\"}]}",
-                "",
-                "{\"folder_id\":\"f2\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"only-one\"}],\"media\":["
-                        + "{\"media_id\":\"m3\",\"media_type\":\"IMAGE_FOLDER\",\"tags\":[\"photo_selfie\"],\"uri\":\"photos/me.jpg\"}]}",
-                "this line is not JSON"));
+        Files.writeString(
+                requests,
+                String.join(
+                        "\n",
+                        "# comment lines and blank lines are skipped",
+                        "{\"folder_id\":\"f1\",\"analyses\":[{\"type\":\"biometry\"}],\"media\":["
+                                + "{\"media_id\":\"m1\",\"media_type\":\"IMAGE_FOLDER\",\"tags\":[\"photo_selfie\"],\"uri\":\"photos/me.jpg\"},"
+                                + "{\"media_id\":\"m2\",\"media_type\":\"IMAGE_FOLDER\",\"tags\":[\"photo_id_front\"],\"uri\":\"photos/passport.jpg\"}]}",
+                        "",
+                        "{\"folder_id\":\"f2\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"only-one\"}],\"media\":["
+                                + "{\"media_id\":\"m3\",\"media_type\":\"IMAGE_FOLDER\",\"tags\":[\"photo_selfie\"],\"uri\":\"photos/me.jpg\"}]}",
+                        "this line is not JSON"));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         String errText = runLocal(requests, out);
         assertThat(errText).contains("line 5 rejected");
@@ -78,7 +81,8 @@ class LocalCommandTest {
         Files.write(requests, file.toByteArray());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         String errText = runLocal(requests, out);
-        assertThat(errText).contains("line 2 skipped: 5242896 bytes, above the limit of 1000000 bytes")
+        assertThat(errText)
+                .contains("line 2 skipped: 5242896 bytes, above the limit of 1000000 bytes")
                 .contains("line 3 skipped: not valid UTF-8")
                 .contains("line 4 skipped: analyse_id 'a-1' is already asked for on line 1")
                 .contains("sent 2 request line(s) with 2 analyses");
@@ -97,9 +101,22 @@ class LocalCommandTest {
     /** Runs {@code local --requests FILE --exit-when-done --no-ui}, asserts exit code 0; returns stderr. */
     private static String runLocal(Path requests, ByteArrayOutputStream out) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = LocalMain.run(new String[] {"local", "--requests", requests.toString(), "--exit-when-done", "--no-ui",
-                "--models", TestData.modelsDir().toString(), "--parallelism", "2", "--timeout", "180"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int code = LocalMain.run(
+                new String[] {
+                    "local",
+                    "--requests",
+                    requests.toString(),
+                    "--exit-when-done",
+                    "--no-ui",
+                    "--models",
+                    TestData.modelsDir().toString(),
+                    "--parallelism",
+                    "2",
+                    "--timeout",
+                    "180"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         String errText = err.toString(StandardCharsets.UTF_8);
         assertThat(code).as(errText).isZero();
         return errText;

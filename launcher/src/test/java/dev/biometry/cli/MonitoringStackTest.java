@@ -47,7 +47,8 @@ class MonitoringStackTest {
 
     private static final Path ROOT = TestData.repoRoot();
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     /** Generous: the machines running the tests are shared and often heavily loaded. */
     private static final Duration PATIENCE = Duration.ofMinutes(6);
 
@@ -65,29 +66,51 @@ class MonitoringStackTest {
         Path requests = requestsFile(dir);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        Thread local = new Thread(() -> {
-            try {
-                LocalCommand.run(new String[] {"--requests", requests.toString(), "--no-ui",
-                        "--metrics-port", String.valueOf(metricsPort), "--models", TestData.modelsDir().toString(),
-                        "--parallelism", "2", "--checkpoint-interval", "1s"},
-                        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-            } catch (Exception e) {
-                // Interrupting the thread ends `local` (its Kafka consumer throws); anything else shows in err.
-                e.printStackTrace(new PrintStream(err, true, StandardCharsets.UTF_8));
-            }
-        }, "local-command");
+        Thread local = new Thread(
+                () -> {
+                    try {
+                        LocalCommand.run(
+                                new String[] {
+                                    "--requests",
+                                    requests.toString(),
+                                    "--no-ui",
+                                    "--metrics-port",
+                                    String.valueOf(metricsPort),
+                                    "--models",
+                                    TestData.modelsDir().toString(),
+                                    "--parallelism",
+                                    "2",
+                                    "--checkpoint-interval",
+                                    "1s"
+                                },
+                                new PrintStream(out, true, StandardCharsets.UTF_8),
+                                new PrintStream(err, true, StandardCharsets.UTF_8));
+                    } catch (Exception e) {
+                        // Interrupting the thread ends `local` (its Kafka consumer throws); anything else shows in err.
+                        e.printStackTrace(new PrintStream(err, true, StandardCharsets.UTF_8));
+                    }
+                },
+                "local-command");
         local.start();
         Process prometheus = null;
         try {
-            awaitTrue("two final results of `local`", () -> countFinished(out) >= 2, () -> err.toString(StandardCharsets.UTF_8));
+            awaitTrue(
+                    "two final results of `local`",
+                    () -> countFinished(out) >= 2,
+                    () -> err.toString(StandardCharsets.UTF_8));
             String endpoint = "http://127.0.0.1:" + metricsPort + "/metrics";
             awaitTrue("the job's metrics at " + endpoint, () -> get(endpoint).contains("embeddingLatencyMs"), () -> "");
 
             int prometheusPort = freePort();
             Path config = prometheusConfig(dir, "127.0.0.1:" + metricsPort, alerts);
-            prometheus = new ProcessBuilder(prometheusBin.toString(), "--config.file=" + config,
-                    "--storage.tsdb.path=" + dir.resolve("tsdb"), "--web.listen-address=127.0.0.1:" + prometheusPort)
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
+            prometheus = new ProcessBuilder(
+                            prometheusBin.toString(),
+                            "--config.file=" + config,
+                            "--storage.tsdb.path=" + dir.resolve("tsdb"),
+                            "--web.listen-address=127.0.0.1:" + prometheusPort)
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("prometheus.log").toFile())
+                    .start();
             String api = "http://127.0.0.1:" + prometheusPort;
             awaitTrue("Prometheus ready", () -> get(api + "/-/ready").contains("Ready"), () -> log(dir));
 
@@ -103,18 +126,30 @@ class MonitoringStackTest {
                     Thread.sleep(1000);
                 }
             }
-            assertThat(empty).as("dashboard queries without data (Flink metric names: %s)", flinkMetricNames(api)).isEmpty();
+            assertThat(empty)
+                    .as("dashboard queries without data (Flink metric names: %s)", flinkMetricNames(api))
+                    .isEmpty();
 
             // The alert rules: loaded, evaluated without error, and every metric they use exists.
-            awaitTrue("alert rules evaluated", () -> {
-                JsonNode rules = JSON.readTree(get(api + "/api/v1/rules")).at("/data/groups/0/rules");
-                List<JsonNode> all = new ArrayList<>();
-                rules.forEach(all::add);
-                return all.size() == ruleCount && all.stream().allMatch(r -> r.at("/health").asText().equals("ok")
-                        && !r.at("/lastEvaluation").asText().startsWith("0001"));
-            }, () -> get(api + "/api/v1/rules"));
+            awaitTrue(
+                    "alert rules evaluated",
+                    () -> {
+                        JsonNode rules =
+                                JSON.readTree(get(api + "/api/v1/rules")).at("/data/groups/0/rules");
+                        List<JsonNode> all = new ArrayList<>();
+                        rules.forEach(all::add);
+                        return all.size() == ruleCount
+                                && all.stream()
+                                        .allMatch(r -> r.at("/health").asText().equals("ok")
+                                                && !r.at("/lastEvaluation")
+                                                        .asText()
+                                                        .startsWith("0001"));
+                    },
+                    () -> get(api + "/api/v1/rules"));
             for (String metric : metricNames(Files.readString(alerts))) {
-                assertThat(resultCount(api, "count(" + metric + ")")).as("alert rules use %s", metric).isPositive();
+                assertThat(resultCount(api, "count(" + metric + ")"))
+                        .as("alert rules use %s", metric)
+                        .isPositive();
             }
         } finally {
             if (prometheus != null) {
@@ -131,23 +166,28 @@ class MonitoringStackTest {
         for (int n : new int[] {1, 2, 3}) {
             Files.copy(TestData.samplePhoto(n), dir.resolve("s" + n + ".jpg"));
         }
-        String media = "{\"media_id\":\"%s\",\"media_type\":\"IMAGE_FOLDER\",\"tags\":[\"photo_selfie\"],\"uri\":\"%s\"}";
+        String media =
+                "{\"media_id\":\"%s\",\"media_type\":\"IMAGE_FOLDER\",\"tags\":[\"photo_selfie\"],\"uri\":\"%s\"}";
         Path file = dir.resolve("requests.jsonl");
-        Files.writeString(file, String.join("\n",
-                "{\"folder_id\":\"m1\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a1\"}],\"media\":["
-                        + media.formatted("a", "s1.jpg") + "," + media.formatted("b", "s3.jpg") + "]}",
-                "{\"folder_id\":\"m2\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a2\"}],\"media\":["
-                        + media.formatted("c", "s2.jpg") + "," + media.formatted("d", "s1.jpg") + "]}",
-                "{\"folder_id\":\"m3\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a3\"}],\"media\":["
-                        + media.formatted("e", "s2.jpg") + "]}",
-                "not JSON: a dead letter"));
+        Files.writeString(
+                file,
+                String.join(
+                        "\n",
+                        "{\"folder_id\":\"m1\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a1\"}],\"media\":["
+                                + media.formatted("a", "s1.jpg") + "," + media.formatted("b", "s3.jpg") + "]}",
+                        "{\"folder_id\":\"m2\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a2\"}],\"media\":["
+                                + media.formatted("c", "s2.jpg") + "," + media.formatted("d", "s1.jpg") + "]}",
+                        "{\"folder_id\":\"m3\",\"analyses\":[{\"type\":\"biometry\",\"analyse_id\":\"a3\"}],\"media\":["
+                                + media.formatted("e", "s2.jpg") + "]}",
+                        "not JSON: a dead letter"));
         return file;
     }
 
     /** docker/prometheus/prometheus.yml with its targets replaced by {@code target}, 1 s intervals, absolute rules. */
     private static Path prometheusConfig(Path dir, String target, Path alerts) throws IOException {
         YAMLMapper yaml = new YAMLMapper();
-        ObjectNode config = (ObjectNode) yaml.readTree(ROOT.resolve("docker/prometheus/prometheus.yml").toFile());
+        ObjectNode config = (ObjectNode)
+                yaml.readTree(ROOT.resolve("docker/prometheus/prometheus.yml").toFile());
         ObjectNode global = (ObjectNode) config.get("global");
         global.put("scrape_interval", "1s").put("evaluation_interval", "1s");
         config.putArray("rule_files").add(alerts.toString());
@@ -165,12 +205,16 @@ class MonitoringStackTest {
 
     /** Every PromQL expression of the dashboard, keyed by panel title and target. */
     private static Map<String, String> dashboardQueries() throws IOException {
-        JsonNode dashboard = JSON.readTree(ROOT.resolve("docker/grafana/dashboards/biometry.json").toFile());
+        JsonNode dashboard = JSON.readTree(
+                ROOT.resolve("docker/grafana/dashboards/biometry.json").toFile());
         Map<String, String> queries = new LinkedHashMap<>();
         for (JsonNode panel : dashboard.get("panels")) {
             assertThat(panel.get("targets")).as(panel.get("title").asText()).isNotEmpty();
             for (JsonNode target : panel.get("targets")) {
-                queries.put(panel.get("title").asText() + " / " + target.get("refId").asText(), target.get("expr").asText());
+                queries.put(
+                        panel.get("title").asText() + " / "
+                                + target.get("refId").asText(),
+                        target.get("expr").asText());
             }
         }
         return queries;
@@ -193,8 +237,11 @@ class MonitoringStackTest {
 
     private static int resultCount(String api, String query) {
         try {
-            JsonNode answer = JSON.readTree(get(api + "/api/v1/query?query=" + URLEncoder.encode(query, StandardCharsets.UTF_8)));
-            assertThat(answer.get("status").asText()).as("query %s: %s", query, answer).isEqualTo("success");
+            JsonNode answer =
+                    JSON.readTree(get(api + "/api/v1/query?query=" + URLEncoder.encode(query, StandardCharsets.UTF_8)));
+            assertThat(answer.get("status").asText())
+                    .as("query %s: %s", query, answer)
+                    .isEqualTo("success");
             return answer.at("/data/result").size();
         } catch (IOException e) {
             throw new AssertionError("query " + query, e);
@@ -204,7 +251,9 @@ class MonitoringStackTest {
     private static String flinkMetricNames(String api) {
         try {
             List<String> names = new ArrayList<>();
-            JSON.readTree(get(api + "/api/v1/label/__name__/values")).get("data").forEach(n -> names.add(n.asText()));
+            JSON.readTree(get(api + "/api/v1/label/__name__/values"))
+                    .get("data")
+                    .forEach(n -> names.add(n.asText()));
             return String.join(", ", names);
         } catch (IOException e) {
             return e.toString();
@@ -212,13 +261,18 @@ class MonitoringStackTest {
     }
 
     private static long countFinished(ByteArrayOutputStream out) {
-        return out.toString(StandardCharsets.UTF_8).lines()
-                .filter(l -> l.contains("\"state\":\"FINISHED\"") || l.contains("\"state\":\"FAILED\"")).count();
+        return out.toString(StandardCharsets.UTF_8)
+                .lines()
+                .filter(l -> l.contains("\"state\":\"FINISHED\"") || l.contains("\"state\":\"FAILED\""))
+                .count();
     }
 
     private static String get(String url) throws IOException {
         try {
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
+            HttpResponse<String> r = HTTP.send(
+                    HttpRequest.newBuilder(URI.create(url))
+                            .timeout(Duration.ofSeconds(30))
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? r.body() : "";
         } catch (InterruptedException e) {

@@ -26,13 +26,22 @@ public final class HostileMedia {
     /** A PNG signature and an IHDR chunk declaring {@code width} x {@code height} RGB, then nothing. */
     public static byte[] pngHeader(int width, int height) {
         ByteBuffer ihdr = ByteBuffer.allocate(17);
-        ihdr.put("IHDR".getBytes(StandardCharsets.US_ASCII)).putInt(width).putInt(height)
-                .put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
+        ihdr.put("IHDR".getBytes(StandardCharsets.US_ASCII))
+                .putInt(width)
+                .putInt(height)
+                .put((byte) 8)
+                .put((byte) 2)
+                .put((byte) 0)
+                .put((byte) 0)
+                .put((byte) 0);
         CRC32 crc = new CRC32();
         crc.update(ihdr.array());
         return ByteBuffer.allocate(8 + 4 + 17 + 4)
                 .put(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'})
-                .putInt(13).put(ihdr.array()).putInt((int) crc.getValue()).array();
+                .putInt(13)
+                .put(ihdr.array())
+                .putInt((int) crc.getValue())
+                .array();
     }
 
     /** A ZIP with one entry {@code frame.png} of {@code bytes} zeros (about 1000:1 compressed). */

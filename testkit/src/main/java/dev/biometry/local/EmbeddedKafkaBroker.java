@@ -28,10 +28,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
-
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
-
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -183,8 +181,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             List<NewTopic> newTopics = topics.stream()
                     .map(name -> new NewTopic(name, partitions, (short) 1))
                     .collect(Collectors.toList());
-            for (Map.Entry<String, KafkaFuture<Void>> entry
-                    : client.createTopics(newTopics).values().entrySet()) {
+            for (Map.Entry<String, KafkaFuture<Void>> entry :
+                    client.createTopics(newTopics).values().entrySet()) {
                 try {
                     entry.getValue().get(remainingMillis(deadline), TimeUnit.MILLISECONDS);
                     LOG.debug("Created topic {} with {} partition(s)", entry.getKey(), partitions);
@@ -212,7 +210,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         while (true) {
             Map<String, TopicDescription> descriptions;
             try {
-                descriptions = client.describeTopics(topics).allTopicNames()
+                descriptions = client.describeTopics(topics)
+                        .allTopicNames()
                         .get(remainingMillis(deadline), TimeUnit.MILLISECONDS);
             } catch (ExecutionException e) {
                 // A loaded broker may not know a topic it just created yet: ask again until the deadline.
@@ -277,7 +276,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         config.put(AdminClientConfig.CLIENT_ID_CONFIG, "embedded-kafka-admin");
-        config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+        config.put(
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
         config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
         config.put(AdminClientConfig.RETRY_BACKOFF_MS_CONFIG, 100);
         config.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 500);
@@ -318,8 +318,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private final Map<String, String> brokerProperties = new LinkedHashMap<>();
         private final Map<String, Short> featureLevels = new LinkedHashMap<>();
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** PLAINTEXT (client) port on 127.0.0.1; 0 (default) picks a free port. */
         public Builder port(int port) {
@@ -408,8 +407,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                         if (!retry) {
                             throw e;
                         }
-                        LOG.warn("Port {} or {} was taken before the broker could bind it; retrying with new ports",
-                                clientPort, quorumPort);
+                        LOG.warn(
+                                "Port {} or {} was taken before the broker could bind it; retrying with new ports",
+                                clientPort,
+                                quorumPort);
                     }
                 }
             } catch (RuntimeException | Error e) {
@@ -423,7 +424,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private EmbeddedKafkaBroker startOnce(Path dir, boolean tempDir, int clientPort, int quorumPort) {
             KafkaConfig config = KafkaConfig.fromProps(brokerConfig(dir, clientPort, quorumPort), false);
             String bootstrap = HOST + ":" + clientPort;
-            LOG.info("Starting embedded Kafka broker on {} (controller port {}, log dir {})", bootstrap, quorumPort, dir);
+            LOG.info(
+                    "Starting embedded Kafka broker on {} (controller port {}, log dir {})",
+                    bootstrap,
+                    quorumPort,
+                    dir);
             long deadline = System.nanoTime() + startupTimeout.toNanos();
 
             KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
@@ -448,8 +453,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                         "Embedded Kafka broker on " + bootstrap + " failed to start: " + e.getCause(), e.getCause());
             } catch (TimeoutException e) {
                 shutdownQuietly(server);
-                throw new IllegalStateException("Embedded Kafka broker on " + bootstrap
-                        + " did not accept clients within " + startupTimeout.toMillis() + " ms", e);
+                throw new IllegalStateException(
+                        "Embedded Kafka broker on " + bootstrap + " did not accept clients within "
+                                + startupTimeout.toMillis() + " ms",
+                        e);
             } catch (RuntimeException | Error e) {
                 shutdownQuietly(server);
                 throw e;
@@ -466,7 +473,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 Exception last = null;
                 while (System.nanoTime() < deadline) {
                     try {
-                        Collection<Node> nodes = probe.describeCluster().nodes()
+                        Collection<Node> nodes = probe.describeCluster()
+                                .nodes()
                                 .get(Math.min(5_000, remainingMillis(deadline)), TimeUnit.MILLISECONDS);
                         if (!nodes.isEmpty()) {
                             return;
@@ -491,10 +499,14 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             props.put("node.id", String.valueOf(NODE_ID));
             props.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + quorumPort);
             props.put("controller.listener.names", CONTROLLER_LISTENER);
-            props.put("listeners",
-                    CLIENT_LISTENER + "://" + HOST + ":" + clientPort + "," + CONTROLLER_LISTENER + "://" + HOST + ":" + quorumPort);
+            props.put(
+                    "listeners",
+                    CLIENT_LISTENER + "://" + HOST + ":" + clientPort + "," + CONTROLLER_LISTENER + "://" + HOST + ":"
+                            + quorumPort);
             props.put("advertised.listeners", CLIENT_LISTENER + "://" + HOST + ":" + clientPort);
-            props.put("listener.security.protocol.map", CLIENT_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
+            props.put(
+                    "listener.security.protocol.map",
+                    CLIENT_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
             props.put("inter.broker.listener.name", CLIENT_LISTENER);
             props.put("log.dirs", dir.toString());
             props.put("metadata.log.dir", dir.toString());
@@ -550,12 +562,18 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             try {
                 formatter.run();
             } catch (Exception e) {
-                throw new IllegalStateException("Could not format Kafka log directory " + dir + ": " + e.getMessage(), e);
+                throw new IllegalStateException(
+                        "Could not format Kafka log directory " + dir + ": " + e.getMessage(), e);
             }
-            output.toString(StandardCharsets.UTF_8).lines()
+            output.toString(StandardCharsets.UTF_8)
+                    .lines()
                     .filter(line -> !line.isBlank())
                     .forEach(line -> LOG.debug("Formatter: {}", line));
-            LOG.debug("Formatted {} for cluster {} (metadata version {})", dir, clusterId, MetadataVersion.LATEST_PRODUCTION);
+            LOG.debug(
+                    "Formatted {} for cluster {} (metadata version {})",
+                    dir,
+                    clusterId,
+                    MetadataVersion.LATEST_PRODUCTION);
         }
 
         private static int checkPort(int port) {
