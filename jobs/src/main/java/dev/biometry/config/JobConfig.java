@@ -17,7 +17,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
-import java.util.TreeMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.ConfigOption;
@@ -585,11 +584,9 @@ public final class JobConfig implements Serializable {
 
     /** Reads every option of {@code conf} (its default when unset) and checks each, then the rules between them. */
     private JobConfig(ReadableConfig conf, Map<String, String> env) {
-        if (conf instanceof Configuration c) {
-            for (String key : c.keySet()) {
-                if (key.startsWith(KEY_PREFIX) && !BY_NAME.containsKey(key.substring(KEY_PREFIX.length()))) {
-                    throw new IllegalArgumentException("unknown option --" + key.substring(KEY_PREFIX.length()));
-                }
+        for (String key : conf.toMap().keySet()) {
+            if (key.startsWith(KEY_PREFIX) && !BY_NAME.containsKey(key.substring(KEY_PREFIX.length()))) {
+                throw new IllegalArgumentException("unknown option --" + key.substring(KEY_PREFIX.length()));
             }
         }
         bootstrapServers = conf.getOptional(BOOTSTRAP_SERVERS).orElse(null);
@@ -699,7 +696,15 @@ public final class JobConfig implements Serializable {
 
     /** As {@link #fromOptions(Map)}, with the webhook secret looked up in {@code env} as a last resort. */
     public static JobConfig fromOptions(Map<String, String> given, Map<String, String> env) {
-        Map<String, String> keys = new LinkedHashMap<>();
+        return fromOptions(given, new Configuration(), env);
+    }
+
+    /**
+     * As {@link #fromOptions(Map, Map)}, over the {@code biometry.} keys of {@code cluster} (e.g. the cluster's
+     * config.yaml as {@code env.getConfiguration()} gives it): an option given on the command line wins.
+     */
+    public static JobConfig fromOptions(Map<String, String> given, ReadableConfig cluster, Map<String, String> env) {
+        Configuration merged = Configuration.fromMap(cluster.toMap());
         for (Map.Entry<String, String> e : given.entrySet()) {
             if (!BY_NAME.containsKey(e.getKey())) {
                 throw new IllegalArgumentException("unknown option --" + e.getKey());
@@ -709,9 +714,9 @@ public final class JobConfig implements Serializable {
                 continue; // unset: the default
             }
             // Surrounding blanks are dropped from every value but the secret (whose every byte is the key).
-            keys.put(KEY_PREFIX + e.getKey(), e.getKey().equals("webhook-secret") ? value : value.trim());
+            merged.setString(KEY_PREFIX + e.getKey(), e.getKey().equals("webhook-secret") ? value : value.trim());
         }
-        return new JobConfig(Configuration.fromMap(keys), env);
+        return new JobConfig(merged, env);
     }
 
     /**
@@ -1297,11 +1302,16 @@ public final class JobConfig implements Serializable {
         return Objects.hash(toConfiguration().toMap());
     }
 
-    /** The values by option name, with the webhook secret masked. */
+    /** The values by option name in the order of {@link #OPTIONS}, with the webhook secret masked. */
     @Override
     public String toString() {
-        Map<String, String> shown = new TreeMap<>();
-        toConfiguration().toMap().forEach((k, v) -> shown.put(k.substring(KEY_PREFIX.length()), v));
+        Map<String, String> values = toConfiguration().toMap();
+        Map<String, String> shown = new LinkedHashMap<>();
+        for (Option o : OPTIONS) {
+            if (values.containsKey(KEY_PREFIX + o.name())) {
+                shown.put(o.name(), values.get(KEY_PREFIX + o.name()));
+            }
+        }
         shown.computeIfPresent("webhook-secret", (k, v) -> v.isEmpty() ? v : "******");
         return "JobConfig" + shown;
     }

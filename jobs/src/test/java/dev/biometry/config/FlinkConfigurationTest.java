@@ -67,6 +67,22 @@ class FlinkConfigurationTest {
     }
 
     @Test
+    void optionsOnTheCommandLineWinOverTheClusterConfiguration() {
+        Configuration cluster = conf("biometry.media-wait", "2m");
+        cluster.setString("biometry.group-id", "from-yaml");
+
+        JobConfig config = JobConfig.fromOptions(Map.of("media-wait", "45s"), cluster, Map.of());
+
+        assertThat(config.mediaWait()).isEqualTo(Duration.ofSeconds(45));
+        assertThat(config.groupId()).isEqualTo("from-yaml");
+        assertThat(cluster.getString("biometry.media-wait", null))
+                .as("the cluster's copy untouched")
+                .isEqualTo("2m");
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of(), conf("biometry.folder-ttl", "0s"), Map.of()))
+                .hasMessageContaining("--folder-ttl must be > 0");
+    }
+
+    @Test
     void typedValuesSetOnAFlinkConfigurationAreReadAsTheyAre() {
         Configuration c = new Configuration();
         c.set(JobConfig.MEDIA_WAIT, Duration.ofMinutes(3));
@@ -143,6 +159,6 @@ class FlinkConfigurationTest {
     }
 
     private static Configuration conf(String key, String value) {
-        return Configuration.fromMap(Map.of(key, value));
+        return Configuration.fromMap(new LinkedHashMap<>(Map.of(key, value)));
     }
 }
