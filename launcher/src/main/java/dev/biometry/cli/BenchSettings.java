@@ -81,11 +81,7 @@ record BenchSettings(
         Map<String, String> jobOptions = new HashMap<>();
         jobOptions.put("models", models.toString());
         jobOptions.put("checkpoint-interval", "3s");
-        for (JobConfig.Option o : JobConfig.OPTIONS) {
-            if (args.option(o.name()) != null) {
-                jobOptions.put(o.name(), args.option(o.name()));
-            }
-        }
+        args.putJobOptions(jobOptions);
         JobConfig base = RunCommand.jobConfig(args, jobOptions);
         int inFlight = args.intOption("in-flight", 32 * base.parallelism());
         Duration latencyCheckpoint =

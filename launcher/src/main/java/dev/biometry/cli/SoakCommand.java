@@ -168,11 +168,7 @@ final class SoakCommand {
             given.put("models", models.toString());
             given.put("checkpoint-interval", "5s");
             given.put("checkpoint-dir", work.resolve("checkpoints").toUri().toString());
-            for (JobConfig.Option o : JobConfig.OPTIONS) {
-                if (args.option(o.name()) != null) {
-                    given.put(o.name(), args.option(o.name()));
-                }
-            }
+            args.putJobOptions(given);
             given.put("bootstrap-servers", broker.bootstrapServers());
             for (String topic : List.of("media", "requests", "results", "folders", "dead-letter")) {
                 given.put(topic + "-topic", "soak." + topic);
