@@ -137,6 +137,11 @@ class CommandLineTest {
         assertThat(repeated.code()).isEqualTo(2);
         assertThat(repeated.err()).contains("verify needs at least two images");
 
+        // An argument starting with @ is a path like any other, not a picocli argument file.
+        Outcome at = run("verify", "@no-such-a.jpg", "@no-such-b.jpg");
+        assertThat(at.code()).isEqualTo(2);
+        assertThat(at.err()).contains("verify: @no-such-a.jpg: no such file");
+
         Outcome missing = run("verify", "a.jpg", "b.jpg", "--threshold");
         assertThat(missing.code()).isEqualTo(2);
         assertThat(missing.err()).contains("--threshold");
