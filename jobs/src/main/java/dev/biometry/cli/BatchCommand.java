@@ -17,11 +17,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.configuration.Configuration;
@@ -43,18 +41,15 @@ final class BatchCommand {
 
     private BatchCommand() {}
 
-    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Set<String> valueOptions = new HashSet<>(RunCommand.jobOptionNames());
-        valueOptions.addAll(Set.of("input", "output", "report", "from-kafka", "until", "base-dir"));
-        Args args = Args.parse(argv, valueOptions, Set.of());
+    static int run(CommandArgs args, PrintStream out, PrintStream err) throws Exception {
         String input = args.option("input");
         String topic = args.option("from-kafka");
         String output = args.option("output");
         if (output == null || (input == null) == (topic == null)) {
-            throw new Args.UsageException("batch needs --output FILE and either --input FILE or --from-kafka TOPIC");
+            throw new UsageException("batch needs --output FILE and either --input FILE or --from-kafka TOPIC");
         }
         if (topic != null && !"latest".equals(args.option("until", "latest"))) {
-            throw new Args.UsageException("--until supports only 'latest' (the end offsets when the run starts)");
+            throw new UsageException("--until supports only 'latest' (the end offsets when the run starts)");
         }
         Map<String, String> defaults = new HashMap<>();
         String baseDir = args.option("base-dir", input == null ? "." : RequestLinesFormat.baseDirOf(input));

@@ -17,8 +17,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.stream.Stream;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code evaluate --faces DIR [--json] [--threads N] [--models DIR] [--embedding-precision fp32|int8]}: verification accuracy on a labelled folder
@@ -33,20 +33,37 @@ final class EvaluateCommand {
     /** One labelled image: identity = the name of its sub-folder. */
     record LabelledFile(String identity, Path file) {}
 
-    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Args args = Args.parse(
-                argv, Set.of("faces", "threads", "models", "score-threshold", "embedding-precision"), Set.of("json"));
+    static CommandSpec spec() {
+        CommandSpec spec = CommandArgs.command(
+                "evaluate",
+                "Accuracy on a labelled folder (one sub-folder per person): AUC, EER, TAR at FAR, calibration.");
+        CommandArgs.value(spec, "faces", "DIR", null, "labelled photos, one sub-folder per person (required)");
+        CommandArgs.flag(spec, "json", "print the figures as one JSON object");
+        CommandArgs.value(spec, "threads", "N", null, "embedding threads (default: the number of cores)");
+        CommandArgs.value(spec, "models", "DIR", null, ModelsLocator.DESCRIPTION);
+        CommandArgs.value(
+                spec,
+                "score-threshold",
+                "S",
+                String.valueOf(FaceEngineConfig.DEFAULT_DETECTION_SCORE),
+                "minimum detector score for a face");
+        CommandArgs.value(
+                spec, "embedding-precision", "int8|fp32", EmbeddingPrecision.DEFAULT.optionValue(), "embedding model");
+        return spec;
+    }
+
+    static int run(CommandArgs args, PrintStream out, PrintStream err) throws Exception {
         String faces = args.option("faces");
         if (faces == null) {
-            throw new Args.UsageException("evaluate needs --faces DIR (one sub-folder per person)");
+            throw new UsageException("evaluate needs --faces DIR (one sub-folder per person)");
         }
         Path root = Path.of(faces);
         if (!Files.isDirectory(root)) {
-            throw new Args.UsageException("--faces " + faces + " is not a folder");
+            throw new UsageException("--faces " + faces + " is not a folder");
         }
         List<LabelledFile> files = listLabelled(root);
         if (files.isEmpty()) {
-            throw new Args.UsageException("no .jpg/.jpeg/.png images in sub-folders of " + root);
+            throw new UsageException("no .jpg/.jpeg/.png images in sub-folders of " + root);
         }
         FaceEngineConfig config = FaceEngineConfig.defaults(ModelsLocator.locate(args.option("models")))
                 .withDetectionScoreThreshold(
@@ -86,7 +103,7 @@ final class EvaluateCommand {
         }
         LabelledScores scores = LabelledScores.of(samples);
         if (scores.genuine().length == 0 || scores.impostor().length == 0) {
-            throw new Args.UsageException("need at least two identities and one identity with two usable images");
+            throw new UsageException("need at least two identities and one identity with two usable images");
         }
         VerificationMetrics m = scores.metrics();
         Calibration fitted = Calibration.fit(
@@ -188,12 +205,12 @@ final class EvaluateCommand {
     }
 
     /** The {@code --embedding-precision} option (fp32 or int8; default {@link EmbeddingPrecision#DEFAULT}). */
-    static EmbeddingPrecision embeddingPrecision(Args args) {
+    static EmbeddingPrecision embeddingPrecision(CommandArgs args) {
         try {
             return EmbeddingPrecision.parse(
                     args.option("embedding-precision", EmbeddingPrecision.DEFAULT.optionValue()));
         } catch (IllegalArgumentException e) {
-            throw new Args.UsageException(e.getMessage());
+            throw new UsageException(e.getMessage());
         }
     }
 

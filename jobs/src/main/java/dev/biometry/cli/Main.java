@@ -6,73 +6,80 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Help;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * Command-line entry of the cluster jar ({@code biometry-job.jar}): the commands a cluster runs, {@code run} (the
  * streaming job) and {@code batch}, and the engine's own {@code verify} and {@code evaluate} (no Flink needed).
  * The single-machine tools ({@code local}, {@code bench}, {@code soak}, ...) are in the standalone jar, whose
  * entry ({@code LocalMain} in the launcher module) dispatches them and these through {@link #run(String[], Map,
- * String, PrintStream, PrintStream)}.
+ * Jar, PrintStream, PrintStream)}. Each command is a picocli subcommand with its own options and {@code --help}.
  */
 public final class Main {
 
     private Main() {}
 
-    /** One command: its arguments after the command name and the output streams; returns the exit code. */
+    /** One command: its picocli spec (options, positionals, usage; made afresh for each parse) and its body. */
+    record Command(Supplier<CommandSpec> spec, Body body) {}
+
+    /** What a command does with its parsed arguments and the output streams; returns the exit code. */
     @FunctionalInterface
-    interface Command {
-        int run(String[] args, PrintStream out, PrintStream err) throws Exception;
+    interface Body {
+        int run(CommandArgs args, PrintStream out, PrintStream err) throws Exception;
     }
+
+    /** A jar's command line: the jar's file name and the text after the list of its commands. */
+    record Jar(String name, String footer) {}
 
     /** Where the standalone jar is built, for messages. */
     static final String LOCAL_JAR = "launcher/target/biometry-local.jar";
 
-    /** The usage lines of the cluster jar's commands (the standalone jar lists them too). */
-    static final String JOB_COMMANDS_USAGE = """
-              verify IMG IMG [IMG ...] [--threshold 0.85] [--threshold-min T] [--models DIR] [--embedding-precision int8|fp32]
-                  compare the main faces of the images pairwise; print one Oz BIOMETRY analysis (JSON)
-              evaluate --faces DIR [--json] [--threads N] [--models DIR] [--embedding-precision int8|fp32]
-                  accuracy on a labelled folder (one sub-folder per person): AUC, EER, TAR at FAR, calibration
-              run --bootstrap-servers HOST:PORT [job options]
-                  the streaming job (on a cluster: flink run jobs/target/biometry-job.jar run ...)
-              batch --input requests.jsonl --output results.jsonl [--report report.html] [job options]
-              batch --from-kafka TOPIC --until latest --bootstrap-servers HOST:PORT --output results.jsonl ...
-                  bounded re-verification in Flink BATCH mode: one final analysis per request, progress, HTML report
+    /** The usage text after the commands of either jar. */
+    static final String FOOTER = """
+
+            Run COMMAND --help for its options. The job options (run, batch, local, bench, soak) are
+            --name value; see docs/operations.md.
+
+            Models are looked up in --models, $BIOMETRY_MODELS_DIR, ./models, then the checkout's models/.
             """;
 
-    /** The usage text of a jar: {@code jar} names it, {@code commands} are its commands' usage lines. */
-    static String usage(String jar, String commands) {
-        return "usage: java -jar " + jar + " COMMAND [options]\n\n" + commands + """
+    static final Jar JAR = new Jar("biometry-job.jar", """
 
-                Job options (run, batch, local, bench, soak): see README "Job options"; each is --name value.
-
-                Models are looked up in --models, $BIOMETRY_MODELS_DIR, ./models, then the checkout's models/.
-                """;
-    }
-
-    static final String USAGE = usage("biometry-job.jar", JOB_COMMANDS_USAGE + """
-
-              local, bench, bench-engine, soak, activation-ranges: single-machine tools, in the standalone jar
-                  (java -jar %s COMMAND ...)
-            """.formatted(LOCAL_JAR));
+            local, bench, bench-engine, soak, activation-ranges, api: single-machine tools, in the standalone jar
+              (java -jar %s COMMAND ...)
+            """.formatted(LOCAL_JAR) + FOOTER);
 
     /** The commands of the standalone jar only: the cluster jar names them in its error message. */
     private static final Set<String> STANDALONE_COMMANDS =
-            Set.of("local", "bench", "bench-engine", "soak", "activation-ranges");
+            Set.of("local", "bench", "bench-engine", "soak", "activation-ranges", "api");
 
     /** The cluster jar's commands by name. */
-    static final Map<String, Command> COMMANDS = Map.copyOf(jobCommands());
+    static final Map<String, Command> COMMANDS = Collections.unmodifiableMap(jobCommands());
 
     /** The commands of the cluster jar, in usage order; the standalone jar adds its tools to them. */
     static Map<String, Command> jobCommands() {
         Map<String, Command> commands = new LinkedHashMap<>();
-        commands.put("verify", VerifyCommand::run);
-        commands.put("evaluate", EvaluateCommand::run);
-        commands.put("run", (args, out, err) -> withFlink(() -> RunCommand.run(args, out, err)));
-        commands.put("batch", (args, out, err) -> withFlink(() -> BatchCommand.run(args, out, err)));
+        commands.put("verify", new Command(VerifyCommand::spec, VerifyCommand::run));
+        commands.put("evaluate", new Command(EvaluateCommand::spec, EvaluateCommand::run));
+        commands.put(
+                "run",
+                new Command(
+                        FlinkCommandSpecs::run, (args, out, err) -> withFlink(() -> RunCommand.run(args, out, err))));
+        commands.put(
+                "batch",
+                new Command(
+                        FlinkCommandSpecs::batch,
+                        (args, out, err) -> withFlink(() -> BatchCommand.run(args, out, err))));
         return commands;
     }
 
@@ -86,7 +93,7 @@ public final class Main {
         try {
             Class.forName("org.apache.flink.streaming.api.environment.StreamExecutionEnvironment");
         } catch (ClassNotFoundException e) {
-            throw new Args.UsageException("this command needs Flink on the class path: run it with " + "`java -jar "
+            throw new UsageException("this command needs Flink on the class path: run it with " + "`java -jar "
                     + LOCAL_JAR + "`, or submit biometry-job.jar with `flink run`");
         }
         return command.run();
@@ -100,17 +107,17 @@ public final class Main {
      * failed: Flink then reports the failure to the submitter and keeps running.
      */
     public static void main(String[] args) {
-        main(args, COMMANDS, USAGE);
+        main(args, COMMANDS, JAR);
     }
 
     /** {@link #main(String[])} over the given commands: the standalone jar's entry calls it with its own. */
-    static void main(String[] args, Map<String, Command> commands, String usage) {
+    static void main(String[] args, Map<String, Command> commands, Jar jar) {
         if (!calledByFlink()) {
-            System.exit(run(args, commands, usage, System.out, System.err));
+            System.exit(run(args, commands, jar, System.out, System.err));
         }
         ByteArrayOutputStream messages = new ByteArrayOutputStream();
         PrintStream err = new PrintStream(new TeeStream(System.err, messages), true, StandardCharsets.UTF_8);
-        int code = run(args, commands, usage, System.out, err);
+        int code = run(args, commands, jar, System.out, err);
         err.flush();
         if (code != 0) {
             String said = messages.toString(StandardCharsets.UTF_8).strip();
@@ -162,34 +169,80 @@ public final class Main {
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
-        return run(args, COMMANDS, USAGE, out, err);
+        return run(args, COMMANDS, JAR, out, err);
     }
 
-    /** Runs the command {@code args[0]} of {@code commands}; returns its exit code (2 for a usage error). */
-    static int run(String[] args, Map<String, Command> commands, String usage, PrintStream out, PrintStream err) {
-        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
-            (args.length == 0 ? err : out).print(usage);
-            return args.length == 0 ? 2 : 0;
+    /**
+     * Runs the command {@code args[0]} of {@code commands}; returns its exit code: 0 for {@code --help} (the jar's,
+     * or a command's), 2 for a usage error (an unknown command or option, a missing value, arguments the command
+     * refuses), with the message and the usage on {@code err}.
+     */
+    static int run(String[] args, Map<String, Command> commands, Jar jar, PrintStream out, PrintStream err) {
+        // `help` and `help COMMAND` are the jar's and the command's --help.
+        if (args.length > 0 && args[0].equals("help")) {
+            String[] rest = Arrays.copyOfRange(args, 1, args.length + 1);
+            rest[rest.length - 1] = "--help";
+            args = rest;
         }
-        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        CommandLine top = commandLine(jar, commands);
+        if (args.length > 0 && !args[0].startsWith("-") && !commands.containsKey(args[0])) {
+            err.println(args[0] + ": "
+                    + (STANDALONE_COMMANDS.contains(args[0])
+                            ? "'" + args[0] + "' is a single-machine tool of the standalone jar: java -jar " + LOCAL_JAR
+                                    + " " + args[0] + " ..."
+                            : "unknown command '" + args[0] + "'"));
+            top.usage(err, Help.Ansi.OFF);
+            return 2;
+        }
+        ParseResult parsed;
         try {
-            Command command = commands.get(args[0]);
-            if (command == null) {
-                throw new Args.UsageException(
-                        STANDALONE_COMMANDS.contains(args[0])
-                                ? "'" + args[0] + "' is a single-machine tool of the standalone jar: java -jar "
-                                        + LOCAL_JAR + " " + args[0] + " ..."
-                                : "unknown command '" + args[0] + "'");
+            parsed = top.parseArgs(args);
+        } catch (ParameterException e) {
+            err.println((args.length == 0 || args[0].startsWith("-") ? "" : args[0] + ": ") + e.getMessage());
+            UnmatchedArgumentException.printSuggestions(e, err);
+            e.getCommandLine().usage(err, Help.Ansi.OFF);
+            return 2;
+        }
+        for (ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.isUsageHelpRequested()) {
+                p.commandSpec().commandLine().usage(out, Help.Ansi.OFF);
+                return 0;
             }
-            return command.run(rest, out, err);
-        } catch (Args.UsageException e) {
-            err.println(args[0] + ": " + e.getMessage());
-            err.print(usage);
+            if (p.isVersionHelpRequested()) {
+                p.commandSpec().commandLine().printVersionHelp(out, Help.Ansi.OFF);
+                return 0;
+            }
+        }
+        if (!parsed.hasSubcommand()) {
+            top.usage(err, Help.Ansi.OFF);
+            return 2;
+        }
+        ParseResult sub = parsed.subcommand();
+        String name = sub.commandSpec().name();
+        try {
+            return commands.get(name).body().run(new CommandArgs(sub), out, err);
+        } catch (UsageException e) {
+            err.println(name + ": " + e.getMessage());
+            sub.commandSpec().commandLine().usage(err, Help.Ansi.OFF);
             return 2;
         } catch (Exception e) {
-            err.println(args[0] + ": failed: " + e);
+            err.println(name + ": failed: " + e);
             e.printStackTrace(err);
             return 1;
         }
+    }
+
+    /** The jar's command line: {@code --help}, {@code --version} and one subcommand per command. */
+    static CommandLine commandLine(Jar jar, Map<String, Command> commands) {
+        CommandSpec spec = CommandArgs.command(
+                "java -jar " + jar.name(), "Face matching (the Biometry analysis of the Oz API) on Apache Flink.");
+        spec.usageMessage()
+                .synopsisSubcommandLabel("COMMAND")
+                .commandListHeading("%nCommands:%n")
+                .footer(jar.footer());
+        CommandLine line = new CommandLine(spec);
+        commands.forEach(
+                (name, command) -> line.addSubcommand(name, command.spec().get()));
+        return line;
     }
 }

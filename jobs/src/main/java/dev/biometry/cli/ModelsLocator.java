@@ -14,6 +14,10 @@ final class ModelsLocator {
 
     private ModelsLocator() {}
 
+    /** The usage text of a {@code --models} option. */
+    static final String DESCRIPTION =
+            "folder of the face models (default: $BIOMETRY_MODELS_DIR, ./models, then the checkout's models/)";
+
     static Path locate(String option) {
         List<Path> candidates = new ArrayList<>();
         if (option != null) {
@@ -31,7 +35,7 @@ final class ModelsLocator {
                 return c.toAbsolutePath().normalize();
             }
         }
-        throw new Args.UsageException(
+        throw new UsageException(
                 "face models not found (looked in " + candidates + "); run models/fetch.sh or pass --models DIR");
     }
 

@@ -6,9 +6,7 @@ import dev.biometry.pipeline.KafkaEndpoints;
 import dev.biometry.pipeline.KafkaTopics;
 import java.io.PrintStream;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
@@ -19,10 +17,10 @@ final class RunCommand {
 
     private RunCommand() {}
 
-    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        JobConfig config = jobConfig(Args.parse(argv, jobOptionNames(), Set.of()), Map.of());
+    static int run(CommandArgs args, PrintStream out, PrintStream err) throws Exception {
+        JobConfig config = jobConfig(args, Map.of());
         if (config.bootstrapServers() == null || config.bootstrapServers().isBlank()) {
-            throw new Args.UsageException("--bootstrap-servers is required");
+            throw new UsageException("--bootstrap-servers is required");
         }
         KafkaTopics.ensure(config);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
@@ -30,38 +28,27 @@ final class RunCommand {
             // Under flink run, env's configuration is the cluster's: options not given leave its settings alone.
             BiometryJob.configure(env, config, BiometryJob.Deployment.CLUSTER);
         } catch (IllegalArgumentException e) {
-            throw new Args.UsageException(e.getMessage());
+            throw new UsageException(e.getMessage());
         }
         BiometryJob.build(env, config, KafkaEndpoints.of(config));
         env.execute("biometry");
         return 0;
     }
 
-    static Set<String> jobOptionNames() {
-        Set<String> names = new HashSet<>();
-        JobConfig.OPTIONS.forEach(o -> names.add(o.name()));
-        return names;
-    }
-
     /** The job configuration from the command line, over {@code defaults} that the command chooses. */
-    static JobConfig jobConfig(Args args, Map<String, String> defaults) {
+    static JobConfig jobConfig(CommandArgs args, Map<String, String> defaults) {
         return jobConfig(args, defaults, Map.of());
     }
 
-    /** As {@link #jobConfig(Args, Map)}, with {@code overrides} taking precedence over the command line. */
-    static JobConfig jobConfig(Args args, Map<String, String> defaults, Map<String, String> overrides) {
+    /** As {@link #jobConfig(CommandArgs, Map)}, with {@code overrides} taking precedence over the command line. */
+    static JobConfig jobConfig(CommandArgs args, Map<String, String> defaults, Map<String, String> overrides) {
         Map<String, String> given = new HashMap<>(defaults);
-        for (JobConfig.Option o : JobConfig.OPTIONS) {
-            String v = args.option(o.name());
-            if (v != null) {
-                given.put(o.name(), v);
-            }
-        }
+        args.putJobOptions(given);
         given.putAll(overrides);
         try {
             return JobConfig.fromOptions(given);
         } catch (IllegalArgumentException e) {
-            throw new Args.UsageException(e.getMessage());
+            throw new UsageException(e.getMessage());
         }
     }
 }

@@ -26,8 +26,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code verify IMG IMG [IMG ...] [--threshold T] [--threshold-min T] [--models DIR] [--embedding-precision P]
@@ -45,21 +45,37 @@ final class VerifyCommand {
 
     private VerifyCommand() {}
 
-    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Set<String> valueOptions =
-                new java.util.HashSet<>(Set.of("threshold", "threshold-min", "models", "embedding-precision"));
-        valueOptions.addAll(FACE_OPTIONS);
-        Args args = Args.parse(argv, valueOptions, Set.of());
+    static CommandSpec spec() {
+        CommandSpec spec = CommandArgs.command(
+                "verify",
+                "Compares the main faces of the images pairwise through the job's path (face policy, quality gate)"
+                        + " and prints one Oz BIOMETRY analysis (JSON).");
+        CommandArgs.positionals(spec, "IMG", "two or more photos");
+        CommandArgs.value(
+                spec,
+                "threshold",
+                "T",
+                String.valueOf(AnalysisParams.DEFAULT_THRESHOLD),
+                "confidence threshold for SUCCESS");
+        CommandArgs.value(spec, "threshold-min", "T", null, "optional lower threshold (Oz threshold_min)");
+        CommandArgs.value(spec, "models", "DIR", null, ModelsLocator.DESCRIPTION);
+        CommandArgs.value(
+                spec, "embedding-precision", "int8|fp32", EmbeddingPrecision.DEFAULT.optionValue(), "embedding model");
+        FACE_OPTIONS.forEach(name -> CommandArgs.jobOption(spec, name));
+        return spec;
+    }
+
+    static int run(CommandArgs args, PrintStream out, PrintStream err) throws Exception {
         List<String> images = args.positionals();
         if (images.size() < PairwiseMatch.MIN_MEDIA) {
-            throw new Args.UsageException("verify needs at least two images");
+            throw new UsageException("verify needs at least two images");
         }
         double threshold = args.doubleOption("threshold", AnalysisParams.DEFAULT_THRESHOLD);
         Double thresholdMin = args.option("threshold-min") == null ? null : args.doubleOption("threshold-min", 0);
         if (!(threshold >= 0 && threshold <= 1)
                 || (thresholdMin != null && !(thresholdMin >= 0))
                 || AnalysisParams.thresholdMinAbove(thresholdMin, threshold)) {
-            throw new Args.UsageException("--threshold must be in [0,1] and --threshold-min in [0, threshold]");
+            throw new UsageException("--threshold must be in [0,1] and --threshold-min in [0, threshold]");
         }
         JobConfig face = faceConfig(args);
         List<byte[]> contents = new ArrayList<>();
@@ -110,7 +126,7 @@ final class VerifyCommand {
     }
 
     /** The job's configuration with the face options given to verify (the job's defaults for the others). */
-    private static JobConfig faceConfig(Args args) {
+    private static JobConfig faceConfig(CommandArgs args) {
         Map<String, String> given = new LinkedHashMap<>();
         for (String name : FACE_OPTIONS) {
             if (args.option(name) != null) {
@@ -120,7 +136,7 @@ final class VerifyCommand {
         try {
             return JobConfig.fromOptions(given, Map.of());
         } catch (IllegalArgumentException e) {
-            throw new Args.UsageException(e.getMessage());
+            throw new UsageException(e.getMessage());
         }
     }
 }

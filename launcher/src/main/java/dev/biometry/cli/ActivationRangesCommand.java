@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code activation-ranges --augmented FILE [--images DIR] [--out FILE] [--models DIR]}: the calibration ranges of
@@ -23,17 +23,26 @@ final class ActivationRangesCommand {
 
     private ActivationRangesCommand() {}
 
-    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Args args = Args.parse(argv, Set.of("augmented", "images", "out", "models"), Set.of());
+    static CommandSpec spec() {
+        CommandSpec spec = CommandArgs.command(
+                "activation-ranges", "Calibration ranges of the int8 embedding model (see models/calibrate.sh).");
+        CommandArgs.value(spec, "augmented", "FILE", null, "the copy made by models/quantize.py augment (required)");
+        CommandArgs.value(spec, "images", "DIR", null, "photos to measure (default: the models' samples/)");
+        CommandArgs.value(spec, "out", "FILE", null, "where to write the ranges (default: stdout)");
+        CommandArgs.value(spec, "models", "DIR", null, ModelsLocator.DESCRIPTION);
+        return spec;
+    }
+
+    static int run(CommandArgs args, PrintStream out, PrintStream err) throws Exception {
         String augmented = args.option("augmented");
         if (augmented == null || !Files.isRegularFile(Path.of(augmented))) {
-            throw new Args.UsageException("--augmented FILE (made by models/quantize.py augment) is required");
+            throw new UsageException("--augmented FILE (made by models/quantize.py augment) is required");
         }
         Path models = ModelsLocator.locate(args.option("models"));
         Path images = Path.of(args.option("images", models.resolve("samples").toString()));
         List<Path> photos = ActivationRanges.photosIn(images);
         if (photos.isEmpty()) {
-            throw new Args.UsageException("no .jpg photos in " + images);
+            throw new UsageException("no .jpg photos in " + images);
         }
         // The fp32 engine finds and aligns the faces; the augmented copy measures the activations.
         ActivationRanges ranges =

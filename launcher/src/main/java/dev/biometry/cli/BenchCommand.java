@@ -34,8 +34,8 @@ final class BenchCommand {
 
     private BenchCommand() {}
 
-    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        BenchSettings settings = BenchSettings.parse(argv);
+    static int run(CommandArgs args, PrintStream out, PrintStream err) throws Exception {
+        BenchSettings settings = BenchSettings.parse(args);
         int parallelism = settings.parallelism();
         PrintStream report = settings.json() ? err : out;
         int cores = Runtime.getRuntime().availableProcessors();

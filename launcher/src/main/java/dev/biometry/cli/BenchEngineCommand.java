@@ -18,11 +18,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.stream.Stream;
 import org.bytedeco.opencv.opencv_core.Mat;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code bench-engine [--threads N] [--seconds S] [--images DIR] [--models DIR] [--embedding-precision fp32,int8]
@@ -41,7 +41,7 @@ final class BenchEngineCommand {
      * {@code --embedding-precision fp32|int8|fp32,int8}; by default both side by side, or fp32 alone (saying so)
      * when the int8 model has not been made.
      */
-    static List<EmbeddingPrecision> precisions(Args args, Path models) {
+    static List<EmbeddingPrecision> precisions(CommandArgs args, Path models) {
         String given = args.option("embedding-precision");
         if (given == null) {
             if (!Files.isRegularFile(models.resolve(EmbeddingPrecision.INT8.modelFile()))) {
@@ -60,14 +60,31 @@ final class BenchEngineCommand {
                 }
             }
         } catch (IllegalArgumentException e) {
-            throw new Args.UsageException(e.getMessage());
+            throw new UsageException(e.getMessage());
         }
         return out;
     }
 
-    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Args args = Args.parse(
-                argv, Set.of("threads", "seconds", "images", "models", "embedding-precision"), Set.of("json"));
+    static CommandSpec spec() {
+        CommandSpec spec = CommandArgs.command(
+                "bench-engine",
+                "Faces per second and milliseconds per stage of the face chain, fp32 and int8 embedding side by"
+                        + " side.");
+        CommandArgs.value(spec, "threads", "N", "1", "threads, one engine each");
+        CommandArgs.value(spec, "seconds", "S", "10", "measured time");
+        CommandArgs.value(spec, "images", "DIR", null, "photos (default: the models' samples/)");
+        CommandArgs.value(spec, "models", "DIR", null, ModelsLocator.DESCRIPTION);
+        CommandArgs.value(
+                spec,
+                "embedding-precision",
+                "fp32,int8",
+                null,
+                "embedding models to compare (default: both, or fp32 when the int8 model is missing)");
+        CommandArgs.flag(spec, "json", "the figures as one JSON object on stdout (the report on stderr)");
+        return spec;
+    }
+
+    static int run(CommandArgs args, PrintStream out, PrintStream err) throws Exception {
         int threads = args.intOption("threads", 1);
         double seconds = args.doubleOption("seconds", 10);
         Path models = ModelsLocator.locate(args.option("models"));
@@ -77,7 +94,7 @@ final class BenchEngineCommand {
             files = s.filter(EvaluateCommand::isImage).sorted().toList();
         }
         if (files.isEmpty()) {
-            throw new Args.UsageException("no images in " + imagesDir);
+            throw new UsageException("no images in " + imagesDir);
         }
         FaceEngineConfig config = FaceEngineConfig.defaults(models);
         List<EmbeddingPrecision> precisions = precisions(args, models);

@@ -51,7 +51,7 @@ final class BenchImages implements AutoCloseable {
             sources = s.filter(EvaluateCommand::isImage).sorted().toList();
         }
         if (sources.isEmpty()) {
-            throw new Args.UsageException("no JPEG/PNG images in " + sourceDir);
+            throw new UsageException("no JPEG/PNG images in " + sourceDir);
         }
         Path root = Files.createTempDirectory("biometry-bench");
         List<Image> images = new ArrayList<>();

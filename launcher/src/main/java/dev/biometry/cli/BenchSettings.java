@@ -6,10 +6,10 @@ import dev.biometry.face.FacePolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * The options of {@code bench}, parsed and checked: the benchmark's own (window, warm-up, phases, load, ...) and
@@ -37,26 +37,31 @@ record BenchSettings(
         PipelineRun.Tuning tuning,
         boolean json) {
 
-    private static final Set<String> BENCH_OPTIONS = Set.of(
-            "seconds",
-            "warmup",
-            "max-warmup",
-            "images",
-            "in-flight",
-            "load",
-            "rate",
-            "latency-checkpoint-interval",
-            "buffer-timeout",
-            "phases");
+    /** The options of {@code bench}: its own, then the job options (given to every run of the job). */
+    static CommandSpec spec() {
+        CommandSpec spec = CommandArgs.command(
+                "bench",
+                "Benchmark on 1920x1080 JPEGs in one process: raw face chain (faces/s), the whole job with an"
+                        + " in-process broker at maximum rate (analyses/s, faces/s), then at --load of it (latency"
+                        + " p50/95/99).");
+        CommandArgs.value(spec, "seconds", "S", "15", "measured window of each phase");
+        CommandArgs.value(spec, "warmup", "S", "5", "shortest warm-up before a window");
+        CommandArgs.value(spec, "max-warmup", "S", "120", "longest warm-up (waiting for the JIT to settle)");
+        CommandArgs.value(
+                spec, "phases", "LIST", "raw,throughput,latency", "comma-separated subset of raw,throughput,latency");
+        CommandArgs.value(spec, "in-flight", "N", null, "analyses in flight in the throughput run (default: 32 x P)");
+        CommandArgs.value(spec, "load", "F", "0.5", "rate of the latency run, as a fraction of the throughput");
+        CommandArgs.value(spec, "rate", "R", null, "analyses/s of the latency run (default: from --load)");
+        CommandArgs.value(
+                spec, "latency-checkpoint-interval", "DURATION", "100ms", "checkpoint interval of the latency run");
+        CommandArgs.value(spec, "buffer-timeout", "MS", null, "Flink network buffer timeout (default: Flink's)");
+        CommandArgs.flag(spec, "object-reuse", "Flink object reuse");
+        CommandArgs.value(spec, "images", "DIR", null, "photos (default: the models' samples/)");
+        CommandArgs.flag(spec, "json", "the figures as one JSON object on stdout (the report on stderr)");
+        return CommandArgs.jobOptions(spec, Map.of("checkpoint-interval", "3s"));
+    }
 
-    static BenchSettings parse(String[] argv) {
-        Set<String> valueOptions = new HashSet<>(RunCommand.jobOptionNames());
-        valueOptions.addAll(BENCH_OPTIONS);
-        Args args = Args.parse(argv, valueOptions, Set.of("json", "object-reuse"));
-        if (!args.positionals().isEmpty()) {
-            throw new Args.UsageException(
-                    "unexpected argument '" + args.positionals().get(0) + "'");
-        }
+    static BenchSettings parse(CommandArgs args) {
         double seconds = args.doubleOption("seconds", 15);
         double warmup = args.doubleOption("warmup", 5);
         double maxWarmup = Math.max(warmup, args.doubleOption("max-warmup", 120));
@@ -64,23 +69,19 @@ record BenchSettings(
         Set<String> phases =
                 Set.of(args.option("phases", "raw,throughput,latency").split(","));
         if (seconds <= 0 || warmup < 0 || load <= 0 || load > 1) {
-            throw new Args.UsageException("--seconds must be > 0, --warmup >= 0, --load in (0,1]");
+            throw new UsageException("--seconds must be > 0, --warmup >= 0, --load in (0,1]");
         }
         if (!Set.of("raw", "throughput", "latency").containsAll(phases)) {
-            throw new Args.UsageException("--phases is a comma-separated subset of raw,throughput,latency");
+            throw new UsageException("--phases is a comma-separated subset of raw,throughput,latency");
         }
         if (phases.contains("latency") && !phases.contains("throughput") && args.option("rate") == null) {
-            throw new Args.UsageException("--phases without throughput needs --rate (analyses/s of the latency run)");
+            throw new UsageException("--phases without throughput needs --rate (analyses/s of the latency run)");
         }
         Path models = ModelsLocator.locate(args.option("models"));
         Map<String, String> jobOptions = new HashMap<>();
         jobOptions.put("models", models.toString());
         jobOptions.put("checkpoint-interval", "3s");
-        for (JobConfig.Option o : JobConfig.OPTIONS) {
-            if (args.option(o.name()) != null) {
-                jobOptions.put(o.name(), args.option(o.name()));
-            }
-        }
+        args.putJobOptions(jobOptions);
         JobConfig base = RunCommand.jobConfig(args, jobOptions);
         int inFlight = args.intOption("in-flight", 32 * base.parallelism());
         Duration latencyCheckpoint =
@@ -145,7 +146,7 @@ record BenchSettings(
             }
             return Duration.ofMillis(Long.parseLong(t));
         } catch (NumberFormatException e) {
-            throw new Args.UsageException("--" + name + ": not a duration: '" + text + "' (e.g. 100ms, 2s)");
+            throw new UsageException("--" + name + ": not a duration: '" + text + "' (e.g. 100ms, 2s)");
         }
     }
 }

@@ -15,13 +15,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.JobClient;
@@ -39,6 +37,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code local [--requests FILE.jsonl] [--exit-when-done] [--no-ui] [--bootstrap-servers H:P] [job options]}: runs
@@ -50,10 +49,26 @@ final class LocalCommand {
 
     private LocalCommand() {}
 
-    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Set<String> valueOptions = new HashSet<>(RunCommand.jobOptionNames());
-        valueOptions.addAll(Set.of("requests", "ui-port", "metrics-port", "timeout", "kafka-port"));
-        Args args = Args.parse(argv, valueOptions, Set.of("exit-when-done", "no-ui"));
+    static CommandSpec spec() {
+        CommandSpec spec = CommandArgs.command(
+                "local",
+                "In-process Kafka + local Flink with its dashboard; feeds FILE (or demo folders) and prints results.");
+        CommandArgs.value(spec, "requests", "FILE.jsonl", null, "request lines to send (default: demo folders)");
+        CommandArgs.flag(spec, "exit-when-done", "end once every request has its final result");
+        CommandArgs.flag(spec, "no-ui", "no Flink dashboard");
+        CommandArgs.value(spec, "ui-port", "PORT", "8081", "port of the Flink dashboard");
+        CommandArgs.value(
+                spec,
+                "metrics-port",
+                "PORT",
+                String.valueOf(DEFAULT_METRICS_PORT),
+                "port of the Prometheus metrics (0: none)");
+        CommandArgs.value(spec, "timeout", "SECONDS", "600", "with --exit-when-done: longest wait for the results");
+        CommandArgs.value(spec, "kafka-port", "PORT", "0", "port of the in-process broker (0: any free port)");
+        return CommandArgs.jobOptions(spec, Map.of("checkpoint-interval", "2s"));
+    }
+
+    static int run(CommandArgs args, PrintStream out, PrintStream err) throws Exception {
         Path models = ModelsLocator.locate(args.option("models"));
         boolean exitWhenDone = args.flag("exit-when-done");
         Duration timeout = Duration.ofSeconds(args.intOption("timeout", 600));
@@ -64,7 +79,7 @@ final class LocalCommand {
         if (args.option("requests") != null) {
             Path file = Path.of(args.option("requests")).toAbsolutePath();
             if (!Files.isRegularFile(file)) {
-                throw new Args.UsageException("--requests " + file + " is not a file");
+                throw new UsageException("--requests " + file + " is not a file");
             }
             lines = LocalRequests.fromFile(file, err);
             roots.add(file.getParent().toString());
@@ -118,7 +133,7 @@ final class LocalCommand {
             try {
                 durability = BiometryJob.configure(env, config, BiometryJob.Deployment.LOCAL);
             } catch (IllegalArgumentException e) {
-                throw new Args.UsageException(e.getMessage());
+                throw new UsageException(e.getMessage());
             }
             err.printf(
                     Locale.ROOT,

@@ -2,7 +2,9 @@ package dev.biometry.cli;
 
 import dev.biometry.http.ApiMain;
 import java.io.PrintStream;
+import java.util.Collections;
 import java.util.Map;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * Command-line entry of the standalone jar ({@code biometry-local.jar}, which bundles Flink and the Kafka broker):
@@ -13,49 +15,61 @@ public final class LocalMain {
 
     private LocalMain() {}
 
-    static final String TOOL_COMMANDS_USAGE = """
-              local [--requests FILE.jsonl] [--exit-when-done] [--no-ui] [--ui-port 8081] [--timeout 600]
-                    [--bootstrap-servers HOST:PORT | --kafka-port 0] [job options]
-                  in-process Kafka + local Flink with its dashboard; feeds FILE (or demo folders) and prints results
-              bench [--seconds 15] [--warmup 5] [--max-warmup 120] [--parallelism P] [--json] [--in-flight N] [--load 0.5]
-                    [--checkpoint-interval 3s] [--latency-checkpoint-interval 100ms] [--buffer-timeout MS]
-                    [--object-reuse] [--phases raw,throughput,latency] [--rate R] [--images DIR] [job options]
-                  benchmark on 1920x1080 JPEGs in one process: raw face chain (faces/s), the whole job with an
-                  in-process broker at maximum rate (analyses/s, faces/s), then at --load of it (latency p50/95/99)
-              bench-engine [--threads N] [--seconds S] [--images DIR] [--models DIR] [--embedding-precision fp32,int8] [--json]
-                  faces per second and milliseconds per stage of the face chain, fp32 and int8 embedding side by side
-              soak [--minutes 30] [--rate 4] [--hostile-every 4] [--report-every 60s] [--drain 180s]
-                   [--rss-tolerance 0.10] [--rss-baseline-minute 5] [job options]
-                  steady mixed load with hostile inputs through the whole job; prints results/s, heap, direct
-                  memory, RSS and ORT sessions per interval; fails on a lost or wrong answer, a restart or RSS growth
-              api [serve] --bootstrap-servers HOST:PORT [--port 8080] [--demo-user] [api options] | hash-password | options
-                  the Oz HTTP API (the same as java -jar api/target/biometry-api.jar; docs/http-api.md)
-              activation-ranges --augmented FILE [--images DIR] [--out FILE] [--models DIR]
-                  calibration ranges of the int8 embedding model (see models/calibrate.sh)
-            """;
-
-    static final String USAGE = Main.usage("biometry-local.jar", Main.JOB_COMMANDS_USAGE + TOOL_COMMANDS_USAGE);
+    static final Main.Jar JAR = new Main.Jar("biometry-local.jar", Main.FOOTER);
 
     /** Every command of the standalone jar: the job's, then the tools. */
     static final Map<String, Main.Command> COMMANDS = commands();
 
     private static Map<String, Main.Command> commands() {
         Map<String, Main.Command> commands = Main.jobCommands();
-        commands.put("local", (args, out, err) -> Main.withFlink(() -> LocalCommand.run(args, out, err)));
-        commands.put("bench", (args, out, err) -> Main.withFlink(() -> BenchCommand.run(args, out, err)));
-        commands.put("bench-engine", BenchEngineCommand::run);
-        commands.put("soak", (args, out, err) -> Main.withFlink(() -> SoakCommand.run(args, out, err)));
-        commands.put("activation-ranges", ActivationRangesCommand::run);
-        commands.put("api", (args, out, err) -> ApiMain.run(args, System.in, out, err));
-        return Map.copyOf(commands);
+        commands.put(
+                "local",
+                new Main.Command(
+                        LocalCommand::spec,
+                        (args, out, err) -> Main.withFlink(() -> LocalCommand.run(args, out, err))));
+        commands.put(
+                "bench",
+                new Main.Command(
+                        BenchSettings::spec,
+                        (args, out, err) -> Main.withFlink(() -> BenchCommand.run(args, out, err))));
+        commands.put("bench-engine", new Main.Command(BenchEngineCommand::spec, BenchEngineCommand::run));
+        commands.put(
+                "soak",
+                new Main.Command(
+                        SoakCommand::spec, (args, out, err) -> Main.withFlink(() -> SoakCommand.run(args, out, err))));
+        commands.put(
+                "activation-ranges", new Main.Command(ActivationRangesCommand::spec, ActivationRangesCommand::run));
+        commands.put(
+                "api",
+                new Main.Command(
+                        LocalMain::apiSpec,
+                        (args, out, err) ->
+                                ApiMain.run(args.positionals().toArray(String[]::new), System.in, out, err)));
+        return Collections.unmodifiableMap(commands);
+    }
+
+    /**
+     * The {@code api} command: every argument goes unchanged to {@link ApiMain#run}, which parses its own options
+     * and answers {@code --help} with its own usage.
+     */
+    static CommandSpec apiSpec() {
+        CommandSpec spec = CommandSpec.create().name("api");
+        spec.usageMessage()
+                .description(
+                        "The Oz HTTP API (the same as java -jar api/target/biometry-api.jar; docs/http-api.md):",
+                        "  api [serve] --bootstrap-servers HOST:PORT [--port 8080] [--demo-user] [api options]",
+                        "  api hash-password | api options | api --help");
+        spec.parser().unmatchedOptionsArePositionalParams(true).expandAtFiles(false);
+        CommandArgs.positionals(spec, "ARGS", "the API's command and options");
+        return spec;
     }
 
     /** The jar's entry point; see {@link Main#main(String[])} for how it ends inside and outside Flink. */
     public static void main(String[] args) {
-        Main.main(args, COMMANDS, USAGE);
+        Main.main(args, COMMANDS, JAR);
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
-        return Main.run(args, COMMANDS, USAGE, out, err);
+        return Main.run(args, COMMANDS, JAR, out, err);
     }
 }

@@ -45,7 +45,7 @@ final class RawPhase {
             }
         }
         if (keep.size() < 2) {
-            throw new Args.UsageException("fewer than two images with a usable face");
+            throw new UsageException("fewer than two images with a usable face");
         }
         images.retain(keep);
     }

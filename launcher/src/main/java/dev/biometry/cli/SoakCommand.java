@@ -21,12 +21,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +46,7 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code soak [--minutes 30] [--rate 4] [--hostile-every 4] [--report-every 60s] [job options]}: runs the whole job
@@ -59,8 +58,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 final class SoakCommand {
 
-    private static final Set<String> SOAK_OPTIONS =
-            Set.of("minutes", "rate", "hostile-every", "report-every", "drain", "rss-tolerance", "rss-baseline-minute");
     private static final Pattern MARKER = Pattern.compile("\"x_soak\"\\s*:\\s*\"(soak-[0-9a-f-]{36})\"");
 
     private SoakCommand() {}
@@ -91,14 +88,24 @@ final class SoakCommand {
     /** One RSS reading, at {@code seconds} into the run. */
     record Sample(double seconds, long rssKb) {}
 
-    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Set<String> valueOptions = new HashSet<>(RunCommand.jobOptionNames());
-        valueOptions.addAll(SOAK_OPTIONS);
-        Args args = Args.parse(argv, valueOptions, Set.of());
-        if (!args.positionals().isEmpty()) {
-            throw new Args.UsageException(
-                    "unexpected argument '" + args.positionals().get(0) + "'");
-        }
+    /** The options of {@code soak}: its own, then the job options. */
+    static CommandSpec spec() {
+        CommandSpec spec = CommandArgs.command(
+                "soak",
+                "Steady mixed load with hostile inputs through the whole job; prints results/s, heap, direct memory,"
+                        + " RSS and ORT sessions per interval; fails on a lost or wrong answer, a restart or RSS"
+                        + " growth.");
+        CommandArgs.value(spec, "minutes", "M", "30", "length of the run");
+        CommandArgs.value(spec, "rate", "R", "4", "analyses per second");
+        CommandArgs.value(spec, "hostile-every", "N", "4", "every N-th input is hostile");
+        CommandArgs.value(spec, "report-every", "DURATION", "60s", "interval of the printed figures");
+        CommandArgs.value(spec, "drain", "DURATION", "180s", "longest wait for the last answers");
+        CommandArgs.value(spec, "rss-tolerance", "F", "0.10", "largest RSS growth allowed, as a fraction");
+        CommandArgs.value(spec, "rss-baseline-minute", "M", "5", "minute of the run whose RSS is the baseline");
+        return CommandArgs.jobOptions(spec, Map.of("checkpoint-interval", "5s"));
+    }
+
+    static int run(CommandArgs args, PrintStream out, PrintStream err) throws Exception {
         double minutes = args.doubleOption("minutes", 30);
         double rate = args.doubleOption("rate", 4);
         int hostileEvery = args.intOption("hostile-every", 4);
@@ -107,7 +114,7 @@ final class SoakCommand {
         double tolerance = args.doubleOption("rss-tolerance", 0.10);
         double baselineMinute = args.doubleOption("rss-baseline-minute", 5);
         if (minutes <= 0 || rate <= 0 || hostileEvery < 1 || tolerance <= 0 || reportEvery.isZero()) {
-            throw new Args.UsageException(
+            throw new UsageException(
                     "--minutes, --rate, --rss-tolerance, --report-every must be > 0 and " + "--hostile-every >= 1");
         }
         Path models = ModelsLocator.locate(args.option("models"));
@@ -132,7 +139,7 @@ final class SoakCommand {
     }
 
     private static int soak(
-            Args args,
+            CommandArgs args,
             Path models,
             Path work,
             double minutes,
@@ -161,11 +168,7 @@ final class SoakCommand {
             given.put("models", models.toString());
             given.put("checkpoint-interval", "5s");
             given.put("checkpoint-dir", work.resolve("checkpoints").toUri().toString());
-            for (JobConfig.Option o : JobConfig.OPTIONS) {
-                if (args.option(o.name()) != null) {
-                    given.put(o.name(), args.option(o.name()));
-                }
-            }
+            args.putJobOptions(given);
             given.put("bootstrap-servers", broker.bootstrapServers());
             for (String topic : List.of("media", "requests", "results", "folders", "dead-letter")) {
                 given.put(topic + "-topic", "soak." + topic);
@@ -176,7 +179,7 @@ final class SoakCommand {
             try {
                 config = JobConfig.fromOptions(given);
             } catch (IllegalArgumentException e) {
-                throw new Args.UsageException(e.getMessage());
+                throw new UsageException(e.getMessage());
             }
             broker.createTopics(
                     config.parallelism(),

@@ -69,8 +69,9 @@ class MonitoringStackTest {
         Thread local = new Thread(
                 () -> {
                     try {
-                        LocalCommand.run(
+                        LocalMain.run(
                                 new String[] {
+                                    "local",
                                     "--requests",
                                     requests.toString(),
                                     "--no-ui",
