@@ -113,6 +113,11 @@ public final class Main {
     /** {@link #main(String[])} over the given commands: the standalone jar's entry calls it with its own. */
     static void main(String[] args, Map<String, Command> commands, Jar jar) {
         if (!calledByFlink()) {
+            if (!flinkOnClassPath()) {
+                // `java -jar biometry-job.jar ...`: the cluster jar leaves Flink to the cluster (it is `provided`).
+                System.err.println(WITHOUT_FLINK);
+                System.exit(2);
+            }
             System.exit(run(args, commands, jar, System.out, System.err));
         }
         ByteArrayOutputStream messages = new ByteArrayOutputStream();
@@ -126,6 +131,22 @@ public final class Main {
             }
             throw new IllegalStateException("biometry " + (args.length == 0 ? "" : args[0] + " ") + "failed (exit code "
                     + code + ")" + (said.isEmpty() ? "" : ": " + said));
+        }
+    }
+
+    /** What {@code java -jar biometry-job.jar} says: the cluster jar needs Flink's classes from a Flink installation. */
+    static final String WITHOUT_FLINK = """
+            biometry-job.jar is the cluster jar: Flink's classes come from the Flink installation that runs it
+              (flink run biometry-job.jar run|batch|verify|evaluate ..., or the REST API / dashboard).
+            On one machine, run any command with the standalone jar: java -jar %s COMMAND ... (--help lists them)""".formatted(LOCAL_JAR);
+
+    /** Whether Flink's configuration classes can be loaded (the job options are Flink {@code ConfigOption}s). */
+    static boolean flinkOnClassPath() {
+        try {
+            Class.forName("org.apache.flink.configuration.ReadableConfig", false, Main.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
         }
     }
 

@@ -7,6 +7,7 @@ import dev.biometry.pipeline.KafkaTopics;
 import java.io.PrintStream;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
@@ -18,12 +19,13 @@ final class RunCommand {
     private RunCommand() {}
 
     static int run(CommandArgs args, PrintStream out, PrintStream err) throws Exception {
-        JobConfig config = jobConfig(args, Map.of());
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        // The biometry.* keys of the cluster's config.yaml, under the options given on the command line.
+        JobConfig config = jobConfig(args, env.getConfiguration());
         if (config.bootstrapServers() == null || config.bootstrapServers().isBlank()) {
             throw new UsageException("--bootstrap-servers is required");
         }
         KafkaTopics.ensure(config);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         try {
             // Under flink run, env's configuration is the cluster's: options not given leave its settings alone.
             BiometryJob.configure(env, config, BiometryJob.Deployment.CLUSTER);
@@ -33,6 +35,17 @@ final class RunCommand {
         BiometryJob.build(env, config, KafkaEndpoints.of(config));
         env.execute("biometry");
         return 0;
+    }
+
+    /** The job configuration from the command line over the {@code biometry.*} keys of {@code cluster}. */
+    static JobConfig jobConfig(CommandArgs args, ReadableConfig cluster) {
+        Map<String, String> given = new HashMap<>();
+        args.putJobOptions(given);
+        try {
+            return JobConfig.fromOptions(given, cluster, System.getenv());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 
     /** The job configuration from the command line, over {@code defaults} that the command chooses. */

@@ -71,6 +71,26 @@ class ClusterJarContentsTest {
                         || Set.of("Bench", "Soak", "Local", "RawChain", "PipelineRun", "HostileMedia", "ThreadCpu")
                                 .stream()
                                 .anyMatch(p -> e.startsWith("dev/biometry/cli/" + p)));
+        assertThat(entries)
+                .as("Flink is provided by the cluster")
+                .noneMatch(e -> e.startsWith("org/apache/flink/configuration/"));
+    }
+
+    @Test
+    void clusterJarWithoutFlinkSaysWhereToRunItInsteadOfFailing() throws Exception {
+        for (List<String> args : List.of(List.of("--help"), List.of("verify", "a.jpg", "b.jpg"))) {
+            List<String> cmd = new java.util.ArrayList<>(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JOB_JAR.toString()));
+            cmd.addAll(args);
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
+            assertThat(p.exitValue()).as(said).isEqualTo(2);
+            assertThat(said)
+                    .as(String.join(" ", args))
+                    .contains("flink run", "biometry-local.jar")
+                    .doesNotContain("Exception");
+        }
     }
 
     @Test
