@@ -5,7 +5,9 @@ import dev.biometry.face.FaceEngineConfig;
 import dev.biometry.face.FacePolicy;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -19,6 +21,8 @@ import picocli.CommandLine.Model.CommandSpec;
  * @param jobOptions the job options given (with the benchmark's defaults), before each run's topics and ids
  * @param base the job configuration of those options
  * @param bufferTimeoutMillis {@code --buffer-timeout}, or null for Flink's default
+ * @param latencyVariants the latency phase's runs, one after the other in this process (an A/B of
+ *     {@code --latency-variants}); by default one run with {@link #latencyCheckpoint} and {@link #tuning}
  */
 record BenchSettings(
         double seconds,
@@ -35,7 +39,16 @@ record BenchSettings(
         Duration latencyCheckpoint,
         Long bufferTimeoutMillis,
         PipelineRun.Tuning tuning,
+        List<LatencyVariant> latencyVariants,
         boolean json) {
+
+    /** One run of the latency phase: its checkpoint interval and Flink tuning. */
+    record LatencyVariant(Duration checkpoint, PipelineRun.Tuning tuning) {
+        String label() {
+            return "checkpoints every " + checkpoint.toMillis() + " ms, buffer timeout "
+                    + (tuning.bufferTimeoutMillis() == null ? "Flink's default" : tuning.bufferTimeoutMillis() + " ms");
+        }
+    }
 
     /** The options of {@code bench}: its own, then the job options (given to every run of the job). */
     static CommandSpec spec() {
@@ -55,6 +68,13 @@ record BenchSettings(
         CommandArgs.value(
                 spec, "latency-checkpoint-interval", "DURATION", "100ms", "checkpoint interval of the latency run");
         CommandArgs.value(spec, "buffer-timeout", "MS", null, "Flink network buffer timeout (default: Flink's)");
+        CommandArgs.value(
+                spec,
+                "latency-variants",
+                "LIST",
+                null,
+                "run the latency phase once per CHECKPOINT_INTERVAL/BUFFER_TIMEOUT, side by side in this process"
+                        + " (e.g. 100ms/flink,100ms/10,300ms/10; flink: Flink's default buffer timeout)");
         CommandArgs.flag(spec, "object-reuse", "Flink object reuse");
         CommandArgs.value(spec, "images", "DIR", null, "photos (default: the models' samples/)");
         CommandArgs.flag(spec, "json", "the figures as one JSON object on stdout (the report on stderr)");
@@ -90,6 +110,24 @@ record BenchSettings(
                 ? null
                 : millis("buffer-timeout", args.option("buffer-timeout")).toMillis();
         Double rate = args.option("rate") != null ? args.doubleOption("rate", 1) : null;
+        PipelineRun.Tuning tuning = new PipelineRun.Tuning(bufferTimeout, args.flag("object-reuse"));
+        List<LatencyVariant> latencyVariants = new ArrayList<>();
+        if (args.option("latency-variants") == null) {
+            latencyVariants.add(new LatencyVariant(latencyCheckpoint, tuning));
+        } else {
+            for (String v : args.option("latency-variants").split(",")) {
+                String[] parts = v.strip().split("/");
+                if (parts.length != 2) {
+                    throw new UsageException("--latency-variants: '" + v
+                            + "' is not CHECKPOINT_INTERVAL/BUFFER_TIMEOUT (e.g. 100ms/10)");
+                }
+                Long buffer = parts[1].strip().equals("flink")
+                        ? null
+                        : millis("latency-variants", parts[1]).toMillis();
+                latencyVariants.add(new LatencyVariant(
+                        millis("latency-variants", parts[0]), new PipelineRun.Tuning(buffer, tuning.objectReuse())));
+            }
+        }
         Path images = Path.of(args.option("images", models.resolve("samples").toString()));
         return new BenchSettings(
                 seconds,
@@ -105,7 +143,8 @@ record BenchSettings(
                 inFlight,
                 latencyCheckpoint,
                 bufferTimeout,
-                new PipelineRun.Tuning(bufferTimeout, args.flag("object-reuse")),
+                tuning,
+                List.copyOf(latencyVariants),
                 args.flag("json"));
     }
 

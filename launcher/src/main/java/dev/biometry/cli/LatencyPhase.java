@@ -24,10 +24,14 @@ final class LatencyPhase {
 
     private LatencyPhase() {}
 
-    /** Runs the phase at {@code rate} analyses/s and writes its figures into {@code json} and its report lines. */
+    /**
+     * Runs the phase at {@code rate} analyses/s as {@code variant} says and writes its figures into {@code json} and its
+     * report lines.
+     */
     static void run(
             EmbeddedKafkaBroker broker,
             BenchSettings settings,
+            BenchSettings.LatencyVariant variant,
             BenchImages images,
             double rate,
             ObjectNode json,
@@ -38,14 +42,16 @@ final class LatencyPhase {
             throw new IllegalStateException("no rate for the latency run (throughput run gave " + rate + ")");
         }
         double seconds = settings.seconds();
-        Duration checkpoint = settings.latencyCheckpoint();
+        Duration checkpoint = variant.checkpoint();
+        PipelineRun.Tuning tuning = variant.tuning();
         JobConfig config = PipelineRun.prepare(broker, settings.jobOptions(), "latency", checkpoint, images);
         err.printf(
                 Locale.ROOT,
-                "bench: latency run: job with checkpoints every %d ms, paced at %.2f analyses/s%n",
+                "bench: latency run: job with checkpoints every %d ms, buffer timeout %s, paced at %.2f analyses/s%n",
                 checkpoint.toMillis(),
+                bufferTimeoutText(tuning),
                 rate);
-        try (PipelineRun run = PipelineRun.start(config, settings.tuning(), images, err)) {
+        try (PipelineRun run = PipelineRun.start(config, tuning, images, err)) {
             run.awaitReady(2 * config.parallelism(), Duration.ofMinutes(3));
             List<String> measured = new ArrayList<>();
             long start = System.nanoTime();
@@ -82,6 +88,11 @@ final class LatencyPhase {
             json.put("complete", complete);
             json.put("replayed_results", run.replayedResults());
             json.put("checkpoint_interval_ms", checkpoint.toMillis());
+            if (tuning.bufferTimeoutMillis() == null) {
+                json.putNull("buffer_timeout_ms");
+            } else {
+                json.put("buffer_timeout_ms", tuning.bufferTimeoutMillis());
+            }
             json.set("read_committed_ms", percentiles(committedMs));
             json.set("read_uncommitted_ms", percentiles(uncommittedMs));
             ArrayNode trend = json.putArray("read_committed_p50_ms_by_5s");
@@ -100,11 +111,12 @@ final class LatencyPhase {
             json.put("load_average", Machine.loadAverage());
             report.printf(
                     Locale.ROOT,
-                    "latency          at %.2f analyses/s (%d analyses, checkpoints every %d ms): "
+                    "latency          at %.2f analyses/s (%d analyses, checkpoints every %d ms, buffer timeout %s): "
                             + "read_committed p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms; commits seen every %.0f ms (median)%n",
                     rate,
                     measured.size(),
                     checkpoint.toMillis(),
+                    bufferTimeoutText(tuning),
                     pct(committedMs, 50),
                     pct(committedMs, 95),
                     pct(committedMs, 99),
@@ -132,6 +144,10 @@ final class LatencyPhase {
             });
             report.printf(Locale.ROOT, "                 CPU cores by role: %s%n", roleText);
         }
+    }
+
+    private static String bufferTimeoutText(PipelineRun.Tuning tuning) {
+        return tuning.bufferTimeoutMillis() == null ? "Flink's default" : tuning.bufferTimeoutMillis() + " ms";
     }
 
     /** Milliseconds from production to arrival of each of {@code ids} that arrived, sorted. */
