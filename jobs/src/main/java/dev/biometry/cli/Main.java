@@ -20,7 +20,9 @@ import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * Command-line entry of the cluster jar ({@code biometry-job.jar}): the commands a cluster runs, {@code run} (the
- * streaming job) and {@code batch}, and the engine's own {@code verify} and {@code evaluate} (no Flink needed).
+ * streaming job) and {@code batch}, and the engine's own {@code verify} and {@code evaluate}. Flink provides its
+ * classes (the job options are Flink {@code ConfigOption}s): a plain {@code java -jar} of it says so and names the
+ * standalone jar.
  * The single-machine tools ({@code local}, {@code bench}, {@code soak}, ...) are in the standalone jar, whose
  * entry ({@code LocalMain} in the launcher module) dispatches them and these through {@link #run(String[], Map,
  * Jar, PrintStream, PrintStream)}. Each command is a picocli subcommand with its own options and {@code --help}.
