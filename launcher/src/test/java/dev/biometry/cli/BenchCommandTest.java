@@ -55,9 +55,11 @@ class BenchCommandTest {
         assertThat(throughput.path("analyses_per_s").asDouble()).as(errText).isPositive();
         assertThat(throughput.path("faces_per_s").asDouble()).isPositive();
         assertThat(throughput.path("failed_analyses").asInt()).isZero();
+        // The compilers are sampled over 5 s slices, so the warm-up ends with the first slice that ends after
+        // --max-warmup (3 s): about 6 s, never the JIT's own settling time (a minute or more on 2 cores).
         assertThat(throughput.path("warmup_s").asDouble())
                 .as("warm-up bounded by --max-warmup")
-                .isBetween(1.0, 6.0);
+                .isBetween(1.0, 3.0 + 5.0 + 2.0);
         JsonNode latency = json.path("latency");
         assertThat(latency.path("missing_results").asInt()).isZero();
         for (String isolation : new String[] {"read_committed_ms", "read_uncommitted_ms"}) {
