@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.biometry.testing.TestData;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,23 +43,7 @@ class BatchAndLocalAgreeTest {
                 "--parallelism",
                 "2");
         ByteArrayOutputStream streamOut = new ByteArrayOutputStream();
-        int code = LocalMain.run(
-                new String[] {
-                    "local",
-                    "--requests",
-                    requests.toString(),
-                    "--exit-when-done",
-                    "--no-ui",
-                    "--models",
-                    TestData.modelsDir().toString(),
-                    "--parallelism",
-                    "2",
-                    "--timeout",
-                    "180"
-                },
-                new PrintStream(streamOut, true, StandardCharsets.UTF_8),
-                new PrintStream(new ByteArrayOutputStream()));
-        assertThat(code).isZero();
+        LocalCommandTest.runLocal(requests, streamOut);
 
         Map<String, JsonNode> batch = BatchCommandTest.byId(BatchCommandTest.readLines(batchOut));
         Map<String, JsonNode> streaming =

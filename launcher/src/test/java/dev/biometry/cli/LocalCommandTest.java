@@ -99,7 +99,7 @@ class LocalCommandTest {
     }
 
     /** Runs {@code local --requests FILE --exit-when-done --no-ui}, asserts exit code 0; returns stderr. */
-    private static String runLocal(Path requests, ByteArrayOutputStream out) {
+    static String runLocal(Path requests, ByteArrayOutputStream out) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = LocalMain.run(
                 new String[] {
