@@ -54,6 +54,17 @@ public final class JobConfig implements Serializable {
         }
     }
 
+    /** Values of {@code --delivery-guarantee}. */
+    public enum DeliveryGuarantee {
+        EXACTLY_ONCE,
+        AT_LEAST_ONCE;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+    }
+
     /** Values of {@code --face-policy}. */
     public enum FacePolicy {
         LARGEST,
@@ -145,6 +156,23 @@ public final class JobConfig implements Serializable {
             .withDescription(
                     "checkpoint interval; results become visible to read_committed consumers on each checkpoint");
 
+    public static final ConfigOption<DeliveryGuarantee> DELIVERY_GUARANTEE = key("delivery-guarantee")
+            .enumType(DeliveryGuarantee.class)
+            .defaultValue(DeliveryGuarantee.EXACTLY_ONCE)
+            .withDescription("how the Kafka sinks write: `exactly-once` in transactions committed with each checkpoint "
+                    + "(read_committed consumers see a result after the next checkpoint, never twice); "
+                    + "`at-least-once` without transactions (a result is readable as soon as it is written, the "
+                    + "checkpoint only flushes; after a restart some results are written again, so consumers "
+                    + "de-duplicate by analyse_id and state; see docs/topology.md)");
+
+    public static final ConfigOption<Duration> BUFFER_TIMEOUT = key("buffer-timeout")
+            .durationType()
+            .defaultValue(Duration.ofMillis(10))
+            .withDescription("longest time a record waits in a network buffer before the buffer is sent to the next "
+                    + "stage (Flink's execution.buffer-timeout.interval, 100ms by default, which each of the job's "
+                    + "five hops would wait at a few records per second); 0 sends every record at once "
+                    + "(see docs/performance.md)");
+
     public static final ConfigOption<String> STATE_BACKEND = key("state-backend")
             .stringType()
             .defaultValue("")
@@ -212,6 +240,12 @@ public final class JobConfig implements Serializable {
             .durationType()
             .defaultValue(Duration.ofHours(24))
             .withDescription("how long a media's embedding is kept so re-verification skips inference (0 = off)");
+
+    public static final ConfigOption<Integer> EMBEDDING_CACHE_SIZE = key("embedding-cache-size")
+            .intType()
+            .defaultValue(10_000)
+            .withDescription("media whose embedding each slot keeps in memory for --embedding-cache-ttl (about 3 KB "
+                    + "each; the least recently used leave first; not checkpointed: a restarted job starts empty)");
 
     public static final ConfigOption<Duration> FOLDER_TTL = key("folder-ttl")
             .durationType()
@@ -453,6 +487,8 @@ public final class JobConfig implements Serializable {
             TRANSACTION_TIMEOUT,
             KAFKA_PROPERTIES_FILE,
             CHECKPOINT_INTERVAL,
+            DELIVERY_GUARANTEE,
+            BUFFER_TIMEOUT,
             STATE_BACKEND,
             CHECKPOINT_DIR,
             PARALLELISM,
@@ -465,6 +501,7 @@ public final class JobConfig implements Serializable {
             THRESHOLD,
             MEDIA_WAIT,
             EMBEDDING_CACHE_TTL,
+            EMBEDDING_CACHE_SIZE,
             FOLDER_TTL,
             ANALYSIS_TIMEOUT,
             MAX_META_DATA_BYTES,
@@ -533,6 +570,8 @@ public final class JobConfig implements Serializable {
     private final Duration transactionTimeout;
     private final String kafkaPropertiesFile;
     private final Duration checkpointInterval;
+    private final DeliveryGuarantee deliveryGuarantee;
+    private final Duration bufferTimeout;
     private final String stateBackend;
     private final String checkpointDir;
     private final int parallelism;
@@ -545,6 +584,7 @@ public final class JobConfig implements Serializable {
     private final double defaultThreshold;
     private final Duration mediaWait;
     private final Duration embeddingCacheTtl;
+    private final int embeddingCacheSize;
     private final Duration folderTtl;
     private final Duration analysisTimeout;
     private final InputLimits inputLimits;
@@ -602,6 +642,8 @@ public final class JobConfig implements Serializable {
         transactionTimeout = duration(conf, TRANSACTION_TIMEOUT);
         kafkaPropertiesFile = conf.get(KAFKA_PROPERTIES_FILE);
         checkpointInterval = duration(conf, CHECKPOINT_INTERVAL);
+        deliveryGuarantee = choice(conf, DELIVERY_GUARANTEE);
+        bufferTimeout = duration(conf, BUFFER_TIMEOUT);
         stateBackend = conf.get(STATE_BACKEND).trim().toLowerCase(Locale.ROOT);
         checkpointDir = checkpointUri(conf.get(CHECKPOINT_DIR).trim());
         parallelism = atLeastOne(conf, PARALLELISM);
@@ -616,6 +658,7 @@ public final class JobConfig implements Serializable {
         defaultThreshold = get(conf, THRESHOLD, "a number");
         mediaWait = positive(conf, MEDIA_WAIT);
         embeddingCacheTtl = duration(conf, EMBEDDING_CACHE_TTL); // 0 turns the cache off
+        embeddingCacheSize = integer(conf, EMBEDDING_CACHE_SIZE);
         folderTtl = positive(conf, FOLDER_TTL);
         analysisTimeout = positive(conf, ANALYSIS_TIMEOUT);
         inputLimits = inputLimits(conf);
@@ -667,7 +710,16 @@ public final class JobConfig implements Serializable {
         if (mediaMaxBytes < 1 || maxPixels < 1) {
             throw new IllegalArgumentException("--media-max-bytes and --max-pixels must be positive");
         }
-        if (checkpointInterval.isZero() || transactionTimeout.compareTo(checkpointInterval) <= 0) {
+        if (embeddingCacheSize < 0) {
+            throw new IllegalArgumentException("--embedding-cache-size must be >= 0");
+        }
+        if (bufferTimeout.isNegative()) {
+            throw new IllegalArgumentException("--buffer-timeout must be >= 0");
+        }
+        if (checkpointInterval.isZero()) {
+            throw new IllegalArgumentException("--checkpoint-interval must be > 0");
+        }
+        if (exactlyOnce() && transactionTimeout.compareTo(checkpointInterval) <= 0) {
             throw new IllegalArgumentException("--transaction-timeout must exceed --checkpoint-interval (> 0)");
         }
         if (!List.of("", "hashmap", "rocksdb").contains(stateBackend)) {
@@ -754,6 +806,8 @@ public final class JobConfig implements Serializable {
         c.set(TRANSACTION_TIMEOUT, transactionTimeout);
         c.set(KAFKA_PROPERTIES_FILE, kafkaPropertiesFile);
         c.set(CHECKPOINT_INTERVAL, checkpointInterval);
+        c.set(DELIVERY_GUARANTEE, deliveryGuarantee);
+        c.set(BUFFER_TIMEOUT, bufferTimeout);
         c.set(STATE_BACKEND, stateBackend);
         c.set(CHECKPOINT_DIR, checkpointDir);
         c.set(PARALLELISM, parallelism);
@@ -766,6 +820,7 @@ public final class JobConfig implements Serializable {
         c.set(THRESHOLD, defaultThreshold);
         c.set(MEDIA_WAIT, mediaWait);
         c.set(EMBEDDING_CACHE_TTL, embeddingCacheTtl);
+        c.set(EMBEDDING_CACHE_SIZE, embeddingCacheSize);
         c.set(FOLDER_TTL, folderTtl);
         c.set(ANALYSIS_TIMEOUT, analysisTimeout);
         c.set(MAX_META_DATA_BYTES, inputLimits.maxMetaDataBytes());
@@ -912,6 +967,20 @@ public final class JobConfig implements Serializable {
         return checkpointInterval;
     }
 
+    public DeliveryGuarantee deliveryGuarantee() {
+        return deliveryGuarantee;
+    }
+
+    /** Whether the Kafka sinks write in transactions committed with the checkpoints. */
+    public boolean exactlyOnce() {
+        return deliveryGuarantee == DeliveryGuarantee.EXACTLY_ONCE;
+    }
+
+    /** The network buffer timeout of every stage; zero sends each record at once. */
+    public Duration bufferTimeout() {
+        return bufferTimeout;
+    }
+
     /**
      * The Kafka client settings of {@code --kafka-properties-file} (empty without it), read from the file on each
      * call: the job reads them where it builds its Kafka clients, and only the file name travels with the config.
@@ -977,6 +1046,11 @@ public final class JobConfig implements Serializable {
 
     public Duration embeddingCacheTtl() {
         return embeddingCacheTtl;
+    }
+
+    /** Media each slot's embedding cache holds at most (0 turns the cache off). */
+    public int embeddingCacheSize() {
+        return embeddingCacheSize;
     }
 
     public Duration folderTtl() {

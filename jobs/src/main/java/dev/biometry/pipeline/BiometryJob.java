@@ -97,7 +97,7 @@ public final class BiometryJob {
 
     /**
      * Applies the job-wide settings to {@code env}: parallelism, exactly-once checkpointing at
-     * {@code --checkpoint-interval}, the state backend and durable checkpoint storage, the checkpoint timeout and
+     * {@code --checkpoint-interval}, the network buffer timeout ({@code --buffer-timeout}), the state backend and durable checkpoint storage, the checkpoint timeout and
      * tolerated failed checkpoints, and a bounded exponential-delay restart strategy. Each of these except
      * parallelism and the interval is taken, in this order, from its job option when given, from the environment's
      * own configuration when that names it (under {@code flink run} the cluster's {@code config.yaml}), else from
@@ -129,6 +129,9 @@ public final class BiometryJob {
             return new Durability(null, null, null);
         }
         env.enableCheckpointing(config.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        // Each of the five keyed hops would otherwise hold a record up to Flink's 100 ms for a buffer to fill: at
+        // a few analyses per second buffers never fill (docs/performance.md measures it).
+        env.setBufferTimeout(config.bufferTimeout().toMillis());
 
         String backend;
         if (!config.stateBackend().isEmpty()) {
@@ -189,7 +192,9 @@ public final class BiometryJob {
                 existing.getOptional(CheckpointingOptions.CHECKPOINTING_TIMEOUT).orElse(CHECKPOINT_TIMEOUT);
         int tolerable = existing.getOptional(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER)
                 .orElse(TOLERABLE_CHECKPOINT_FAILURES);
-        checkTransactionTimeout(config, checkpointTimeout, tolerable);
+        if (config.exactlyOnce()) {
+            checkTransactionTimeout(config, checkpointTimeout, tolerable);
+        }
         env.configure(settings);
         return new Durability(backend, dir, temporary);
     }
@@ -330,6 +335,7 @@ public final class BiometryJob {
                                 mediaLimits(config),
                                 new MediaFetcher(config.mediaRoots(), config.mediaMaxBytes()),
                                 nonPersistent ? Duration.ZERO : config.embeddingCacheTtl(),
+                                config.embeddingCacheSize(),
                                 config.embeddingPrecision())
                         .withEngine(engines))
                 .name("embed-faces")

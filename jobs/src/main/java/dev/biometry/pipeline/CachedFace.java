@@ -6,14 +6,21 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * A media's face outcome kept in keyed state, valid while the media's URI and content are unchanged: the SHA-256 of
- * the bytes it was computed from is checked against the bytes read or downloaded for a later request.
+ * A media's face outcome kept in the embedding cache, valid while the media's URI and content are unchanged (the
+ * SHA-256 of the bytes it was computed from is checked against the bytes read or downloaded for a later request)
+ * and its time to live, counted from {@code writtenAtMillis}, has not run out.
  */
-public record CachedFace(String uri, String contentSha256, FaceOutcome outcome) {
+public record CachedFace(String uri, String contentSha256, FaceOutcome outcome, long writtenAtMillis) {
 
-    /** Whether this result was computed from {@code bytes} of the media at {@code uri}. */
-    boolean isFor(String uri, String contentSha256) {
-        return this.uri.equals(uri) && this.contentSha256 != null && this.contentSha256.equals(contentSha256);
+    /**
+     * Whether this result was computed from {@code bytes} of the media at {@code uri} less than {@code ttlMillis}
+     * before {@code nowMillis}.
+     */
+    boolean isFor(String uri, String contentSha256, long nowMillis, long ttlMillis) {
+        return this.uri.equals(uri)
+                && this.contentSha256 != null
+                && this.contentSha256.equals(contentSha256)
+                && nowMillis - writtenAtMillis < ttlMillis;
     }
 
     /** The hex SHA-256 of {@code bytes}. */

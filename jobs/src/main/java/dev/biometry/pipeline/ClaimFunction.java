@@ -45,6 +45,7 @@ public class ClaimFunction extends KeyedProcessFunction<String, AnalysisStart, E
     private final String requestsTopic;
 
     private transient ValueState<AnalysisClaim> claim;
+    private transient RecordAge inputAge;
     private transient Counter refused;
     private transient Counter backstopped;
     private transient DoubleCounter analysesAccounted;
@@ -72,11 +73,13 @@ public class ClaimFunction extends KeyedProcessFunction<String, AnalysisStart, E
                 .getState(new ValueStateDescriptor<>("claim", TypeInformation.of(AnalysisClaim.class)));
         refused = getRuntimeContext().getMetricGroup().counter("analysesRefused");
         backstopped = getRuntimeContext().getMetricGroup().counter("analysesBackstopped");
+        inputAge = RecordAge.register(getRuntimeContext().getMetricGroup(), RecordAge.INPUT);
         analysesAccounted = getRuntimeContext().getDoubleCounter(PipelineMetrics.PROGRESS_ACCUMULATOR);
     }
 
     @Override
     public void processElement(AnalysisStart start, Context ctx, Collector<EmbedTask> out) throws Exception {
+        inputAge.record(ctx.timestamp());
         AnalysisClaim held = claim.value();
         if (held != null) {
             refuse(start, held, ctx);

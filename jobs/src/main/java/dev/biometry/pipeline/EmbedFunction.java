@@ -1,7 +1,10 @@
 package dev.biometry.pipeline;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.biometry.api.MediaRef;
 import dev.biometry.api.OzError;
+import dev.biometry.config.JobConfig;
 import dev.biometry.face.EmbeddingPrecision;
 import dev.biometry.face.FaceEngine;
 import dev.biometry.face.FaceEngineConfig;
@@ -15,9 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.api.common.accumulators.DoubleCounter;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
@@ -30,8 +30,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the face engine on one media (keyed by media id): photos, ID documents, videos and shots sets, under the
  * face policy and quality gate. Each parallel instance opens its own {@link FaceEngine} (its own ONNX Runtime
- * sessions) in {@link #open} and closes it in {@link #close}. A media's result is kept in keyed state for a TTL
- * counted from when it was computed (reads do not extend it), so a later analysis of the same media skips
+ * sessions) in {@link #open} and closes it in {@link #close}. A media's result is kept in the task's memory (at most
+ * {@code --embedding-cache-size} media, least recently used leave first; not checkpointed) for a TTL counted from
+ * when it was computed (reads do not extend it), so a later analysis of the same media skips
  * inference: the same URI and the same content, the SHA-256 of the bytes read from the file or downloaded for this
  * request. A file replaced under the same URI, or an HTTP resource whose content changed, is embedded again.
  */
@@ -47,6 +48,7 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
     private final MediaAnalyzer.Limits limits;
     private final MediaFetcher fileFetcher;
     private final Duration cacheTtl;
+    private final int cacheEntries;
     private final EmbeddingPrecision precision;
 
     /** Opens the analyser instead of the face engine on {@code modelsDir} when not null (tests). */
@@ -54,7 +56,11 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
 
     private transient FaceEngine engine;
     private transient MediaFaceSearch analyzer;
-    private transient ValueState<CachedFace> cache;
+    /** Media id to face outcome, of this subtask's media only (keyed by media id upstream); null: no cache. */
+    private transient Cache<String, CachedFace> cache;
+
+    private transient RecordAge inputAge;
+    private transient RecordAge outputAge;
     private transient Counter mediaEmbedded;
     private transient Counter facesDetected;
     private transient Counter mediaWithoutFace;
@@ -85,6 +91,33 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
             MediaFetcher fileFetcher,
             Duration cacheTtl,
             EmbeddingPrecision precision) {
+        this(
+                modelsDir,
+                detectionScore,
+                ortThreads,
+                policy,
+                limits,
+                fileFetcher,
+                cacheTtl,
+                JobConfig.EMBEDDING_CACHE_SIZE.defaultValue(),
+                precision);
+    }
+
+    /**
+     * @param cacheTtl how long a media's outcome is served from the cache after it was computed (zero: no cache)
+     * @param cacheEntries the most media this subtask keeps in its cache (least recently used leave first)
+     */
+    public EmbedFunction(
+            String modelsDir,
+            float detectionScore,
+            int ortThreads,
+            FacePolicy policy,
+            MediaAnalyzer.Limits limits,
+            MediaFetcher fileFetcher,
+            Duration cacheTtl,
+            int cacheEntries,
+            EmbeddingPrecision precision) {
+        this.cacheEntries = cacheEntries;
         this.precision = precision;
         this.modelsDir = modelsDir;
         this.detectionScore = detectionScore;
@@ -93,14 +126,6 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         this.limits = limits;
         this.fileFetcher = fileFetcher;
         this.cacheTtl = cacheTtl;
-    }
-
-    /**
-     * The cache's state name, one per embedding model: embeddings of two models are not comparable, so a job
-     * restored with another {@code --embedding-precision} must not reuse the other model's cached embeddings.
-     */
-    static String cacheStateName(EmbeddingPrecision precision) {
-        return precision == EmbeddingPrecision.FP32 ? "embedding" : "embedding-" + precision.optionValue();
     }
 
     /** The embedding model this function runs (tests check the job's wiring). */
@@ -128,31 +153,46 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
                     Path.of(modelsDir), detectionScore, FaceEngineConfig.DEFAULT_NMS_IOU, ortThreads, 1, precision));
             analyzer = new MediaAnalyzer(engine, policy, limits);
         }
-        if (!cacheTtl.isZero()) {
-            ValueStateDescriptor<CachedFace> descriptor =
-                    new ValueStateDescriptor<>(cacheStateName(precision), TypeInformation.of(CachedFace.class));
-            descriptor.enableTimeToLive(StateTtl.afterLastWrite(cacheTtl));
-            cache = getRuntimeContext().getState(descriptor);
-        }
         MetricGroup metrics = getRuntimeContext().getMetricGroup();
+        if (!cacheTtl.isZero() && cacheEntries > 0) {
+            // In this task's memory, not in Flink state: a cache needs no checkpoint (every checkpoint would copy it
+            // whole with the heap state backend, which at 100 ms checkpoints cost more than the face work; see
+            // docs/performance.md), and a restarted job refills it. Expiry by write time here only frees memory:
+            // the TTL itself is checked against the task's processing time on each read.
+            cache = Caffeine.newBuilder()
+                    .maximumSize(cacheEntries)
+                    .expireAfterWrite(cacheTtl)
+                    .build();
+            metrics.gauge("embeddingCacheEntries", cache::estimatedSize);
+        }
         mediaEmbedded = metrics.counter("mediaEmbedded");
         facesDetected = metrics.counter("facesDetected");
         mediaWithoutFace = metrics.counter("mediaWithoutFace");
         mediaFailed = metrics.counter("mediaFailed");
         cacheHits = metrics.counter("embeddingCacheHits");
         embeddingLatencyMs = metrics.histogram("embeddingLatencyMs", new DescriptiveStatisticsHistogram(1000));
+        inputAge = RecordAge.register(metrics, RecordAge.INPUT);
+        outputAge = RecordAge.register(metrics, RecordAge.OUTPUT);
         progress = getRuntimeContext().getDoubleCounter(PipelineMetrics.PROGRESS_ACCUMULATOR);
     }
 
     @Override
     public void processElement(FetchedTask fetched, Context ctx, Collector<EmbeddedMedia> out) throws Exception {
+        inputAge.record(ctx.timestamp());
+        EmbeddedMedia embedded =
+                embed(fetched, ctx.getCurrentKey(), ctx.timerService().currentProcessingTime());
+        outputAge.record(ctx.timestamp());
+        out.collect(embedded);
+    }
+
+    /** The media's face outcome: from the fetch's error, the cache, or the face engine. */
+    private EmbeddedMedia embed(FetchedTask fetched, String mediaId, long nowMillis) throws Exception {
         EmbedTask task = fetched.task();
         progress.add(1.0 / task.ticket().mediaCount());
         if (fetched.failed()) {
             mediaFailed.inc();
-            out.collect(new EmbeddedMedia(
-                    task.ticket(), task.index(), task.media(), FaceOutcome.failed(fetched.error()), false, 0));
-            return;
+            return new EmbeddedMedia(
+                    task.ticket(), task.index(), task.media(), FaceOutcome.failed(fetched.error()), false, 0);
         }
         long t0 = System.nanoTime();
         byte[] bytes;
@@ -163,16 +203,13 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
                     : fileFetcher.fetch(task.media().uri());
         } catch (MediaException e) {
             mediaFailed.inc();
-            out.collect(embedded(
-                    task, FaceOutcome.failed(MediaAnalyzer.error(e, mediaName(task))), false, millisSince(t0)));
-            return;
+            return embedded(task, FaceOutcome.failed(MediaAnalyzer.error(e, mediaName(task))), false, millisSince(t0));
         }
         String sha256 = CachedFace.sha256(bytes);
-        CachedFace cached = cache == null ? null : cache.value();
-        if (cached != null && cached.isFor(task.media().uri(), sha256)) {
+        CachedFace cached = cache == null ? null : cache.getIfPresent(mediaId);
+        if (cached != null && cached.isFor(task.media().uri(), sha256, nowMillis, cacheTtl.toMillis())) {
             cacheHits.inc();
-            out.collect(embedded(task, cached.outcome(), true, 0));
-            return;
+            return embedded(task, cached.outcome(), true, 0);
         }
         FaceOutcome result;
         try {
@@ -194,8 +231,7 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         long elapsed = millisSince(t0);
         if (result.fatal()) {
             mediaFailed.inc();
-            out.collect(embedded(task, result, false, elapsed));
-            return;
+            return embedded(task, result, false, elapsed);
         }
         embeddingLatencyMs.update(elapsed);
         mediaEmbedded.inc();
@@ -204,9 +240,9 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
             mediaWithoutFace.inc();
         }
         if (cache != null) {
-            cache.update(new CachedFace(task.media().uri(), sha256, result));
+            cache.put(mediaId, new CachedFace(task.media().uri(), sha256, result, nowMillis));
         }
-        out.collect(embedded(task, result, false, elapsed));
+        return embedded(task, result, false, elapsed);
     }
 
     private static long millisSince(long startNanos) {

@@ -67,6 +67,7 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
     private transient MapState<String, FolderMedia> media;
     private transient MapState<String, PendingAnalysis> pending;
     private transient ValueState<Long> mediaSequence;
+    private transient RecordAge inputAge;
     private transient DoubleCounter analysesAccounted;
     private transient MediaScope.Folder folder;
 
@@ -117,10 +118,12 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
                         new MapStateDescriptor<>("pending", Types.STRING, TypeInformation.of(PendingAnalysis.class)));
         analysesAccounted = getRuntimeContext().getDoubleCounter(PipelineMetrics.PROGRESS_ACCUMULATOR);
         folder = new StateFolder();
+        inputAge = RecordAge.register(getRuntimeContext().getMetricGroup(), RecordAge.INPUT);
     }
 
     @Override
     public void processElement1(MediaRef ref, Context ctx, Collector<AnalysisStart> out) throws Exception {
+        inputAge.record(ctx.timestamp());
         if (!media.contains(ref.mediaId()) && mediaCountReaches(limits.maxMediaPerFolder())) {
             ctx.output(DEAD_LETTERS, folderFull(ref));
             return;
@@ -135,6 +138,7 @@ public class FolderJoinFunction extends KeyedCoProcessFunction<String, MediaRef,
 
     @Override
     public void processElement2(RequestEnvelope envelope, Context ctx, Collector<AnalysisStart> out) throws Exception {
+        inputAge.record(ctx.timestamp());
         long now = ctx.timerService().currentProcessingTime();
         int newMedia = 0;
         for (MediaRef ref : envelope.media()) {

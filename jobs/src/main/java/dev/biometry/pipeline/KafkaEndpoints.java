@@ -74,17 +74,25 @@ public final class KafkaEndpoints {
     record SinkSettings(
             DeliveryGuarantee deliveryGuarantee, String transactionalIdPrefix, Properties producerProperties) {}
 
-    /** The settings of the sink called {@code name}: exactly once, in transactions committed with the checkpoints. */
+    /**
+     * The settings of the sink called {@code name}: exactly once, in transactions committed with the checkpoints, or
+     * (with {@code --delivery-guarantee at-least-once}) without transactions, flushed on each checkpoint.
+     */
     static SinkSettings sinkSettings(JobConfig config, String name) {
         Properties producer = config.kafkaProperties();
         producer.setProperty(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        producer.setProperty(
-                ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
-                String.valueOf(config.transactionTimeout().toMillis()));
+        if (config.exactlyOnce()) {
+            producer.setProperty(
+                    ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+                    String.valueOf(config.transactionTimeout().toMillis()));
+        }
         // Records are bounded to --max-record-bytes before the sinks (OutputBounds); the margin covers the key
         // (an id of at most 256 chars) and the record overhead, so the producer never refuses one.
         producer.setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(maxRequestSize(config)));
-        return new SinkSettings(DeliveryGuarantee.EXACTLY_ONCE, config.transactionalIdPrefix() + "-" + name, producer);
+        return new SinkSettings(
+                config.exactlyOnce() ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE,
+                config.transactionalIdPrefix() + "-" + name,
+                producer);
     }
 
     /** The producers' {@code max.request.size}: {@code --max-record-bytes} plus {@link #RECORD_MARGIN_BYTES}. */

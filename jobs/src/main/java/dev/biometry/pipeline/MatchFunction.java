@@ -46,6 +46,7 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
     private transient ValueState<Long> deadline;
     private transient ValueState<Boolean> timedOut;
     private transient ValueState<AnalysisTicket> current;
+    private transient RecordAge inputAge;
     private transient Counter otherRequestDropped;
     private transient BiometryAnalyzer analyzer;
 
@@ -68,11 +69,13 @@ public class MatchFunction extends KeyedProcessFunction<String, EmbeddedMedia, R
         current = getRuntimeContext()
                 .getState(new ValueStateDescriptor<>("ticket", TypeInformation.of(AnalysisTicket.class)));
         otherRequestDropped = getRuntimeContext().getMetricGroup().counter("mediaOfOtherRequestDropped");
+        inputAge = RecordAge.register(getRuntimeContext().getMetricGroup(), RecordAge.INPUT);
         analyzer = new BiometryAnalyzer(calibration);
     }
 
     @Override
     public void processElement(EmbeddedMedia media, Context ctx, Collector<ResultRecord> out) throws Exception {
+        inputAge.record(ctx.timestamp());
         AnalysisTicket started = current.value();
         if (started != null && !started.token().equals(media.ticket().token())) {
             if (media.ticket().claimedAtMillis() <= started.claimedAtMillis()) {

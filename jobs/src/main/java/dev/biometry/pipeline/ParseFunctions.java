@@ -35,16 +35,19 @@ public final class ParseFunctions {
     abstract static class ParseStep<T> extends ProcessFunction<RawRecord, T> {
         private static final long serialVersionUID = 1L;
         private transient Counter deadLetters;
+        private transient RecordAge inputAge;
 
         abstract ParseResult<T> parse(RawRecord raw, long nowMillis);
 
         @Override
         public void open(OpenContext openContext) {
             deadLetters = getRuntimeContext().getMetricGroup().counter("deadLetters");
+            inputAge = RecordAge.register(getRuntimeContext().getMetricGroup(), RecordAge.INPUT);
         }
 
         @Override
         public void processElement(RawRecord raw, Context ctx, Collector<T> out) {
+            inputAge.record(ctx.timestamp());
             ParseResult<T> parsed = parse(raw, ctx.timerService().currentProcessingTime());
             if (parsed.isOk()) {
                 out.collect(parsed.value());

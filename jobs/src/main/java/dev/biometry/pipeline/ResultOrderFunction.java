@@ -30,6 +30,7 @@ public class ResultOrderFunction extends KeyedCoProcessFunction<String, ResultRe
 
     private final Duration stateTtl;
     private transient MapState<String, Progress> requests;
+    private transient RecordAge matchedAge;
     private transient Counter dropped;
 
     /** @param stateTtl how long a lone PROCESSING or held final record is kept at most (a backstop) */
@@ -44,6 +45,7 @@ public class ResultOrderFunction extends KeyedCoProcessFunction<String, ResultRe
         descriptor.enableTimeToLive(StateTtl.afterLastWrite(stateTtl));
         requests = getRuntimeContext().getMapState(descriptor);
         dropped = getRuntimeContext().getMetricGroup().counter("finalRecordsDropped");
+        matchedAge = RecordAge.register(getRuntimeContext().getMetricGroup(), RecordAge.INPUT);
     }
 
     private static String request(ResultRecord record) {
@@ -79,6 +81,7 @@ public class ResultOrderFunction extends KeyedCoProcessFunction<String, ResultRe
     /** Final records of the matcher, whose PROCESSING record the claim sent. */
     @Override
     public void processElement2(ResultRecord record, Context ctx, Collector<ResultRecord> out) throws Exception {
+        matchedAge.record(ctx.timestamp()); // the final records only: the claim's PROCESSING records are earlier
         String request = request(record);
         Progress progress = requests.get(request);
         if (progress != null && progress.processingSent()) {

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.biometry.api.MediaRef;
 import dev.biometry.api.MediaType;
+import dev.biometry.config.JobConfig;
+import dev.biometry.face.EmbeddingPrecision;
 import dev.biometry.face.FacePolicy;
 import dev.biometry.face.MediaAnalyzer;
 import dev.biometry.match.Calibration;
@@ -38,15 +40,15 @@ class EmbedFunctionTest {
                 new MediaRef("folder-1", "m1", MediaType.IMAGE_FOLDER, new String[] {"photo_selfie"}, uri, null, null);
         try (var harness = embedHarness()) {
             harness.open();
-            harness.setStateTtlProcessingTime(0);
+            harness.setProcessingTime(0);
             harness.processElement(new StreamRecord<>(task("an-1", media)));
-            harness.setStateTtlProcessingTime(TTL.toMillis() - 1);
+            harness.setProcessingTime(TTL.toMillis() - 1);
             harness.processElement(new StreamRecord<>(task("an-2", media)));
             // Written at 0 and read at TTL - 1 ms: the read does not extend it, so it is gone just after TTL.
-            harness.setStateTtlProcessingTime(TTL.toMillis() + 1);
+            harness.setProcessingTime(TTL.toMillis() + 1);
             harness.processElement(new StreamRecord<>(task("an-3", media)));
             // Written again at TTL + 1 ms: a hit until 2 TTL.
-            harness.setStateTtlProcessingTime(2 * TTL.toMillis());
+            harness.setProcessingTime(2 * TTL.toMillis());
             harness.processElement(new StreamRecord<>(task("an-4", media)));
 
             List<EmbeddedMedia> out = harness.extractOutputValues();
@@ -150,6 +152,31 @@ class EmbedFunctionTest {
         }
     }
 
+    @Test
+    void theCacheHoldsAtMostItsSizeAndNothingOfItIsCheckpointed() throws Exception {
+        String uri = TestData.samplePhoto(2).toUri().toString();
+        List<MediaRef> media = new java.util.ArrayList<>();
+        for (int i = 1; i <= 5; i++) {
+            media.add(new MediaRef(
+                    "folder-1", "m" + i, MediaType.IMAGE_FOLDER, new String[] {"photo_selfie"}, uri, null, null));
+        }
+        try (var harness = embedHarness(TestData.modelsDir().resolve("samples"), 2)) {
+            harness.open();
+            for (int round = 0; round < 2; round++) {
+                for (MediaRef m : media) {
+                    harness.processElement(new StreamRecord<>(task("an-" + round + m.mediaId(), m)));
+                }
+            }
+            List<EmbeddedMedia> out = harness.extractOutputValues();
+            assertThat(out.subList(0, 5)).noneMatch(EmbeddedMedia::fromCache);
+            assertThat(out.subList(5, 10).stream().filter(EmbeddedMedia::fromCache))
+                    .as("five media met again with room for two")
+                    .hasSizeLessThanOrEqualTo(2);
+            // The cache is in the task's memory: a checkpoint carries no keyed state of this operator.
+            assertThat(harness.numKeyedStateEntries()).isZero();
+        }
+    }
+
     /** The embedding operator on the real models, with a 24 h cache over the sample photos. */
     private static KeyedOneInputStreamOperatorTestHarness<String, FetchedTask, EmbeddedMedia> embedHarness()
             throws Exception {
@@ -159,6 +186,12 @@ class EmbedFunctionTest {
     /** The same over the files under {@code root}. */
     private static KeyedOneInputStreamOperatorTestHarness<String, FetchedTask, EmbeddedMedia> embedHarness(Path root)
             throws Exception {
+        return embedHarness(root, JobConfig.EMBEDDING_CACHE_SIZE.defaultValue());
+    }
+
+    /** The same with a cache of at most {@code cacheEntries} media. */
+    private static KeyedOneInputStreamOperatorTestHarness<String, FetchedTask, EmbeddedMedia> embedHarness(
+            Path root, int cacheEntries) throws Exception {
         return new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new EmbedFunction(
                         TestData.modelsDir().toString(),
@@ -167,7 +200,9 @@ class EmbedFunctionTest {
                         FacePolicy.DEFAULT,
                         MediaAnalyzer.Limits.DEFAULTS,
                         new MediaFetcher(List.of(root.toString()), 10 << 20),
-                        TTL)),
+                        TTL,
+                        cacheEntries,
+                        EmbeddingPrecision.DEFAULT)),
                 (FetchedTask f) -> f.task().media().mediaId(),
                 Types.STRING);
     }

@@ -233,6 +233,52 @@ class KafkaEndpointsTest {
     }
 
     @Test
+    void atLeastOnceSinksWriteWithoutTransactionsAndSkipTheTransactionTimeoutCheck() throws Exception {
+        // A transaction timeout far below 3 x (interval + checkpoint timeout): refused for exactly-once, irrelevant
+        // without transactions.
+        Map<String, String> options =
+                Map.of("bootstrap-servers", "broker-1:9092", "transaction-timeout", "30s", "checkpoint-interval", "5s");
+        assertThatThrownBy(() -> BiometryJob.configure(
+                        StreamExecutionEnvironment.getExecutionEnvironment(), JobConfig.fromOptions(options)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--transaction-timeout");
+
+        Map<String, String> atLeastOnce = new java.util.HashMap<>(options);
+        atLeastOnce.put("delivery-guarantee", "at-least-once");
+        JobConfig config = JobConfig.fromOptions(atLeastOnce);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        BiometryJob.configure(env, config);
+        assertThat(env.getCheckpointConfig().getCheckpointInterval())
+                .as("the sinks still flush on every checkpoint, and the sources commit offsets")
+                .isEqualTo(5_000L);
+
+        BiometryJob.Endpoints endpoints = KafkaEndpoints.of(config);
+        for (Sink<?> sink : List.of(endpoints.results(), endpoints.folders(), endpoints.deadLetters())) {
+            BuiltSink built = BuiltSink.of(sink);
+            assertThat(built.deliveryGuarantee()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+            assertThat(built.producer()).doesNotContainKey("transaction.timeout.ms");
+        }
+    }
+
+    @Test
+    void everyStageSendsItsNetworkBuffersAfterTheConfiguredBufferTimeout() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        BiometryJob.configure(env, CONFIG);
+        assertThat(env.getBufferTimeout())
+                .as("the job's default, not Flink's 100 ms")
+                .isEqualTo(10L);
+
+        StreamExecutionEnvironment flushEveryRecord = StreamExecutionEnvironment.getExecutionEnvironment();
+        BiometryJob.configure(
+                flushEveryRecord,
+                JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092", "buffer-timeout", "0")));
+        assertThat(flushEveryRecord.getBufferTimeout()).isZero();
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("buffer-timeout", "-5ms")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--buffer-timeout");
+    }
+
+    @Test
     void aKafkaPropertiesFileReachesTheSourcesAndSinksWithoutOverridingTheJobsOwnSettings(@TempDir Path dir)
             throws Exception {
         Path file = dir.resolve("client.properties");

@@ -198,9 +198,6 @@ class NonPersistentModeTest {
                     .isEqualTo(precision.calibration());
         }
         assertThat(EmbeddingPrecision.INT8.calibration()).isNotEqualTo(EmbeddingPrecision.FP32.calibration());
-        // fp32 keeps the state name of the jobs that ran before int8 existed.
-        assertThat(EmbedFunction.cacheStateName(EmbeddingPrecision.FP32)).isEqualTo("embedding");
-        assertThat(EmbedFunction.cacheStateName(EmbeddingPrecision.INT8)).isEqualTo("embedding-int8");
         assertThat(JobConfig.fromOptions(Map.of()).embeddingPrecision()).isEqualTo(EmbeddingPrecision.DEFAULT);
         org.assertj.core.api.Assertions.assertThatThrownBy(
                         () -> JobConfig.fromOptions(Map.of("embedding-precision", "int4")))

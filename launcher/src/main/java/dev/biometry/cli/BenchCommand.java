@@ -29,7 +29,10 @@ import java.util.Locale;
  */
 final class BenchCommand {
 
-    private static final double TARGET_RATIO = 0.90;
+    /** Issue 15: pipeline/raw with the broker in the same process (0.90 was the earlier goal without that). */
+    private static final double TARGET_RATIO = 0.85;
+
+    private static final double TARGET_EMBED_EFFICIENCY = 0.95;
     private static final double TARGET_ANALYSES_PER_CORE = 15;
     private static final double TARGET_P99_MS = 250;
 
@@ -147,12 +150,9 @@ final class BenchCommand {
         settings.put("latency_checkpoint_interval_ms", given.latencyCheckpoint().toMillis());
         settings.put("in_flight", given.inFlight());
         settings.put("load_fraction", given.load());
-        if (given.bufferTimeoutMillis() == null) {
-            settings.putNull("buffer_timeout_ms");
-        } else {
-            settings.put("buffer_timeout_ms", given.bufferTimeoutMillis());
-        }
-        settings.put("object_reuse", given.tuning().objectReuse());
+        settings.put("buffer_timeout_ms", given.base().bufferTimeout().toMillis());
+        settings.put("delivery_guarantee", given.base().deliveryGuarantee().toString());
+        settings.put("object_reuse", given.objectReuse());
         settings.put("embedding_cache_ttl", given.base().embeddingCacheTtl().toString());
     }
 
@@ -176,14 +176,34 @@ final class BenchCommand {
                     ratio);
         }
         target(targets, "pipeline_faces_over_raw", ratio, TARGET_RATIO, true);
+        // The embed-faces tasks' own efficiency: faces per core of those tasks against the raw chain's faces per core
+        // (both CPU time, so the other parts' share of the machine does not count against it).
+        double embedCores = json.path("throughput")
+                .path("cpu_cores_by_role")
+                .path(ThreadCpu.EMBED_TASK)
+                .asDouble(Double.NaN);
+        double rawCores = json.path("raw").path("process_cpu_cores").asDouble(Double.NaN);
+        double efficiency = (pipelineFaces / embedCores) / (raw / rawCores);
+        if (!Double.isNaN(efficiency)) {
+            json.put("embed_task_efficiency", round(efficiency, 3));
+            report.printf(
+                    Locale.ROOT,
+                    "embed efficiency faces per embed-faces task core / raw faces per core = %.1f / %.1f = %.3f%n",
+                    pipelineFaces / embedCores,
+                    raw / rawCores,
+                    efficiency);
+        }
+        target(targets, "embed_task_efficiency", efficiency, TARGET_EMBED_EFFICIENCY, true);
         target(targets, "analyses_per_s_per_core", analysesPerSecond / cores, TARGET_ANALYSES_PER_CORE, true);
         target(targets, "p99_latency_ms_at_half_load", p99, TARGET_P99_MS, false);
         report.printf(
                 Locale.ROOT,
-                "targets          pipeline/raw %s (>= %.2f); analyses/s per core %s (>= %.0f); "
+                "targets          pipeline/raw %s (>= %.2f); embed efficiency %s (>= %.2f); analyses/s per core %s (>= %.0f); "
                         + "p99 at %s load %s ms (<= %.0f)%n",
                 fmt(ratio, 3),
                 TARGET_RATIO,
+                fmt(efficiency, 3),
+                TARGET_EMBED_EFFICIENCY,
                 fmt(analysesPerSecond / cores, 2),
                 TARGET_ANALYSES_PER_CORE,
                 json.path("settings").path("load_fraction").asText(),

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
@@ -20,9 +21,10 @@ import picocli.CommandLine.Model.CommandSpec;
  * @param rate analyses/s of the latency run ({@code --rate}), or null to derive it from the throughput run
  * @param jobOptions the job options given (with the benchmark's defaults), before each run's topics and ids
  * @param base the job configuration of those options
- * @param bufferTimeoutMillis {@code --buffer-timeout}, or null for Flink's default
+ * @param objectReuse {@code --object-reuse}: Flink object reuse in every run of the job
  * @param latencyVariants the latency phase's runs, one after the other in this process (an A/B of
- *     {@code --latency-variants}); by default one run with {@link #latencyCheckpoint} and {@link #tuning}
+ *     {@code --latency-variants}); by default one run with {@link #latencyCheckpoint} and the job options'
+ *     buffer timeout and delivery guarantee
  */
 record BenchSettings(
         double seconds,
@@ -37,16 +39,42 @@ record BenchSettings(
         JobConfig base,
         int inFlight,
         Duration latencyCheckpoint,
-        Long bufferTimeoutMillis,
-        PipelineRun.Tuning tuning,
+        boolean objectReuse,
         List<LatencyVariant> latencyVariants,
         boolean json) {
 
-    /** One run of the latency phase: its checkpoint interval and Flink tuning. */
-    record LatencyVariant(Duration checkpoint, PipelineRun.Tuning tuning) {
+    /** Flink's own network buffer timeout ({@code execution.buffer-timeout.interval}), the variants' {@code flink}. */
+    static final Duration FLINK_BUFFER_TIMEOUT = Duration.ofMillis(100);
+
+    /**
+     * One run of the latency phase: its checkpoint interval, network buffer timeout, sinks' delivery guarantee, and
+     * any other job options ({@code name=value}) it sets.
+     */
+    record LatencyVariant(
+            Duration checkpoint,
+            Duration bufferTimeout,
+            JobConfig.DeliveryGuarantee guarantee,
+            Map<String, String> otherOptions) {
+
+        LatencyVariant(Duration checkpoint, Duration bufferTimeout, JobConfig.DeliveryGuarantee guarantee) {
+            this(checkpoint, bufferTimeout, guarantee, Map.of());
+        }
+
         String label() {
-            return "checkpoints every " + checkpoint.toMillis() + " ms, buffer timeout "
-                    + (tuning.bufferTimeoutMillis() == null ? "Flink's default" : tuning.bufferTimeoutMillis() + " ms");
+            StringBuilder label = new StringBuilder("checkpoints every " + checkpoint.toMillis()
+                    + " ms, buffer timeout " + bufferTimeout.toMillis() + " ms, " + guarantee);
+            new TreeMap<>(otherOptions)
+                    .forEach((k, v) -> label.append(", ").append(k).append(' ').append(v));
+            return label.toString();
+        }
+
+        /** The job options this variant sets over the benchmark's. */
+        Map<String, String> jobOptions() {
+            Map<String, String> options = new HashMap<>(otherOptions);
+            options.put("checkpoint-interval", checkpoint.toMillis() + "ms");
+            options.put("buffer-timeout", bufferTimeout.toMillis() + "ms");
+            options.put("delivery-guarantee", guarantee.toString());
+            return options;
         }
     }
 
@@ -67,14 +95,14 @@ record BenchSettings(
         CommandArgs.value(spec, "rate", "R", null, "analyses/s of the latency run (default: from --load)");
         CommandArgs.value(
                 spec, "latency-checkpoint-interval", "DURATION", "100ms", "checkpoint interval of the latency run");
-        CommandArgs.value(spec, "buffer-timeout", "MS", null, "Flink network buffer timeout (default: Flink's)");
         CommandArgs.value(
                 spec,
                 "latency-variants",
                 "LIST",
                 null,
-                "run the latency phase once per CHECKPOINT_INTERVAL/BUFFER_TIMEOUT, side by side in this process"
-                        + " (e.g. 100ms/flink,100ms/10,300ms/10; flink: Flink's default buffer timeout)");
+                "run the latency phase once per CHECKPOINT_INTERVAL/BUFFER_TIMEOUT[/DELIVERY_GUARANTEE][/OPTION=VALUE"
+                        + "...], side by side in this process (e.g. 100ms/flink,100ms/10,3s/10/at-least-once,"
+                        + "100ms/10/state-backend=rocksdb; flink: Flink's 100 ms; by default the job options')");
         CommandArgs.flag(spec, "object-reuse", "Flink object reuse");
         CommandArgs.value(spec, "images", "DIR", null, "photos (default: the models' samples/)");
         CommandArgs.flag(spec, "json", "the figures as one JSON object on stdout (the report on stderr)");
@@ -106,26 +134,13 @@ record BenchSettings(
         int inFlight = args.intOption("in-flight", 32 * base.parallelism());
         Duration latencyCheckpoint =
                 millis("latency-checkpoint-interval", args.option("latency-checkpoint-interval", "100ms"));
-        Long bufferTimeout = args.option("buffer-timeout") == null
-                ? null
-                : millis("buffer-timeout", args.option("buffer-timeout")).toMillis();
         Double rate = args.option("rate") != null ? args.doubleOption("rate", 1) : null;
-        PipelineRun.Tuning tuning = new PipelineRun.Tuning(bufferTimeout, args.flag("object-reuse"));
         List<LatencyVariant> latencyVariants = new ArrayList<>();
         if (args.option("latency-variants") == null) {
-            latencyVariants.add(new LatencyVariant(latencyCheckpoint, tuning));
+            latencyVariants.add(new LatencyVariant(latencyCheckpoint, base.bufferTimeout(), base.deliveryGuarantee()));
         } else {
             for (String v : args.option("latency-variants").split(",")) {
-                String[] parts = v.strip().split("/");
-                if (parts.length != 2) {
-                    throw new UsageException("--latency-variants: '" + v
-                            + "' is not CHECKPOINT_INTERVAL/BUFFER_TIMEOUT (e.g. 100ms/10)");
-                }
-                Long buffer = parts[1].strip().equals("flink")
-                        ? null
-                        : millis("latency-variants", parts[1]).toMillis();
-                latencyVariants.add(new LatencyVariant(
-                        millis("latency-variants", parts[0]), new PipelineRun.Tuning(buffer, tuning.objectReuse())));
+                latencyVariants.add(variant(v.strip(), base, jobOptions));
             }
         }
         Path images = Path.of(args.option("images", models.resolve("samples").toString()));
@@ -142,10 +157,50 @@ record BenchSettings(
                 base,
                 inFlight,
                 latencyCheckpoint,
-                bufferTimeout,
-                tuning,
+                args.flag("object-reuse"),
                 List.copyOf(latencyVariants),
                 args.flag("json"));
+    }
+
+    /**
+     * One of {@code --latency-variants}: CHECKPOINT_INTERVAL/BUFFER_TIMEOUT[/DELIVERY_GUARANTEE][/OPTION=VALUE...],
+     * the other job options checked as the job would check them.
+     */
+    private static LatencyVariant variant(String text, JobConfig base, Map<String, String> jobOptions) {
+        String[] parts = text.split("/");
+        if (parts.length < 2) {
+            throw new UsageException(
+                    "--latency-variants: '" + text
+                            + "' is not CHECKPOINT_INTERVAL/BUFFER_TIMEOUT[/DELIVERY_GUARANTEE][/OPTION=VALUE...] (e.g. 100ms/10)");
+        }
+        Duration buffer =
+                parts[1].strip().equals("flink") ? FLINK_BUFFER_TIMEOUT : millis("latency-variants", parts[1]);
+        JobConfig.DeliveryGuarantee guarantee = base.deliveryGuarantee();
+        Map<String, String> other = new HashMap<>();
+        for (int i = 2; i < parts.length; i++) {
+            String part = parts[i].strip();
+            int eq = part.indexOf('=');
+            if (eq > 0) {
+                other.put(part.substring(0, eq).strip(), part.substring(eq + 1).strip());
+                continue;
+            }
+            try {
+                guarantee = JobConfig.DeliveryGuarantee.valueOf(
+                        part.toUpperCase(Locale.ROOT).replace('-', '_'));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--latency-variants: '" + part
+                        + "' is neither a delivery guarantee (exactly-once or at-least-once) nor OPTION=VALUE");
+            }
+        }
+        LatencyVariant variant = new LatencyVariant(millis("latency-variants", parts[0]), buffer, guarantee, other);
+        try {
+            Map<String, String> options = new HashMap<>(jobOptions);
+            options.putAll(variant.jobOptions());
+            JobConfig.fromOptions(options);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--latency-variants: '" + text + "': " + e.getMessage());
+        }
+        return variant;
     }
 
     int parallelism() {

@@ -43,15 +43,9 @@ final class LatencyPhase {
         }
         double seconds = settings.seconds();
         Duration checkpoint = variant.checkpoint();
-        PipelineRun.Tuning tuning = variant.tuning();
-        JobConfig config = PipelineRun.prepare(broker, settings.jobOptions(), "latency", checkpoint, images);
-        err.printf(
-                Locale.ROOT,
-                "bench: latency run: job with checkpoints every %d ms, buffer timeout %s, paced at %.2f analyses/s%n",
-                checkpoint.toMillis(),
-                bufferTimeoutText(tuning),
-                rate);
-        try (PipelineRun run = PipelineRun.start(config, tuning, images, err)) {
+        JobConfig config = PipelineRun.prepare(broker, settings.jobOptions(), "latency", variant.jobOptions(), images);
+        err.printf(Locale.ROOT, "bench: latency run: job with %s, paced at %.2f analyses/s%n", variant.label(), rate);
+        try (PipelineRun run = PipelineRun.start(config, settings.objectReuse(), images, err)) {
             run.awaitReady(2 * config.parallelism(), Duration.ofMinutes(3));
             List<String> measured = new ArrayList<>();
             long start = System.nanoTime();
@@ -77,7 +71,12 @@ final class LatencyPhase {
                     ThreadCpu.between(cpuStart != null ? cpuStart : ThreadCpu.take(), ThreadCpu.take());
             run.flush();
             boolean complete = run.awaitCommitted(measured, Duration.ofSeconds(60));
-            Thread.sleep(200); // the read_uncommitted consumer saw them earlier; let it finish its poll
+            // The read_uncommitted consumer saw them earlier: let it finish its poll, and the REST API refresh its
+            // metrics (every 500 ms, PipelineRun) so that the stages' figures include the last analyses.
+            Thread.sleep(700);
+            StageBreakdown breakdown = new StageBreakdown(run.restUrl(), run.jobId());
+            List<StageBreakdown.Stage> stages = breakdown.stages();
+            StageBreakdown.Checkpoints checkpoints = breakdown.checkpoints();
             double achieved = (measured.size() - 1) / (seconds);
             double[] committedMs = latencies(run, measured, run.committed());
             double[] uncommittedMs = latencies(run, measured, run.uncommitted());
@@ -88,11 +87,8 @@ final class LatencyPhase {
             json.put("complete", complete);
             json.put("replayed_results", run.replayedResults());
             json.put("checkpoint_interval_ms", checkpoint.toMillis());
-            if (tuning.bufferTimeoutMillis() == null) {
-                json.putNull("buffer_timeout_ms");
-            } else {
-                json.put("buffer_timeout_ms", tuning.bufferTimeoutMillis());
-            }
+            json.put("buffer_timeout_ms", variant.bufferTimeout().toMillis());
+            json.put("delivery_guarantee", variant.guarantee().toString());
             json.set("read_committed_ms", percentiles(committedMs));
             json.set("read_uncommitted_ms", percentiles(uncommittedMs));
             ArrayNode trend = json.putArray("read_committed_p50_ms_by_5s");
@@ -109,14 +105,14 @@ final class LatencyPhase {
             ObjectNode top = json.putObject("cpu_cores_top_threads");
             cpu.topThreads().forEach(e -> top.put(e.getKey(), round(e.getValue() / cpu.wallSeconds(), 3)));
             json.put("load_average", Machine.loadAverage());
+            StageBreakdown.write(stages, checkpoints, json);
             report.printf(
                     Locale.ROOT,
-                    "latency          at %.2f analyses/s (%d analyses, checkpoints every %d ms, buffer timeout %s): "
+                    "latency          at %.2f analyses/s (%d analyses, %s): "
                             + "read_committed p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms; commits seen every %.0f ms (median)%n",
                     rate,
                     measured.size(),
-                    checkpoint.toMillis(),
-                    bufferTimeoutText(tuning),
+                    variant.label(),
                     pct(committedMs, 50),
                     pct(committedMs, 95),
                     pct(committedMs, 99),
@@ -143,11 +139,41 @@ final class LatencyPhase {
                 }
             });
             report.printf(Locale.ROOT, "                 CPU cores by role: %s%n", roleText);
+            StringBuilder way = new StringBuilder();
+            for (StageBreakdown.Stage stage : stages) {
+                way.append(
+                        String.format(Locale.ROOT, "%s %.0f / %.0f, ", stage.label(), stage.medianMs(), stage.p99Ms()));
+            }
+            report.printf(
+                    Locale.ROOT,
+                    "                 where the time goes (ms since the request was written, median / p99): %s"
+                            + "read_uncommitted %.0f / %.0f, read_committed %.0f / %.0f%n",
+                    way,
+                    pct(uncommittedMs, 50),
+                    pct(uncommittedMs, 99),
+                    pct(committedMs, 50),
+                    pct(committedMs, 99));
+            report.printf(
+                    Locale.ROOT,
+                    "                 checkpoints: %d completed, %d failed, end to end median %.0f ms, p99 %.0f ms, "
+                            + "max %.0f ms; %.1f KB checkpointed on average%n",
+                    checkpoints.completed(),
+                    checkpoints.failed(),
+                    checkpoints.medianMs(),
+                    checkpoints.p99Ms(),
+                    checkpoints.maxMs(),
+                    checkpoints.avgBytes() / 1024);
+            StringBuilder states = new StringBuilder();
+            checkpoints.latestBytesByTask().entrySet().stream()
+                    .limit(3)
+                    .forEach(e -> states.append(String.format(
+                            Locale.ROOT,
+                            "%s%s %.0f KB",
+                            states.length() == 0 ? "" : ", ",
+                            e.getKey(),
+                            e.getValue() / 1024.0)));
+            report.printf(Locale.ROOT, "                 largest state in the latest checkpoint: %s%n", states);
         }
-    }
-
-    private static String bufferTimeoutText(PipelineRun.Tuning tuning) {
-        return tuning.bufferTimeoutMillis() == null ? "Flink's default" : tuning.bufferTimeoutMillis() + " ms";
     }
 
     /** Milliseconds from production to arrival of each of {@code ids} that arrived, sorted. */

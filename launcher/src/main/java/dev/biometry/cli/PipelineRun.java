@@ -10,6 +10,7 @@ import dev.biometry.pipeline.BiometryJob;
 import dev.biometry.pipeline.KafkaEndpoints;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -24,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MetricOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -48,9 +50,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 final class PipelineRun implements AutoCloseable {
 
-    /** Flink settings a benchmark run may vary (A/B); null keeps Flink's default. */
-    record Tuning(Long bufferTimeoutMillis, boolean objectReuse) {}
-
     /** When a final result was read, and how many of its media had an embedded face. */
     record Arrival(long nanos, int faces, boolean failed) {}
 
@@ -68,6 +67,7 @@ final class PipelineRun implements AutoCloseable {
     private volatile boolean stopped;
     private volatile Consumer<String> onUncommittedFinal = id -> {};
     private JobClient job;
+    private int restPort;
 
     private PipelineRun(JobConfig config, BenchImages images, PrintStream err) {
         this.config = config;
@@ -81,28 +81,30 @@ final class PipelineRun implements AutoCloseable {
     }
 
     /**
-     * The job options of one run, with the run's own topics (created on {@code broker}), ids, media root and
-     * checkpoint interval over the user's {@code jobOptions}.
+     * The job options of one run: the user's {@code jobOptions}, then the run's {@code overrides} (e.g. its checkpoint
+     * interval), its own topics (created on {@code broker}), ids and media root.
      */
     static JobConfig prepare(
             EmbeddedKafkaBroker broker,
             Map<String, String> jobOptions,
             String run,
-            Duration checkpoint,
+            Map<String, String> overrides,
             BenchImages images) {
         Map<String, String> given = new HashMap<>(jobOptions);
+        given.putAll(overrides);
         String suffix = run + "-" + Long.toString(System.nanoTime(), 36);
         given.put("bootstrap-servers", broker.bootstrapServers());
-        given.put("media-topic", "bench." + run + ".media");
-        given.put("requests-topic", "bench." + run + ".requests");
-        given.put("results-topic", "bench." + run + ".results");
-        given.put("folders-topic", "bench." + run + ".folders");
-        given.put("dead-letter-topic", "bench." + run + ".dead-letter");
+        // Topics of this run alone: a later run (another latency variant) reading an earlier run's requests from the
+        // earliest offset would replay them all and start with their state.
+        given.put("media-topic", "bench." + suffix + ".media");
+        given.put("requests-topic", "bench." + suffix + ".requests");
+        given.put("results-topic", "bench." + suffix + ".results");
+        given.put("folders-topic", "bench." + suffix + ".folders");
+        given.put("dead-letter-topic", "bench." + suffix + ".dead-letter");
         given.put("group-id", "bench-" + suffix);
         given.put("transactional-id-prefix", "bench-" + suffix);
         given.put("starting-offsets", "earliest");
         given.put("media-roots", images.root().toString());
-        given.put("checkpoint-interval", checkpoint.toMillis() + "ms");
         // Checkpoints on disk, as on a cluster (the images' temporary folder), unless --checkpoint-dir is given.
         given.putIfAbsent(
                 "checkpoint-dir",
@@ -119,22 +121,24 @@ final class PipelineRun implements AutoCloseable {
     }
 
     /** Submits the job and starts both result consumers; the topics must exist. */
-    static PipelineRun start(JobConfig config, Tuning tuning, BenchImages images, PrintStream err) throws Exception {
+    static PipelineRun start(JobConfig config, boolean objectReuse, BenchImages images, PrintStream err)
+            throws Exception {
         PipelineRun run = new PipelineRun(config, images, err);
         try {
             run.startConsumer("read_committed", run.committed);
             run.startConsumer("read_uncommitted", run.uncommitted);
             Configuration conf = new Configuration();
-            conf.set(RestOptions.BIND_PORT, "0");
+            run.restPort = freePort();
+            conf.set(RestOptions.PORT, run.restPort);
+            // The REST API serves metrics it fetched at most this long ago (10 s by default): the stage breakdown
+            // reads them right after the measured window.
+            conf.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofMillis(500));
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(conf);
             // HashMap state, checkpoints in --checkpoint-dir (the bench's temporary folder by default): the JobManager
             // storage would refuse a task's state above 5 MB, which the embedding cache (about 2.5 KB per media)
             // reaches after some 2,000 media per slot.
             BiometryJob.configure(env, config, BiometryJob.Deployment.LOCAL);
-            if (tuning.bufferTimeoutMillis() != null) {
-                env.setBufferTimeout(tuning.bufferTimeoutMillis());
-            }
-            if (tuning.objectReuse()) {
+            if (objectReuse) {
                 env.getConfig().enableObjectReuse();
             }
             BiometryJob.build(env, config, KafkaEndpoints.of(config));
@@ -144,6 +148,22 @@ final class PipelineRun implements AutoCloseable {
             run.close();
             throw e;
         }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** The base URL of the job's Flink REST API (the dashboard), e.g. {@code http://localhost:8081}. */
+    String restUrl() {
+        return "http://localhost:" + restPort;
+    }
+
+    /** The job's id in the REST API. */
+    String jobId() {
+        return job.getJobID().toHexString();
     }
 
     /** Called with the analysis id of every final result the read_uncommitted consumer reads first. */

@@ -11,6 +11,7 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -37,13 +38,19 @@ final class ThroughputPhase {
         double warmup = settings.warmup();
         int inFlight = settings.inFlight();
         JobConfig config = PipelineRun.prepare(
-                broker, settings.jobOptions(), "throughput", settings.base().checkpointInterval(), images);
+                broker,
+                settings.jobOptions(),
+                "throughput",
+                Map.of(
+                        "checkpoint-interval",
+                        settings.base().checkpointInterval().toMillis() + "ms"),
+                images);
         err.printf(
                 Locale.ROOT,
                 "bench: throughput run: job with checkpoints every %d ms, %d analyses in flight%n",
                 config.checkpointInterval().toMillis(),
                 inFlight);
-        try (PipelineRun run = PipelineRun.start(config, settings.tuning(), images, err)) {
+        try (PipelineRun run = PipelineRun.start(config, settings.objectReuse(), images, err)) {
             run.awaitReady(2 * config.parallelism(), Duration.ofMinutes(3));
             Semaphore permits = new Semaphore(inFlight);
             run.onUncommittedFinal(id -> permits.release());
