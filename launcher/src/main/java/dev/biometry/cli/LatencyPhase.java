@@ -12,15 +12,21 @@ import dev.biometry.local.EmbeddedKafkaBroker;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The benchmark's third phase: the job again (short checkpoint interval) fed at a fixed rate by a paced producer;
  * request-to-result latency percentiles, read_committed (what clients see) and read_uncommitted (the pipeline).
  */
 final class LatencyPhase {
+
+    /** The longest warm-up of one latency run, waiting for the JIT to settle (seconds). */
+    private static final double LATENCY_MAX_WARMUP_S = 30;
 
     private LatencyPhase() {}
 
@@ -47,28 +53,50 @@ final class LatencyPhase {
         err.printf(Locale.ROOT, "bench: latency run: job with %s, paced at %.2f analyses/s%n", variant.label(), rate);
         try (PipelineRun run = PipelineRun.start(config, settings.objectReuse(), images, err)) {
             run.awaitReady(2 * config.parallelism(), Duration.ofMinutes(3));
-            List<String> measured = new ArrayList<>();
+            // A paced producer from the start; the measured window opens after the warm-up, once the JIT compilers
+            // have settled on this run's code paths (at most LATENCY_MAX_WARMUP): the first run after the throughput
+            // phase otherwise measured the compilers (half a core) instead of the job.
+            List<String> measured = Collections.synchronizedList(new ArrayList<>());
             long start = System.nanoTime();
-            long windowStart = start + (long) (settings.warmup() * 1e9);
-            long windowEnd = windowStart + (long) (seconds * 1e9);
             long intervalNanos = (long) (1e9 / rate);
-            ThreadCpu.Snapshot cpuStart = null;
-            for (long i = 0; ; i++) {
-                long due = start + i * intervalNanos;
-                if (due >= windowEnd) {
-                    break;
-                }
-                sleepUntil(due);
-                if (cpuStart == null && due >= windowStart) {
-                    cpuStart = ThreadCpu.take();
-                }
-                String id = run.send();
-                if (due >= windowStart) {
-                    measured.add(id);
-                }
+            AtomicLong windowStart = new AtomicLong(Long.MAX_VALUE);
+            AtomicLong windowEnd = new AtomicLong(Long.MAX_VALUE);
+            AtomicReference<Exception> failure = new AtomicReference<>();
+            Thread pacer = new Thread(
+                    () -> {
+                        try {
+                            for (long i = 0; ; i++) {
+                                long due = start + i * intervalNanos;
+                                if (due >= windowEnd.get()) {
+                                    break;
+                                }
+                                sleepUntil(due);
+                                String id = run.send();
+                                if (due >= windowStart.get()) {
+                                    measured.add(id);
+                                }
+                            }
+                        } catch (Exception e) {
+                            failure.set(e);
+                        }
+                    },
+                    "bench-paced-producer");
+            pacer.start();
+            sleepUntil(start + (long) (settings.warmup() * 1e9));
+            double jitRate = JitWarmup.awaitQuietCompiler(
+                    start + (long) (Math.min(settings.maxWarmup(), LATENCY_MAX_WARMUP_S) * 1e9), err);
+            long opened = System.nanoTime();
+            ThreadCpu.Snapshot cpuStart = ThreadCpu.take();
+            windowStart.set(opened);
+            windowEnd.set(opened + (long) (seconds * 1e9));
+            sleepUntil(opened + (long) (seconds * 1e9));
+            ThreadCpu.Breakdown cpu = ThreadCpu.between(cpuStart, ThreadCpu.take());
+            pacer.join();
+            if (failure.get() != null) {
+                throw failure.get();
             }
-            ThreadCpu.Breakdown cpu =
-                    ThreadCpu.between(cpuStart != null ? cpuStart : ThreadCpu.take(), ThreadCpu.take());
+            json.put("warmup_s", round((opened - start) / 1e9, 1));
+            json.put("jit_seconds_per_s_before_window", round(jitRate, 3));
             run.flush();
             boolean complete = run.awaitCommitted(measured, Duration.ofSeconds(60));
             // The read_uncommitted consumer saw them earlier: let it finish its poll, and the REST API refresh its
@@ -108,11 +136,13 @@ final class LatencyPhase {
             StageBreakdown.write(stages, checkpoints, json);
             report.printf(
                     Locale.ROOT,
-                    "latency          at %.2f analyses/s (%d analyses, %s): "
+                    "latency          at %.2f analyses/s (%d analyses, %s; after %.0f s warm-up, JIT at %.2f s/s): "
                             + "read_committed p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms; commits seen every %.0f ms (median)%n",
                     rate,
                     measured.size(),
                     variant.label(),
+                    (opened - start) / 1e9,
+                    jitRate,
                     pct(committedMs, 50),
                     pct(committedMs, 95),
                     pct(committedMs, 99),

@@ -69,7 +69,25 @@ class BenchCommandTest {
                         .isPositive();
             }
         }
+        // Where the time goes: every stage of the job, in the order an analysis passes them, from the job's own
+        // record-age metrics (REST API); the checkpoints that committed. (AtLeastOnceJobTest checks the ages'
+        // order on one analysis; here the window also holds the job's first, start-up-delayed analyses.)
+        JsonNode stages = latency.path("stages_ms_since_request");
+        assertThat(stages)
+                .extracting(s -> s.path("stage").asText())
+                .containsExactly("parsed", "joined", "claimed", "embed start", "embedded", "matched", "ordered");
+        for (JsonNode stage : stages) {
+            assertThat(stage.path("median").asDouble())
+                    .as(stage.path("stage").asText())
+                    .isGreaterThanOrEqualTo(0.0);
+        }
+        assertThat(latency.path("checkpoints").path("completed").asLong()).isPositive();
+        assertThat(latency.path("checkpoints")
+                        .path("latest_state_bytes_by_task")
+                        .size())
+                .isPositive();
         assertThat(json.path("ratio_pipeline_to_raw_faces").asDouble()).isPositive();
+        assertThat(json.path("embed_task_efficiency").asDouble()).isPositive();
         assertThat(json.path("peak_rss_mb").asDouble()).isPositive();
         assertThat(json.path("targets").has("p99_latency_ms_at_half_load")).isTrue();
     }
