@@ -65,6 +65,17 @@ public final class JobConfig implements Serializable {
         }
     }
 
+    /** Values of {@code --transaction-naming}. */
+    public enum TransactionNaming {
+        INCREMENTING,
+        POOLING;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
     /** Values of {@code --face-policy}. */
     public enum FacePolicy {
         LARGEST,
@@ -164,6 +175,14 @@ public final class JobConfig implements Serializable {
                     + "`at-least-once` without transactions (a result is readable as soon as it is written, the "
                     + "checkpoint only flushes; after a restart some results are written again, so consumers "
                     + "de-duplicate by analyse_id and state; see docs/topology.md)");
+
+    public static final ConfigOption<TransactionNaming> TRANSACTION_NAMING = key("transaction-naming")
+            .enumType(TransactionNaming.class)
+            .defaultValue(TransactionNaming.POOLING)
+            .withDescription("how the exactly-once sinks name their Kafka transactions (the Kafka connector's "
+                    + "TransactionNamingStrategy): `pooling`, a few transactional ids reused (fewer InitProducerId "
+                    + "calls and less broker state; the brokers must allow ListTransactions), or `incrementing`, a "
+                    + "new id per checkpoint and subtask (the connector's default; see docs/performance.md)");
 
     public static final ConfigOption<Duration> BUFFER_TIMEOUT = key("buffer-timeout")
             .durationType()
@@ -488,6 +507,7 @@ public final class JobConfig implements Serializable {
             KAFKA_PROPERTIES_FILE,
             CHECKPOINT_INTERVAL,
             DELIVERY_GUARANTEE,
+            TRANSACTION_NAMING,
             BUFFER_TIMEOUT,
             STATE_BACKEND,
             CHECKPOINT_DIR,
@@ -571,6 +591,7 @@ public final class JobConfig implements Serializable {
     private final String kafkaPropertiesFile;
     private final Duration checkpointInterval;
     private final DeliveryGuarantee deliveryGuarantee;
+    private final TransactionNaming transactionNaming;
     private final Duration bufferTimeout;
     private final String stateBackend;
     private final String checkpointDir;
@@ -643,6 +664,7 @@ public final class JobConfig implements Serializable {
         kafkaPropertiesFile = conf.get(KAFKA_PROPERTIES_FILE);
         checkpointInterval = duration(conf, CHECKPOINT_INTERVAL);
         deliveryGuarantee = choice(conf, DELIVERY_GUARANTEE);
+        transactionNaming = choice(conf, TRANSACTION_NAMING);
         bufferTimeout = duration(conf, BUFFER_TIMEOUT);
         stateBackend = conf.get(STATE_BACKEND).trim().toLowerCase(Locale.ROOT);
         checkpointDir = checkpointUri(conf.get(CHECKPOINT_DIR).trim());
@@ -807,6 +829,7 @@ public final class JobConfig implements Serializable {
         c.set(KAFKA_PROPERTIES_FILE, kafkaPropertiesFile);
         c.set(CHECKPOINT_INTERVAL, checkpointInterval);
         c.set(DELIVERY_GUARANTEE, deliveryGuarantee);
+        c.set(TRANSACTION_NAMING, transactionNaming);
         c.set(BUFFER_TIMEOUT, bufferTimeout);
         c.set(STATE_BACKEND, stateBackend);
         c.set(CHECKPOINT_DIR, checkpointDir);
@@ -969,6 +992,10 @@ public final class JobConfig implements Serializable {
 
     public DeliveryGuarantee deliveryGuarantee() {
         return deliveryGuarantee;
+    }
+
+    public TransactionNaming transactionNaming() {
+        return transactionNaming;
     }
 
     /** Whether the Kafka sinks write in transactions committed with the checkpoints. */

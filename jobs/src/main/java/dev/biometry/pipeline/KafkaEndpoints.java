@@ -17,6 +17,7 @@ import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
@@ -67,12 +68,15 @@ public final class KafkaEndpoints {
     }
 
     /**
-     * How a job sink writes to Kafka: its delivery guarantee, its transactional id prefix (one per sink) and the
-     * producer properties ({@code --kafka-properties-file}, then bootstrap servers, {@code transaction.timeout.ms},
+     * How a job sink writes to Kafka: its delivery guarantee, its transactional id prefix (one per sink) and naming
+     * strategy, and the producer properties ({@code --kafka-properties-file}, then bootstrap servers, {@code transaction.timeout.ms},
      * {@code max.request.size}).
      */
     record SinkSettings(
-            DeliveryGuarantee deliveryGuarantee, String transactionalIdPrefix, Properties producerProperties) {}
+            DeliveryGuarantee deliveryGuarantee,
+            String transactionalIdPrefix,
+            TransactionNamingStrategy transactionNaming,
+            Properties producerProperties) {}
 
     /**
      * The settings of the sink called {@code name}: exactly once, in transactions committed with the checkpoints, or
@@ -92,6 +96,9 @@ public final class KafkaEndpoints {
         return new SinkSettings(
                 config.exactlyOnce() ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE,
                 config.transactionalIdPrefix() + "-" + name,
+                config.transactionNaming() == JobConfig.TransactionNaming.POOLING
+                        ? TransactionNamingStrategy.POOLING
+                        : TransactionNamingStrategy.INCREMENTING,
                 producer);
     }
 
@@ -113,6 +120,7 @@ public final class KafkaEndpoints {
         KafkaSinkBuilder<T> builder = KafkaSink.<T>builder()
                 .setDeliveryGuarantee(settings.deliveryGuarantee())
                 .setTransactionalIdPrefix(settings.transactionalIdPrefix())
+                .setTransactionNamingStrategy(settings.transactionNaming())
                 .setRecordSerializer(new JsonRecordSerializer<>(topic, key, value));
         settings.producerProperties()
                 .stringPropertyNames()

@@ -24,6 +24,7 @@ import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
 import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.environment.CheckpointConfig;
@@ -75,6 +76,7 @@ class KafkaEndpointsTest {
         sinks.forEach((name, sink) -> {
             assertThat(sink.deliveryGuarantee()).as(name).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
             assertThat(sink.transactionalIdPrefix()).as(name).isEqualTo("bio-test-" + name);
+            assertThat(sink.transactionNaming()).as(name).isEqualTo(TransactionNamingStrategy.POOLING);
             assertThat(sink.producer())
                     .as(name)
                     .containsEntry("transaction.timeout.ms", "420000")
@@ -261,6 +263,19 @@ class KafkaEndpointsTest {
     }
 
     @Test
+    void theTransactionNamingStrategyIsAnOption() throws Exception {
+        JobConfig config = JobConfig.fromOptions(
+                Map.of("bootstrap-servers", "broker-1:9092", "transaction-naming", "incrementing"));
+        BiometryJob.Endpoints endpoints = KafkaEndpoints.of(config);
+        for (Sink<?> sink : List.of(endpoints.results(), endpoints.folders(), endpoints.deadLetters())) {
+            assertThat(BuiltSink.of(sink).transactionNaming()).isEqualTo(TransactionNamingStrategy.INCREMENTING);
+        }
+        assertThatThrownBy(() -> JobConfig.fromOptions(Map.of("transaction-naming", "random")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--transaction-naming must be one of incrementing, pooling");
+    }
+
+    @Test
     void everyStageSendsItsNetworkBuffersAfterTheConfiguredBufferTimeout() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         BiometryJob.configure(env, CONFIG);
@@ -345,6 +360,7 @@ class KafkaEndpointsTest {
             Properties producer,
             DeliveryGuarantee deliveryGuarantee,
             String transactionalIdPrefix,
+            TransactionNamingStrategy transactionNaming,
             KafkaRecordSerializationSchema<Object> serializer) {
 
         @SuppressWarnings("unchecked")
@@ -357,6 +373,7 @@ class KafkaEndpointsTest {
                     facet.getProperties(),
                     (DeliveryGuarantee) field(sink, "deliveryGuarantee"),
                     (String) field(sink, "transactionalIdPrefix"),
+                    (TransactionNamingStrategy) field(sink, "transactionNamingStrategy"),
                     (KafkaRecordSerializationSchema<Object>) field(sink, "recordSerializer"));
         }
 
