@@ -263,8 +263,9 @@ public final class JobConfig implements Serializable {
     public static final ConfigOption<Integer> EMBEDDING_CACHE_SIZE = key("embedding-cache-size")
             .intType()
             .defaultValue(10_000)
-            .withDescription("media whose embedding each slot keeps in memory for --embedding-cache-ttl (about 3 KB "
-                    + "each; the least recently used leave first; not checkpointed: a restarted job starts empty)");
+            .withDescription(
+                    "media whose embedding each slot keeps in memory for --embedding-cache-ttl (about 3 KB "
+                            + "each; when full, the least used leave first (Caffeine's W-TinyLFU); not checkpointed: a restarted job starts empty)");
 
     public static final ConfigOption<Duration> FOLDER_TTL = key("folder-ttl")
             .durationType()

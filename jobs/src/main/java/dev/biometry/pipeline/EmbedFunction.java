@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * Runs the face engine on one media (keyed by media id): photos, ID documents, videos and shots sets, under the
  * face policy and quality gate. Each parallel instance opens its own {@link FaceEngine} (its own ONNX Runtime
  * sessions) in {@link #open} and closes it in {@link #close}. A media's result is kept in the task's memory (at most
- * {@code --embedding-cache-size} media, least recently used leave first; not checkpointed) for a TTL counted from
+ * {@code --embedding-cache-size} media, the least used leave first; not checkpointed) for a TTL counted from
  * when it was computed (reads do not extend it), so a later analysis of the same media skips
  * inference: the same URI and the same content, the SHA-256 of the bytes read from the file or downloaded for this
  * request. A file replaced under the same URI, or an HTTP resource whose content changed, is embedded again.
@@ -105,7 +105,7 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
 
     /**
      * @param cacheTtl how long a media's outcome is served from the cache after it was computed (zero: no cache)
-     * @param cacheEntries the most media this subtask keeps in its cache (least recently used leave first)
+     * @param cacheEntries the most media this subtask keeps in its cache (the least used leave first)
      */
     public EmbedFunction(
             String modelsDir,
@@ -162,6 +162,7 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
             cache = Caffeine.newBuilder()
                     .maximumSize(cacheEntries)
                     .expireAfterWrite(cacheTtl)
+                    .executor(Runnable::run) // evictions on the task's thread, not in the JVM's common pool
                     .build();
             metrics.gauge("embeddingCacheEntries", cache::estimatedSize);
         }
