@@ -69,7 +69,7 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
     private transient Histogram embeddingLatencyMs;
     private transient DoubleCounter progress;
 
-    /** As below, with the default embedding model. */
+    /** As below, with the default embedding model and cache size. */
     public EmbedFunction(
             String modelsDir,
             float detectionScore,
@@ -78,19 +78,6 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
             MediaAnalyzer.Limits limits,
             MediaFetcher fileFetcher,
             Duration cacheTtl) {
-        this(modelsDir, detectionScore, ortThreads, policy, limits, fileFetcher, cacheTtl, EmbeddingPrecision.DEFAULT);
-    }
-
-    /** Engine settings are kept as plain values: {@link FaceEngineConfig} holds a (non-serialisable) Path. */
-    public EmbedFunction(
-            String modelsDir,
-            float detectionScore,
-            int ortThreads,
-            FacePolicy policy,
-            MediaAnalyzer.Limits limits,
-            MediaFetcher fileFetcher,
-            Duration cacheTtl,
-            EmbeddingPrecision precision) {
         this(
                 modelsDir,
                 detectionScore,
@@ -100,10 +87,12 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
                 fileFetcher,
                 cacheTtl,
                 JobConfig.EMBEDDING_CACHE_SIZE.defaultValue(),
-                precision);
+                EmbeddingPrecision.DEFAULT);
     }
 
     /**
+     * Engine settings are kept as plain values: {@link FaceEngineConfig} holds a (non-serialisable) Path.
+     *
      * @param cacheTtl how long a media's outcome is served from the cache after it was computed (zero: no cache)
      * @param cacheEntries the most media this subtask keeps in its cache (the least used leave first)
      */
@@ -206,7 +195,8 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
             mediaFailed.inc();
             return embedded(task, FaceOutcome.failed(MediaAnalyzer.error(e, mediaName(task))), false, millisSince(t0));
         }
-        String sha256 = CachedFace.sha256(bytes);
+        // The content hash only serves the cache: without one, no file is hashed.
+        String sha256 = cache == null ? null : CachedFace.sha256(bytes);
         CachedFace cached = cache == null ? null : cache.getIfPresent(mediaId);
         if (cached != null && cached.isFor(task.media().uri(), sha256, nowMillis, cacheTtl.toMillis())) {
             cacheHits.inc();

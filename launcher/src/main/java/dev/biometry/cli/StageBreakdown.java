@@ -14,9 +14,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Where the time of an analysis goes, read from a running job's Flink REST API (what the dashboard shows): each
@@ -67,17 +69,24 @@ final class StageBreakdown {
 
     /** Each stage's figures, in the order an analysis passes them; a stage without figures is left out. */
     List<Stage> stages() throws IOException, InterruptedException {
+        // Each vertex's metric names, read once: which vertex runs which operator.
+        Map<String, Set<String>> metricsByVertex = new LinkedHashMap<>();
+        for (JsonNode vertex : get("/jobs/" + jobId).path("vertices")) {
+            String id = vertex.path("id").asText();
+            Set<String> names = new HashSet<>();
+            get("/jobs/" + jobId + "/vertices/" + id + "/subtasks/metrics")
+                    .forEach(m -> names.add(m.path("id").asText()));
+            metricsByVertex.put(id, names);
+        }
         List<Stage> stages = new ArrayList<>();
-        JsonNode vertices = get("/jobs/" + jobId).path("vertices");
         for (Point point : POINTS) {
-            for (JsonNode vertex : vertices) {
-                String id = vertex.path("id").asText();
-                String prefix = operatorPrefix(id, point.operator());
-                if (prefix == null) {
+            String median = point.operator() + "." + point.metric() + "_median";
+            String p99 = point.operator() + "." + point.metric() + "_p99";
+            for (Map.Entry<String, Set<String>> vertex : metricsByVertex.entrySet()) {
+                if (!vertex.getValue().contains(median)) {
                     continue;
                 }
-                String median = prefix + point.metric() + "_median";
-                String p99 = prefix + point.metric() + "_p99";
+                String id = vertex.getKey();
                 JsonNode values = get("/jobs/" + jobId + "/vertices/" + id + "/subtasks/metrics?get="
                         + URLEncoder.encode(median + "," + p99, StandardCharsets.UTF_8) + "&agg=avg,max");
                 double m = Double.NaN;
@@ -96,20 +105,6 @@ final class StageBreakdown {
             }
         }
         return stages;
-    }
-
-    /**
-     * The prefix of {@code operator}'s metrics in the vertex {@code vertexId} ({@code <operator>.}), or null when the
-     * vertex does not run that operator.
-     */
-    private String operatorPrefix(String vertexId, String operator) throws IOException, InterruptedException {
-        for (JsonNode metric : get("/jobs/" + jobId + "/vertices/" + vertexId + "/subtasks/metrics")) {
-            String id = metric.path("id").asText();
-            if (id.equals(operator + ".inputAgeMs_median")) {
-                return operator + ".";
-            }
-        }
-        return null;
     }
 
     /** The job's checkpoint statistics so far. */
