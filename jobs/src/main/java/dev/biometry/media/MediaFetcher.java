@@ -4,7 +4,7 @@ import dev.biometry.net.TimeBoxed;
 import java.io.IOException;
 import java.io.Serializable;
 import java.net.URI;
-import java.nio.channels.Channels;
+import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
@@ -19,6 +19,7 @@ import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -189,15 +190,42 @@ public final class MediaFetcher implements Serializable {
                 MediaException.Kind.FORBIDDEN, "media " + uriText + " is not a regular file (" + what + ")");
     }
 
+    /**
+     * Reads the file to its end, at most {@code maxBytes + 1} bytes (one more than the limit tells a file over it),
+     * into an array of the size the file had when opened (one byte more, to see its end), in reads of at most
+     * {@link #READ_CHUNK} bytes: the JDK reads a heap buffer through a direct buffer of the read's size that each
+     * thread keeps, so unbounded reads would pin a direct buffer as large as the largest media. A file that grows
+     * while it is read is read on in a larger array, up to the limit.
+     */
     private byte[] read(SeekableByteChannel channel, String uriText) throws IOException, MediaException {
-        byte[] bytes = Channels.newInputStream(channel).readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
-        if (bytes.length > maxBytes) {
+        int limit = (int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1);
+        ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(limit, channel.size() + 1));
+        while (true) {
+            if (!buffer.hasRemaining()) {
+                if (buffer.capacity() >= limit) {
+                    break;
+                }
+                ByteBuffer larger = ByteBuffer.allocate((int) Math.min(limit, buffer.capacity() * 2L));
+                buffer = larger.put(buffer.flip());
+            }
+            int chunk = Math.min(buffer.remaining(), READ_CHUNK);
+            ByteBuffer window = buffer.slice(buffer.position(), chunk);
+            int n = channel.read(window);
+            if (n < 0) {
+                break;
+            }
+            buffer.position(buffer.position() + n);
+        }
+        if (buffer.position() > maxBytes) {
             throw new MediaException(
                     MediaException.Kind.TOO_LARGE,
                     "media " + uriText + " is larger than the limit of " + maxBytes + " bytes");
         }
-        return bytes;
+        return Arrays.copyOf(buffer.array(), buffer.position());
     }
+
+    /** The largest single read of a file (see {@link #read}). */
+    static final int READ_CHUNK = 256 * 1024;
 
     private static MediaException unreadable(String uriText, Throwable cause) {
         return new MediaException(

@@ -183,4 +183,45 @@ class MediaFetcherTest {
             }
         }
     }
+
+    @Test
+    void filesAreReadWholeInChunksUpToTheLimitAndOneByteMoreIsRefused() throws Exception {
+        int limit = 3 * MediaFetcher.READ_CHUNK + 7;
+        MediaFetcher limited = new MediaFetcher(List.of(base.resolve("root").toString()), limit);
+        java.util.Random random = new java.util.Random(42);
+        for (int size : new int[] {
+            0, 1, MediaFetcher.READ_CHUNK - 1, MediaFetcher.READ_CHUNK, MediaFetcher.READ_CHUNK + 1, limit
+        }) {
+            byte[] content = new byte[size];
+            random.nextBytes(content);
+            Path file = base.resolve("root/sized-" + size + ".jpg");
+            Files.write(file, content);
+
+            assertThat(limited.fetch(file.toUri().toString()))
+                    .as("%d bytes", size)
+                    .isEqualTo(content);
+        }
+        Path over = base.resolve("root/over.jpg");
+        Files.write(over, new byte[limit + 1]);
+
+        MediaException e = catchThrowableOfType(() -> limited.fetch(over.toUri().toString()), MediaException.class);
+
+        assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE);
+        assertThat(e).hasMessage("media " + over.toUri() + " is larger than the limit of " + limit + " bytes");
+    }
+
+    @Test
+    void aFileLongerThanTheSizeItHadWhenOpenedIsReadToItsEnd() throws Exception {
+        // Files under /proc say they have 0 bytes and have more: as a file that grows after it was opened.
+        Path cmdline = Path.of("/proc/self/cmdline");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(cmdline), "no /proc on this system");
+        byte[] expected = Files.readAllBytes(cmdline);
+        assertThat(Files.size(cmdline)).isZero();
+        assertThat(expected.length).isGreaterThan(1);
+
+        byte[] read = new MediaFetcher(List.of("/proc"), 1 << 20)
+                .fetch(cmdline.toUri().toString());
+
+        assertThat(read).isEqualTo(expected);
+    }
 }
