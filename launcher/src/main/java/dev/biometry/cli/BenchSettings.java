@@ -87,7 +87,8 @@ record BenchSettings(
                         + " p50/95/99).");
         CommandArgs.value(spec, "seconds", "S", "15", "measured window of each phase");
         CommandArgs.value(spec, "warmup", "S", "5", "shortest warm-up before a window");
-        CommandArgs.value(spec, "max-warmup", "S", "120", "longest warm-up (waiting for the JIT to settle)");
+        CommandArgs.value(
+                spec, "max-warmup", "S", "120", "longest warm-up of each job run (waiting for the JIT to settle)");
         CommandArgs.value(
                 spec, "phases", "LIST", "raw,throughput,latency", "comma-separated subset of raw,throughput,latency");
         CommandArgs.value(spec, "in-flight", "N", null, "analyses in flight in the throughput run (default: 32 x P)");

@@ -67,8 +67,25 @@ final class StageBreakdown {
         this.jobId = jobId;
     }
 
-    /** Each stage's figures, in the order an analysis passes them; a stage without figures is left out. */
+    /**
+     * Each stage's figures, in the order an analysis passes them; a stage without figures is left out. The REST
+     * API answers from its metric store and only then fetches fresh values from the tasks (at most every
+     * {@code metrics.fetcher.update-interval}, 500 ms in {@link PipelineRun}): the answers to the first requests
+     * after a quiet spell can be as old as the job's start, when no histogram had values. So a first read asks for
+     * fresh values, and the figures are read a second later, again up to twice more until every stage has them.
+     */
     List<Stage> stages() throws IOException, InterruptedException {
+        readStages();
+        List<Stage> stages;
+        int attempt = 0;
+        do {
+            Thread.sleep(1_000);
+            stages = readStages();
+        } while (stages.size() < POINTS.size() && ++attempt < 3);
+        return stages;
+    }
+
+    private List<Stage> readStages() throws IOException, InterruptedException {
         // Each vertex's metric names, read once: which vertex runs which operator.
         Map<String, Set<String>> metricsByVertex = new LinkedHashMap<>();
         for (JsonNode vertex : get("/jobs/" + jobId).path("vertices")) {
