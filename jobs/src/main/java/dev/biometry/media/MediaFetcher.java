@@ -191,15 +191,20 @@ public final class MediaFetcher implements Serializable {
     }
 
     /**
-     * Reads the file to its end, at most {@code maxBytes + 1} bytes (one more than the limit tells a file over it),
-     * into an array of the size the file had when opened (one byte more, to see its end), in reads of at most
+     * Refuses a file larger than the limit before reading it; else reads it to its end, at most {@code maxBytes + 1}
+     * bytes (one more than the limit tells a file that grew over it), into an array of the size the file had when
+     * opened (one byte more, to see its end), in reads of at most
      * {@link #READ_CHUNK} bytes: the JDK reads a heap buffer through a direct buffer of the read's size that each
      * thread keeps, so unbounded reads would pin a direct buffer as large as the largest media. A file that grows
      * while it is read is read on in a larger array, up to the limit.
      */
     private byte[] read(SeekableByteChannel channel, String uriText) throws IOException, MediaException {
+        long size = channel.size();
+        if (size > maxBytes) {
+            throw tooLarge(uriText); // a regular file's size is known: nothing need be read to refuse it
+        }
         int limit = (int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1);
-        ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(limit, channel.size() + 1));
+        ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(limit, size + 1));
         while (true) {
             if (!buffer.hasRemaining()) {
                 if (buffer.capacity() >= limit) {
@@ -217,11 +222,15 @@ public final class MediaFetcher implements Serializable {
             buffer.position(buffer.position() + n);
         }
         if (buffer.position() > maxBytes) {
-            throw new MediaException(
-                    MediaException.Kind.TOO_LARGE,
-                    "media " + uriText + " is larger than the limit of " + maxBytes + " bytes");
+            throw tooLarge(uriText); // it grew while it was read
         }
         return Arrays.copyOf(buffer.array(), buffer.position());
+    }
+
+    private MediaException tooLarge(String uriText) {
+        return new MediaException(
+                MediaException.Kind.TOO_LARGE,
+                "media " + uriText + " is larger than the limit of " + maxBytes + " bytes");
     }
 
     /** The largest single read of a file (see {@link #read}). */

@@ -223,5 +223,11 @@ class MediaFetcherTest {
                 .fetch(cmdline.toUri().toString());
 
         assertThat(read).isEqualTo(expected);
+        // Over the limit while it is read (its size said 0): refused once it passes the limit.
+        MediaException e = catchThrowableOfType(
+                () -> new MediaFetcher(List.of("/proc"), 2)
+                        .fetch(cmdline.toUri().toString()),
+                MediaException.class);
+        assertThat(e.kind()).isEqualTo(MediaException.Kind.TOO_LARGE);
     }
 }
