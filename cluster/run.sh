@@ -4,7 +4,7 @@
 # separate JVMs on loopback ports, the cluster jar submitted through Flink's REST API, analyses produced at a steady
 # rate while TaskManagers and the broker are killed with kill -9 and the job is stopped with a savepoint and
 # resubmitted with another parallelism; then every committed result is checked. Prints a summary, exits 1 when
-# anything is lost, duplicated or wrong. Options: --analyses 1000 --rate 8 --work DIR (default
+# anything is lost, duplicated or wrong. Options: --analyses 1000 --rate 8 --work DIR --job-args "--option value" (default
 # cluster/target/scenario-<millis>). Every process it starts is stopped on exit, also on failure or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

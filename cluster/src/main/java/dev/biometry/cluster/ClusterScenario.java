@@ -69,7 +69,7 @@ public final class ClusterScenario {
         }
         if (args.length % 2 != 0) {
             throw new IllegalArgumentException(
-                    "usage: ClusterScenario [--analyses 1000] [--rate 8] [--repo DIR] [--work DIR]");
+                    "usage: ClusterScenario [--analyses 1000] [--rate 8] [--repo DIR] [--work DIR] [--job-args \"--option value ...\"]");
         }
         ClusterScenario scenario = new ClusterScenario(options);
         int code;
@@ -158,6 +158,12 @@ public final class ClusterScenario {
                     "1s",
                     "--webhook-max-backoff",
                     "5s"));
+            // More job options for this scenario, e.g. --job-args "--changelog-materialization 10s".
+            String extra = options.getOrDefault("job-args", "").trim();
+            if (!extra.isEmpty()) {
+                jobArgs.addAll(List.of(extra.split("\\s+")));
+                figures.put("job_args", extra);
+            }
             String jobId = rest.runJar(jarId, withParallelism(jobArgs, 2), null);
             log("submitted " + jobJar.getFileName() + " through REST (jar " + jarId + "): job " + jobId
                     + ", parallelism 2");

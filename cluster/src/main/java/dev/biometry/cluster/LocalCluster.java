@@ -218,6 +218,9 @@ final class LocalCluster implements AutoCloseable {
         o.put("web.upload.dir", work.resolve("web/upload").toString());
         o.put("execution.checkpointing.dir", checkpointDir().toUri().toString());
         o.put("execution.checkpointing.savepoint-dir", savepointDir().toUri().toString());
+        o.put(
+                "state.changelog.dstl.dfs.base-path",
+                work.resolve("changelog").toUri().toString());
         // The JobManager's reporter (TaskManagers get their own port on the command line).
         o.put("metrics.reporter.prom.port", Integer.toString(jobManagerPrometheusPort));
         // A killed TaskManager is noticed by failed heartbeat RPCs (heartbeat.rpc-failure-threshold: 2), so within
@@ -334,6 +337,10 @@ final class LocalCluster implements AutoCloseable {
                 "logger.kafka.level = " + kafkaLevel,
                 "logger.kafkaserver.name = kafka",
                 "logger.kafkaserver.level = " + kafkaLevel,
+                // Changelog backend: a log file that a completed checkpoint handed to the JobManager is released
+                // again by its tasks when a materialisation truncates the log, and each release warns.
+                "logger.changelogregistry.name = org.apache.flink.changelog.fs.TaskChangelogRegistryImpl",
+                "logger.changelogregistry.level = ERROR",
                 "");
     }
 

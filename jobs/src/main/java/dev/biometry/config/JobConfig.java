@@ -200,6 +200,15 @@ public final class JobConfig implements Serializable {
                             + "`rocksdb` for `run` unless the cluster's config sets state.backend.type, `hashmap` for "
                             + "`local` and `bench`");
 
+    public static final ConfigOption<Duration> CHANGELOG_MATERIALIZATION = key("changelog-materialization")
+            .durationType()
+            .defaultValue(Duration.ZERO)
+            .withDescription("0: off, every checkpoint snapshots the state backend (all heap state, or RocksDB's new "
+                    + "files); > 0: Flink's changelog state backend, which also logs every state change to the "
+                    + "checkpoint storage (`changelog/` in --checkpoint-dir), so a checkpoint uploads only the changes "
+                    + "since the last one, and snapshots the state backend (materialises) this often; for exactly-once "
+                    + "with sub-second checkpoints, e.g. 10s (see docs/performance.md)");
+
     public static final ConfigOption<String> CHECKPOINT_DIR = key("checkpoint-dir")
             .stringType()
             .defaultValue("")
@@ -511,6 +520,7 @@ public final class JobConfig implements Serializable {
             TRANSACTION_NAMING,
             BUFFER_TIMEOUT,
             STATE_BACKEND,
+            CHANGELOG_MATERIALIZATION,
             CHECKPOINT_DIR,
             PARALLELISM,
             MODELS,
@@ -595,6 +605,7 @@ public final class JobConfig implements Serializable {
     private final TransactionNaming transactionNaming;
     private final Duration bufferTimeout;
     private final String stateBackend;
+    private final Duration changelogMaterialization;
     private final String checkpointDir;
     private final int parallelism;
     private final String modelsDir;
@@ -668,6 +679,7 @@ public final class JobConfig implements Serializable {
         transactionNaming = choice(conf, TRANSACTION_NAMING);
         bufferTimeout = duration(conf, BUFFER_TIMEOUT);
         stateBackend = conf.get(STATE_BACKEND).trim().toLowerCase(Locale.ROOT);
+        changelogMaterialization = duration(conf, CHANGELOG_MATERIALIZATION);
         checkpointDir = checkpointUri(conf.get(CHECKPOINT_DIR).trim());
         parallelism = atLeastOne(conf, PARALLELISM);
         modelsDir = Path.of(conf.get(MODELS)).toAbsolutePath().normalize().toString();
@@ -744,6 +756,9 @@ public final class JobConfig implements Serializable {
         }
         if (exactlyOnce() && transactionTimeout.compareTo(checkpointInterval) <= 0) {
             throw new IllegalArgumentException("--transaction-timeout must exceed --checkpoint-interval (> 0)");
+        }
+        if (changelogMaterialization.isNegative()) {
+            throw new IllegalArgumentException("--changelog-materialization must be >= 0 (0: no changelog)");
         }
         if (!List.of("", "hashmap", "rocksdb").contains(stateBackend)) {
             throw new IllegalArgumentException("--state-backend must be hashmap or rocksdb");
@@ -833,6 +848,7 @@ public final class JobConfig implements Serializable {
         c.set(TRANSACTION_NAMING, transactionNaming);
         c.set(BUFFER_TIMEOUT, bufferTimeout);
         c.set(STATE_BACKEND, stateBackend);
+        c.set(CHANGELOG_MATERIALIZATION, changelogMaterialization);
         c.set(CHECKPOINT_DIR, checkpointDir);
         c.set(PARALLELISM, parallelism);
         c.set(MODELS, modelsDir);
@@ -1033,6 +1049,11 @@ public final class JobConfig implements Serializable {
     /** {@code hashmap}, {@code rocksdb}, or empty (the mode's default, see {@code BiometryJob.configure}). */
     public String stateBackend() {
         return stateBackend;
+    }
+
+    /** How often the changelog state backend materialises; zero: no changelog (the default). */
+    public Duration changelogMaterialization() {
+        return changelogMaterialization;
     }
 
     /** The checkpoint storage URI, or empty (the mode's default, see {@code BiometryJob.configure}). */

@@ -22,7 +22,10 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.StateChangelogOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.core.execution.RecoveryClaimMode;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -79,6 +82,12 @@ public final class BiometryJob {
     static final Duration CHECKPOINT_TIMEOUT = Duration.ofMinutes(2);
 
     static final int TOLERABLE_CHECKPOINT_FAILURES = 2;
+
+    /** flink-dstl-dfs's {@code FsStateChangelogOptions.BASE_PATH}: where the changelog backend writes its log. */
+    private static final org.apache.flink.configuration.ConfigOption<String> CHANGELOG_BASE_PATH =
+            org.apache.flink.configuration.ConfigOptions.key("state.changelog.dstl.dfs.base-path")
+                    .stringType()
+                    .noDefaultValue();
 
     /**
      * The durability a run got.
@@ -182,6 +191,46 @@ public final class BiometryJob {
             settings.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir);
         }
 
+        if (!config.changelogMaterialization().isZero()) {
+            // Flink's changelog backend (flink-statebackend-changelog, flink-dstl-dfs): checkpoints upload the
+            // state changes since the last one; the wrapped backend's snapshot runs only at each materialisation.
+            settings.set(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG, true);
+            settings.set(StateChangelogOptions.PERIODIC_MATERIALIZATION_INTERVAL, config.changelogMaterialization());
+            // TaskManagers take the log's storage from their own configuration, not from the job (Flink 2.2): for
+            // `local` and `bench` this configuration starts the cluster; a cluster's config.yaml has to name it,
+            // else its TaskManagers would keep the log in memory (Flink's default, for tests only).
+            boolean durableLog = existing.getOptional(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE)
+                            .filter("filesystem"::equalsIgnoreCase)
+                            .isPresent()
+                    && existing.getOptional(CHANGELOG_BASE_PATH).isPresent();
+            if (deployment == Deployment.CLUSTER && !durableLog) {
+                throw new IllegalArgumentException("--changelog-materialization needs the cluster's config.yaml to set "
+                        + StateChangelogOptions.STATE_CHANGE_LOG_STORAGE.key() + ": filesystem and "
+                        + CHANGELOG_BASE_PATH.key() + " (durable storage shared by all TaskManagers, like the "
+                        + "checkpoint directory): TaskManagers read the changelog's storage from their own "
+                        + "configuration");
+            }
+            if (!durableLog) {
+                settings.set(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE, "filesystem");
+                settings.set(CHANGELOG_BASE_PATH, dir.replaceAll("/+$", "") + "/changelog");
+            }
+            // A restore in NO_CLAIM mode (Flink's default) makes the first checkpoint a full snapshot, which the
+            // changelog backend cannot take: every checkpoint would fail and the job restart forever. CLAIM: the
+            // new job owns the checkpoint or savepoint it starts from.
+            if (existing.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).isPresent()
+                    && existing.getOptional(StateRecoveryOptions.RESTORE_MODE)
+                            .filter(mode -> mode != RecoveryClaimMode.CLAIM)
+                            .isPresent()) {
+                org.slf4j.LoggerFactory.getLogger(BiometryJob.class)
+                        .warn(
+                                "{} {} replaced by {}: the changelog state backend (--changelog-materialization) "
+                                        + "restores only in CLAIM mode",
+                                StateRecoveryOptions.RESTORE_MODE.key(),
+                                existing.get(StateRecoveryOptions.RESTORE_MODE),
+                                RecoveryClaimMode.CLAIM);
+            }
+            settings.set(StateRecoveryOptions.RESTORE_MODE, RecoveryClaimMode.CLAIM);
+        }
         if (!existing.getOptional(CheckpointingOptions.CHECKPOINTING_TIMEOUT).isPresent()) {
             settings.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, CHECKPOINT_TIMEOUT);
         }

@@ -15,6 +15,9 @@ import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.StateChangelogOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.RecoveryClaimMode;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.FileUtils;
 import org.junit.jupiter.api.Test;
@@ -65,6 +68,67 @@ class BiometryJobConfigureTest {
         } finally {
             FileUtils.deleteDirectoryQuietly(d.temporaryDir().toFile());
         }
+    }
+
+    @Test
+    void changelogMaterializationTurnsOnTheChangelogBackendWithItsLogBesideTheCheckpoints() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        BiometryJob.configure(
+                env,
+                config("checkpoint-dir", dir.toUri().toString(), "changelog-materialization", "10s"),
+                BiometryJob.Deployment.LOCAL);
+        ReadableConfig c = env.getConfiguration();
+        assertThat(c.get(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG)).isTrue();
+        assertThat(c.get(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE)).isEqualTo("filesystem");
+        assertThat(c.get(StateChangelogOptions.PERIODIC_MATERIALIZATION_INTERVAL))
+                .isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.get(StateBackendOptions.STATE_BACKEND)).isEqualTo("hashmap"); // the backend it wraps
+        // NO_CLAIM (Flink's default) would demand a full snapshot after a restore, which the changelog cannot take.
+        assertThat(c.get(StateRecoveryOptions.RESTORE_MODE)).isEqualTo(RecoveryClaimMode.CLAIM);
+        String base = c.get(org.apache.flink.configuration.ConfigOptions.key("state.changelog.dstl.dfs.base-path")
+                .stringType()
+                .noDefaultValue());
+        assertThat(base).isEqualTo(dir.toUri().toString().replaceAll("/+$", "") + "/changelog");
+
+        // A cluster: its TaskManagers read the log's storage from its config.yaml, which must name a durable one.
+        assertThatThrownBy(() -> BiometryJob.configure(
+                        clusterEnv(new Configuration()),
+                        config("checkpoint-dir", dir.toUri().toString(), "changelog-materialization", "10s"),
+                        BiometryJob.Deployment.CLUSTER))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("state.changelog.storage: filesystem")
+                .hasMessageContaining("state.changelog.dstl.dfs.base-path");
+        Configuration cluster = new Configuration();
+        cluster.set(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE, "filesystem");
+        cluster.setString("state.changelog.dstl.dfs.base-path", "s3://bucket/changelog");
+        StreamExecutionEnvironment onCluster = clusterEnv(cluster);
+        BiometryJob.configure(
+                onCluster,
+                config("checkpoint-dir", dir.toUri().toString(), "changelog-materialization", "10s"),
+                BiometryJob.Deployment.CLUSTER);
+        assertThat(onCluster.getConfiguration().get(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG))
+                .isTrue();
+        Configuration noClaim = cluster.clone();
+        noClaim.set(StateRecoveryOptions.RESTORE_MODE, RecoveryClaimMode.NO_CLAIM); // as `flink run -s` sets it
+        StreamExecutionEnvironment restoring = clusterEnv(noClaim);
+        BiometryJob.configure(
+                restoring,
+                config("checkpoint-dir", dir.toUri().toString(), "changelog-materialization", "10s"),
+                BiometryJob.Deployment.CLUSTER);
+        assertThat(restoring.getConfiguration().get(StateRecoveryOptions.RESTORE_MODE))
+                .isEqualTo(RecoveryClaimMode.CLAIM);
+        assertThat(onCluster.getConfiguration().toMap())
+                .containsEntry("state.changelog.dstl.dfs.base-path", "s3://bucket/changelog");
+
+        StreamExecutionEnvironment plain = StreamExecutionEnvironment.getExecutionEnvironment();
+        BiometryJob.configure(plain, config("checkpoint-dir", dir.toUri().toString()), BiometryJob.Deployment.LOCAL);
+        assertThat(plain.getConfiguration().getOptional(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG))
+                .isEmpty();
+        assertThat(plain.getConfiguration().getOptional(StateRecoveryOptions.RESTORE_MODE))
+                .isEmpty();
+        assertThatThrownBy(() -> config("changelog-materialization", "-1s"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--changelog-materialization");
     }
 
     @Test

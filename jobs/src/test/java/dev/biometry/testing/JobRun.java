@@ -10,14 +10,22 @@ import dev.biometry.config.JobConfig;
 import dev.biometry.local.EmbeddedKafkaBroker;
 import dev.biometry.pipeline.BiometryJob;
 import dev.biometry.pipeline.KafkaEndpoints;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.stream.Stream;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -93,8 +101,46 @@ public final class JobRun implements AutoCloseable {
         if (job != null) {
             return;
         }
+        start(null);
+    }
+
+    /**
+     * Cancels the job, whose checkpoints are retained, and starts it again from its latest completed checkpoint, as
+     * Flink restores a job after a failure; needs the {@code checkpoint-dir} option. Returns the checkpoint's
+     * directory.
+     */
+    public Path restartFromLatestCheckpoint() throws Exception {
+        if (job == null || config.checkpointDir().isEmpty()) {
+            throw new IllegalStateException("restartFromLatestCheckpoint needs a started job and a checkpoint-dir");
+        }
+        String jobId = job.getJobID().toHexString();
+        job.cancel().get();
+        // Completes (exceptionally) once the job is cancelled: its last checkpoint is then final.
+        job.getJobExecutionResult().handle((result, failure) -> null).get();
+        Path jobDir = Path.of(URI.create(config.checkpointDir())).resolve(jobId);
+        Path latest;
+        try (Stream<Path> checkpoints = Files.list(jobDir)) {
+            latest = checkpoints
+                    .filter(p -> p.getFileName().toString().startsWith("chk-"))
+                    .filter(p -> Files.exists(p.resolve("_metadata")))
+                    .max(Comparator.comparingLong(
+                            p -> Long.parseLong(p.getFileName().toString().substring(4))))
+                    .orElseThrow(() -> new IllegalStateException("no completed checkpoint in " + jobDir));
+        }
+        start(latest.toUri().toString());
+        return latest;
+    }
+
+    private void start(String restorePath) throws Exception {
         Configuration conf = new Configuration();
         conf.set(PipelineOptions.GENERIC_TYPES, false);
+        // The latest checkpoint outlives a cancel, for restartFromLatestCheckpoint.
+        conf.set(
+                CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        if (restorePath != null) {
+            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, restorePath);
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         durability = BiometryJob.configure(env, config);
         BiometryJob.build(env, config, KafkaEndpoints.of(config));
