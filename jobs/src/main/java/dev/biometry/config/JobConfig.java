@@ -204,10 +204,12 @@ public final class JobConfig implements Serializable {
             .durationType()
             .defaultValue(Duration.ZERO)
             .withDescription("0: off, every checkpoint snapshots the state backend (all heap state, or RocksDB's new "
-                    + "files); > 0: Flink's changelog state backend, which also logs every state change to the "
-                    + "checkpoint storage (`changelog/` in --checkpoint-dir), so a checkpoint uploads only the changes "
-                    + "since the last one, and snapshots the state backend (materialises) this often; for exactly-once "
-                    + "with sub-second checkpoints, e.g. 10s (see docs/performance.md)");
+                    + "files); > 0: Flink's changelog state backend, which also logs every state change (`local`, "
+                    + "`bench`: under `changelog/` in the checkpoint directory; a cluster: where its config.yaml's "
+                    + "state.changelog.dstl.dfs.base-path says, else `run` refuses to start), so a checkpoint uploads "
+                    + "only the changes since the last one, and snapshots the state backend (materialises) this often; "
+                    + "restores run in CLAIM mode; for exactly-once with sub-second checkpoints, e.g. 10s (see "
+                    + "docs/topology.md)");
 
     public static final ConfigOption<String> CHECKPOINT_DIR = key("checkpoint-dir")
             .stringType()

@@ -106,14 +106,17 @@ public final class BiometryJob {
 
     /**
      * Applies the job-wide settings to {@code env}: parallelism, exactly-once checkpointing at
-     * {@code --checkpoint-interval}, the network buffer timeout ({@code --buffer-timeout}), the state backend and durable checkpoint storage, the checkpoint timeout and
+     * {@code --checkpoint-interval}, the network buffer timeout ({@code --buffer-timeout}), the state backend (with
+     * {@code --changelog-materialization}, Flink's changelog backend over it, its log's storage for a local cluster
+     * and CLAIM-mode restores) and durable checkpoint storage, the checkpoint timeout and
      * tolerated failed checkpoints, and a bounded exponential-delay restart strategy. Each of these except
      * parallelism and the interval is taken, in this order, from its job option when given, from the environment's
      * own configuration when that names it (under {@code flink run} the cluster's {@code config.yaml}), else from
      * the {@code deployment}'s default. In BATCH runtime mode only parallelism and the restart strategy apply.
      *
      * @throws IllegalArgumentException when a cluster run has no checkpoint directory, or the transaction timeout
-     *     is too short for the effective checkpoint settings
+     *     is too short for the effective checkpoint settings, or a cluster run with the changelog has no durable
+     *     storage for its log in the cluster's configuration
      */
     public static Durability configure(StreamExecutionEnvironment env, JobConfig config, Deployment deployment) {
         env.setParallelism(config.parallelism());
