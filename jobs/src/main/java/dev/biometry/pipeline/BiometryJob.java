@@ -83,7 +83,10 @@ public final class BiometryJob {
 
     static final int TOLERABLE_CHECKPOINT_FAILURES = 2;
 
-    /** flink-dstl-dfs's {@code FsStateChangelogOptions.BASE_PATH}: where the changelog backend writes its log. */
+    /**
+     * flink-dstl-dfs's {@code FsStateChangelogOptions.BASE_PATH}, where the changelog backend writes its log, by key:
+     * that module is a TaskManager's, so the job's client need not have it (the tests check the key against it).
+     */
     private static final org.apache.flink.configuration.ConfigOption<String> CHANGELOG_BASE_PATH =
             org.apache.flink.configuration.ConfigOptions.key("state.changelog.dstl.dfs.base-path")
                     .stringType()

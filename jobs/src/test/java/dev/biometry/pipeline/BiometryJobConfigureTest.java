@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.changelog.fs.FsStateChangelogOptions;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
@@ -72,11 +73,9 @@ class BiometryJobConfigureTest {
 
     @Test
     void changelogMaterializationTurnsOnTheChangelogBackendWithItsLogBesideTheCheckpoints() {
+        JobConfig changelog = config("checkpoint-dir", dir.toUri().toString(), "changelog-materialization", "10s");
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        BiometryJob.configure(
-                env,
-                config("checkpoint-dir", dir.toUri().toString(), "changelog-materialization", "10s"),
-                BiometryJob.Deployment.LOCAL);
+        BiometryJob.configure(env, changelog, BiometryJob.Deployment.LOCAL);
         ReadableConfig c = env.getConfiguration();
         assertThat(c.get(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG)).isTrue();
         assertThat(c.get(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE)).isEqualTo("filesystem");
@@ -85,40 +84,31 @@ class BiometryJobConfigureTest {
         assertThat(c.get(StateBackendOptions.STATE_BACKEND)).isEqualTo("hashmap"); // the backend it wraps
         // NO_CLAIM (Flink's default) would demand a full snapshot after a restore, which the changelog cannot take.
         assertThat(c.get(StateRecoveryOptions.RESTORE_MODE)).isEqualTo(RecoveryClaimMode.CLAIM);
-        String base = c.get(org.apache.flink.configuration.ConfigOptions.key("state.changelog.dstl.dfs.base-path")
-                .stringType()
-                .noDefaultValue());
-        assertThat(base).isEqualTo(dir.toUri().toString().replaceAll("/+$", "") + "/changelog");
+        // flink-dstl-dfs's own option: the key configure writes is the one the log's storage reads.
+        assertThat(c.get(FsStateChangelogOptions.BASE_PATH))
+                .isEqualTo(dir.toUri().toString().replaceAll("/+$", "") + "/changelog");
 
         // A cluster: its TaskManagers read the log's storage from its config.yaml, which must name a durable one.
         assertThatThrownBy(() -> BiometryJob.configure(
-                        clusterEnv(new Configuration()),
-                        config("checkpoint-dir", dir.toUri().toString(), "changelog-materialization", "10s"),
-                        BiometryJob.Deployment.CLUSTER))
+                        clusterEnv(new Configuration()), changelog, BiometryJob.Deployment.CLUSTER))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("state.changelog.storage: filesystem")
                 .hasMessageContaining("state.changelog.dstl.dfs.base-path");
         Configuration cluster = new Configuration();
         cluster.set(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE, "filesystem");
-        cluster.setString("state.changelog.dstl.dfs.base-path", "s3://bucket/changelog");
+        cluster.set(FsStateChangelogOptions.BASE_PATH, "s3://bucket/changelog");
         StreamExecutionEnvironment onCluster = clusterEnv(cluster);
-        BiometryJob.configure(
-                onCluster,
-                config("checkpoint-dir", dir.toUri().toString(), "changelog-materialization", "10s"),
-                BiometryJob.Deployment.CLUSTER);
+        BiometryJob.configure(onCluster, changelog, BiometryJob.Deployment.CLUSTER);
         assertThat(onCluster.getConfiguration().get(StateChangelogOptions.ENABLE_STATE_CHANGE_LOG))
                 .isTrue();
         Configuration noClaim = cluster.clone();
         noClaim.set(StateRecoveryOptions.RESTORE_MODE, RecoveryClaimMode.NO_CLAIM); // as `flink run -s` sets it
         StreamExecutionEnvironment restoring = clusterEnv(noClaim);
-        BiometryJob.configure(
-                restoring,
-                config("checkpoint-dir", dir.toUri().toString(), "changelog-materialization", "10s"),
-                BiometryJob.Deployment.CLUSTER);
+        BiometryJob.configure(restoring, changelog, BiometryJob.Deployment.CLUSTER);
         assertThat(restoring.getConfiguration().get(StateRecoveryOptions.RESTORE_MODE))
                 .isEqualTo(RecoveryClaimMode.CLAIM);
-        assertThat(onCluster.getConfiguration().toMap())
-                .containsEntry("state.changelog.dstl.dfs.base-path", "s3://bucket/changelog");
+        assertThat(onCluster.getConfiguration().get(FsStateChangelogOptions.BASE_PATH))
+                .isEqualTo("s3://bucket/changelog");
 
         StreamExecutionEnvironment plain = StreamExecutionEnvironment.getExecutionEnvironment();
         BiometryJob.configure(plain, config("checkpoint-dir", dir.toUri().toString()), BiometryJob.Deployment.LOCAL);

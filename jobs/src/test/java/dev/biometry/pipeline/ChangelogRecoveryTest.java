@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.apache.flink.changelog.fs.FsStateChangelogOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateChangelogOptions;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -53,7 +54,7 @@ class ChangelogRecoveryTest {
     static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(() -> {
         Configuration tm = new Configuration();
         tm.set(StateChangelogOptions.STATE_CHANGE_LOG_STORAGE, "filesystem");
-        tm.setString("state.changelog.dstl.dfs.base-path", LOG_DIR.toUri().toString());
+        tm.set(FsStateChangelogOptions.BASE_PATH, LOG_DIR.toUri().toString());
         return new MiniClusterResourceConfiguration.Builder()
                 .setNumberTaskManagers(1)
                 .setNumberSlotsPerTaskManager(2)
