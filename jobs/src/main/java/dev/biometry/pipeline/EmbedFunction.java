@@ -14,6 +14,8 @@ import dev.biometry.face.MediaFaceSearch;
 import dev.biometry.match.FaceOutcome;
 import dev.biometry.media.MediaException;
 import dev.biometry.media.MediaFetcher;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.api.common.accumulators.DoubleCounter;
@@ -67,6 +69,11 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
     private transient Counter mediaFailed;
     private transient Counter cacheHits;
     private transient Histogram embeddingLatencyMs;
+    /** CPU microseconds this task's thread spent in the face engine for the media counted in mediaEmbedded. */
+    private transient Counter faceWorkCpuMicros;
+    /** Null where the JVM cannot measure a thread's CPU time. */
+    private transient ThreadMXBean threadCpu;
+
     private transient DoubleCounter progress;
 
     /** As below, with the default embedding model and cache size. */
@@ -161,6 +168,9 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
         mediaFailed = metrics.counter("mediaFailed");
         cacheHits = metrics.counter("embeddingCacheHits");
         embeddingLatencyMs = metrics.histogram("embeddingLatencyMs", new DescriptiveStatisticsHistogram(1000));
+        faceWorkCpuMicros = metrics.counter("faceWorkCpuMicros");
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        threadCpu = mx.isCurrentThreadCpuTimeSupported() && mx.isThreadCpuTimeEnabled() ? mx : null;
         inputAge = RecordAge.register(metrics, RecordAge.INPUT);
         outputAge = RecordAge.register(metrics, RecordAge.OUTPUT);
         progress = getRuntimeContext().getDoubleCounter(PipelineMetrics.PROGRESS_ACCUMULATOR);
@@ -203,6 +213,7 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
             return embedded(task, cached.outcome(), true, 0);
         }
         FaceOutcome result;
+        long cpu0 = threadCpuNanos();
         try {
             MediaRef media = task.media();
             result = analyzer.outcome(
@@ -225,6 +236,9 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
             return embedded(task, result, false, elapsed);
         }
         embeddingLatencyMs.update(elapsed);
+        if (cpu0 >= 0) {
+            faceWorkCpuMicros.inc((threadCpuNanos() - cpu0) / 1_000);
+        }
         mediaEmbedded.inc();
         facesDetected.inc(result.facesDetected());
         if (result.embedding() == null) {
@@ -234,6 +248,11 @@ public class EmbedFunction extends KeyedProcessFunction<String, FetchedTask, Emb
             cache.put(mediaId, new CachedFace(task.media().uri(), sha256, result, nowMillis));
         }
         return embedded(task, result, false, elapsed);
+    }
+
+    /** CPU time of the calling thread in nanoseconds, -1 where it cannot be measured. */
+    private long threadCpuNanos() {
+        return threadCpu == null ? -1 : threadCpu.getCurrentThreadCpuTime();
     }
 
     private static long millisSince(long startNanos) {

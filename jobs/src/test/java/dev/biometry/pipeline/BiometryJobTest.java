@@ -262,6 +262,7 @@ class BiometryJobTest {
         String folder = newId();
         long withoutFaceBefore = counterSum("mediaWithoutFace");
         long latenciesBefore = histogramCount("embeddingLatencyMs");
+        long faceWorkBefore = counterSum("faceWorkCpuMicros");
         String analysis = request(folder, null, media(folder, "a", "alice.jpg"), media(folder, "g", "grey.jpg"));
         JsonNode result = finalResult(analysis);
         assertThat(result.get("state").asText()).isEqualTo("FINISHED");
@@ -273,6 +274,9 @@ class BiometryJobTest {
         // Only this test uses grey.jpg, so it went through the engine (no cache hit) whatever ran before.
         assertThat(counterSum("mediaWithoutFace")).isGreaterThanOrEqualTo(withoutFaceBefore + 1);
         assertThat(histogramCount("embeddingLatencyMs")).isGreaterThanOrEqualTo(latenciesBefore + 1);
+        assertThat(counterSum("faceWorkCpuMicros"))
+                .as("the decode and detection of grey.jpg took CPU time")
+                .isGreaterThan(faceWorkBefore);
         assertThat(counterSum("facesDetected"))
                 .as("alice.jpg has faces, embedded in this test or earlier")
                 .isPositive();
@@ -328,6 +332,7 @@ class BiometryJobTest {
         finalResult(request(folder, null, a, b));
         long embeddedBefore = counterSum("mediaEmbedded");
         long hitsBefore = counterSum("embeddingCacheHits");
+        long faceWorkBefore = counterSum("faceWorkCpuMicros");
         // Both media were new to the job, so "unchanged" below is about a counter that does count.
         assertThat(embeddedBefore).isGreaterThanOrEqualTo(2);
 
@@ -335,6 +340,7 @@ class BiometryJobTest {
         assertThat(second.get("state").asText()).isEqualTo("FINISHED");
         assertThat(counterSum("embeddingCacheHits")).isEqualTo(hitsBefore + 2);
         assertThat(counterSum("mediaEmbedded")).isEqualTo(embeddedBefore);
+        assertThat(counterSum("faceWorkCpuMicros")).isEqualTo(faceWorkBefore);
     }
 
     /**

@@ -281,7 +281,7 @@ class KafkaEndpointsTest {
         BiometryJob.configure(env, CONFIG);
         assertThat(env.getBufferTimeout())
                 .as("the job's default, not Flink's 100 ms")
-                .isEqualTo(10L);
+                .isEqualTo(25L);
 
         StreamExecutionEnvironment flushEveryRecord = StreamExecutionEnvironment.getExecutionEnvironment();
         BiometryJob.configure(

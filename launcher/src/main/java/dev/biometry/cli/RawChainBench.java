@@ -18,6 +18,9 @@ final class RawChainBench {
     /** The work done on one image by one thread's engine; true when a face was embedded. */
     interface Work {
         boolean run(FaceEngine engine, int imageIndex) throws Exception;
+
+        /** Called on each worker thread when its warm-up is over and its measured runs begin. */
+        default void measuring() {}
     }
 
     /** Faces per second over the window, with the engines' stage timings and the CPU breakdown of the window. */
@@ -50,6 +53,7 @@ final class RawChainBench {
                                 }
                             }
                             engine.timings().reset();
+                            work.measuring();
                             ready.countDown();
                             counted = true;
                             go.await();

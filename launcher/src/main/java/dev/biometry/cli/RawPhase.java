@@ -12,11 +12,15 @@ import dev.biometry.face.MediaFaces;
 import dev.biometry.face.StageTimings.Stage;
 import dev.biometry.media.MediaFetcher;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The benchmark's first phase, without Flink or Kafka: the face chain (decode, detect, landmarks, align, embed) in
@@ -26,6 +30,69 @@ import java.util.concurrent.ConcurrentHashMap;
 final class RawPhase {
 
     private RawPhase() {}
+
+    /**
+     * One image through the bare chain, then through what the embed operator runs per media, on the same thread
+     * and engine; sums each one's thread CPU time over the faces it embedded once measuring has begun.
+     */
+    private static final class OperatorWork implements RawChainBench.Work {
+        private final ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        private final Map<Thread, MediaAnalyzer> analyzers = new ConcurrentHashMap<>();
+        private final Set<Thread> measuring = ConcurrentHashMap.newKeySet();
+        private final LongAdder chainNanos = new LongAdder();
+        private final LongAdder operatorNanos = new LongAdder();
+        private final LongAdder chainFaces = new LongAdder();
+        private final LongAdder operatorFaces = new LongAdder();
+        private final List<BenchImages.Image> images;
+        private final MediaFetcher fetcher;
+        private final FacePolicy policy;
+
+        OperatorWork(BenchImages images, BenchSettings settings, FacePolicy policy) {
+            this.images = images.images();
+            this.fetcher = new MediaFetcher(
+                    List.of(images.root().toString()), settings.base().mediaMaxBytes());
+            this.policy = policy;
+        }
+
+        @Override
+        public void measuring() {
+            measuring.add(Thread.currentThread());
+        }
+
+        @Override
+        public boolean run(FaceEngine engine, int i) throws Exception {
+            BenchImages.Image image = images.get(i);
+            MediaAnalyzer analyzer = analyzers.computeIfAbsent(
+                    Thread.currentThread(), t -> new MediaAnalyzer(engine, policy, MediaAnalyzer.Limits.DEFAULTS));
+            long c0 = mx.getCurrentThreadCpuTime();
+            boolean chainFace = engine.analyze(image.jpeg(), image.name()).hasFace();
+            long c1 = mx.getCurrentThreadCpuTime();
+            byte[] bytes = fetcher.fetch(image.file().toUri().toString());
+            boolean operatorFace = analyzer.analyze(bytes, MediaType.IMAGE_FOLDER, false, image.name())
+                            .template()
+                    != null;
+            long c2 = mx.getCurrentThreadCpuTime();
+            if (measuring.contains(Thread.currentThread())) {
+                if (chainFace) {
+                    chainNanos.add(c1 - c0);
+                    chainFaces.increment();
+                }
+                if (operatorFace) {
+                    operatorNanos.add(c2 - c1);
+                    operatorFaces.increment();
+                }
+            }
+            return chainFace && operatorFace;
+        }
+
+        double chainMillisPerFace() {
+            return chainNanos.sum() / 1e6 / chainFaces.sum();
+        }
+
+        double operatorMillisPerFace() {
+            return operatorNanos.sum() / 1e6 / operatorFaces.sum();
+        }
+    }
 
     /** Drops images whose main face the job would not embed (none found, or below the quality gate). */
     static void keepImagesWithAFace(BenchImages images, FaceEngineConfig config, FacePolicy policy, PrintStream report)
@@ -66,31 +133,18 @@ final class RawPhase {
                 seconds,
                 (engine, i) ->
                         engine.analyze(list.get(i).jpeg(), list.get(i).name()).hasFace());
-        // What the embed-faces operator runs per media, without Flink: file read under the media roots, content
-        // sniffing, header check, decode, detect, landmarks, align, sharpness, quality gate, embed.
-        MediaFetcher fetcher = new MediaFetcher(
-                List.of(images.root().toString()), settings.base().mediaMaxBytes());
-        double analyzerSeconds = Math.max(2, seconds / 3);
+        // What the embed-faces operator runs per media, without Flink (file read under the media roots, content
+        // sniffing, header check, decode, detect, landmarks, align, sharpness, quality gate, embed), interleaved
+        // image by image with the bare chain on the same threads and engines, each timed by its thread's CPU clock:
+        // run one after the other, the two would also measure whatever else the machine did in between.
+        double interleavedSeconds = Math.max(4, seconds / 3);
         err.printf(
                 Locale.ROOT,
-                "bench: media analyzer as in embed-faces, %d thread(s), %.0f s%n",
+                "bench: the embed operator's work interleaved with the chain, %d thread(s), %.0f s%n",
                 threads,
-                analyzerSeconds);
-        Map<Thread, MediaAnalyzer> analyzers = new ConcurrentHashMap<>();
-        RawChainBench.Result operator =
-                RawChainBench.run(engineConfig, threads, list.size(), analyzerSeconds, (engine, i) -> {
-                    MediaAnalyzer analyzer = analyzers.computeIfAbsent(
-                            Thread.currentThread(),
-                            t -> new MediaAnalyzer(engine, policy, MediaAnalyzer.Limits.DEFAULTS));
-                    byte[] bytes = fetcher.fetch(list.get(i).file().toUri().toString());
-                    return analyzer.analyze(
-                                            bytes,
-                                            MediaType.IMAGE_FOLDER,
-                                            false,
-                                            list.get(i).name())
-                                    .template()
-                            != null;
-                });
+                interleavedSeconds);
+        OperatorWork operatorWork = new OperatorWork(images, settings, policy);
+        RawChainBench.run(engineConfig, threads, list.size(), interleavedSeconds, operatorWork);
         var ms = chain.timings().meanMillis();
         double chainMs = ms.get(Stage.DECODE)
                 + ms.get(Stage.DETECT)
@@ -110,11 +164,10 @@ final class RawPhase {
         raw.put(
                 "process_cpu_cores",
                 round(chain.cpu().processCpuSeconds() / chain.cpu().wallSeconds(), 2));
+        raw.put("workers_cpu_cores", round(chain.cpu().cores(ThreadCpu.RAW_WORKERS), 3));
         raw.put("other_processes_cpu_cores", round(chain.cpu().otherProcessesCores(), 2));
-        raw.put("embed_operator_work_faces_per_s", round(operator.facesPerSecond(), 2));
-        raw.put(
-                "embed_operator_work_other_processes_cpu_cores",
-                round(operator.cpu().otherProcessesCores(), 2));
+        raw.put("interleaved_chain_cpu_ms_per_face", round(operatorWork.chainMillisPerFace(), 2));
+        raw.put("interleaved_embed_operator_work_cpu_ms_per_face", round(operatorWork.operatorMillisPerFace(), 2));
         raw.put("load_average", Machine.loadAverage());
         report.printf(
                 Locale.ROOT,
@@ -134,10 +187,46 @@ final class RawPhase {
                 chain.cpu().otherProcessesCores());
         report.printf(
                 Locale.ROOT,
-                "embed-op work    %.1f faces/s: the embed operator's per-media work without Flink "
-                        + "(file read, sniff, header check, chain, sharpness, quality gate); other processes %.2f cores%n",
-                operator.facesPerSecond(),
-                operator.cpu().otherProcessesCores());
+                "embed-op work    %.2f CPU ms per face: the embed operator's per-media work without Flink (file read, "
+                        + "sniff, header check, chain, sharpness, quality gate), image by image with the chain: %.2f "
+                        + "(%.3fx)%n",
+                operatorWork.operatorMillisPerFace(),
+                operatorWork.chainMillisPerFace(),
+                operatorWork.operatorMillisPerFace() / operatorWork.chainMillisPerFace());
         return chain.facesPerSecond();
+    }
+
+    /**
+     * The bare chain again, for a third of the window, right after the throughput run (its job stopped): the
+     * machine may have changed in between (a shared host), and the raw and pipeline figures are compared as if it
+     * had not. Writes {@code json.raw_after_throughput} and a report line.
+     */
+    static void recheck(
+            BenchSettings settings, BenchImages images, ObjectNode json, PrintStream report, PrintStream err)
+            throws Exception {
+        List<BenchImages.Image> list = images.images();
+        double seconds = Math.max(4, settings.seconds() / 3);
+        err.printf(Locale.ROOT, "bench: raw chain again, %d thread(s), %.0f s%n", settings.parallelism(), seconds);
+        RawChainBench.Result chain = RawChainBench.run(
+                settings.engineConfig(),
+                settings.parallelism(),
+                list.size(),
+                seconds,
+                (engine, i) ->
+                        engine.analyze(list.get(i).jpeg(), list.get(i).name()).hasFace());
+        double cpuMs = 1000 * chain.cpu().cores(ThreadCpu.RAW_WORKERS) / chain.facesPerSecond();
+        ObjectNode after = json.putObject("raw_after_throughput");
+        after.put("faces_per_s", round(chain.facesPerSecond(), 2));
+        after.put("workers_cpu_cores", round(chain.cpu().cores(ThreadCpu.RAW_WORKERS), 3));
+        after.put("cpu_ms_per_face", round(cpuMs, 2));
+        double before = 1000
+                * json.path("raw").path("workers_cpu_cores").asDouble(Double.NaN)
+                / json.path("raw").path("faces_per_s").asDouble(Double.NaN);
+        report.printf(
+                Locale.ROOT,
+                "raw chain after  %.1f faces/s, %.2f CPU ms per face (%.2f before the pipeline)%n",
+                chain.facesPerSecond(),
+                cpuMs,
+                before);
     }
 }

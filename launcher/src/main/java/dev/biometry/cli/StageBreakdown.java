@@ -124,6 +124,33 @@ final class StageBreakdown {
         return stages;
     }
 
+    /**
+     * The sums over all subtasks of the counters {@code metrics} of {@code operator} (NaN for one no vertex has), as
+     * fresh as the REST API gives them: asked for once, then read a second later (see {@link #stages()}).
+     */
+    Map<String, Double> counterSums(String operator, List<String> metrics) throws IOException, InterruptedException {
+        readCounterSums(operator, metrics);
+        Thread.sleep(1_000);
+        return readCounterSums(operator, metrics);
+    }
+
+    private Map<String, Double> readCounterSums(String operator, List<String> metrics)
+            throws IOException, InterruptedException {
+        Map<String, Double> sums = new LinkedHashMap<>();
+        metrics.forEach(m -> sums.put(m, Double.NaN));
+        for (JsonNode vertex : get("/jobs/" + jobId).path("vertices")) {
+            String id = vertex.path("id").asText();
+            List<String> ids = metrics.stream().map(m -> operator + "." + m).toList();
+            JsonNode values = get("/jobs/" + jobId + "/vertices/" + id + "/subtasks/metrics?get="
+                    + URLEncoder.encode(String.join(",", ids), StandardCharsets.UTF_8) + "&agg=sum");
+            for (JsonNode v : values) {
+                String metric = v.path("id").asText().substring(operator.length() + 1);
+                sums.put(metric, v.path("sum").asDouble(Double.NaN));
+            }
+        }
+        return sums;
+    }
+
     /** The job's checkpoint statistics so far. */
     Checkpoints checkpoints() throws IOException, InterruptedException {
         JsonNode stats = get("/jobs/" + jobId + "/checkpoints");

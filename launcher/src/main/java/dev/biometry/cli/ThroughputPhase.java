@@ -10,8 +10,11 @@ import dev.biometry.local.EmbeddedKafkaBroker;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -23,12 +26,30 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class ThroughputPhase {
 
+    /** The embed-faces counters of its face work: CPU microseconds in the face engine, and the media it ran on. */
+    private static final List<String> FACE_WORK_COUNTERS = List.of("faceWorkCpuMicros", "mediaEmbedded");
+
     private ThroughputPhase() {}
+
+    /** What a variant of {@code --throughput-variants} sets, for the report: its options, or the bench's options. */
+    static String label(Map<String, String> variant) {
+        if (variant.isEmpty()) {
+            return "job options as given";
+        }
+        StringBuilder label = new StringBuilder();
+        new TreeMap<>(variant)
+                .forEach((k, v) -> label.append(label.length() == 0 ? "" : ", ")
+                        .append(k)
+                        .append(' ')
+                        .append(v));
+        return label.toString();
+    }
 
     /** Runs the phase and writes its figures into {@code json} and its report lines. */
     static void run(
             EmbeddedKafkaBroker broker,
             BenchSettings settings,
+            Map<String, String> variant,
             BenchImages images,
             ObjectNode json,
             PrintStream report,
@@ -37,17 +58,16 @@ final class ThroughputPhase {
         double seconds = settings.seconds();
         double warmup = settings.warmup();
         int inFlight = settings.inFlight();
-        JobConfig config = PipelineRun.prepare(
-                broker,
-                settings.jobOptions(),
-                "throughput",
-                Map.of(
-                        "checkpoint-interval",
-                        settings.base().checkpointInterval().toMillis() + "ms"),
-                images);
+        Map<String, String> overrides = new HashMap<>();
+        overrides.put(
+                "checkpoint-interval", settings.base().checkpointInterval().toMillis() + "ms");
+        overrides.putAll(variant);
+        JobConfig config = PipelineRun.prepare(broker, settings.jobOptions(), "throughput", overrides, images);
+        json.put("variant", label(variant));
         err.printf(
                 Locale.ROOT,
-                "bench: throughput run: job with checkpoints every %d ms, %d analyses in flight%n",
+                "bench: throughput run (%s): job with checkpoints every %d ms, %d analyses in flight%n",
+                label(variant),
                 config.checkpointInterval().toMillis(),
                 inFlight);
         try (PipelineRun run = PipelineRun.start(config, settings.objectReuse(), images, err)) {
@@ -72,8 +92,16 @@ final class ThroughputPhase {
                     "bench-producer");
             producer.start();
             long runStart = System.nanoTime();
+            // The embed-faces tasks' own account of their face work (CPU in the face engine per media), read at
+            // both ends of the window: what the same chain costs inside the job, beside the raw chain's cost. Read
+            // once now as well, so that the JIT compiles the REST API's metric path during the warm-up, not in the
+            // window.
+            StageBreakdown metrics = new StageBreakdown(run.restUrl(), run.jobId());
+            metrics.counterSums("embed-faces", FACE_WORK_COUNTERS);
             sleepUntil(runStart + (long) (warmup * 1e9));
             double jitRate = JitWarmup.awaitQuietCompiler(runStart + (long) (settings.maxWarmup() * 1e9), err);
+            // Read just outside the window (as the end one is), so that the REST API's work is not in its CPU figures.
+            Map<String, Double> faceWorkStart = metrics.counterSums("embed-faces", FACE_WORK_COUNTERS);
             long windowStart = System.nanoTime();
             long windowEnd = windowStart + (long) (seconds * 1e9);
             json.put("warmup_s", round((windowStart - runStart) / 1e9, 1));
@@ -81,6 +109,7 @@ final class ThroughputPhase {
             ThreadCpu.Snapshot cpuStart = ThreadCpu.take();
             sleepUntil(windowEnd);
             ThreadCpu.Snapshot cpuEnd = ThreadCpu.take();
+            Map<String, Double> faceWorkEnd = metrics.counterSums("embed-faces", FACE_WORK_COUNTERS);
             String loadAtEnd = Machine.loadAverage();
             // Under exactly-once, results become readable in groups, one per completed checkpoint. When fewer than
             // three groups fell inside the window (slow checkpoints on a loaded machine), the window is extended,
@@ -125,6 +154,12 @@ final class ThroughputPhase {
             ArrayNode series = json.putArray("read_uncommitted_results_per_second_from_warmup");
             Arrays.stream(WindowRate.perSecond(run.uncommitted().values(), seriesStart, seriesSeconds))
                     .forEach(series::add);
+            double faceWorkMs = (faceWorkEnd.get("faceWorkCpuMicros") - faceWorkStart.get("faceWorkCpuMicros"))
+                    / 1000
+                    / (faceWorkEnd.get("mediaEmbedded") - faceWorkStart.get("mediaEmbedded"));
+            if (!Double.isNaN(faceWorkMs) && !Double.isInfinite(faceWorkMs)) {
+                json.put("embed_face_work_cpu_ms_per_media", round(faceWorkMs, 2));
+            }
             json.put("in_flight", inFlight);
             json.put("process_cpu_cores", round(cpu.processCpuSeconds() / cpu.wallSeconds(), 2));
             ObjectNode roles = json.putObject("cpu_cores_by_role");

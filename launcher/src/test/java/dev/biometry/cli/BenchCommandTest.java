@@ -51,6 +51,15 @@ class BenchCommandTest {
         assertThat(json.path("raw").path("faces_per_s").asDouble()).isPositive();
         assertThat(json.path("raw").path("ms_per_face").path("embed").asDouble())
                 .isPositive();
+        // The embed operator's per-media work and the bare chain, image by image on the same threads.
+        assertThat(json.path("raw").path("interleaved_chain_cpu_ms_per_face").asDouble())
+                .isPositive();
+        assertThat(json.path("raw")
+                        .path("interleaved_embed_operator_work_cpu_ms_per_face")
+                        .asDouble())
+                .isPositive();
+        assertThat(json.path("raw_after_throughput").path("faces_per_s").asDouble())
+                .isPositive();
         JsonNode throughput = json.path("throughput");
         assertThat(throughput.path("analyses_per_s").asDouble()).as(errText).isPositive();
         assertThat(throughput.path("faces_per_s").asDouble()).isPositive();
@@ -88,6 +97,13 @@ class BenchCommandTest {
                 .isPositive();
         assertThat(json.path("ratio_pipeline_to_raw_faces").asDouble()).isPositive();
         assertThat(json.path("embed_task_efficiency").asDouble()).isPositive();
+        // The embed-faces tasks' own count of their face-engine CPU (faceWorkCpuMicros over mediaEmbedded, read
+        // through the REST API at both ends of the window).
+        assertThat(json.path("embed_cpu_ms_per_face")
+                        .path("embed_task_face_engine")
+                        .asDouble())
+                .as(errText)
+                .isPositive();
         assertThat(json.path("peak_rss_mb").asDouble()).isPositive();
         assertThat(json.path("targets").has("p99_latency_ms_at_half_load")).isTrue();
     }

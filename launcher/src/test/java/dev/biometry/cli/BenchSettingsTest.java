@@ -5,10 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.biometry.config.JobConfig;
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-/** {@code bench}'s latency A/B: the variants it runs side by side in one process. */
+/** {@code bench}'s A/B runs: the throughput and latency variants it runs side by side in one process. */
 class BenchSettingsTest {
 
     private static BenchSettings parse(String... argv) {
@@ -86,5 +87,22 @@ class BenchSettingsTest {
         assertThat(v.label())
                 .isEqualTo("checkpoints every 100 ms, buffer timeout 0 ms, exactly-once, embedding-cache-ttl 0, "
                         + "state-backend rocksdb");
+    }
+
+    @Test
+    void throughputVariantsAreTheJobOptionsTheySetInTheOrderGiven() {
+        assertThat(parse().throughputVariants()).containsExactly(Map.of());
+        BenchSettings s = parse("--throughput-variants", "default,buffer-timeout=100ms/fetch-capacity=4, default");
+        assertThat(s.throughputVariants())
+                .containsExactly(Map.of(), Map.of("buffer-timeout", "100ms", "fetch-capacity", "4"), Map.of());
+        assertThat(ThroughputPhase.label(s.throughputVariants().get(1)))
+                .isEqualTo("buffer-timeout 100ms, fetch-capacity 4");
+        assertThat(ThroughputPhase.label(s.throughputVariants().get(0))).isEqualTo("job options as given");
+        assertThatThrownBy(() -> parse("--throughput-variants", "default,fast"))
+                .isInstanceOf(UsageException.class)
+                .hasMessageContaining("--throughput-variants: 'fast' is neither 'default' nor OPTION=VALUE");
+        assertThatThrownBy(() -> parse("--throughput-variants", "buffer-timeout=soon"))
+                .isInstanceOf(UsageException.class)
+                .hasMessageContaining("--throughput-variants: 'buffer-timeout=soon'");
     }
 }
