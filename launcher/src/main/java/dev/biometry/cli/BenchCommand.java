@@ -248,7 +248,7 @@ final class BenchCommand {
         double faceWorkMs = throughput.path("embed_face_work_cpu_ms_per_media").asDouble(Double.NaN);
         double taskMs = 1000 * embedCores / pipelineFaces;
         // The raw chain's worker threads alone (no GC or JIT), as the task's count is its own thread's.
-        double rawMs = 1000 * json.path("raw").path("workers_cpu_cores").asDouble(Double.NaN) / raw;
+        double rawMs = json.path("raw").path("workers_cpu_ms_per_face").asDouble(Double.NaN);
         if (!Double.isNaN(faceWorkMs)) {
             ObjectNode split = throughput.putObject("embed_cpu_ms_per_face");
             split.put("raw_chain", round(rawMs, 2));

@@ -200,13 +200,7 @@ record BenchSettings(
             }
             variant.put(part.substring(0, eq).strip(), part.substring(eq + 1).strip());
         }
-        try {
-            Map<String, String> options = new HashMap<>(jobOptions);
-            options.putAll(variant);
-            JobConfig.fromOptions(options);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--throughput-variants: '" + text + "': " + e.getMessage());
-        }
+        checkAsTheJobWould("--throughput-variants", text, jobOptions, variant);
         return Map.copyOf(variant);
     }
 
@@ -241,14 +235,23 @@ record BenchSettings(
             }
         }
         LatencyVariant variant = new LatencyVariant(millis("latency-variants", parts[0]), buffer, guarantee, other);
+        checkAsTheJobWould("--latency-variants", text, jobOptions, variant.jobOptions());
+        return variant;
+    }
+
+    /**
+     * Checks the job options of a variant ({@code overrides} over the bench's {@code jobOptions}) as the job would,
+     * naming the bench option and the variant's {@code text} in the error.
+     */
+    private static void checkAsTheJobWould(
+            String option, String text, Map<String, String> jobOptions, Map<String, String> overrides) {
         try {
             Map<String, String> options = new HashMap<>(jobOptions);
-            options.putAll(variant.jobOptions());
+            options.putAll(overrides);
             JobConfig.fromOptions(options);
         } catch (IllegalArgumentException e) {
-            throw new UsageException("--latency-variants: '" + text + "': " + e.getMessage());
+            throw new UsageException(option + ": '" + text + "': " + e.getMessage());
         }
-        return variant;
     }
 
     int parallelism() {

@@ -126,13 +126,7 @@ final class RawPhase {
         double seconds = settings.seconds();
         List<BenchImages.Image> list = images.images();
         err.printf(Locale.ROOT, "bench: raw chain, %d thread(s), %.0f s%n", threads, seconds);
-        RawChainBench.Result chain = RawChainBench.run(
-                engineConfig,
-                threads,
-                list.size(),
-                seconds,
-                (engine, i) ->
-                        engine.analyze(list.get(i).jpeg(), list.get(i).name()).hasFace());
+        RawChainBench.Result chain = chain(settings, images, seconds);
         // What the embed-faces operator runs per media, without Flink (file read under the media roots, content
         // sniffing, header check, decode, detect, landmarks, align, sharpness, quality gate, embed), interleaved
         // image by image with the bare chain on the same threads and engines, each timed by its thread's CPU clock:
@@ -165,6 +159,7 @@ final class RawPhase {
                 "process_cpu_cores",
                 round(chain.cpu().processCpuSeconds() / chain.cpu().wallSeconds(), 2));
         raw.put("workers_cpu_cores", round(chain.cpu().cores(ThreadCpu.RAW_WORKERS), 3));
+        raw.put("workers_cpu_ms_per_face", round(workersCpuMillisPerFace(chain), 2));
         raw.put("other_processes_cpu_cores", round(chain.cpu().otherProcessesCores(), 2));
         raw.put("interleaved_chain_cpu_ms_per_face", round(operatorWork.chainMillisPerFace(), 2));
         raw.put("interleaved_embed_operator_work_cpu_ms_per_face", round(operatorWork.operatorMillisPerFace(), 2));
@@ -196,6 +191,24 @@ final class RawPhase {
         return chain.facesPerSecond();
     }
 
+    /** The bare chain on the benchmark images: P threads, one engine each, for {@code seconds}. */
+    private static RawChainBench.Result chain(BenchSettings settings, BenchImages images, double seconds)
+            throws Exception {
+        List<BenchImages.Image> list = images.images();
+        return RawChainBench.run(
+                settings.engineConfig(),
+                settings.parallelism(),
+                list.size(),
+                seconds,
+                (engine, i) ->
+                        engine.analyze(list.get(i).jpeg(), list.get(i).name()).hasFace());
+    }
+
+    /** CPU milliseconds per face of the chain's worker threads alone (no GC or JIT). */
+    private static double workersCpuMillisPerFace(RawChainBench.Result chain) {
+        return 1000 * chain.cpu().cores(ThreadCpu.RAW_WORKERS) / chain.facesPerSecond();
+    }
+
     /**
      * The bare chain again, for a third of the window, right after the throughput run (its job stopped): the
      * machine may have changed in between (a shared host), and the raw and pipeline figures are compared as if it
@@ -204,24 +217,15 @@ final class RawPhase {
     static void recheck(
             BenchSettings settings, BenchImages images, ObjectNode json, PrintStream report, PrintStream err)
             throws Exception {
-        List<BenchImages.Image> list = images.images();
         double seconds = Math.max(4, settings.seconds() / 3);
         err.printf(Locale.ROOT, "bench: raw chain again, %d thread(s), %.0f s%n", settings.parallelism(), seconds);
-        RawChainBench.Result chain = RawChainBench.run(
-                settings.engineConfig(),
-                settings.parallelism(),
-                list.size(),
-                seconds,
-                (engine, i) ->
-                        engine.analyze(list.get(i).jpeg(), list.get(i).name()).hasFace());
-        double cpuMs = 1000 * chain.cpu().cores(ThreadCpu.RAW_WORKERS) / chain.facesPerSecond();
+        RawChainBench.Result chain = chain(settings, images, seconds);
+        double cpuMs = workersCpuMillisPerFace(chain);
         ObjectNode after = json.putObject("raw_after_throughput");
         after.put("faces_per_s", round(chain.facesPerSecond(), 2));
         after.put("workers_cpu_cores", round(chain.cpu().cores(ThreadCpu.RAW_WORKERS), 3));
         after.put("cpu_ms_per_face", round(cpuMs, 2));
-        double before = 1000
-                * json.path("raw").path("workers_cpu_cores").asDouble(Double.NaN)
-                / json.path("raw").path("faces_per_s").asDouble(Double.NaN);
+        double before = json.path("raw").path("workers_cpu_ms_per_face").asDouble(Double.NaN);
         report.printf(
                 Locale.ROOT,
                 "raw chain after  %.1f faces/s, %.2f CPU ms per face (%.2f before the pipeline)%n",

@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Where the time of an analysis goes, read from a running job's Flink REST API (what the dashboard shows): each
@@ -138,11 +139,11 @@ final class StageBreakdown {
             throws IOException, InterruptedException {
         Map<String, Double> sums = new LinkedHashMap<>();
         metrics.forEach(m -> sums.put(m, Double.NaN));
+        String ids = metrics.stream().map(m -> operator + "." + m).collect(Collectors.joining(","));
         for (JsonNode vertex : get("/jobs/" + jobId).path("vertices")) {
             String id = vertex.path("id").asText();
-            List<String> ids = metrics.stream().map(m -> operator + "." + m).toList();
             JsonNode values = get("/jobs/" + jobId + "/vertices/" + id + "/subtasks/metrics?get="
-                    + URLEncoder.encode(String.join(",", ids), StandardCharsets.UTF_8) + "&agg=sum");
+                    + URLEncoder.encode(ids, StandardCharsets.UTF_8) + "&agg=sum");
             for (JsonNode v : values) {
                 String metric = v.path("id").asText().substring(operator.length() + 1);
                 sums.put(metric, v.path("sum").asDouble(Double.NaN));
