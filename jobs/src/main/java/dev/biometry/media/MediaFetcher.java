@@ -191,12 +191,12 @@ public final class MediaFetcher implements Serializable {
     }
 
     /**
-     * Refuses a file larger than the limit before reading it; else reads it to its end, at most {@code maxBytes + 1}
-     * bytes (one more than the limit tells a file that grew over it), into an array of the size the file had when
-     * opened (one byte more, to see its end), in reads of at most
-     * {@link #READ_CHUNK} bytes: the JDK reads a heap buffer through a direct buffer of the read's size that each
-     * thread keeps, so unbounded reads would pin a direct buffer as large as the largest media. A file that grows
-     * while it is read is read on in a larger array, up to the limit.
+     * Refuses a file larger than the limit before reading it; else reads it to its end into an array of the size the
+     * file had when opened, and returns that array when one more read finds the end (the common case: no copy). A
+     * file that grows while it is read is read on in larger arrays, up to the limit plus one byte (one more than the
+     * limit tells a file that grew over it). Reads are of at most {@link #READ_CHUNK} bytes: the JDK reads a heap
+     * buffer through a direct buffer of the read's size that each thread keeps, so unbounded reads would pin a direct
+     * buffer as large as the largest media.
      */
     private byte[] read(SeekableByteChannel channel, String uriText) throws IOException, MediaException {
         long size = channel.size();
@@ -204,22 +204,27 @@ public final class MediaFetcher implements Serializable {
             throw tooLarge(uriText); // a regular file's size is known: nothing need be read to refuse it
         }
         int limit = (int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1);
-        ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(limit, size + 1));
+        ByteBuffer buffer = ByteBuffer.allocate((int) size);
+        ByteBuffer probe = ByteBuffer.allocate(1);
         while (true) {
-            if (!buffer.hasRemaining()) {
-                if (buffer.capacity() >= limit) {
-                    break;
+            if (buffer.hasRemaining()) {
+                int n = channel.read(buffer.slice(buffer.position(), Math.min(buffer.remaining(), READ_CHUNK)));
+                if (n < 0) {
+                    break; // shrank while read
                 }
-                ByteBuffer larger = ByteBuffer.allocate((int) Math.min(limit, buffer.capacity() * 2L));
-                buffer = larger.put(buffer.flip());
+                buffer.position(buffer.position() + n);
+                continue;
             }
-            int chunk = Math.min(buffer.remaining(), READ_CHUNK);
-            ByteBuffer window = buffer.slice(buffer.position(), chunk);
-            int n = channel.read(window);
-            if (n < 0) {
-                break;
+            probe.clear();
+            if (channel.read(probe) < 0) {
+                return buffer.array(); // read to its end at the size it had when opened
             }
-            buffer.position(buffer.position() + n);
+            if (buffer.capacity() + 1L > maxBytes) {
+                throw tooLarge(uriText); // it grew over the limit while it was read
+            }
+            // It grew while it was read: on in an array twice as large (the probed byte first).
+            ByteBuffer larger = ByteBuffer.allocate((int) Math.min(limit, Math.max(16, buffer.capacity() * 2L)));
+            buffer = larger.put(buffer.flip()).put(probe.flip());
         }
         if (buffer.position() > maxBytes) {
             throw tooLarge(uriText); // it grew while it was read

@@ -263,6 +263,41 @@ class KafkaEndpointsTest {
     }
 
     @Test
+    void exactlyOnceSinksLingerUntilTheCheckpointUnlessTheKafkaPropertiesFileSaysOtherwise(@TempDir Path dir)
+            throws Exception {
+        // read_committed readers see nothing before the commit, so lingering up to the checkpoint delays no one.
+        JobConfig fast =
+                JobConfig.fromOptions(Map.of("bootstrap-servers", "broker-1:9092", "checkpoint-interval", "200ms"));
+        assertThat(BuiltSink.of(KafkaEndpoints.of(fast).results()).producer()).containsEntry("linger.ms", "200");
+        assertThat(BuiltSink.of(KafkaEndpoints.of(CONFIG).folders()).producer())
+                .as("4 s checkpoints: capped so that linger + request timeout fit Kafka's delivery timeout")
+                .containsEntry("linger.ms", "1000");
+
+        Path file = dir.resolve("client.properties");
+        Files.writeString(file, "linger.ms=5\n");
+        JobConfig given = JobConfig.fromOptions(Map.of(
+                "bootstrap-servers",
+                "broker-1:9092",
+                "checkpoint-interval",
+                "200ms",
+                "kafka-properties-file",
+                file.toString()));
+        assertThat(BuiltSink.of(KafkaEndpoints.of(given).deadLetters()).producer())
+                .containsEntry("linger.ms", "5");
+
+        // Without transactions a record is readable once written: Kafka's own linger (5 ms) stays.
+        JobConfig atLeastOnce = JobConfig.fromOptions(Map.of(
+                "bootstrap-servers",
+                "broker-1:9092",
+                "checkpoint-interval",
+                "200ms",
+                "delivery-guarantee",
+                "at-least-once"));
+        assertThat(BuiltSink.of(KafkaEndpoints.of(atLeastOnce).results()).producer())
+                .doesNotContainKey("linger.ms");
+    }
+
+    @Test
     void theTransactionNamingStrategyIsAnOption() throws Exception {
         JobConfig config = JobConfig.fromOptions(
                 Map.of("bootstrap-servers", "broker-1:9092", "transaction-naming", "incrementing"));

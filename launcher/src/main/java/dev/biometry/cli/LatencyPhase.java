@@ -48,7 +48,8 @@ final class LatencyPhase {
         Duration checkpoint = variant.checkpoint();
         JobConfig config = PipelineRun.prepare(broker, settings.jobOptions(), "latency", variant.jobOptions(), images);
         err.printf(Locale.ROOT, "bench: latency run: job with %s, paced at %.2f analyses/s%n", variant.label(), rate);
-        try (PipelineRun run = PipelineRun.start(config, settings.objectReuse(), images, err)) {
+        try (PipelineRun run =
+                PipelineRun.start(config, settings.objectReuse(), images, PipelineRun.ResultReads.TIMED, err)) {
             run.awaitReady(2 * config.parallelism(), Duration.ofMinutes(3));
             // A paced producer from the start; the measured window opens after the warm-up, once the JIT compilers
             // have settled on this run's code paths (at most --max-warmup): the first run after the throughput

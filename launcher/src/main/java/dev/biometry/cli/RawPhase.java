@@ -210,27 +210,36 @@ final class RawPhase {
     }
 
     /**
-     * The bare chain again, for a third of the window, right after the throughput run (its job stopped): the
-     * machine may have changed in between (a shared host), and the raw and pipeline figures are compared as if it
-     * had not. Writes {@code json.raw_after_throughput} and a report line.
+     * The bare chain again, for a third of the window, right after a throughput run (its job stopped): the machine
+     * may have changed since the raw run before it (a shared host: 123 and 144 faces/s ten minutes apart in one
+     * process), so each throughput run is also compared with the raw runs on both sides of it. Writes {@code
+     * raw_after} into {@code throughput} and {@code json.raw_after_throughput} (the latest), prints a report line and
+     * returns the chain's faces/s.
      */
-    static void recheck(
-            BenchSettings settings, BenchImages images, ObjectNode json, PrintStream report, PrintStream err)
+    static double after(
+            BenchSettings settings,
+            BenchImages images,
+            ObjectNode json,
+            ObjectNode throughput,
+            PrintStream report,
+            PrintStream err)
             throws Exception {
         double seconds = Math.max(4, settings.seconds() / 3);
         err.printf(Locale.ROOT, "bench: raw chain again, %d thread(s), %.0f s%n", settings.parallelism(), seconds);
         RawChainBench.Result chain = chain(settings, images, seconds);
         double cpuMs = workersCpuMillisPerFace(chain);
-        ObjectNode after = json.putObject("raw_after_throughput");
+        ObjectNode after = throughput.putObject("raw_after");
         after.put("faces_per_s", round(chain.facesPerSecond(), 2));
         after.put("workers_cpu_cores", round(chain.cpu().cores(ThreadCpu.RAW_WORKERS), 3));
         after.put("cpu_ms_per_face", round(cpuMs, 2));
+        json.set("raw_after_throughput", after.deepCopy());
         double before = json.path("raw").path("workers_cpu_ms_per_face").asDouble(Double.NaN);
         report.printf(
                 Locale.ROOT,
-                "raw chain after  %.1f faces/s, %.2f CPU ms per face (%.2f before the pipeline)%n",
+                "raw chain after  %.1f faces/s, %.2f CPU ms per face (%.2f in the first raw run)%n",
                 chain.facesPerSecond(),
                 cpuMs,
                 before);
+        return chain.facesPerSecond();
     }
 }

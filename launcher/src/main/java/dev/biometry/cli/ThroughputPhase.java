@@ -70,7 +70,8 @@ final class ThroughputPhase {
                 label(variant),
                 config.checkpointInterval().toMillis(),
                 inFlight);
-        try (PipelineRun run = PipelineRun.start(config, settings.objectReuse(), images, err)) {
+        try (PipelineRun run =
+                PipelineRun.start(config, settings.objectReuse(), images, PipelineRun.ResultReads.COUNTED, err)) {
             run.awaitReady(2 * config.parallelism(), Duration.ofMinutes(3));
             Semaphore permits = new Semaphore(inFlight);
             run.onUncommittedFinal(id -> permits.release());
@@ -109,7 +110,9 @@ final class ThroughputPhase {
             json.put("warmup_s", round((warmedUp - runStart) / 1e9, 1));
             json.put("jit_seconds_per_s_before_window", round(jitRate, 3));
             ThreadCpu.Snapshot cpuStart = ThreadCpu.take();
+            Map<String, Long> requestsStart = BrokerRequests.counts();
             sleepUntil(windowEnd);
+            Map<String, Long> requestsEnd = BrokerRequests.counts();
             ThreadCpu.Snapshot cpuEnd = ThreadCpu.take();
             Map<String, Double> faceWorkEnd = metrics.counterSums("embed-faces", FACE_WORK_COUNTERS);
             String loadAtEnd = Machine.loadAverage();
@@ -169,6 +172,10 @@ final class ThroughputPhase {
             ObjectNode top = json.putObject("cpu_cores_top_threads");
             cpu.topThreads().forEach(e -> top.put(e.getKey(), round(e.getValue() / cpu.wallSeconds(), 3)));
             json.put("other_processes_cpu_cores", round(cpu.otherProcessesCores(), 2));
+            Map<String, Double> requestRates =
+                    BrokerRequests.ratesBetween(requestsStart, requestsEnd, cpu.wallSeconds());
+            ObjectNode requests = json.putObject("broker_requests_per_s");
+            requestRates.forEach((type, rate) -> requests.put(type, round(rate, 1)));
             json.put("gc_seconds_per_s", round(cpu.gcSeconds() / cpu.wallSeconds(), 3));
             json.put("jit_seconds_per_s", round(cpu.jitSeconds() / cpu.wallSeconds(), 3));
             json.put("load_average", loadAtEnd);
@@ -205,6 +212,16 @@ final class ThroughputPhase {
                     "                 (GC pauses %.3f s/s, JIT compilation %.3f s/s of the window)%n",
                     cpu.gcSeconds() / cpu.wallSeconds(),
                     cpu.jitSeconds() / cpu.wallSeconds());
+            StringBuilder line = new StringBuilder();
+            requestRates.forEach((type, rate) -> line.append(line.length() == 0 ? "" : ", ")
+                    .append(String.format(Locale.ROOT, "%s %.0f", type, rate)));
+            report.printf(
+                    Locale.ROOT,
+                    "broker requests  %.0f/s: %s%n",
+                    requestRates.values().stream()
+                            .mapToDouble(Double::doubleValue)
+                            .sum(),
+                    line);
         }
     }
 }

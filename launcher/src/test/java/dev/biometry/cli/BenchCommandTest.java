@@ -64,6 +64,13 @@ class BenchCommandTest {
         assertThat(throughput.path("analyses_per_s").asDouble()).as(errText).isPositive();
         assertThat(throughput.path("faces_per_s").asDouble()).isPositive();
         assertThat(throughput.path("failed_analyses").asInt()).isZero();
+        // The in-process broker's own request meters over the window: the job's sources and the bench's consumers
+        // fetch, the bench's producer and the job's sinks produce.
+        assertThat(throughput.path("broker_requests_per_s").path("Fetch").asDouble())
+                .as(errText)
+                .isPositive();
+        assertThat(throughput.path("broker_requests_per_s").path("Produce").asDouble())
+                .isPositive();
         // The compilers are sampled over 5 s slices, so the warm-up ends with the first slice that ends after
         // --max-warmup (3 s): about 6 s, never the JIT's own settling time (a minute or more on 2 cores).
         assertThat(throughput.path("warmup_s").asDouble())
@@ -96,6 +103,26 @@ class BenchCommandTest {
                         .size())
                 .isPositive();
         assertThat(json.path("ratio_pipeline_to_raw_faces").asDouble()).isPositive();
+        // The raw chain again right after the throughput run, and the ratio against the raw runs on both sides.
+        assertThat(throughput.path("raw_before_faces_per_s").asDouble())
+                .isEqualTo(json.path("raw").path("faces_per_s").asDouble());
+        assertThat(throughput.path("raw_after").path("faces_per_s").asDouble()).isPositive();
+        assertThat(json.path("ratio_pipeline_to_raw_before_and_after").asDouble())
+                .isCloseTo(
+                        throughput.path("faces_per_s").asDouble()
+                                / ((throughput.path("raw_before_faces_per_s").asDouble()
+                                                + throughput
+                                                        .path("raw_after")
+                                                        .path("faces_per_s")
+                                                        .asDouble())
+                                        / 2),
+                        org.assertj.core.api.Assertions.within(0.002));
+        assertThat(json.path("targets")
+                        .path("pipeline_faces_over_raw")
+                        .path("value")
+                        .asDouble())
+                .as("judged against the raw runs before and after")
+                .isEqualTo(json.path("ratio_pipeline_to_raw_before_and_after").asDouble());
         assertThat(json.path("embed_task_efficiency").asDouble()).isPositive();
         // The embed-faces tasks' own count of their face-engine CPU (faceWorkCpuMicros over mediaEmbedded, read
         // through the REST API at both ends of the window).
