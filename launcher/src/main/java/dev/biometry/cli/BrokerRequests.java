@@ -3,6 +3,7 @@ package dev.biometry.cli;
 import java.lang.management.ManagementFactory;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
@@ -16,9 +17,15 @@ final class BrokerRequests {
 
     private static final String PATTERN = "kafka.network:type=RequestMetrics,name=RequestsPerSec,*";
 
+    /** Meters that count a subset of another type's requests again (Fetch from consumers, from followers). */
+    private static final Set<String> SUBSETS = Set.of("FetchConsumer", "FetchFollower");
+
     private BrokerRequests() {}
 
-    /** The broker's request counts so far by type (all versions summed); empty when no broker runs in this JVM. */
+    /**
+     * The broker's request counts so far by type (all versions summed, each request once); empty when no broker runs
+     * in this JVM.
+     */
     static Map<String, Long> counts() {
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         Map<String, Long> counts = new TreeMap<>();
@@ -26,13 +33,12 @@ final class BrokerRequests {
             for (ObjectName name : server.queryNames(new ObjectName(PATTERN), null)) {
                 String request = name.getKeyProperty("request");
                 Object count = server.getAttribute(name, "Count");
-                if (request != null && count instanceof Number n) {
+                if (request != null && !SUBSETS.contains(request) && count instanceof Number n) {
                     counts.merge(request, n.longValue(), Long::sum);
                 }
             }
         } catch (Exception e) {
-            // A meter removed between the query and the read, or no broker: the figures are informative only.
-            return counts;
+            // A meter removed between the query and the read: the figures are informative, what was read stands.
         }
         return counts;
     }

@@ -71,6 +71,9 @@ class BenchCommandTest {
                 .isPositive();
         assertThat(throughput.path("broker_requests_per_s").path("Produce").asDouble())
                 .isPositive();
+        assertThat(throughput.path("broker_requests_per_s").has("FetchConsumer"))
+                .as("Kafka's meter of the consumers' share of Fetch: not counted twice")
+                .isFalse();
         // The compilers are sampled over 5 s slices, so the warm-up ends with the first slice that ends after
         // --max-warmup (3 s): about 6 s, never the JIT's own settling time (a minute or more on 2 cores).
         assertThat(throughput.path("warmup_s").asDouble())
