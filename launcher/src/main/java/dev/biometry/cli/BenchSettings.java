@@ -193,12 +193,12 @@ record BenchSettings(
         }
         Map<String, String> variant = new HashMap<>();
         for (String part : text.split("/")) {
-            int eq = part.indexOf('=');
-            if (eq <= 0) {
+            Map.Entry<String, String> option = optionValue(part);
+            if (option == null) {
                 throw new UsageException("--throughput-variants: '" + text
                         + "' is neither 'default' nor OPTION=VALUE[/OPTION=VALUE...]");
             }
-            variant.put(part.substring(0, eq).strip(), part.substring(eq + 1).strip());
+            variant.put(option.getKey(), option.getValue());
         }
         checkAsTheJobWould("--throughput-variants", text, jobOptions, variant);
         return Map.copyOf(variant);
@@ -221,9 +221,9 @@ record BenchSettings(
         Map<String, String> other = new HashMap<>();
         for (int i = 2; i < parts.length; i++) {
             String part = parts[i].strip();
-            int eq = part.indexOf('=');
-            if (eq > 0) {
-                other.put(part.substring(0, eq).strip(), part.substring(eq + 1).strip());
+            Map.Entry<String, String> option = optionValue(part);
+            if (option != null) {
+                other.put(option.getKey(), option.getValue());
                 continue;
             }
             try {
@@ -237,6 +237,15 @@ record BenchSettings(
         LatencyVariant variant = new LatencyVariant(millis("latency-variants", parts[0]), buffer, guarantee, other);
         checkAsTheJobWould("--latency-variants", text, jobOptions, variant.jobOptions());
         return variant;
+    }
+
+    /** A variant's OPTION=VALUE part as an entry, both sides stripped; null where it names no option before '='. */
+    private static Map.Entry<String, String> optionValue(String part) {
+        int eq = part.indexOf('=');
+        return eq <= 0
+                ? null
+                : Map.entry(
+                        part.substring(0, eq).strip(), part.substring(eq + 1).strip());
     }
 
     /**
